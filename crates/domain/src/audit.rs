@@ -1,0 +1,240 @@
+//! The audit log: every change, hash-chained so that a row edited or deleted
+//! behind the application's back is detected.
+//!
+//! Each record's hash covers its own fields and the previous record's hash.
+//! Fields are hashed exactly as stored (before/after as JSON text), with
+//! length prefixes so no two field lists hash alike.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub id: String,
+    /// Microseconds since the Unix epoch, UTC.
+    pub at_micros: i64,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub request_id: Option<String>,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    pub fn compute_hash(&self) -> String {
+        let mut h = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        };
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "\u{0}null".into());
+        field(self.prev_hash.as_bytes());
+        field(&self.seq.to_be_bytes());
+        field(self.id.as_bytes());
+        field(&self.at_micros.to_be_bytes());
+        field(opt(&self.actor_id).as_bytes());
+        field(self.actor_name.as_bytes());
+        field(opt(&self.request_id).as_bytes());
+        field(self.action.as_bytes());
+        field(self.entity_type.as_bytes());
+        field(self.entity_id.as_bytes());
+        field(opt(&self.before_json).as_bytes());
+        field(opt(&self.after_json).as_bytes());
+        hex::encode(h.finalize())
+    }
+
+    /// Fills `prev_hash` and `hash` to extend a chain whose last record has
+    /// `prev_hash` and sequence `seq - 1`.
+    pub fn seal(mut self, prev_hash: &str) -> Self {
+        self.prev_hash = prev_hash.to_string();
+        self.hash = self.compute_hash();
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokenLink {
+    /// The record's stored hash does not match its contents: it was edited.
+    Altered { seq: i64 },
+    /// The record does not point at its predecessor: a record before it was
+    /// removed or replaced.
+    Unlinked { seq: i64 },
+    /// Sequence numbers jump: records were deleted.
+    Missing { expected_seq: i64, found_seq: i64 },
+    /// The chain ends before the recorded head: its last records were deleted.
+    Truncated { last_seq: i64, head_seq: i64 },
+}
+
+impl std::fmt::Display for BrokenLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BrokenLink::Altered { seq } => {
+                write!(
+                    f,
+                    "audit record {seq} was altered: its contents no longer match its hash"
+                )
+            }
+            BrokenLink::Unlinked { seq } => write!(
+                f,
+                "audit record {seq} does not follow from the record before it: an earlier record was replaced"
+            ),
+            BrokenLink::Missing {
+                expected_seq,
+                found_seq,
+            } => write!(
+                f,
+                "audit records {expected_seq} to {} are missing: they were deleted",
+                found_seq - 1
+            ),
+            BrokenLink::Truncated { last_seq, head_seq } => write!(
+                f,
+                "audit records after {last_seq} (up to {head_seq}) are missing: they were deleted"
+            ),
+        }
+    }
+}
+
+/// Walks records in sequence order and reports the first broken link.
+pub struct ChainVerifier {
+    expected_seq: i64,
+    prev_hash: String,
+    pub checked: u64,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.into(),
+            checked: 0,
+        }
+    }
+}
+
+impl ChainVerifier {
+    pub fn feed(&mut self, r: &AuditRecord) -> Result<(), BrokenLink> {
+        if r.seq != self.expected_seq {
+            return Err(BrokenLink::Missing {
+                expected_seq: self.expected_seq,
+                found_seq: r.seq,
+            });
+        }
+        if r.compute_hash() != r.hash {
+            return Err(BrokenLink::Altered { seq: r.seq });
+        }
+        if r.prev_hash != self.prev_hash {
+            return Err(BrokenLink::Unlinked { seq: r.seq });
+        }
+        self.prev_hash = r.hash.clone();
+        self.expected_seq += 1;
+        self.checked += 1;
+        Ok(())
+    }
+
+    /// The head row records the last sequence and hash the application wrote.
+    pub fn finish(&self, head_seq: i64, head_hash: &str) -> Result<(), BrokenLink> {
+        let last = self.expected_seq - 1;
+        if last < head_seq {
+            return Err(BrokenLink::Truncated {
+                last_seq: last,
+                head_seq,
+            });
+        }
+        if last == head_seq && self.prev_hash != head_hash {
+            return Err(BrokenLink::Altered { seq: last });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<AuditRecord> {
+        let mut prev = GENESIS_HASH.to_string();
+        (1..=n)
+            .map(|seq| {
+                let r = AuditRecord {
+                    seq,
+                    id: format!("id{seq}"),
+                    at_micros: seq * 1000,
+                    actor_id: None,
+                    actor_name: "system".into(),
+                    request_id: None,
+                    action: "update".into(),
+                    entity_type: "unit".into(),
+                    entity_id: "u1".into(),
+                    before_json: Some(format!("{{\"n\":{}}}", seq - 1)),
+                    after_json: Some(format!("{{\"n\":{seq}}}")),
+                    prev_hash: String::new(),
+                    hash: String::new(),
+                }
+                .seal(&prev);
+                prev = r.hash.clone();
+                r
+            })
+            .collect()
+    }
+
+    fn verify(rows: &[AuditRecord], head: &AuditRecord) -> Result<(), BrokenLink> {
+        let mut v = ChainVerifier::default();
+        for r in rows {
+            v.feed(r)?;
+        }
+        v.finish(head.seq, &head.hash)
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let c = chain(5);
+        assert_eq!(verify(&c, &c[4]), Ok(()));
+    }
+
+    #[test]
+    fn an_edited_record_is_found() {
+        let mut c = chain(5);
+        let head = c[4].clone();
+        c[2].after_json = Some("{\"n\":99}".into());
+        assert_eq!(verify(&c, &head), Err(BrokenLink::Altered { seq: 3 }));
+    }
+
+    #[test]
+    fn a_rehashed_edit_breaks_the_next_link() {
+        let mut c = chain(5);
+        let head = c[4].clone();
+        c[2].after_json = Some("{\"n\":99}".into());
+        c[2].hash = c[2].compute_hash();
+        assert_eq!(verify(&c, &head), Err(BrokenLink::Unlinked { seq: 4 }));
+    }
+
+    #[test]
+    fn deleted_records_are_found_in_the_middle_and_at_the_end() {
+        let c = chain(5);
+        let head = c[4].clone();
+        let mut gap = c.clone();
+        gap.remove(1);
+        assert_eq!(
+            verify(&gap, &head),
+            Err(BrokenLink::Missing {
+                expected_seq: 2,
+                found_seq: 3
+            })
+        );
+        assert_eq!(
+            verify(&c[..3], &head),
+            Err(BrokenLink::Truncated {
+                last_seq: 3,
+                head_seq: 5
+            })
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! The one place that decides what an actor may do: `(actor, action,
+//! resource) -> Decision`, and the row scope repositories filter by.
+//!
+//! Out-of-scope records answer `NotFound`, never `Forbidden`, so that probing
+//! ids cannot reveal what exists in another unit or district.
+
+use crate::account::Role;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ViewRegions,
+    ManageRegions,
+    ViewUnits,
+    ManageUnits,
+    ViewUsers,
+    ManageUsers,
+    ViewAudit,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::ViewRegions,
+        Action::ManageRegions,
+        Action::ViewUnits,
+        Action::ManageUnits,
+        Action::ViewUsers,
+        Action::ManageUsers,
+        Action::ViewAudit,
+    ];
+
+    /// The roles whose grants carry this action.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Action::ViewRegions => &[Administrator, Office, Inspector, Leader],
+            Action::ManageRegions => &[Administrator, Office],
+            Action::ViewUnits => &[Administrator, Office, Inspector, Leader, UnitStaff],
+            Action::ManageUnits => &[Administrator, Office],
+            Action::ViewUsers | Action::ManageUsers => &[Administrator],
+            Action::ViewAudit => &[Administrator, Office],
+        }
+    }
+
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Action::ManageRegions | Action::ManageUnits | Action::ManageUsers
+        )
+    }
+
+    /// The read action whose scope decides whether a refused write is
+    /// `Forbidden` (you can see it) or `NotFound` (you cannot).
+    fn view_counterpart(self) -> Action {
+        match self {
+            Action::ManageRegions => Action::ViewRegions,
+            Action::ManageUnits => Action::ViewUnits,
+            Action::ManageUsers => Action::ViewUsers,
+            other => other,
+        }
+    }
+}
+
+/// Where a grant reaches, resolved to what scoping needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// A region subtree; `path` is the region's materialised path.
+    Region {
+        id: Uuid,
+        path: String,
+    },
+    Unit {
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorGrant {
+    pub role: Role,
+    pub reach: Reach,
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub display_name: String,
+    pub grants: Vec<ActorGrant>,
+    /// An API token issued for reading only.
+    pub read_only: bool,
+}
+
+impl Actor {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    /// The role whose home page the actor sees first: the most powerful one.
+    pub fn primary_role(&self) -> Option<Role> {
+        self.grants.iter().map(|g| g.role).min()
+    }
+
+    pub fn may(&self, action: Action) -> bool {
+        scope_for(self, action).is_some()
+    }
+}
+
+/// The rows an actor may touch for one action.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Scope {
+    /// Region paths whose subtrees are covered.
+    pub region_paths: Vec<String>,
+    pub unit_ids: Vec<Uuid>,
+}
+
+impl Scope {
+    /// A root region's path has one segment: `/id/`.
+    pub fn is_everything(&self) -> bool {
+        self.region_paths
+            .iter()
+            .any(|p| p.matches('/').count() == 2)
+    }
+    pub fn covers_region(&self, path: &str) -> bool {
+        self.region_paths
+            .iter()
+            .any(|p| path.starts_with(p.as_str()))
+    }
+    pub fn covers_unit(&self, unit_id: Uuid, unit_region_path: &str) -> bool {
+        self.unit_ids.contains(&unit_id) || self.covers_region(unit_region_path)
+    }
+    /// A scope that sees every row; for system jobs and the command line.
+    pub fn everything(root_path: &str) -> Self {
+        Scope {
+            region_paths: vec![root_path.to_string()],
+            unit_ids: vec![],
+        }
+    }
+}
+
+pub fn scope_for(actor: &Actor, action: Action) -> Option<Scope> {
+    if action.is_write() && actor.read_only {
+        return None;
+    }
+    let roles = action.roles();
+    let mut scope = Scope::default();
+    let mut any = false;
+    for g in actor.grants.iter().filter(|g| roles.contains(&g.role)) {
+        any = true;
+        match &g.reach {
+            Reach::Region { path, .. } => scope.region_paths.push(path.clone()),
+            Reach::Unit { id } => scope.unit_ids.push(*id),
+        }
+    }
+    // User accounts span units and districts, so only a city-wide
+    // administrator manages them.
+    if matches!(action, Action::ViewUsers | Action::ManageUsers) && !scope.is_everything() {
+        return None;
+    }
+    any.then_some(scope)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource<'a> {
+    /// A list or a form to create: only the role matters.
+    Collection,
+    Region {
+        path: &'a str,
+    },
+    Unit {
+        id: Uuid,
+        region_path: &'a str,
+    },
+    User,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Forbidden,
+    NotFound,
+}
+
+pub fn decide(actor: &Actor, action: Action, resource: Resource<'_>) -> Decision {
+    let covers = |scope: &Scope| match resource {
+        Resource::Collection | Resource::User => true,
+        Resource::Region { path } => scope.covers_region(path),
+        Resource::Unit { id, region_path } => scope.covers_unit(id, region_path),
+    };
+    if let Some(scope) = scope_for(actor, action)
+        && covers(&scope)
+    {
+        return Decision::Allow;
+    }
+    if matches!(resource, Resource::Collection) {
+        return Decision::Forbidden;
+    }
+    match scope_for(actor, action.view_counterpart()) {
+        Some(view) if covers(&view) && action.is_write() => Decision::Forbidden,
+        Some(_) => Decision::NotFound,
+        None => Decision::Forbidden,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CITY: &str = "/c/";
+    const EAST: &str = "/c/east/";
+    const WEST: &str = "/c/west/";
+
+    fn actor(grants: Vec<(Role, Reach)>) -> Actor {
+        Actor {
+            user_id: Uuid::nil(),
+            display_name: "t".into(),
+            grants: grants
+                .into_iter()
+                .map(|(role, reach)| ActorGrant { role, reach })
+                .collect(),
+            read_only: false,
+        }
+    }
+    fn region(path: &str) -> Reach {
+        Reach::Region {
+            id: Uuid::nil(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn unit_staff_see_their_unit_and_nothing_else() {
+        let mine = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let a = actor(vec![(Role::UnitStaff, Reach::Unit { id: mine })]);
+        let res = |id| Resource::Unit {
+            id,
+            region_path: EAST,
+        };
+        assert_eq!(decide(&a, Action::ViewUnits, res(mine)), Decision::Allow);
+        assert_eq!(
+            decide(&a, Action::ViewUnits, res(other)),
+            Decision::NotFound
+        );
+        assert_eq!(
+            decide(&a, Action::ManageUnits, res(mine)),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&a, Action::ManageUnits, res(other)),
+            Decision::NotFound
+        );
+        assert_eq!(
+            decide(&a, Action::ViewRegions, Resource::Collection),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn district_office_manages_its_subtree_only() {
+        let a = actor(vec![(Role::Office, region(EAST))]);
+        let r = |p| Resource::Region { path: p };
+        assert_eq!(
+            decide(&a, Action::ManageRegions, r("/c/east/s1/")),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&a, Action::ManageRegions, r(WEST)),
+            Decision::NotFound
+        );
+        assert_eq!(decide(&a, Action::ViewRegions, r(CITY)), Decision::NotFound);
+        assert_eq!(
+            decide(&a, Action::ManageUsers, Resource::Collection),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn leaders_read_but_never_write() {
+        let a = actor(vec![(Role::Leader, region(CITY))]);
+        assert_eq!(
+            decide(
+                &a,
+                Action::ViewUnits,
+                Resource::Unit {
+                    id: Uuid::nil(),
+                    region_path: WEST
+                }
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(
+                &a,
+                Action::ManageUnits,
+                Resource::Unit {
+                    id: Uuid::nil(),
+                    region_path: WEST
+                }
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&a, Action::ViewAudit, Resource::Collection),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn user_management_needs_a_city_wide_administrator() {
+        let city = actor(vec![(Role::Administrator, region(CITY))]);
+        let district = actor(vec![(Role::Administrator, region(EAST))]);
+        assert_eq!(
+            decide(&city, Action::ManageUsers, Resource::Collection),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&district, Action::ManageUsers, Resource::Collection),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn read_only_tokens_cannot_write() {
+        let mut a = actor(vec![(Role::Administrator, region(CITY))]);
+        a.read_only = true;
+        assert_eq!(
+            decide(&a, Action::ViewUnits, Resource::Collection),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&a, Action::ManageUnits, Resource::Collection),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn grants_add_up() {
+        let a = actor(vec![
+            (Role::Inspector, region(EAST)),
+            (Role::Office, region(WEST)),
+        ]);
+        let s = scope_for(&a, Action::ViewRegions).unwrap();
+        assert!(s.covers_region("/c/east/x/") && s.covers_region("/c/west/"));
+        let m = scope_for(&a, Action::ManageRegions).unwrap();
+        assert!(!m.covers_region("/c/east/x/") && m.covers_region("/c/west/y/"));
+        assert_eq!(
+            decide(
+                &a,
+                Action::ManageRegions,
+                Resource::Region { path: "/c/east/x/" }
+            ),
+            Decision::Forbidden
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Documents made from domain data: pure functions from records to bytes.
+
+pub mod csv;

@@ -1,0 +1,168 @@
+use crate::migrate::{self, MigrationError};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// The database. On SQLite all writes go through one connection, so writers
+/// queue in the process instead of failing with "database is locked"; reads
+/// use a pool. On PostgreSQL both are the same pool.
+#[derive(Clone)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+    {
+        let user = userinfo.split(':').next().unwrap_or("");
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
+impl Store {
+    pub async fn connect(cfg: &StoreConfig) -> Result<Store, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if cfg.url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if cfg.url.starts_with("postgres://") || cfg.url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(sqlx::Error::Configuration(
+                "the database URL must start with sqlite: or postgres://".into(),
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(&cfg.url)?,
+            Backend::Postgres => cfg.url.clone(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = |max: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        if conn.backend_name() == "SQLite" {
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 10000",
+                                "PRAGMA synchronous = FULL",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .connect_with(options.clone())
+        };
+        let store = match backend {
+            Backend::Sqlite => {
+                let write = pool(1).await?;
+                let read = pool(cfg.max_connections.max(2)).await?;
+                Store {
+                    read,
+                    write,
+                    backend,
+                }
+            }
+            Backend::Postgres => {
+                let p = pool(cfg.max_connections.max(2)).await?;
+                Store {
+                    read: p.clone(),
+                    write: p,
+                    backend,
+                }
+            }
+        };
+        // Fail now, with the real reason, rather than at the first request.
+        sqlx::query("SELECT 1").execute(&store.write).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn migrate(&self) -> Result<(), MigrationError> {
+        migrate::run(self).await
+    }
+
+    /// Schema version the database is at (0 for an empty one).
+    pub async fn schema_version(&self) -> Result<i64, sqlx::Error> {
+        migrate::current_version(self).await
+    }
+
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        self.write.begin().await
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// `sqlite:path` or `sqlite://path`; creates the folder and the file.
+fn sqlite_url(url: &str) -> Result<String, sqlx::Error> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:"
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut q: Vec<&str> = query.split('&').filter(|s| !s.is_empty()).collect();
+    if !q.iter().any(|p| p.starts_with("mode=")) {
+        q.push("mode=rwc");
+    }
+    Ok(format!("sqlite://{path}?{}", q.join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://app:s3cret@db:5432/w"),
+            "postgres://app:***@db:5432/w"
+        );
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,39 @@
+use wenming_domain::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Absent, or outside the caller's scope: the two are not told apart.
+    #[error("not found")]
+    NotFound,
+    /// The record changed since the caller read it (optimistic locking).
+    #[error("the record was changed by someone else")]
+    Conflict,
+    #[error("invalid input: {0}")]
+    Invalid(FieldErrors),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl From<FieldErrors> for StoreError {
+    fn from(e: FieldErrors) -> Self {
+        StoreError::Invalid(e)
+    }
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, code: &'static str) -> Self {
+        StoreError::Invalid(FieldErrors::single(field, code))
+    }
+
+    /// A unique constraint tripped; callers map it to the field concerned.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(d)) => {
+                d.is_unique_violation() || d.message().contains("UNIQUE constraint failed")
+            }
+            _ => false,
+        }
+    }
+}
