@@ -1,1 +1,323 @@
-fn main() {}
+//! `wenming`: runs a city's National Civilized City campaign.
+
+mod config;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wenming_store::{Store, StoreConfig, demo, redact_url};
+use wenming_web::{Application, WebConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "wenming",
+    version,
+    about = "Runs a city's National Civilized City campaign (创建全国文明城市)."
+)]
+struct Cli {
+    /// Configuration file (default: ./wenming.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data folder).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Folder for the SQLite database and stored files (default: ./wenming-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (pages and the /api/v1 JSON API).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// The address users reach wenming at, when behind a proxy.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+        /// Load the demo city (青岚市) if it is not loaded yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Load the demo city into a new database, then exit.
+    Demo,
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Account recovery for administrators with shell access.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and report the first broken link (exit 1 if broken).
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Set a new random password for a user, lift any lockout, and print it once.
+    ResetPassword {
+        /// The username.
+        username: String,
+    },
+}
+
+/// Exit 2 for bad usage or configuration, 1 for failures while running.
+enum Failure {
+    Config(String),
+    Runtime(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wenming: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(m)) => {
+            eprintln!("wenming: configuration error: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(m)) => {
+            eprintln!("wenming: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(cfg: &config::Config) -> Result<Store, Failure> {
+    if cfg.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(cfg.data_dir.join("files")).map_err(|e| {
+            Failure::Runtime(format!(
+                "cannot create the data folder {}: {e}",
+                cfg.data_dir.display()
+            ))
+        })?;
+    }
+    let store = Store::connect(&StoreConfig {
+        url: cfg.database_url.clone(),
+        max_connections: cfg.max_connections,
+    })
+    .await
+    .map_err(|e| {
+        Failure::Runtime(format!(
+            "cannot open the database at {}: {e}",
+            redact_url(&cfg.database_url)
+        ))
+    })?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let mut overrides = config::Overrides {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        ..Default::default()
+    };
+    if let Command::Serve {
+        listen, public_url, ..
+    } = &cli.command
+    {
+        overrides.listen = listen.clone();
+        overrides.public_url = public_url.clone();
+    }
+    let cfg = config::load(cli.config.as_deref(), &overrides).map_err(|e| Failure::Config(e.0))?;
+    init_logging(cfg.json_logs);
+    match cli.command {
+        Command::Serve {
+            demo: load_demo, ..
+        } => serve(cfg, load_demo).await,
+        Command::Migrate => {
+            open_store(&cfg).await?;
+            println!(
+                "The database schema is up to date (version {}).",
+                wenming_store::SCHEMA_VERSION
+            );
+            Ok(())
+        }
+        Command::Demo => {
+            let store = open_store(&cfg).await?;
+            bootstrap(&store).await?;
+            load_demo_city(&store).await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let store = open_store(&cfg).await?;
+            let v = wenming_store::audit::verify(&store)
+                .await
+                .map_err(|e| Failure::Runtime(e.to_string()))?;
+            match v.broken {
+                None => {
+                    println!("The audit log is intact: {} records checked.", v.checked);
+                    Ok(())
+                }
+                Some(b) => Err(Failure::Runtime(format!(
+                    "the audit log is broken: {b} ({} records before it are intact)",
+                    v.checked
+                ))),
+            }
+        }
+        Command::Admin {
+            command: AdminCommand::ResetPassword { username },
+        } => {
+            let store = open_store(&cfg).await?;
+            reset_password(&store, &username).await
+        }
+    }
+}
+
+async fn bootstrap(store: &Store) -> Result<demo::Bootstrap, Failure> {
+    let password = std::env::var("WENMING_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    if let Some(p) = &password
+        && p.chars().count() < wenming_domain::account::MIN_PASSWORD_CHARS
+    {
+        return Err(Failure::Config(format!(
+            "WENMING_ADMIN_PASSWORD is not valid: a password needs at least {} characters",
+            wenming_domain::account::MIN_PASSWORD_CHARS
+        )));
+    }
+    demo::bootstrap(store, password.as_deref())
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot prepare the first administrator: {e}")))
+}
+
+async fn load_demo_city(store: &Store) -> Result<(), Failure> {
+    match demo::load(store).await {
+        Ok(demo::DemoOutcome::Loaded) => println!("Loaded the demo city 青岚市."),
+        Ok(demo::DemoOutcome::AlreadyLoaded) => println!("The demo city is already loaded."),
+        Err(e) => return Err(Failure::Runtime(format!("cannot load the demo city: {e}"))),
+    }
+    Ok(())
+}
+
+async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
+    let store = open_store(&cfg).await?;
+    let boot = bootstrap(&store).await?;
+    if load_demo {
+        load_demo_city(&store).await?;
+    }
+    let web = WebConfig {
+        listen: cfg.listen,
+        secure_cookies: cfg
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+        public_url: cfg.public_url.clone(),
+        timezone: cfg.timezone.clone(),
+    };
+    let app = Application::build(store.clone(), web)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    let url = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}/", app.local_addr()));
+    println!("wenming is running at {url}");
+    match (&boot.generated_admin_password, boot.created_admin) {
+        (Some(p), _) => println!(
+            "Sign in as '{}' with the password {p} (shown only now; you will be asked to choose your own).",
+            demo::ADMIN_USERNAME
+        ),
+        (None, true) => println!(
+            "Sign in as '{}' with the password from WENMING_ADMIN_PASSWORD.",
+            demo::ADMIN_USERNAME
+        ),
+        (None, false) => println!(
+            "Sign in with your account. Lost the administrator's password? Run: wenming admin reset-password {}",
+            demo::ADMIN_USERNAME
+        ),
+    }
+    if demo::is_loaded(&store).await.unwrap_or(false) {
+        println!(
+            "Demo accounts office, inspector, unit and leader share the password {}.",
+            demo::DEMO_PASSWORD
+        );
+    }
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| Failure::Runtime(format!("the server stopped: {e}")))?;
+    store.close().await;
+    Ok(())
+}
+
+async fn reset_password(store: &Store, username: &str) -> Result<(), Failure> {
+    let page = wenming_store::accounts::list_users(store, Some(username), None, 500)
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let user = page
+        .items
+        .into_iter()
+        .find(|u| u.username == username.trim().to_ascii_lowercase())
+        .ok_or_else(|| Failure::Runtime(format!("there is no user named '{username}'")))?;
+    let password = wenming_store::accounts::random_hex(8);
+    let ctx = wenming_store::Ctx::system("admin reset-password");
+    wenming_store::accounts::set_password(store, &ctx, user.id, &password, true, None)
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    wenming_store::accounts::unlock(store, &ctx, &user)
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    println!(
+        "New password for '{}': {password} (they must change it at sign-in).",
+        user.username
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

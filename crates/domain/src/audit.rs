@@ -238,3 +238,79 @@ mod tests {
         );
     }
 }
+
+/// One field that differs between the before and after snapshots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// Field-by-field differences between two JSON snapshots (objects are
+/// flattened with dotted keys), for showing what a change did.
+pub fn changes(before: Option<&str>, after: Option<&str>) -> Vec<Change> {
+    use serde_json::Value;
+    fn flatten(prefix: &str, v: &Value, out: &mut std::collections::BTreeMap<String, String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&key, v, out);
+                }
+            }
+            Value::Null => {
+                out.insert(prefix.to_string(), String::new());
+            }
+            Value::String(s) => {
+                out.insert(prefix.to_string(), s.clone());
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let parse = |s: Option<&str>| {
+        let mut m = std::collections::BTreeMap::new();
+        if let Some(v) = s.and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+            flatten("", &v, &mut m);
+        }
+        m
+    };
+    let (b, a) = (parse(before), parse(after));
+    let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    keys.into_iter()
+        .filter(|k| !matches!(k.as_str(), "version" | "updated_at"))
+        .filter_map(|k| {
+            let (x, y) = (
+                b.get(k).cloned().unwrap_or_default(),
+                a.get(k).cloned().unwrap_or_default(),
+            );
+            (x != y).then(|| Change {
+                field: k.clone(),
+                before: x,
+                after: y,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod change_tests {
+    #[test]
+    fn lists_only_changed_fields_with_nested_keys() {
+        let c = super::changes(
+            Some(r#"{"name":"城管局","liaison":{"phone":"1"},"version":1}"#),
+            Some(r#"{"name":"城管局","liaison":{"phone":"2"},"version":2}"#),
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].field, "liaison.phone");
+        assert_eq!((c[0].before.as_str(), c[0].after.as_str()), ("1", "2"));
+        let created = super::changes(None, Some(r#"{"name":"x"}"#));
+        assert_eq!(created[0].before, "");
+    }
+}

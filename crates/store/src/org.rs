@@ -640,3 +640,13 @@ pub struct OrgCounts {
     pub regions: Vec<(RegionLevel, i64)>,
     pub active_units: i64,
 }
+
+/// Active units in scope that an escalation could not reach by phone.
+pub async fn units_without_liaison_phone(store: &Store, scope: &Scope) -> Result<i64, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT COUNT(*) FROM unit u JOIN region r ON r.id = u.region_id \
+         WHERE u.active = 1 AND u.liaison_phone IS NULL",
+    );
+    sql.scope(scope, "r.path", Some("u.id"));
+    Ok(sql.query().fetch_one(store.reader()).await?.try_get(0)?)
+}

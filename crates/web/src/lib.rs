@@ -1,1 +1,117 @@
+//! The web face of wenming: server-rendered pages for people, JSON under
+//! `/api/v1` for machines, one router, one policy.
 
+mod api;
+mod auth;
+mod error;
+mod extract;
+pub mod i18n;
+mod middleware;
+mod page;
+mod routes;
+
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use wenming_store::Store;
+
+pub use api::openapi_document;
+pub use error::AppError;
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    /// The address people reach wenming at (`https://cc.example.gov.cn`),
+    /// when it differs from what the browser sends as Host (behind a proxy).
+    /// Its origin is trusted for state-changing requests.
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure`; on whenever the public URL is https.
+    pub secure_cookies: bool,
+    /// Where times are shown; storage is always UTC.
+    pub timezone: jiff::tz::TimeZone,
+}
+
+impl WebConfig {
+    pub fn local(listen: SocketAddr) -> Self {
+        WebConfig {
+            listen,
+            public_url: None,
+            secure_cookies: false,
+            timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+        }
+    }
+}
+
+pub struct Inner {
+    pub store: Store,
+    pub config: WebConfig,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// A bound, ready-to-run server. Binding first lets callers (and tests) ask
+/// for port 0 and learn the real address before serving.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(store: Store, config: WebConfig) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState(Arc::new(Inner { store, config }));
+        Ok(Application {
+            listener,
+            router: router(state),
+            addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api_router, _) = api::router().split_for_parts();
+    Router::new()
+        .merge(routes::router())
+        .nest(
+            "/api/v1",
+            api_router.route("/openapi.json", axum::routing::get(api::openapi_json)),
+        )
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            middleware::origin_check,
+        ))
+        .layer(axum::middleware::from_fn(middleware::render_errors))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(middleware::request_span),
+        )
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
+}

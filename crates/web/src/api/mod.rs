@@ -1,0 +1,79 @@
+//! JSON API under /api/v1. Handlers carry `#[utoipa::path]` annotations; the
+//! router and the OpenAPI document are produced from the same list, so the
+//! document cannot drift from what is served.
+
+mod audit;
+mod dto;
+mod regions;
+mod tokens;
+mod units;
+mod users;
+
+use crate::AppState;
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "wenming API",
+        version = "1",
+        description = "Regions, responsible units, accounts, role grants, API tokens and the audit trail of a \
+                       city's civilized-city campaign. Authenticate with `Authorization: Bearer <token>` \
+                       (tokens are issued on the account page). Errors are `{\"errors\":[{\"code\",\"message\",\"field\"}]}`; \
+                       updates carry the `version` they were read at and answer 409 when someone else changed the record first."
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = []))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "A browser session; state-changing calls also need the X-CSRF-Token header.",
+            ))),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(users::me))
+        .routes(routes!(regions::list, regions::create))
+        .routes(routes!(regions::get, regions::update))
+        .routes(routes!(regions::history))
+        .routes(routes!(units::list, units::create))
+        .routes(routes!(units::get, units::update))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update))
+        .routes(routes!(users::grants, users::add_grant))
+        .routes(routes!(users::remove_grant))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(audit::trail))
+        .routes(routes!(audit::verify))
+}
+
+/// The OpenAPI document, as served at /api/v1/openapi.json.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    router().split_for_parts().1
+}
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
+}

@@ -1,0 +1,114 @@
+use super::dto::{ErrorBody, Page, UnitBody, UnitDto};
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, P, Q};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::org::UnitKind;
+use wenming_domain::policy::{Action, Resource};
+use wenming_store::org::{self, UnitFilter};
+
+#[derive(Deserialize, IntoParams)]
+pub struct UnitQuery {
+    /// Part of the name or short name.
+    q: Option<String>,
+    kind: Option<String>,
+    /// Only units in this region's subtree.
+    region_id: Option<Uuid>,
+    active: Option<bool>,
+    /// Cursor from the previous page's `next`.
+    after: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    limit: Option<i64>,
+}
+
+/// Units visible to the caller, by name, a page at a time.
+#[utoipa::path(get, path = "/units", tag = "organisation", params(UnitQuery),
+    responses((status = 200, body = Page<UnitDto>), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<UnitQuery>,
+) -> AppResult<Json<Page<UnitDto>>> {
+    let scope = auth.scope(Action::ViewUnits)?;
+    let kind = match q.kind.as_deref() {
+        None | Some("") => None,
+        Some(k) => Some(
+            UnitKind::parse(k)
+                .ok_or_else(|| AppError::Invalid(FieldErrors::single("kind", "invalid_choice")))?,
+        ),
+    };
+    let f = UnitFilter {
+        q: q.q,
+        kind,
+        region_id: q.region_id,
+        active: q.active,
+        after: q.after,
+        limit: q.limit.unwrap_or(100),
+    };
+    let page = org::list_units(&state.store, &scope, &f).await?;
+    Ok(Json(Page {
+        items: page.items.into_iter().map(UnitDto::from).collect(),
+        total: page.total,
+        next: page.next,
+    }))
+}
+
+#[utoipa::path(get, path = "/units/{id}", tag = "organisation", params(("id" = Uuid, Path)),
+    responses((status = 200, body = UnitDto), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<UnitDto>> {
+    let scope = auth.scope(Action::ViewUnits)?;
+    Ok(Json(org::get_unit(&state.store, &scope, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/units", tag = "organisation", request_body = UnitBody,
+    responses((status = 201, body = UnitDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<UnitBody>,
+) -> AppResult<(StatusCode, Json<UnitDto>)> {
+    let scope = auth.scope(Action::ManageUnits)?;
+    let input = body.form().parse()?;
+    let u = org::create_unit(&state.store, &auth.ctx(), &scope, input).await?;
+    Ok((StatusCode::CREATED, Json(u.into())))
+}
+
+#[utoipa::path(put, path = "/units/{id}", tag = "organisation", request_body = UnitBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = UnitDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(body): ApiJson<UnitBody>,
+) -> AppResult<Json<UnitDto>> {
+    let view = auth.scope(Action::ViewUnits)?;
+    let unit = org::get_unit(&state.store, &view, id).await?;
+    auth.check(
+        Action::ManageUnits,
+        Resource::Unit {
+            id,
+            region_path: &unit.region_path,
+        },
+    )?;
+    let version = body
+        .version
+        .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
+    let input = body.form().parse()?;
+    let scope = auth.scope(Action::ManageUnits)?;
+    Ok(Json(
+        org::update_unit(&state.store, &auth.ctx(), &scope, id, version, input)
+            .await?
+            .into(),
+    ))
+}

@@ -1,0 +1,249 @@
+//! Who is asking: a session cookie (people) or a bearer token (machines),
+//! resolved to the user and the grants the policy decides with.
+
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use wenming_domain::account::User;
+use wenming_domain::policy::{self, Action, Actor, Decision, Resource, Scope};
+use wenming_store::Ctx;
+use wenming_store::accounts::{self, Session};
+
+pub const SESSION_COOKIE: &str = "wm_session";
+pub const LANG_COOKIE: &str = "wm_lang";
+/// Double-submit token for the login form, before any session exists.
+pub const PRE_SESSION_COOKIE: &str = "wm_pre";
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+pub fn set_cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bool) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age_secs {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// The language chosen by cookie, else by Accept-Language, else Chinese.
+pub fn request_lang(headers: &HeaderMap) -> Lang {
+    cookie(headers, LANG_COOKIE)
+        .and_then(|c| Lang::parse(&c))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::Zh)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+pub fn has_bearer(headers: &HeaderMap) -> bool {
+    bearer(headers).is_some()
+}
+
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Byte comparison whose time does not depend on where inputs differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl FromRequestParts<AppState> for Lang {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(request_lang(&parts.headers))
+    }
+}
+
+/// A signed-in user. Extracting it answers 401 (API) or redirects to the
+/// login page (UI) when nobody is signed in.
+#[derive(Clone)]
+pub struct Auth {
+    pub user: User,
+    pub actor: Actor,
+    /// None when the request came with an API token.
+    pub session: Option<Session>,
+    pub lang: Lang,
+    pub request_id: Option<String>,
+    pub path: String,
+}
+
+impl Auth {
+    pub fn ctx(&self) -> Ctx {
+        Ctx {
+            actor_id: Some(self.user.id),
+            actor_name: format!("{} ({})", self.user.display_name, self.user.username),
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    /// The rows this user may touch for `action`, or Forbidden.
+    pub fn scope(&self, action: Action) -> AppResult<Scope> {
+        policy::scope_for(&self.actor, action).ok_or(AppError::Forbidden)
+    }
+
+    pub fn check(&self, action: Action, resource: Resource<'_>) -> AppResult<()> {
+        match policy::decide(&self.actor, action, resource) {
+            Decision::Allow => Ok(()),
+            Decision::Forbidden => Err(AppError::Forbidden),
+            Decision::NotFound => Err(AppError::NotFound),
+        }
+    }
+
+    pub fn may(&self, action: Action) -> bool {
+        self.actor.may(action)
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.session.as_ref().map_or("", |s| s.csrf_token.as_str())
+    }
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>> {
+    let store = &state.store;
+    let (user_id, read_only, session) = if let Some(token) = bearer(&parts.headers) {
+        match accounts::authenticate_token(store, token).await? {
+            Some((uid, ro)) => (uid, ro, None),
+            None => return Err(AppError::Unauthorized),
+        }
+    } else if let Some(c) = cookie(&parts.headers, SESSION_COOKIE) {
+        match accounts::lookup_session(store, &c).await? {
+            Some(s) => (s.user_id, false, Some(s)),
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    let Some((user, actor)) = accounts::resolve_actor(store, user_id, read_only).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Auth {
+        user,
+        actor,
+        session,
+        lang: request_lang(&parts.headers),
+        request_id: request_id(&parts.headers),
+        path: parts.uri.path().to_string(),
+    }))
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        let auth = authenticate(parts, state)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        let path = parts.uri.path();
+        let is_api = path.starts_with("/api/");
+        // A browser calling the API with its session cookie must prove the
+        // call came from our page.
+        if is_api
+            && auth.session.is_some()
+            && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !same_secret(sent, auth.csrf()) {
+                return Err(AppError::Csrf);
+            }
+        }
+        let exempt = [
+            "/account",
+            "/account/password",
+            "/logout",
+            "/api/v1/me",
+            "/api/v1/me/password",
+        ];
+        if auth.user.must_change_password && !exempt.contains(&path) {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(auth)
+    }
+}
+
+/// The signed-in user, if any, for pages anyone may see (the login page).
+pub struct MaybeAuth(pub Option<Auth>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        match authenticate(parts, state).await {
+            Ok(a) => Ok(MaybeAuth(a)),
+            Err(AppError::Unauthorized) => Ok(MaybeAuth(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A form posted by a signed-in user, accepted only with the session's CSRF
+/// token in its `csrf` field.
+pub struct CsrfForm<T> {
+    pub auth: Auth,
+    pub form: T,
+}
+
+pub const MAX_FORM_BYTES: usize = 1 << 20;
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> AppResult<Self> {
+        let (mut parts, body) = req.into_parts();
+        let auth = Auth::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| {
+                AppError::Invalid(wenming_domain::FieldErrors::single("form", "too_long"))
+            })?;
+        let token: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::Csrf)?;
+        if auth.session.is_none() || !same_secret(&token.csrf, auth.csrf()) {
+            return Err(AppError::Csrf);
+        }
+        let form: T = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"))
+        })?;
+        Ok(CsrfForm { auth, form })
+    }
+}

@@ -1,0 +1,171 @@
+//! The message catalogue: every string a user reads comes from here, in
+//! zh-CN (the default) or English.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if s.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+    /// The first supported language in an Accept-Language header, by q.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut prefs: Vec<(f32, Lang)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let lang = Lang::parse(it.next()?)?;
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse().ok()))
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        prefs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        prefs.first().map(|p| p.1)
+    }
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+type Catalogue = HashMap<String, String>;
+
+fn flatten(prefix: &str, table: &toml::Table, out: &mut Catalogue) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            toml::Value::String(s) => {
+                out.insert(key, s.clone());
+            }
+            other => panic!("message {key} must be a string, not {other}"),
+        }
+    }
+}
+
+fn load(source: &str) -> Catalogue {
+    let table: toml::Table = toml::from_str(source).expect("the message catalogue is valid TOML");
+    let mut out = HashMap::new();
+    flatten("", &table, &mut out);
+    out
+}
+
+static ZH: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../locales/zh-CN.toml")));
+static EN: LazyLock<Catalogue> = LazyLock::new(|| load(include_str!("../locales/en.toml")));
+
+/// The message for `key`; a missing key shows itself, so it is noticed (and
+/// a test fails) rather than rendering blank.
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    let cat: &'static Catalogue = match lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
+    };
+    match cat.get(key) {
+        Some(s) => s.as_str(),
+        None => {
+            tracing::warn!(key, lang = lang.code(), "missing message");
+            Box::leak(key.to_string().into_boxed_str())
+        }
+    }
+}
+
+pub fn has(lang: Lang, key: &str) -> bool {
+    match lang {
+        Lang::Zh => ZH.contains_key(key),
+        Lang::En => EN.contains_key(key),
+    }
+}
+
+/// `{name}` placeholders filled from pairs.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in args {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_the_same_keys() {
+        let mut zh: Vec<&String> = ZH.keys().collect();
+        let mut en: Vec<&String> = EN.keys().collect();
+        zh.sort();
+        en.sort();
+        let only_zh: Vec<_> = zh.iter().filter(|k| !EN.contains_key(k.as_str())).collect();
+        let only_en: Vec<_> = en.iter().filter(|k| !ZH.contains_key(k.as_str())).collect();
+        assert!(
+            only_zh.is_empty() && only_en.is_empty(),
+            "zh only: {only_zh:?}; en only: {only_en:?}"
+        );
+    }
+
+    #[test]
+    fn every_key_used_in_templates_and_code_exists() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"));
+        let mut missing = vec![];
+        let mut files = vec![];
+        for sub in ["templates", "src", "src/routes", "src/api"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    files.push(path);
+                }
+            }
+        }
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("t(\"") {
+                let rest = &text[i + 3..];
+                let key = &rest[..rest.find('"').unwrap()];
+                if key.contains('.') && !key.ends_with('.') && !has(Lang::Zh, key) {
+                    missing.push(format!("{}: {key}", path.display()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing messages: {missing:?}");
+    }
+
+    #[test]
+    fn accept_language_picks_by_quality() {
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,zh-CN;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1, zh-TW;q=0.5, en;q=0.4"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(Lang::from_accept_language("fr"), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! What every page template gets: the language, the signed-in user, the CSRF
+//! token, the navigation this user may use, and formatting helpers.
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::i18n::{self, Lang};
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use wenming_domain::FieldErrors;
+use wenming_domain::policy::Action;
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct PageCtx {
+    pub lang: Lang,
+    pub path: String,
+    pub user_name: Option<String>,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub flash: Option<&'static str>,
+    tz: jiff::tz::TimeZone,
+}
+
+impl PageCtx {
+    pub fn new(auth: &Auth, state: &AppState) -> Self {
+        let mut nav = vec![];
+        let items: [(&str, &str, Option<Action>); 5] = [
+            ("/", "nav.home", None),
+            ("/regions", "nav.regions", Some(Action::ViewRegions)),
+            ("/units", "nav.units", Some(Action::ViewUnits)),
+            ("/users", "nav.users", Some(Action::ViewUsers)),
+            ("/audit", "nav.audit", Some(Action::ViewUsers)),
+        ];
+        for (href, key, action) in items {
+            if action.is_none_or(|a| auth.may(a)) {
+                let active = if href == "/" {
+                    auth.path == "/"
+                } else {
+                    auth.path.starts_with(href)
+                };
+                nav.push(NavItem {
+                    href,
+                    label: i18n::t(auth.lang, key),
+                    active,
+                });
+            }
+        }
+        PageCtx {
+            lang: auth.lang,
+            path: auth.path.clone(),
+            user_name: Some(auth.user.display_name.clone()),
+            csrf: auth.csrf().to_string(),
+            nav,
+            flash: None,
+            tz: state.config.timezone.clone(),
+        }
+    }
+
+    pub fn anonymous(lang: Lang, path: &str) -> Self {
+        PageCtx {
+            lang,
+            path: path.to_string(),
+            user_name: None,
+            csrf: String::new(),
+            nav: vec![],
+            flash: None,
+            tz: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+        }
+    }
+
+    /// Shows a notice from a `done=` query parameter after a redirect.
+    pub fn with_flash(mut self, done: Option<&str>) -> Self {
+        self.flash = done
+            .map(|d| format!("flash.{d}"))
+            .filter(|k| i18n::has(self.lang, k))
+            .map(|k| i18n::t(self.lang, &k));
+        self
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        i18n::t(self.lang, key)
+    }
+
+    /// The error next to a form field, in words, or empty.
+    pub fn ferr(&self, errors: &FieldErrors, field: &str) -> String {
+        errors
+            .for_field(field)
+            .map(|code| crate::middleware::field_message(self.lang, code))
+            .unwrap_or_default()
+    }
+
+    /// 2026-11-26 15:04 in the deployment's time zone.
+    pub fn dt(&self, ts: &jiff::Timestamp) -> String {
+        ts.to_zoned_datetime(self.tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    pub fn dt_micros(&self, micros: &i64) -> String {
+        self.dt(&wenming_store::ts(*micros))
+    }
+
+    pub fn num(&self, n: &i64) -> String {
+        thousands(*n)
+    }
+
+    pub fn lang_href(&self) -> String {
+        format!(
+            "/lang?to={}&back={}",
+            self.lang.other().code(),
+            urlencode(&self.path)
+        )
+    }
+
+    pub fn opt<'a>(&self, v: &'a Option<String>) -> &'a str {
+        v.as_deref().unwrap_or("")
+    }
+}
+
+pub fn thousands(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+pub fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Only local paths are followed after login or a language switch, so a
+/// crafted link cannot send a user to another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_thousands() {
+        assert_eq!(super::thousands(1234567), "1,234,567");
+        assert_eq!(super::thousands(12), "12");
+        assert_eq!(super::thousands(-1000), "-1,000");
+    }
+
+    #[test]
+    fn next_must_be_local() {
+        assert_eq!(super::safe_next(Some("/units?q=1")), "/units?q=1");
+        assert_eq!(super::safe_next(Some("//evil.example")), "/");
+        assert_eq!(super::safe_next(Some("https://evil.example")), "/");
+        assert_eq!(super::safe_next(None), "/");
+    }
+}

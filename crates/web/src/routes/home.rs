@@ -1,0 +1,84 @@
+//! The first page after login: what this user looks after and where to go.
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::AppResult;
+use crate::page::{PageCtx, render};
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use wenming_domain::account::Role;
+use wenming_domain::org::Unit;
+use wenming_domain::policy::Action;
+use wenming_store::{accounts, org};
+
+pub struct CountRow {
+    pub label: &'static str,
+    pub n: i64,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    p: PageCtx,
+    /// Role label and the name of the region or unit it covers.
+    grants: Vec<(&'static str, String)>,
+    counts: Vec<CountRow>,
+    /// Units in scope missing a liaison phone: escalations cannot reach them.
+    units_without_phone: i64,
+    my_unit: Option<Unit>,
+    can_units: bool,
+    can_regions: bool,
+    can_manage: bool,
+    can_users: bool,
+}
+
+pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    let p = PageCtx::new(&auth, &state);
+    let role = auth.actor.primary_role();
+    let grants = accounts::grants_of(&state.store, auth.user.id)
+        .await?
+        .into_iter()
+        .map(|g| (p.t(&format!("role.{}", g.role.as_str())), g.scope_name))
+        .collect();
+    let mut counts = vec![];
+    let mut units_without_phone = 0;
+    if let Ok(scope) = auth.scope(Action::ViewRegions) {
+        let c = org::counts(&state.store, &scope).await?;
+        for (level, n) in c.regions {
+            counts.push(CountRow {
+                label: p.t(&format!("region_level.{}", level.as_str())),
+                n,
+            });
+        }
+    }
+    if let Ok(scope) = auth.scope(Action::ViewUnits) {
+        let c = org::counts(&state.store, &scope).await?;
+        counts.push(CountRow {
+            label: p.t("home.active_units"),
+            n: c.active_units,
+        });
+        if auth.may(Action::ManageUnits) {
+            units_without_phone = org::units_without_liaison_phone(&state.store, &scope).await?;
+        }
+    }
+    let my_unit = match auth.user.unit_id {
+        Some(id) if role == Some(Role::UnitStaff) => {
+            let scope = auth.scope(Action::ViewUnits)?;
+            org::get_unit(&state.store, &scope, id).await.ok()
+        }
+        _ => None,
+    };
+    let page = HomePage {
+        grants,
+        counts,
+        units_without_phone,
+        my_unit,
+        can_units: auth.may(Action::ViewUnits),
+        can_regions: auth.may(Action::ViewRegions),
+        can_manage: auth.may(Action::ManageUnits),
+        can_users: auth.may(Action::ManageUsers),
+        p,
+    };
+    Ok(render(&page))
+}

@@ -1,0 +1,84 @@
+//! Pages for people. Each resource has its own module; every handler asks
+//! the policy (through `Auth`) before it reads or writes.
+
+mod account;
+mod audit;
+mod home;
+mod regions;
+mod session;
+mod units;
+mod users;
+
+use crate::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/lang", get(session::switch_lang))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/regions", get(regions::list).post(regions::create))
+        .route("/regions/new", get(regions::new_form))
+        .route("/regions/{id}", get(regions::show).post(regions::update))
+        .route("/regions/{id}/edit", get(regions::edit_form))
+        .route("/units", get(units::list).post(units::create))
+        .route("/units.csv", get(units::export_csv))
+        .route("/units/new", get(units::new_form))
+        .route("/units/{id}", get(units::show).post(units::update))
+        .route("/units/{id}/edit", get(units::edit_form))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/new", get(users::new_form))
+        .route("/users/{id}", get(users::show).post(users::update))
+        .route("/users/{id}/edit", get(users::edit_form))
+        .route("/users/{id}/grants", post(users::add_grant))
+        .route(
+            "/users/{id}/grants/{grant_id}/delete",
+            post(users::remove_grant),
+        )
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/unlock", post(users::unlock))
+        .route("/audit", get(audit::recent))
+        .route("/audit/{entity_type}/{id}", get(audit::trail))
+        .route("/static/style.css", get(style))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/style.css"),
+    )
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+/// `?done=saved` style notices and list filters share this query shape.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+/// Where to go after a successful write, with a notice.
+pub fn see_other(path: &str, done: &str) -> axum::response::Response {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    axum::response::Redirect::to(&format!("{path}{sep}done={done}")).into_response()
+}

@@ -1,0 +1,236 @@
+//! Configuration: command-line flags, then `WENMING_*` environment
+//! variables, then an optional `wenming.toml`, then built-in defaults.
+//! Every value is checked at start, and a bad one is reported with the key
+//! and where it came from.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<String>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<String>,
+    database_url: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    timezone: Option<String>,
+    log_format: Option<String>,
+    max_connections: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub timezone: jiff::tz::TimeZone,
+    pub json_logs: bool,
+    pub max_connections: u32,
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A value and the place it came from, for error messages.
+struct Sourced {
+    value: String,
+    from: String,
+}
+
+fn pick(
+    flag: Option<&String>,
+    flag_name: &str,
+    env_key: &str,
+    file: Option<&String>,
+    file_key: &str,
+) -> Option<Sourced> {
+    if let Some(v) = flag {
+        return Some(Sourced {
+            value: v.clone(),
+            from: format!("--{flag_name}"),
+        });
+    }
+    if let Ok(v) = std::env::var(env_key)
+        && !v.is_empty()
+    {
+        return Some(Sourced {
+            value: v,
+            from: env_key.to_string(),
+        });
+    }
+    file.map(|v| Sourced {
+        value: v.clone(),
+        from: format!("{file_key} in wenming.toml"),
+    })
+}
+
+fn bad(s: &Sourced, why: &str) -> ConfigError {
+    ConfigError(format!("{} = '{}' is not valid: {why}", s.from, s.value))
+}
+
+pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigError> {
+    let explicit = config_file.is_some() || std::env::var("WENMING_CONFIG").is_ok();
+    let path = config_file
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var("WENMING_CONFIG").ok().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("wenming.toml"));
+    let file: FileConfig = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| {
+            ConfigError(format!("{} is not valid: {}", path.display(), e.message()))
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => FileConfig::default(),
+        Err(e) => {
+            return Err(ConfigError(format!(
+                "cannot read the configuration file {}: {e}",
+                path.display()
+            )));
+        }
+    };
+
+    let data_dir = pick(
+        o.data_dir.as_ref(),
+        "data-dir",
+        "WENMING_DATA_DIR",
+        file.data_dir.as_ref(),
+        "data_dir",
+    )
+    .map_or_else(|| PathBuf::from("wenming-data"), |s| PathBuf::from(s.value));
+
+    let database_url = match pick(
+        o.database_url.as_ref(),
+        "database-url",
+        "WENMING_DATABASE_URL",
+        file.database_url.as_ref(),
+        "database_url",
+    ) {
+        Some(s) => {
+            let ok = s.value.starts_with("sqlite:")
+                || s.value.starts_with("postgres://")
+                || s.value.starts_with("postgresql://");
+            if !ok {
+                return Err(ConfigError(format!(
+                    "{} is not valid: a database URL starts with sqlite: or postgres://",
+                    s.from
+                )));
+            }
+            s.value
+        }
+        None => format!("sqlite://{}", data_dir.join("wenming.db").display()),
+    };
+
+    let listen = match pick(
+        o.listen.as_ref(),
+        "listen",
+        "WENMING_LISTEN",
+        file.listen.as_ref(),
+        "listen",
+    ) {
+        Some(s) => s
+            .value
+            .parse()
+            .map_err(|_| bad(&s, "expected an address and port such as 127.0.0.1:8080"))?,
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+
+    let public_url = match pick(
+        o.public_url.as_ref(),
+        "public-url",
+        "WENMING_PUBLIC_URL",
+        file.public_url.as_ref(),
+        "public_url",
+    ) {
+        Some(s) => {
+            let v = s.value.trim_end_matches('/').to_string();
+            let host = v
+                .strip_prefix("https://")
+                .or_else(|| v.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.contains('/')) {
+                return Err(bad(
+                    &s,
+                    "expected an origin such as https://cc.example.gov.cn",
+                ));
+            }
+            Some(v)
+        }
+        None => None,
+    };
+
+    let timezone = match pick(
+        None,
+        "",
+        "WENMING_TIMEZONE",
+        file.timezone.as_ref(),
+        "timezone",
+    ) {
+        Some(s) => jiff::tz::TimeZone::get(&s.value)
+            .map_err(|_| bad(&s, "expected an IANA time zone such as Asia/Shanghai"))?,
+        None => jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+    };
+
+    let json_logs = match pick(
+        None,
+        "",
+        "WENMING_LOG_FORMAT",
+        file.log_format.as_ref(),
+        "log_format",
+    ) {
+        Some(s) => match s.value.as_str() {
+            "json" => true,
+            "text" => false,
+            _ => return Err(bad(&s, "expected text or json")),
+        },
+        None => false,
+    };
+
+    let max_connections = match std::env::var("WENMING_MAX_CONNECTIONS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(v) => {
+            let s = Sourced {
+                value: v,
+                from: "WENMING_MAX_CONNECTIONS".into(),
+            };
+            s.value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| bad(&s, "expected a number from 1 to 200"))?
+        }
+        None => match file.max_connections {
+            Some(n) if (1..=200).contains(&n) => n,
+            Some(n) => {
+                return Err(ConfigError(format!(
+                    "max_connections in wenming.toml = {n} is not valid: expected a number from 1 to 200"
+                )));
+            }
+            None => 10,
+        },
+    };
+
+    Ok(Config {
+        data_dir,
+        database_url,
+        listen,
+        public_url,
+        timezone,
+        json_logs,
+        max_connections,
+    })
+}
