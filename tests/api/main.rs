@@ -1,1 +1,11 @@
+//! The integration suite: every test runs the real server, on SQLite and
+//! (with WENMING_TEST_DATABASE_URL) on PostgreSQL.
 
+mod helpers;
+
+mod api;
+mod audit;
+mod auth;
+mod cli;
+mod org;
+mod roles;

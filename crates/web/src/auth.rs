@@ -133,6 +133,14 @@ impl Auth {
     }
 }
 
+/// The path as the client sent it: nested routers see it without their prefix.
+fn full_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path().to_string(), |u| u.0.path().to_string())
+}
+
 async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>> {
     let store = &state.store;
     let (user_id, read_only, session) = if let Some(token) = bearer(&parts.headers) {
@@ -157,7 +165,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>
         session,
         lang: request_lang(&parts.headers),
         request_id: request_id(&parts.headers),
-        path: parts.uri.path().to_string(),
+        path: full_path(parts),
     }))
 }
 
@@ -167,7 +175,7 @@ impl FromRequestParts<AppState> for Auth {
         let auth = authenticate(parts, state)
             .await?
             .ok_or(AppError::Unauthorized)?;
-        let path = parts.uri.path();
+        let path = auth.path.as_str();
         let is_api = path.starts_with("/api/");
         // A browser calling the API with its session cookie must prove the
         // call came from our page.

@@ -1,0 +1,174 @@
+//! The binary itself: exit codes and messages for bad configuration and
+//! broken databases.
+
+use std::process::{Command, Output};
+
+fn wenming(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wenming"));
+    c.current_dir(dir).args(args);
+    for k in [
+        "WENMING_DATABASE_URL",
+        "WENMING_LISTEN",
+        "WENMING_CONFIG",
+        "WENMING_DATA_DIR",
+        "WENMING_ADMIN_PASSWORD",
+        "WENMING_TIMEZONE",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("wenming-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let d = tempdir();
+    let o = wenming(&d, &["--help"], &[]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for sub in ["serve", "migrate", "demo", "audit", "admin"] {
+        assert!(out.contains(sub), "--help mentions {sub}");
+    }
+    assert!(wenming(&d, &["audit", "--help"], &[]).status.success());
+    assert_eq!(wenming(&d, &["frobnicate"], &[]).status.code(), Some(2));
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_key() {
+    let d = tempdir();
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["migrate"],
+            vec![("WENMING_DATABASE_URL", "mysql://x")],
+            "WENMING_DATABASE_URL",
+        ),
+        (
+            vec!["serve"],
+            vec![("WENMING_LISTEN", "eight-thousand")],
+            "WENMING_LISTEN",
+        ),
+        (vec!["serve", "--listen", "nowhere"], vec![], "--listen"),
+        (
+            vec!["serve"],
+            vec![("WENMING_TIMEZONE", "Mars/Olympus")],
+            "WENMING_TIMEZONE",
+        ),
+        (
+            vec!["serve", "--public-url", "cc.example"],
+            vec![],
+            "--public-url",
+        ),
+    ];
+    for (args, env, key) in cases {
+        let o = wenming(&d, &args, &env);
+        assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(key), "the message names {key}: {e}");
+        assert_eq!(e.trim().lines().count(), 1, "one sentence: {e}");
+    }
+    std::fs::write(
+        d.join("wenming.toml"),
+        "listen = \"127.0.0.1:9\"\nlisen = \"typo\"\n",
+    )
+    .unwrap();
+    let o = wenming(&d, &["migrate"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("lisen"), "{}", stderr(&o));
+    std::fs::write(d.join("wenming.toml"), "listen = \"here\"\n").unwrap();
+    let o = wenming(&d, &["serve"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("listen in wenming.toml"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wenming(&d, &["--config", "missing.toml", "migrate"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn unusable_databases_exit_1_with_a_clear_message() {
+    let d = tempdir();
+    let o = wenming(
+        &d,
+        &["migrate"],
+        &[(
+            "WENMING_DATABASE_URL",
+            "postgres://postgres:secret@127.0.0.1:1/none",
+        )],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot open the database") && !e.contains("secret"),
+        "{e}"
+    );
+    // A schema newer than the binary is refused without touching it.
+    assert!(wenming(&d, &["migrate"], &[]).status.success());
+    let db = format!("sqlite://{}", d.join("wenming-data/wenming.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = crate::helpers::open_store(&db).await;
+        sqlx::query("INSERT INTO schema_migration (version, name, checksum, applied_at) VALUES (99, 'future', '', 0)")
+            .execute(store.reader())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let o = wenming(&d, &["serve"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("newer than this wenming"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn audit_verify_reports_a_tampered_log() {
+    let d = tempdir();
+    assert!(
+        wenming(
+            &d,
+            &["demo"],
+            &[("WENMING_ADMIN_PASSWORD", "cli-admin-password")]
+        )
+        .status
+        .success()
+    );
+    let ok = wenming(&d, &["audit", "verify"], &[]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact"));
+    let db = format!("sqlite://{}", d.join("wenming-data/wenming.db").display());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = crate::helpers::open_store(&db).await;
+        sqlx::query("UPDATE audit_log SET actor_name = 'someone else' WHERE seq = 3")
+            .execute(store.reader())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let bad = wenming(&d, &["audit", "verify"], &[]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("audit record 3 was altered"),
+        "{}",
+        stderr(&bad)
+    );
+    // Loading the demo again changes nothing.
+    let again = wenming(&d, &["demo"], &[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already loaded"));
+}

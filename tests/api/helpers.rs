@@ -1,0 +1,316 @@
+//! Starts the real application on an ephemeral port with a fresh database:
+//! a new SQLite file, or a new schema in the PostgreSQL database named by
+//! WENMING_TEST_DATABASE_URL.
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use uuid::Uuid;
+use wenming_store::{Store, StoreConfig};
+use wenming_web::{Application, WebConfig};
+
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+pub const DEMO_PASSWORD: &str = wenming_store::demo::DEMO_PASSWORD;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body once per backend; the PostgreSQL run needs
+/// WENMING_TEST_DATABASE_URL, and says so when it is not set.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::postgres_url().is_none() {
+                        eprintln!("WENMING_TEST_DATABASE_URL is not set: the PostgreSQL run of this test was skipped");
+                        return;
+                    }
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("WENMING_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A fresh database URL for one test.
+pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir =
+                std::env::temp_dir().join(format!("wenming-test-{}", Uuid::new_v4().simple()));
+            std::fs::create_dir_all(&dir).unwrap();
+            (
+                format!("sqlite://{}", dir.join("wenming.db").display()),
+                Some(dir),
+            )
+        }
+        Backend::Postgres => {
+            let base = postgres_url().expect("WENMING_TEST_DATABASE_URL");
+            let schema = format!("t_{}", Uuid::new_v4().simple());
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+                .await
+                .expect("WENMING_TEST_DATABASE_URL is set but the database cannot be reached");
+            sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            (format!("{base}{sep}options[search_path]={schema}"), None)
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub database_url: String,
+    dir: Option<PathBuf>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+pub async fn open_store(url: &str) -> Store {
+    let store = Store::connect(&StoreConfig {
+        url: url.into(),
+        max_connections: 5,
+    })
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+/// Serves another instance on the same database (as a second server behind
+/// a load balancer would).
+pub async fn serve(store: Store) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let app = Application::build(store, WebConfig::local("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    (addr, tx)
+}
+
+impl TestApp {
+    /// An empty city with only the administrator.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let (url, dir) = fresh_database(backend).await;
+        let store = open_store(&url).await;
+        wenming_store::demo::bootstrap(&store, Some(ADMIN_PASSWORD))
+            .await
+            .unwrap();
+        let (addr, tx) = serve(store.clone()).await;
+        TestApp {
+            addr,
+            store,
+            database_url: url,
+            dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    /// The demo city with one account per role.
+    pub async fn demo(backend: Backend) -> TestApp {
+        let app = Self::spawn(backend).await;
+        wenming_store::demo::load(&app.store).await.unwrap();
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn client() -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Signs in through the login form, as a browser would.
+    pub async fn login(&self, login: &str, password: &str) -> Session {
+        let s = self.anonymous();
+        let r = s.try_login(login, password).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "login as {login} failed");
+        s.refresh_csrf().await
+    }
+
+    pub fn anonymous(&self) -> Session {
+        Session {
+            client: Self::client(),
+            base: format!("http://{}", self.addr),
+            csrf: String::new(),
+        }
+    }
+
+    pub async fn as_role(&self, username: &str) -> Session {
+        let pw = if username == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            DEMO_PASSWORD
+        };
+        self.login(username, pw).await
+    }
+
+    /// An API token for a user, made directly in the store.
+    pub async fn token(&self, username: &str, read_only: bool) -> String {
+        let page = wenming_store::accounts::list_users(&self.store, Some(username), None, 10)
+            .await
+            .unwrap();
+        let user = page
+            .items
+            .into_iter()
+            .find(|u| u.username == username)
+            .unwrap();
+        let ctx = wenming_store::Ctx::system("test");
+        wenming_store::accounts::create_token(&self.store, &ctx, user.id, "test", read_only, None)
+            .await
+            .unwrap()
+            .1
+    }
+
+    pub async fn user_id(&self, username: &str) -> Uuid {
+        let id: String = sqlx::query_scalar("SELECT id FROM app_user WHERE username = $1")
+            .bind(username)
+            .fetch_one(self.store.reader())
+            .await
+            .unwrap();
+        id.parse().unwrap()
+    }
+
+    pub async fn region_id(&self, code: &str) -> Uuid {
+        let id: String = sqlx::query_scalar("SELECT id FROM region WHERE code = $1")
+            .bind(code)
+            .fetch_one(self.store.reader())
+            .await
+            .unwrap();
+        id.parse().unwrap()
+    }
+
+    pub async fn unit_id(&self, name: &str) -> Uuid {
+        wenming_store::org::find_unit_by_name(&self.store, name)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        wenming_store::demo::row_count(&self.store, table)
+            .await
+            .unwrap()
+    }
+}
+
+/// A browser-like client: cookies, and the CSRF token of its session.
+pub struct Session {
+    pub client: Client,
+    pub base: String,
+    pub csrf: String,
+}
+
+pub fn find_csrf(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let i = html.find(marker).expect("page has a csrf field") + marker.len();
+    html[i..i + html[i..].find('"').unwrap()].to_string()
+}
+
+impl Session {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn try_login(&self, login: &str, password: &str) -> Response {
+        let page = self.get("/login").await.text().await.unwrap();
+        let csrf = find_csrf(&page);
+        self.client
+            .post(self.url("/login"))
+            .form(&[
+                ("login", login),
+                ("password", password),
+                ("csrf", csrf.as_str()),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn refresh_csrf(mut self) -> Session {
+        let html = self.get("/account").await.text().await.unwrap();
+        self.csrf = find_csrf(&html);
+        self
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let s = r.status();
+        (s, r.text().await.unwrap())
+    }
+
+    /// Posts a form with this session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let mut f: Vec<(&str, &str)> = fields.to_vec();
+        f.push(("csrf", &self.csrf));
+        self.client
+            .post(self.url(path))
+            .form(&f)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn bearer(
+    base: &str,
+) -> impl Fn(reqwest::Method, &str, &str) -> reqwest::RequestBuilder + use<> {
+    let base = base.to_string();
+    move |m, path, token| {
+        TestApp::client()
+            .request(m, format!("{base}/api/v1{path}"))
+            .header("authorization", format!("Bearer {token}"))
+    }
+}
+
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
