@@ -48,7 +48,8 @@ fn help_lists_the_subcommands() {
 #[test]
 fn bad_configuration_exits_2_naming_the_key() {
     let d = tempdir();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["migrate"],
             vec![("WENMING_DATABASE_URL", "mysql://x")],

@@ -20,7 +20,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// Any number; it names the lock two instances starting together take.
-const PG_MIGRATION_LOCK: i64 = 0x7765_6e6d_696e_67;
+const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {

@@ -33,13 +33,11 @@ pub struct LoginQuery {
 
 fn login_page_response(
     state: &AppState,
-    lang: Lang,
     page: LoginPage,
     new_pre: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let mut resp = (status, render(&page)).into_response();
-    let _ = lang;
     if let Some(pre) = new_pre
         && let Ok(v) = HeaderValue::from_str(&auth::set_cookie(
             PRE_SESSION_COOKIE,
@@ -80,7 +78,7 @@ pub async fn login_page(
     } else {
         None
     };
-    Ok(login_page_response(&state, lang, page, set, StatusCode::OK))
+    Ok(login_page_response(&state, page, set, StatusCode::OK))
 }
 
 #[derive(Deserialize)]
@@ -144,7 +142,6 @@ pub async fn login(
     };
     Ok(login_page_response(
         &state,
-        lang,
         page,
         None,
         StatusCode::UNAUTHORIZED,
