@@ -229,7 +229,7 @@ async fn unit_lists_filter_page_and_export(b: Backend) {
     let (_, html) = s
         .get_text(&format!("/units?kind=street_office&region={lj}"))
         .await;
-    assert!(html.contains("共：3"));
+    assert!(html.contains("共 3 条"));
     let html = html.replace("&#38;", "&");
     assert!(
         html.contains(&format!("/units.csv?q=&kind=street_office&region={lj}")),

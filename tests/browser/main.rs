@@ -1,1 +1,248 @@
+//! Browser tests: headless Chromium driven through chromedriver against the
+//! real server. Without chromedriver they say so and pass; CI sets
+//! WENMING_REQUIRE_BROWSER=1 so there a missing browser fails the run.
+//! Screenshots go to target/screenshots (or WENMING_SCREENSHOT_DIR).
 
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{Backend, DEMO_PASSWORD, TestApp};
+use std::process::{Child, Command, Stdio};
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn chromedriver() -> Option<String> {
+    if let Ok(p) = std::env::var("WENMING_CHROMEDRIVER") {
+        return Some(p);
+    }
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_string)
+}
+
+fn start_driver() -> Option<Driver> {
+    let Some(path) = chromedriver() else {
+        assert!(
+            std::env::var("WENMING_REQUIRE_BROWSER").is_err(),
+            "WENMING_REQUIRE_BROWSER is set but chromedriver was not found (apt-get install chromium chromium-driver)"
+        );
+        eprintln!(
+            "browser tests were not run: chromedriver not found (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(Driver { child, port });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("chromedriver did not start listening");
+}
+
+/// A fresh headless Chromium; `phone` emulates a 390×844 handset.
+async fn browser(driver: &Driver, phone: bool) -> Client {
+    let profile =
+        std::env::temp_dir().join(format!("wenming-chrome-{}", uuid::Uuid::new_v4().simple()));
+    let mut args = vec![
+        "--headless=new".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--lang=zh-CN".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    if !phone {
+        args.push("--window-size=1280,900".into());
+    }
+    let mut chrome = serde_json::json!({ "args": args });
+    if let Ok(bin) = std::env::var("WENMING_CHROMIUM") {
+        chrome["binary"] = bin.into();
+    } else if std::path::Path::new("/usr/bin/chromium").exists() {
+        chrome["binary"] = "/usr/bin/chromium".into();
+    }
+    if phone {
+        chrome["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2.0, "touch": true },
+            "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+        });
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), chrome);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session starts")
+}
+
+fn shot_dir() -> std::path::PathBuf {
+    let d = std::env::var("WENMING_SCREENSHOT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"))
+        });
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn fill(c: &Client, id: &str, value: &str) {
+    let e = c.find(Locator::Id(id)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Logs in through the form and walks to the unit list, taking screenshots.
+async fn walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
+    c.goto(&app.url("/login")).await.unwrap();
+    // The browser's own language picks the first page; the switch link
+    // changes it and the choice sticks.
+    let want = if english { "en" } else { "zh-CN" };
+    let html = c.find(Locator::Css("html")).await.unwrap();
+    if html.attr("lang").await.unwrap().as_deref() != Some(want) {
+        c.find(Locator::Css("a.lang"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english {
+            "Username or mobile"
+        } else {
+            "用户名或手机号"
+        }),
+        "{text}"
+    );
+    shot(c, &format!("login-{tag}")).await;
+    // A wrong password first: the error shows, the login is kept.
+    fill(c, "f-login", "office").await;
+    fill(c, "f-password", "wrong-password").await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".alert")).await.unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english { "not right" } else { "不正确" }),
+        "{text}"
+    );
+    fill(c, "f-password", DEMO_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".stats")).await.unwrap();
+    let text = body_text(c).await;
+    assert!(text.contains("陈建华"), "signed in and greeted: {text}");
+    assert!(text.contains(if english {
+        "Active units"
+    } else {
+        "在册责任单位"
+    }));
+    shot(c, &format!("home-{tag}")).await;
+    c.goto(&app.url("/units")).await.unwrap();
+    let text = body_text(c).await;
+    assert!(text.contains("市城市管理局"));
+    shot(c, &format!("units-{tag}")).await;
+    c.goto(&app.url(&format!("/units/{}/edit", app.unit_id("市教育局").await)))
+        .await
+        .unwrap();
+    fill(c, "f-liaison_phone", "12ab").await;
+    c.find(Locator::Css("form.card button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css(".field.invalid"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english {
+            "not a phone number"
+        } else {
+            "电话号码格式不对"
+        }),
+        "{text}"
+    );
+    shot(c, &format!("unit-form-error-{tag}")).await;
+    c.goto(&app.url(&format!("/regions/{}", app.region_id("LJ").await)))
+        .await
+        .unwrap();
+    shot(c, &format!("region-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_and_look_around_in_both_languages_on_desktop_and_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    for (phone, english, tag) in [
+        (false, false, "desktop-zh"),
+        (false, true, "desktop-en"),
+        (true, false, "phone-zh"),
+        (true, true, "phone-en"),
+    ] {
+        // Each walk tries one wrong password; start each with a clean slate.
+        sqlx::query("DELETE FROM login_throttle")
+            .execute(app.store.reader())
+            .await
+            .unwrap();
+        let c = browser(&driver, phone).await;
+        walk(&c, &app, tag, english).await;
+        c.close().await.unwrap();
+    }
+    eprintln!("screenshots saved in {}", shot_dir().display());
+}

@@ -191,6 +191,8 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
     .await?;
     let mut streets: Vec<Region> = vec![];
     let mut districts: Vec<Region> = vec![];
+    // One model community per district gets its residents' committee as a unit.
+    let mut model_communities: Vec<Region> = vec![];
     for (d, (dcode, dname)) in DISTRICTS.iter().enumerate() {
         let dw = span / 3.0;
         let dx = lon0 + dw * d as f64;

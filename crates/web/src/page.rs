@@ -109,6 +109,11 @@ impl PageCtx {
         thousands(*n)
     }
 
+    /// "共 1,234 条" / "1,234 in total".
+    pub fn total(&self, n: &i64) -> String {
+        i18n::fill(self.t("common.total"), &[("n", &thousands(*n))])
+    }
+
     pub fn lang_href(&self) -> String {
         format!(
             "/lang?to={}&back={}",

@@ -44,6 +44,7 @@ pub struct RegionRow {
 struct ListPage {
     p: PageCtx,
     rows: Vec<RegionRow>,
+    total: i64,
     q: String,
     level: String,
     levels: Vec<LevelOption>,
@@ -87,8 +88,9 @@ pub async fn list(
             level_label: p.t(&format!("region_level.{}", r.level.as_str())),
             region: r,
         })
-        .collect();
+        .collect::<Vec<_>>();
     let page = ListPage {
+        total: rows.len() as i64,
         levels: level_options(&p),
         can_manage: auth.may(Action::ManageRegions),
         rows,
