@@ -8,6 +8,8 @@ on_both!(
     moving_a_region_keeps_its_history,
     unit_lists_filter_page_and_export,
     region_rules_are_enforced,
+    units_keep_their_people,
+    the_demo_city_has_every_level_and_role,
 );
 
 async fn an_invalid_form_keeps_values_and_saves_nothing(b: Backend) {
@@ -302,4 +304,133 @@ async fn region_rules_are_enforced(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+async fn units_keep_their_people(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let unit = app.unit_id("市城市管理局").await;
+    let office = app.as_role("office").await;
+    let r = office
+        .post(
+            &format!("/units/{unit}/people"),
+            &[("name", ""), ("phone", "123")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = office
+        .post(
+            &format!("/units/{unit}/people"),
+            &[
+                ("name", "周海"),
+                ("title", "市容科科长"),
+                ("phone", "13600001234"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The unit's own staff see the person on their unit's page but cannot add people.
+    let staff = app.as_role("unit").await;
+    let (status, html) = staff.get_text(&format!("/units/{unit}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("周海") && html.contains("市容科科长"));
+    assert!(
+        !html.contains("/people/new"),
+        "no add button for unit staff"
+    );
+    assert_eq!(
+        staff
+            .get(&format!("/units/{unit}/people/new"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // An inspector of 临江区 cannot see a city department's people at all.
+    let call = bearer(&format!("http://{}", app.addr));
+    let t = app.token("inspector", true).await;
+    assert_eq!(
+        call(Method::GET, &format!("/units/{unit}/people"), &t)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let t = app.token("leader", true).await;
+    let people: serde_json::Value = call(Method::GET, &format!("/units/{unit}/people"), &t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let zhou = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "周海")
+        .unwrap()
+        .clone();
+    // Editing goes through the same version check, and is audited.
+    let t = app.token("office", false).await;
+    let r = call(Method::PUT, &format!("/people/{}", zhou["id"].as_str().unwrap()), &t)
+        .json(&serde_json::json!({"name": "周海", "title": "副局长", "phone": "13600001234", "version": zhou["version"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let trail =
+        wenming_store::audit::for_entity(&app.store, "person", zhou["id"].as_str().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(
+        trail.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+        ["create", "update"]
+    );
+}
+
+async fn the_demo_city_has_every_level_and_role(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let counts = wenming_store::org::counts(&app.store, &everything(&app).await)
+        .await
+        .unwrap();
+    let levels: Vec<(&str, i64)> = counts
+        .regions
+        .iter()
+        .map(|(l, n)| (l.as_str(), *n))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            ("city", 1),
+            ("district", 3),
+            ("street", 9),
+            ("community", 27),
+            ("grid", 81)
+        ]
+    );
+    assert_eq!(counts.active_units, 40);
+    let boundaries: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM region WHERE boundary IS NOT NULL")
+            .fetch_one(app.store.reader())
+            .await
+            .unwrap();
+    assert_eq!(
+        boundaries, 121,
+        "every region, grid cells included, has a boundary"
+    );
+    for role in ["admin", "office", "inspector", "unit", "leader"] {
+        let s = app.as_role(role).await;
+        assert_eq!(
+            s.get("/").await.status(),
+            StatusCode::OK,
+            "{role} can sign in and see a home page"
+        );
+    }
+    // Loading again is a no-op.
+    assert_eq!(
+        wenming_store::demo::load(&app.store).await.unwrap(),
+        wenming_store::demo::DemoOutcome::AlreadyLoaded
+    );
+    assert_eq!(app.count("unit").await, 40);
 }

@@ -297,9 +297,73 @@ impl UnitForm {
     }
 }
 
+/// Someone who works for a unit: a task owner, a site chief, a contact.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Person {
+    pub id: Uuid,
+    pub unit_id: Uuid,
+    pub name: String,
+    /// Post or job title, e.g. 市容科科长.
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub active: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonInput {
+    pub name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub active: bool,
+}
+
+impl PersonForm {
+    pub fn parse(&self) -> Result<PersonInput, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let name = validation::text(&mut e, "name", &self.name, true, 32);
+        let title = validation::text(&mut e, "title", &self.title, false, 32);
+        let phone = validation::phone(&mut e, "phone", &self.phone);
+        let active = matches!(self.active.as_deref(), Some("on" | "true" | "1"));
+        match name {
+            Some(name) if e.is_empty() => Ok(PersonInput {
+                name,
+                title,
+                phone,
+                active,
+            }),
+            _ => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_needs_a_name_and_a_valid_phone() {
+        let f = PersonForm {
+            name: " ".into(),
+            phone: "0571".into(),
+            ..Default::default()
+        };
+        let e = f.parse().unwrap_err();
+        assert_eq!(e.for_field("name"), Some("required"));
+        assert_eq!(e.for_field("phone"), Some("invalid_phone"));
+    }
 
     #[test]
     fn region_levels_nest_one_step_at_a_time() {

@@ -6,7 +6,9 @@ use crate::{Ctx, Store, StoreError, accounts, org};
 use sqlx::Row;
 use wenming_domain::account::{Role, ScopeRef, UserInput};
 use wenming_domain::geo::rectangle;
-use wenming_domain::org::{Contact, Region, RegionInput, RegionLevel, UnitInput, UnitKind};
+use wenming_domain::org::{
+    Contact, PersonInput, Region, RegionInput, RegionLevel, UnitInput, UnitKind,
+};
 use wenming_domain::policy::Scope;
 
 /// Code of the city region made on first start, until someone renames it.
@@ -238,6 +240,9 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
                     (cx, sy, cx + cw, sy + sh),
                 )
                 .await?;
+                if s == 0 && c == 0 {
+                    model_communities.push(community.clone());
+                }
                 for g in 0..3 {
                     let gh = sh / 3.0;
                     let gy = sy + gh * g as f64;
@@ -317,6 +322,36 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             street.id,
         )
         .await?;
+    }
+    for community in &model_communities {
+        let stem = community.name.trim_end_matches("社区");
+        unit(
+            format!("{stem}居民委员会"),
+            Some(format!("{stem}居委会")),
+            UnitKind::Community,
+            community.id,
+        )
+        .await?;
+    }
+
+    const POSTS: [&str; 3] = ["办公室主任", "业务科科长", "创建工作专员"];
+    for (i, u) in city_units.iter().enumerate() {
+        for (j, post) in POSTS.iter().enumerate() {
+            let k = 100 + i * POSTS.len() + j;
+            org::create_person(
+                store,
+                &ctx,
+                &everything,
+                u.id,
+                PersonInput {
+                    name: person(k),
+                    title: Some((*post).into()),
+                    phone: Some(mobile(k)),
+                    active: true,
+                },
+            )
+            .await?;
+        }
     }
 
     let unit_staff_unit = city_units[1].id; // 市城市管理局

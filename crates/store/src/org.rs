@@ -6,7 +6,8 @@ use crate::{Ctx, Page, Store, StoreError, audit, now_micros, ts};
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 use wenming_domain::org::{
-    Contact, Region, RegionInput, RegionLevel, RegionPlacement, Unit, UnitInput, UnitKind,
+    Contact, Person, PersonInput, Region, RegionInput, RegionLevel, RegionPlacement, Unit,
+    UnitInput, UnitKind,
 };
 use wenming_domain::policy::Scope;
 use wenming_domain::validation::match_key;
@@ -649,4 +650,171 @@ pub async fn units_without_liaison_phone(store: &Store, scope: &Scope) -> Result
     );
     sql.scope(scope, "r.path", Some("u.id"));
     Ok(sql.query().fetch_one(store.reader()).await?.try_get(0)?)
+}
+
+// ---------------------------------------------------------------- people
+
+const PERSON_COLUMNS: &str = "id, unit_id, name, title, phone, active, version";
+
+fn person_from_row(r: &AnyRow) -> Result<Person, StoreError> {
+    let id: String = r.try_get("id")?;
+    let unit_id: String = r.try_get("unit_id")?;
+    let active: i64 = r.try_get("active")?;
+    Ok(Person {
+        id: parse_uuid(&id)?,
+        unit_id: parse_uuid(&unit_id)?,
+        name: r.try_get("name")?,
+        title: r.try_get("title")?,
+        phone: r.try_get("phone")?,
+        active: active != 0,
+        version: r.try_get("version")?,
+    })
+}
+
+/// The people of a unit the caller can see (the unit's scope decides).
+pub async fn list_people(
+    store: &Store,
+    scope: &Scope,
+    unit_id: Uuid,
+) -> Result<Vec<Person>, StoreError> {
+    get_unit(store, scope, unit_id).await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {PERSON_COLUMNS} FROM person WHERE unit_id = $1 ORDER BY active DESC, name, id"
+    ))
+    .bind(unit_id.to_string())
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter().map(person_from_row).collect()
+}
+
+/// A person and their unit, if the unit is in scope.
+pub async fn get_person(
+    store: &Store,
+    scope: &Scope,
+    id: Uuid,
+) -> Result<(Person, Unit), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {PERSON_COLUMNS} FROM person WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(store.reader())
+    .await?;
+    let person = row
+        .as_ref()
+        .map(person_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)?;
+    let unit = get_unit(store, scope, person.unit_id).await?;
+    Ok((person, unit))
+}
+
+async fn person_in_tx(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Person>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {PERSON_COLUMNS} FROM person WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(person_from_row).transpose()
+}
+
+async fn unit_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    unit_id: Uuid,
+) -> Result<Unit, StoreError> {
+    unit_in_tx(conn, unit_id)
+        .await?
+        .filter(|u| scope.covers_unit(u.id, &u.region_path))
+        .ok_or(StoreError::NotFound)
+}
+
+pub async fn create_person(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &Scope,
+    unit_id: Uuid,
+    input: PersonInput,
+) -> Result<Person, StoreError> {
+    let mut tx = store.begin().await?;
+    unit_in_scope(&mut tx, scope, unit_id).await?;
+    let id = wenming_domain::new_id();
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO person (id, unit_id, name, title, phone, user_id, active, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6, 1, $7, $7)",
+    )
+    .bind(id.to_string())
+    .bind(unit_id.to_string())
+    .bind(&input.name)
+    .bind(&input.title)
+    .bind(&input.phone)
+    .bind(flag(input.active))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let person = person_in_tx(&mut tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    audit::append(
+        &mut tx,
+        ctx,
+        "create",
+        "person",
+        &id.to_string(),
+        None::<&()>,
+        Some(&person),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(person)
+}
+
+pub async fn update_person(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &Scope,
+    id: Uuid,
+    expected_version: i64,
+    input: PersonInput,
+) -> Result<Person, StoreError> {
+    let mut tx = store.begin().await?;
+    let before = person_in_tx(&mut tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    unit_in_scope(&mut tx, scope, before.unit_id).await?;
+    if before.version != expected_version {
+        return Err(StoreError::Conflict);
+    }
+    let n = sqlx::query(
+        "UPDATE person SET name = $1, title = $2, phone = $3, active = $4, version = version + 1, \
+         updated_at = $5 WHERE id = $6 AND version = $7",
+    )
+    .bind(&input.name)
+    .bind(&input.title)
+    .bind(&input.phone)
+    .bind(flag(input.active))
+    .bind(now_micros())
+    .bind(id.to_string())
+    .bind(expected_version)
+    .execute(&mut *tx)
+    .await?;
+    if n.rows_affected() != 1 {
+        return Err(StoreError::Conflict);
+    }
+    let after = person_in_tx(&mut tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    audit::append(
+        &mut tx,
+        ctx,
+        "update",
+        "person",
+        &id.to_string(),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
 }

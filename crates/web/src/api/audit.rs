@@ -11,7 +11,7 @@ use wenming_store::{accounts, audit, org};
 
 /// The history of one record: region, unit or user.
 #[utoipa::path(get, path = "/audit/{entity_type}/{id}", tag = "audit",
-    params(("entity_type" = String, Path, description = "region, unit or user"), ("id" = Uuid, Path)),
+    params(("entity_type" = String, Path, description = "region, unit, person or user"), ("id" = Uuid, Path)),
     responses((status = 200, body = Vec<AuditDto>), (status = 404, body = ErrorBody)))]
 pub async fn trail(
     State(state): State<AppState>,
@@ -29,6 +29,9 @@ pub async fn trail(
         "user" => {
             auth.scope(Action::ViewUsers)?;
             accounts::get_user(&state.store, id).await?;
+        }
+        "person" => {
+            org::get_person(&state.store, &auth.scope(Action::ViewUnits)?, id).await?;
         }
         _ => return Err(AppError::NotFound),
     }

@@ -360,3 +360,50 @@ pub struct VerifyDto {
     /// The first broken link, in words.
     pub problem: Option<String>,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonDto {
+    pub id: Uuid,
+    pub unit_id: Uuid,
+    pub name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    pub active: bool,
+    pub version: i64,
+}
+
+impl From<wenming_domain::org::Person> for PersonDto {
+    fn from(p: wenming_domain::org::Person) -> Self {
+        PersonDto {
+            id: p.id,
+            unit_id: p.unit_id,
+            name: p.name,
+            title: p.title,
+            phone: p.phone,
+            active: p.active,
+            version: p.version,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PersonBody {
+    pub name: String,
+    pub title: Option<String>,
+    pub phone: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Required on update: the version that was read.
+    pub version: Option<i64>,
+}
+
+impl PersonBody {
+    pub fn form(&self) -> wenming_domain::org::PersonForm {
+        wenming_domain::org::PersonForm {
+            name: self.name.clone(),
+            title: self.title.clone().unwrap_or_default(),
+            phone: self.phone.clone().unwrap_or_default(),
+            active: self.active.then(|| "on".into()),
+        }
+    }
+}

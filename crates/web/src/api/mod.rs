@@ -59,6 +59,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(regions::history))
         .routes(routes!(units::list, units::create))
         .routes(routes!(units::get, units::update))
+        .routes(routes!(units::people, units::add_person))
+        .routes(routes!(units::update_person))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::update))
         .routes(routes!(users::grants, users::add_grant))

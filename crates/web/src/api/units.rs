@@ -1,4 +1,4 @@
-use super::dto::{ErrorBody, Page, UnitBody, UnitDto};
+use super::dto::{ErrorBody, Page, PersonBody, PersonDto, UnitBody, UnitDto};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
@@ -111,4 +111,75 @@ pub async fn update(
             .await?
             .into(),
     ))
+}
+
+/// The people of a unit.
+#[utoipa::path(get, path = "/units/{id}/people", tag = "organisation", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<PersonDto>), (status = 404, body = ErrorBody)))]
+pub async fn people(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<Vec<PersonDto>>> {
+    let scope = auth.scope(Action::ViewUnits)?;
+    let people = org::list_people(&state.store, &scope, id).await?;
+    Ok(Json(people.into_iter().map(PersonDto::from).collect()))
+}
+
+async fn managed(state: &AppState, auth: &Auth, unit_id: Uuid) -> AppResult<()> {
+    let unit = org::get_unit(&state.store, &auth.scope(Action::ViewUnits)?, unit_id).await?;
+    auth.check(
+        Action::ManageUnits,
+        Resource::Unit {
+            id: unit.id,
+            region_path: &unit.region_path,
+        },
+    )
+}
+
+#[utoipa::path(post, path = "/units/{id}/people", tag = "organisation", request_body = PersonBody, params(("id" = Uuid, Path)),
+    responses((status = 201, body = PersonDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn add_person(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(body): ApiJson<PersonBody>,
+) -> AppResult<(StatusCode, Json<PersonDto>)> {
+    managed(&state, &auth, id).await?;
+    let input = body.form().parse()?;
+    let p = org::create_person(
+        &state.store,
+        &auth.ctx(),
+        &auth.scope(Action::ManageUnits)?,
+        id,
+        input,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(p.into())))
+}
+
+#[utoipa::path(put, path = "/people/{id}", tag = "organisation", request_body = PersonBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = PersonDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_person(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(body): ApiJson<PersonBody>,
+) -> AppResult<Json<PersonDto>> {
+    let (_, unit) = org::get_person(&state.store, &auth.scope(Action::ViewUnits)?, id).await?;
+    managed(&state, &auth, unit.id).await?;
+    let version = body
+        .version
+        .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
+    let input = body.form().parse()?;
+    let p = org::update_person(
+        &state.store,
+        &auth.ctx(),
+        &auth.scope(Action::ManageUnits)?,
+        id,
+        version,
+        input,
+    )
+    .await?;
+    Ok(Json(p.into()))
 }

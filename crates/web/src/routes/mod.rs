@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod home;
+mod people;
 mod regions;
 mod session;
 mod units;
@@ -35,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/units/new", get(units::new_form))
         .route("/units/{id}", get(units::show).post(units::update))
         .route("/units/{id}/edit", get(units::edit_form))
+        .route("/units/{id}/people", post(people::create))
+        .route("/units/{id}/people/new", get(people::new_form))
+        .route("/people/{id}", post(people::update))
+        .route("/people/{id}/edit", get(people::edit_form))
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_form))
         .route("/users/{id}", get(users::show).post(users::update))

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
-use wenming_domain::org::{Region, Unit, UnitForm, UnitKind};
+use wenming_domain::org::{Person, Region, Unit, UnitForm, UnitKind};
 use wenming_domain::policy::{Action, Resource};
 use wenming_store::org::UnitFilter;
 use wenming_store::{StoreError, org};
@@ -193,6 +193,7 @@ struct ShowPage {
     p: PageCtx,
     unit: Unit,
     kind_label: &'static str,
+    people: Vec<Person>,
     can_edit: bool,
     can_audit: bool,
 }
@@ -207,6 +208,7 @@ pub async fn show(
     let unit = org::get_unit(&state.store, &scope, id).await?;
     let p = PageCtx::new(&auth, &state).with_flash(d.done.as_deref());
     let page = ShowPage {
+        people: org::list_people(&state.store, &scope, id).await?,
         kind_label: p.t(&format!("unit_kind.{}", unit.kind.as_str())),
         can_edit: auth
             .check(
