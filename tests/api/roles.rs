@@ -14,6 +14,7 @@ on_both!(
 const ROLES: [&str; 5] = ["admin", "office", "inspector", "unit", "leader"];
 
 struct Ids {
+    office_user: String,
     lj: String,
     fm: String,
     city_unit: String,
@@ -23,6 +24,7 @@ struct Ids {
 
 async fn ids(app: &TestApp) -> Ids {
     Ids {
+        office_user: app.user_id("office").await.to_string(),
         lj: app.region_id("LJ").await.to_string(),
         fm: app.region_id("FM").await.to_string(),
         city_unit: app.unit_id("市城市管理局").await.to_string(),
@@ -59,6 +61,18 @@ fn page_matrix(i: &Ids) -> Vec<(String, [u16; 5])> {
         ),
         ("/users".into(), [200, 403, 403, 403, 403]),
         ("/users/new".into(), [200, 403, 403, 403, 403]),
+        (
+            format!("/users/{}", i.office_user),
+            [200, 403, 403, 403, 403],
+        ),
+        (
+            format!("/users/{}/edit", i.office_user),
+            [200, 403, 403, 403, 403],
+        ),
+        (
+            format!("/audit/user/{}", i.office_user),
+            [200, 403, 403, 403, 403],
+        ),
         ("/audit".into(), [200, 403, 403, 403, 403]),
         (
             format!("/audit/unit/{}", i.lj_unit),
@@ -218,6 +232,38 @@ async fn writes_are_refused_outside_role_and_scope(b: Backend) {
             "{role} editing a unit (admin comes after office and holds a stale version)"
         );
     }
+    // Only an administrator manages accounts and grants.
+    for role in ["office", "inspector", "unit", "leader"] {
+        let s = app.as_role(role).await;
+        let r = s
+            .post(
+                "/users",
+                &[
+                    ("username", "intruder"),
+                    ("display_name", "X"),
+                    ("password", "long-enough-pw"),
+                    ("active", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{role} creating a user");
+        let me = app.user_id(role).await;
+        let r = s
+            .post(
+                &format!("/users/{me}/grants"),
+                &[
+                    ("role", "administrator"),
+                    ("scope", &format!("region:{}", i.lj)),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "{role} granting themselves a role"
+        );
+    }
+    assert_eq!(app.count("role_grant").await, 5, "no grant was added");
     // A district office cannot create units outside its district.
     let admin = app.as_role("admin").await;
     let uid = app.user_id("inspector").await;

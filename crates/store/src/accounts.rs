@@ -216,16 +216,7 @@ pub async fn create_user(
     .await
     .map_err(|e| unique_user(e.into()))?;
     let user = user_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-    audit::append(
-        &mut tx,
-        ctx,
-        "create",
-        "user",
-        &id.to_string(),
-        None::<&()>,
-        Some(&user),
-    )
-    .await?;
+    audit::created(&mut tx, ctx, "user", &id.to_string(), &user).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -269,14 +260,14 @@ pub async fn update_user(
             .await?;
     }
     let after = user_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-    audit::append(
+    audit::changed(
         &mut tx,
         ctx,
         "update",
         "user",
         &id.to_string(),
-        Some(&before),
-        Some(&after),
+        &before,
+        &after,
     )
     .await?;
     tx.commit().await?;
@@ -817,16 +808,7 @@ pub async fn create_token(
     .fetch_one(&mut *tx)
     .await?;
     let token = token_from_row(&row)?;
-    audit::append(
-        &mut tx,
-        ctx,
-        "create",
-        "api_token",
-        &id.to_string(),
-        None::<&()>,
-        Some(&token),
-    )
-    .await?;
+    audit::created(&mut tx, ctx, "api_token", &id.to_string(), &token).await?;
     tx.commit().await?;
     Ok((token, secret))
 }

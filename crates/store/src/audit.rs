@@ -67,6 +67,48 @@ pub async fn append<B: Serialize, A: Serialize>(
     Ok(())
 }
 
+/// A record made: no before, the new row after.
+pub async fn created<A: Serialize>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    entity_type: &str,
+    entity_id: &str,
+    after: &A,
+) -> Result<(), StoreError> {
+    append(
+        conn,
+        ctx,
+        "create",
+        entity_type,
+        entity_id,
+        None::<&()>,
+        Some(after),
+    )
+    .await
+}
+
+/// A record changed by `action` (update, move ...), with both snapshots.
+pub async fn changed<T: Serialize>(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    action: &str,
+    entity_type: &str,
+    entity_id: &str,
+    before: &T,
+    after: &T,
+) -> Result<(), StoreError> {
+    append(
+        conn,
+        ctx,
+        action,
+        entity_type,
+        entity_id,
+        Some(before),
+        Some(after),
+    )
+    .await
+}
+
 const COLUMNS: &str = "seq, id, at, actor_id, actor_name, request_id, action, entity_type, \
                        entity_id, before_json, after_json, prev_hash, hash";
 

@@ -174,16 +174,7 @@ pub async fn create_region(
     let region = region_in_tx(&mut tx, id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    audit::append(
-        &mut tx,
-        ctx,
-        "create",
-        "region",
-        &id.to_string(),
-        None::<&()>,
-        Some(&region),
-    )
-    .await?;
+    audit::created(&mut tx, ctx, "region", &id.to_string(), &region).await?;
     tx.commit().await?;
     Ok(region)
 }
@@ -287,14 +278,14 @@ pub async fn update_region(
         .await?
         .ok_or(StoreError::NotFound)?;
     let action = if moved { "move" } else { "update" };
-    audit::append(
+    audit::changed(
         &mut tx,
         ctx,
         action,
         "region",
         &id.to_string(),
-        Some(&before),
-        Some(&after),
+        &before,
+        &after,
     )
     .await?;
     tx.commit().await?;
@@ -544,16 +535,7 @@ pub async fn create_unit(
     .await
     .map_err(|e| unique_name(e.into()))?;
     let unit = unit_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-    audit::append(
-        &mut tx,
-        ctx,
-        "create",
-        "unit",
-        &id.to_string(),
-        None::<&()>,
-        Some(&unit),
-    )
-    .await?;
+    audit::created(&mut tx, ctx, "unit", &id.to_string(), &unit).await?;
     tx.commit().await?;
     Ok(unit)
 }
@@ -600,14 +582,14 @@ pub async fn update_unit(
         return Err(StoreError::Conflict);
     }
     let after = unit_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
-    audit::append(
+    audit::changed(
         &mut tx,
         ctx,
         "update",
         "unit",
         &id.to_string(),
-        Some(&before),
-        Some(&after),
+        &before,
+        &after,
     )
     .await?;
     tx.commit().await?;
@@ -756,16 +738,7 @@ pub async fn create_person(
     let person = person_in_tx(&mut tx, id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    audit::append(
-        &mut tx,
-        ctx,
-        "create",
-        "person",
-        &id.to_string(),
-        None::<&()>,
-        Some(&person),
-    )
-    .await?;
+    audit::created(&mut tx, ctx, "person", &id.to_string(), &person).await?;
     tx.commit().await?;
     Ok(person)
 }
@@ -805,14 +778,14 @@ pub async fn update_person(
     let after = person_in_tx(&mut tx, id)
         .await?
         .ok_or(StoreError::NotFound)?;
-    audit::append(
+    audit::changed(
         &mut tx,
         ctx,
         "update",
         "person",
         &id.to_string(),
-        Some(&before),
-        Some(&after),
+        &before,
+        &after,
     )
     .await?;
     tx.commit().await?;

@@ -5,10 +5,9 @@ use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::P;
-use crate::page::{PageCtx, render};
+use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -40,13 +39,7 @@ fn form_page(
     errors: FieldErrors,
     conflict: bool,
 ) -> Response {
-    let status = if conflict {
-        StatusCode::CONFLICT
-    } else if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors, conflict);
     let page = FormPage {
         p: PageCtx::new(auth, state),
         unit,

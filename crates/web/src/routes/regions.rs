@@ -6,10 +6,9 @@ use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::{P, Q};
-use crate::page::{PageCtx, render};
+use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -260,13 +259,7 @@ async fn form_page(
         })
         .collect();
     let p = PageCtx::new(auth, state);
-    let status = if conflict {
-        StatusCode::CONFLICT
-    } else if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors, conflict);
     let page = FormPage {
         levels: level_options(&p),
         p,

@@ -6,10 +6,10 @@ use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::{P, Q};
-use crate::page::{PageCtx, render, urlencode};
+use crate::page::{PageCtx, form_status, render, urlencode};
 use askama::Template;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -256,13 +256,7 @@ async fn form_page(
         .filter(|r| r.level <= wenming_domain::org::RegionLevel::Community)
         .collect();
     let p = PageCtx::new(auth, state);
-    let status = if conflict {
-        StatusCode::CONFLICT
-    } else if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors, conflict);
     let page = FormPage {
         kinds: kind_options(&p),
         p,

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::{P, Q};
-use crate::page::{PageCtx, render};
+use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -182,13 +182,7 @@ async fn form_page(
     conflict: bool,
 ) -> AppResult<Response> {
     let all = everything(state).await?;
-    let status = if conflict {
-        StatusCode::CONFLICT
-    } else if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_status(&errors, conflict);
     let page = FormPage {
         p: PageCtx::new(auth, state),
         units: all_units(state, &all).await?,
