@@ -229,6 +229,58 @@ async fn walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
     shot(c, &format!("region-{tag}")).await;
 }
 
+/// The administrator's pages: accounts, a grant, tokens, the audit log.
+async fn admin_walk(c: &Client, app: &TestApp, tag: &str) {
+    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
+        .await
+        .unwrap();
+    fill(c, "f-login", "admin").await;
+    fill(c, "f-password", helpers::ADMIN_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    c.goto(&app.url("/regions")).await.unwrap();
+    assert!(body_text(c).await.contains("临江区"));
+    shot(c, &format!("regions-{tag}")).await;
+    c.goto(&app.url("/users")).await.unwrap();
+    shot(c, &format!("users-{tag}")).await;
+    c.goto(&app.url(&format!("/users/{}", app.user_id("inspector").await)))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("刘晓东"));
+    shot(c, &format!("user-{tag}")).await;
+    c.goto(&app.url("/account")).await.unwrap();
+    fill(c, "f-name", "数据大屏").await;
+    c.find(Locator::XPath("//form[@action='/account/tokens']//button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("code.secret"))
+        .await
+        .unwrap();
+    shot(c, &format!("account-{tag}")).await;
+    c.goto(&app.url("/audit")).await.unwrap();
+    shot(c, &format!("audit-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administrator_pages_render_on_desktop_and_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    for (phone, tag) in [(false, "desktop-zh"), (true, "phone-zh")] {
+        let c = browser(&driver, phone).await;
+        admin_walk(&c, &app, tag).await;
+        c.close().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_and_look_around_in_both_languages_on_desktop_and_phone() {
     let Some(driver) = start_driver() else { return };

@@ -284,7 +284,13 @@ pub fn changes(before: Option<&str>, after: Option<&str>) -> Vec<Change> {
     let (b, a) = (parse(before), parse(after));
     let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
     keys.into_iter()
-        .filter(|k| !matches!(k.as_str(), "version" | "updated_at"))
+        // Bookkeeping fields that every change touches say nothing to a reader.
+        .filter(|k| {
+            !matches!(
+                k.as_str(),
+                "id" | "version" | "created_at" | "updated_at" | "path" | "region_path"
+            )
+        })
         .filter_map(|k| {
             let (x, y) = (
                 b.get(k).cloned().unwrap_or_default(),

@@ -114,6 +114,43 @@ impl PageCtx {
         i18n::fill(self.t("common.total"), &[("n", &thousands(*n))])
     }
 
+    /// A field name from an audit snapshot, in words where we have them.
+    pub fn field_label(&self, key: &str) -> String {
+        let k = format!("audit_field.{key}");
+        if i18n::has(self.lang, &k) {
+            self.t(&k).to_string()
+        } else {
+            key.to_string()
+        }
+    }
+
+    /// "下级区域（3）" / "Sub-regions (3)".
+    pub fn counted(&self, key: &str, n: impl std::fmt::Display) -> String {
+        i18n::fill(
+            self.t("common.counted"),
+            &[("label", self.t(key)), ("n", &n.to_string())],
+        )
+    }
+
+    /// A snapshot value as a reader would say it.
+    pub fn value_label(&self, v: &str) -> String {
+        match v {
+            "true" => self.t("common.yes").to_string(),
+            "false" => self.t("common.no").to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A record type (`unit`, `api_token` ...) in words.
+    pub fn entity_label(&self, kind: &str) -> String {
+        let k = format!("audit_entity.{kind}");
+        if i18n::has(self.lang, &k) {
+            self.t(&k).to_string()
+        } else {
+            kind.to_string()
+        }
+    }
+
     pub fn lang_href(&self) -> String {
         format!(
             "/lang?to={}&back={}",

@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::AppResult;
+use crate::i18n;
 use crate::page::{PageCtx, render};
 use askama::Template;
 use axum::extract::State;
@@ -21,11 +22,12 @@ pub struct CountRow {
 #[template(path = "home.html")]
 struct HomePage {
     p: PageCtx,
-    /// Role label and the name of the region or unit it covers.
-    grants: Vec<(&'static str, String)>,
+    greeting: String,
+    /// Each role with the region or unit it covers, in one line.
+    grants: String,
     counts: Vec<CountRow>,
     /// Units in scope missing a liaison phone: escalations cannot reach them.
-    units_without_phone: i64,
+    units_without_phone: usize,
     my_unit: Option<Unit>,
     can_units: bool,
     can_regions: bool,
@@ -39,8 +41,16 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
     let grants = accounts::grants_of(&state.store, auth.user.id)
         .await?
         .into_iter()
-        .map(|g| (p.t(&format!("role.{}", g.role.as_str())), g.scope_name))
-        .collect();
+        .map(|g| {
+            let role = p.t(&format!("role.{}", g.role.as_str()));
+            i18n::fill(
+                p.t("home.grant"),
+                &[("role", role), ("scope", &g.scope_name)],
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(p.t("common.list_separator"));
+    let greeting = i18n::fill(p.t("home.hello"), &[("name", &auth.user.display_name)]);
     let mut counts = vec![];
     let mut units_without_phone = 0;
     if let Ok(scope) = auth.scope(Action::ViewRegions) {
@@ -59,7 +69,8 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
             n: c.active_units,
         });
         if auth.may(Action::ManageUnits) {
-            units_without_phone = org::units_without_liaison_phone(&state.store, &scope).await?;
+            units_without_phone =
+                org::units_without_liaison_phone(&state.store, &scope).await? as usize;
         }
     }
     let my_unit = match auth.user.unit_id {
@@ -70,6 +81,7 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         _ => None,
     };
     let page = HomePage {
+        greeting,
         grants,
         counts,
         units_without_phone,
