@@ -10,6 +10,7 @@ on_both!(
     region_rules_are_enforced,
     units_keep_their_people,
     the_demo_city_has_every_level_and_role,
+    region_export_follows_scope,
 );
 
 async fn an_invalid_form_keeps_values_and_saves_nothing(b: Backend) {
@@ -433,4 +434,29 @@ async fn the_demo_city_has_every_level_and_role(b: Backend) {
         wenming_store::demo::DemoOutcome::AlreadyLoaded
     );
     assert_eq!(app.count("unit").await, 40);
+}
+
+async fn region_export_follows_scope(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let inspector = app.as_role("inspector").await;
+    let csv = inspector.get("/regions.csv").await.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    // 临江区 with its 3 streets, 9 communities and 27 grid cells, after a header.
+    assert_eq!(lines.len(), 1 + 40);
+    // The parent, 青岚市, is outside the scope and is not named.
+    assert!(lines[1].starts_with("LJ,临江区,区,,"), "{}", lines[1]);
+    assert!(
+        lines[2].starts_with("LJ01,滨江街道,街道,LJ,"),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines.iter().skip(1).all(|l| l.starts_with("LJ")),
+        "nothing outside the inspector's district"
+    );
+    assert!(
+        lines[2].contains("\"{\"\"coordinates\"\""),
+        "boundaries are exported as GeoJSON: {}",
+        lines[2]
+    );
 }

@@ -42,6 +42,7 @@ fn page_matrix(i: &Ids) -> Vec<(String, [u16; 5])> {
         ("/regions".into(), [200, 200, 200, 403, 200]),
         (format!("/regions/{}", i.lj), [200, 200, 200, 403, 200]),
         (format!("/regions/{}", i.fm), [200, 200, 404, 403, 200]),
+        ("/regions.csv".into(), [200, 200, 200, 403, 200]),
         ("/regions/new".into(), [200, 200, 403, 403, 403]),
         (format!("/regions/{}/edit", i.lj), [200, 200, 403, 403, 403]),
         (format!("/regions/{}/edit", i.fm), [200, 200, 404, 403, 403]),

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/tokens", post(account::create_token))
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/regions", get(regions::list).post(regions::create))
+        .route("/regions.csv", get(regions::export_csv))
         .route("/regions/new", get(regions::new_form))
         .route("/regions/{id}", get(regions::show).post(regions::update))
         .route("/regions/{id}/edit", get(regions::edit_form))

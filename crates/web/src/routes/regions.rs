@@ -100,6 +100,52 @@ pub async fn list(
     Ok(render(&page))
 }
 
+/// The regions in scope as CSV, parents before children, with boundaries as
+/// GeoJSON text so they can be taken into a GIS.
+pub async fn export_csv(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    let scope = auth.scope(Action::ViewRegions)?;
+    let t = |k: &str| crate::i18n::t(auth.lang, k);
+    let regions = org::list_regions(&state.store, &scope).await?;
+    let codes: std::collections::HashMap<Uuid, String> =
+        regions.iter().map(|r| (r.id, r.code.clone())).collect();
+    let rows: Vec<Vec<String>> = regions
+        .iter()
+        .map(|r| {
+            vec![
+                r.code.clone(),
+                r.name.clone(),
+                t(&format!("region_level.{}", r.level.as_str())).to_string(),
+                r.parent_id
+                    .and_then(|p| codes.get(&p).cloned())
+                    .unwrap_or_default(),
+                r.boundary
+                    .as_ref()
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        t("region.code"),
+        t("region.name"),
+        t("region.level"),
+        t("region.parent_code"),
+        t("region.boundary"),
+    ];
+    let body = wenming_reports::csv::write(&header, &rows);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"regions.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 #[derive(Template)]
 #[template(path = "regions/show.html")]
 struct ShowPage {
