@@ -1,12 +1,11 @@
 -- People of a unit: staff who own tasks, chair sites or answer for a
--- standard, with or without an account.
+-- standard, whether or not they have an account.
 CREATE TABLE person (
     id TEXT PRIMARY KEY,
     unit_id TEXT NOT NULL REFERENCES unit (id),
     name TEXT NOT NULL,
     title TEXT,
     phone TEXT,
-    user_id TEXT REFERENCES app_user (id),
     active BIGINT NOT NULL,
     version BIGINT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -483,6 +483,11 @@ pub async fn create_session(
     };
     let now = now_micros();
     let mut tx = store.begin().await?;
+    // Sweep sessions that ran out, so the table does not grow without end.
+    sqlx::query("DELETE FROM user_session WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO user_session (id_hash, user_id, csrf_token, created_at, expires_at, last_seen_at) \
          VALUES ($1, $2, $3, $4, $5, $4)",

@@ -444,8 +444,13 @@ pub async fn is_loaded(store: &Store) -> Result<bool, StoreError> {
     Ok(setting(store, "demo_loaded").await?.is_some())
 }
 
+/// Rows in a table, for tests and diagnostics. Only plain table names are
+/// accepted, since a name cannot be a bound parameter.
 #[doc(hidden)]
 pub async fn row_count(store: &Store, table: &str) -> Result<i64, StoreError> {
+    if !table.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        return Err(StoreError::Corrupt(format!("not a table name: {table}")));
+    }
     let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
         .fetch_one(store.reader())
         .await?;

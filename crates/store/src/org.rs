@@ -723,8 +723,8 @@ pub async fn create_person(
     let id = wenming_domain::new_id();
     let now = now_micros();
     sqlx::query(
-        "INSERT INTO person (id, unit_id, name, title, phone, user_id, active, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, 1, $7, $7)",
+        "INSERT INTO person (id, unit_id, name, title, phone, active, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
     )
     .bind(id.to_string())
     .bind(unit_id.to_string())
