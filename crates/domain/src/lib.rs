@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod framework;
 pub mod geo;
 pub mod org;
 pub mod policy;
