@@ -57,7 +57,9 @@ impl<'de> Deserialize<'de> for Points {
             Raw::N(n) => Points::from_f64(n),
             Raw::S(s) => Points::parse(&s),
         };
-        parsed.ok_or_else(|| serde::de::Error::custom("points must be a number with at most two decimals"))
+        parsed.ok_or_else(|| {
+            serde::de::Error::custom("points must be a number with at most two decimals")
+        })
     }
 }
 
@@ -148,7 +150,10 @@ where
     T: PartialEq,
 {
     let mut out = vec![];
-    for part in text.split(['、', '，', ',', ';', '；', '/', '／', '\n']).map(str::trim) {
+    for part in text
+        .split(['、', '，', ',', ';', '；', '/', '／', '\n'])
+        .map(str::trim)
+    {
         if part.is_empty() {
             continue;
         }
@@ -291,24 +296,33 @@ pub fn split_numbered_title(title: &str) -> (Option<String>, String) {
     let t = title.trim();
     let mut end = 0;
     let bytes: Vec<char> = t.chars().collect();
-    while end < bytes.len() && (bytes[end].is_ascii_digit() || bytes[end] == '.' || bytes[end] == '．') {
+    while end < bytes.len()
+        && (bytes[end].is_ascii_digit() || bytes[end] == '.' || bytes[end] == '．')
+    {
         end += 1;
     }
     if end == 0 {
         return (None, t.to_string());
     }
-    let code: String = bytes[..end].iter().map(|c| if *c == '．' { '.' } else { *c }).collect();
+    let code: String = bytes[..end]
+        .iter()
+        .map(|c| if *c == '．' { '.' } else { *c })
+        .collect();
     let trailing_dot = code.ends_with('.');
     let code = code.trim_end_matches('.').to_string();
     let next = bytes.get(end).copied();
     let separated = matches!(next, Some('、' | ' ' | '\u{3000}' | ')' | '）'));
     // "2026年" or "1.5倍" are words, not numbering.
-    let dotted = code.contains('.') && !matches!(next, Some('倍' | '%' | '％' | '万' | '元' | '个'));
+    let dotted =
+        code.contains('.') && !matches!(next, Some('倍' | '%' | '％' | '万' | '元' | '个'));
     if !(separated || trailing_dot || dotted) {
         return (None, t.to_string());
     }
     let rest: String = bytes[end..].iter().collect();
-    let rest = rest.trim_start_matches(['、', ' ', '\u{3000}', ')', '）']).trim().to_string();
+    let rest = rest
+        .trim_start_matches(['、', ' ', '\u{3000}', ')', '）'])
+        .trim()
+        .to_string();
     if code.is_empty() || code.split('.').any(str::is_empty) || rest.is_empty() {
         return (None, t.to_string());
     }
@@ -398,7 +412,11 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
         let mut sum = Points(0);
         for n in nodes {
             let code = n.code.clone().unwrap_or_default();
-            let place = if code.is_empty() { n.title.chars().take(20).collect() } else { code.clone() };
+            let place = if code.is_empty() {
+                n.title.chars().take(20).collect()
+            } else {
+                code.clone()
+            };
             if code.is_empty() {
                 found.push((place.clone(), "required_code", String::new()));
             } else if !seen.insert(code.clone()) {
@@ -411,7 +429,11 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
                 found.push((place.clone(), "too_long", "title".into()));
             }
             if !depth_ok(n.kind, depth) {
-                found.push((place.clone(), "wrong_level", format!("{} at level {depth}", n.kind.zh())));
+                found.push((
+                    place.clone(),
+                    "wrong_level",
+                    format!("{} at level {depth}", n.kind.zh()),
+                ));
             }
             match (n.kind, &n.standard) {
                 (NodeKind::Standard, Some(s)) => {
@@ -429,7 +451,9 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
                     }
                     sum.0 += s.points.0;
                 }
-                (NodeKind::Standard, None) => found.push((place.clone(), "required", "standard".into())),
+                (NodeKind::Standard, None) => {
+                    found.push((place.clone(), "required", "standard".into()))
+                }
                 (_, Some(_)) => found.push((place.clone(), "not_a_standard", String::new())),
                 (_, None) => {
                     if n.children.is_empty() {
@@ -439,7 +463,11 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
                     if let Some(declared) = n.points
                         && declared != sub
                     {
-                        found.push((place.clone(), "points_mismatch", format!("{declared} ≠ {sub}")));
+                        found.push((
+                            place.clone(),
+                            "points_mismatch",
+                            format!("{declared} ≠ {sub}"),
+                        ));
                     }
                     sum.0 += sub.0;
                 }
@@ -454,24 +482,40 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
     if let Some(b) = doc.basic_total
         && b != totals.basic
     {
-        p("basic_total", "points_mismatch", &format!("{b} ≠ {}", totals.basic));
+        p(
+            "basic_total",
+            "points_mismatch",
+            &format!("{b} ≠ {}", totals.basic),
+        );
     }
     if let Some(f) = doc.featured_total
         && f != totals.featured
     {
-        p("featured_total", "points_mismatch", &format!("{f} ≠ {}", totals.featured));
+        p(
+            "featured_total",
+            "points_mismatch",
+            &format!("{f} ≠ {}", totals.featured),
+        );
     }
     let s = &doc.settings;
     if !s.method_weights.is_empty() {
         let sum: i64 = s.method_weights.iter().map(|w| w.weight.0).sum();
         if sum != 10_000 {
-            p("settings.method_weights", "weights_not_100", &Points(sum).to_string());
+            p(
+                "settings.method_weights",
+                "weights_not_100",
+                &Points(sum).to_string(),
+            );
         }
     }
     if !s.cycle_weights.is_empty() {
         let sum: i64 = s.cycle_weights.iter().map(|w| w.0).sum();
         if sum != 10_000 {
-            p("settings.cycle_weights", "weights_not_100", &Points(sum).to_string());
+            p(
+                "settings.cycle_weights",
+                "weights_not_100",
+                &Points(sum).to_string(),
+            );
         }
     }
     let mut rule_codes = HashSet::new();
@@ -487,12 +531,20 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
             p(&place, "required", "deduct");
         }
     }
-    if problems.is_empty() { Ok(totals) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(totals)
+    } else {
+        Err(problems)
+    }
 }
 
 /// Every standard with the chain of titles above it, in tree order.
 pub fn standards(doc: &FrameworkDoc) -> Vec<(Vec<&NodeDoc>, &NodeDoc)> {
-    fn walk<'a>(nodes: &'a [NodeDoc], path: &mut Vec<&'a NodeDoc>, out: &mut Vec<(Vec<&'a NodeDoc>, &'a NodeDoc)>) {
+    fn walk<'a>(
+        nodes: &'a [NodeDoc],
+        path: &mut Vec<&'a NodeDoc>,
+        out: &mut Vec<(Vec<&'a NodeDoc>, &'a NodeDoc)>,
+    ) {
         for n in nodes {
             if n.kind == NodeKind::Standard {
                 out.push((path.clone(), n));
@@ -639,27 +691,58 @@ mod tests {
     #[test]
     fn methods_parse_from_official_wording() {
         let m = parse_list("材料审核、问卷调查，实地考察", Method::parse).unwrap();
-        assert_eq!(m, vec![Method::MaterialReview, Method::Survey, Method::SiteInspection]);
-        assert_eq!(parse_list("部门数据 / online_survey", Method::parse).unwrap(), vec![Method::Statistics, Method::OnlineSurvey]);
-        assert_eq!(parse_list("材料审核、掷骰子", Method::parse), Err("掷骰子".into()));
+        assert_eq!(
+            m,
+            vec![
+                Method::MaterialReview,
+                Method::Survey,
+                Method::SiteInspection
+            ]
+        );
+        assert_eq!(
+            parse_list("部门数据 / online_survey", Method::parse).unwrap(),
+            vec![Method::Statistics, Method::OnlineSurvey]
+        );
+        assert_eq!(
+            parse_list("材料审核、掷骰子", Method::parse),
+            Err("掷骰子".into())
+        );
     }
 
     #[test]
     fn totals_must_add_up() {
-        let ok = doc(vec![standard("1.1", "1.5", false), standard("1.2", "1.5", false), standard("1.3", "0.5", true)]);
+        let ok = doc(vec![
+            standard("1.1", "1.5", false),
+            standard("1.2", "1.5", false),
+            standard("1.3", "0.5", true),
+        ]);
         let t = validate(&ok).unwrap();
-        assert_eq!((t.basic, t.featured, t.standards), (Points(300), Points(50), 3));
-        let bad = doc(vec![standard("1.1", "1.5", false), standard("1.2", "1", false), standard("1.3", "0.5", true)]);
+        assert_eq!(
+            (t.basic, t.featured, t.standards),
+            (Points(300), Points(50), 3)
+        );
+        let bad = doc(vec![
+            standard("1.1", "1.5", false),
+            standard("1.2", "1", false),
+            standard("1.3", "0.5", true),
+        ]);
         let e = validate(&bad).unwrap_err();
         assert_eq!(e.len(), 1);
-        assert_eq!((e[0].place.as_str(), e[0].code, e[0].detail.as_str()), ("basic_total", "points_mismatch", "3 ≠ 2.5"));
+        assert_eq!(
+            (e[0].place.as_str(), e[0].code, e[0].detail.as_str()),
+            ("basic_total", "points_mismatch", "3 ≠ 2.5")
+        );
     }
 
     #[test]
     fn duplicate_codes_and_missing_methods_are_reported_together() {
         let mut s = standard("1.1", "1.5", false);
         s.standard.as_mut().unwrap().methods.clear();
-        let bad = doc(vec![s, standard("1.1", "1.5", false), standard("1.3", "0.5", true)]);
+        let bad = doc(vec![
+            s,
+            standard("1.1", "1.5", false),
+            standard("1.3", "0.5", true),
+        ]);
         let codes: Vec<&str> = validate(&bad).unwrap_err().iter().map(|p| p.code).collect();
         assert!(codes.contains(&"duplicate_code") && codes.contains(&"required"));
     }
@@ -673,8 +756,22 @@ mod tests {
             points: None,
             standard: None,
             children: vec![
-                NodeDoc { kind: NodeKind::Standard, code: None, title: "1.7、政务公开".into(), points: None, standard: None, children: vec![] },
-                NodeDoc { kind: NodeKind::Standard, code: None, title: "依法行政".into(), points: None, standard: None, children: vec![] },
+                NodeDoc {
+                    kind: NodeKind::Standard,
+                    code: None,
+                    title: "1.7、政务公开".into(),
+                    points: None,
+                    standard: None,
+                    children: vec![],
+                },
+                NodeDoc {
+                    kind: NodeKind::Standard,
+                    code: None,
+                    title: "依法行政".into(),
+                    points: None,
+                    standard: None,
+                    children: vec![],
+                },
             ],
         }];
         assign_codes(&mut tree);
@@ -682,26 +779,54 @@ mod tests {
         assert_eq!(tree[0].children[0].code.as_deref(), Some("1.7"));
         assert_eq!(tree[0].children[0].title, "政务公开");
         assert_eq!(tree[0].children[1].code.as_deref(), Some("1.2"));
-        assert_eq!(split_numbered_title("2026年目标"), (None, "2026年目标".into()));
-        assert_eq!(split_numbered_title("3．公共文明"), (Some("3".into()), "公共文明".into()));
-        assert_eq!(split_numbered_title("2.1政务公开"), (Some("2.1".into()), "政务公开".into()));
-        assert_eq!(split_numbered_title("1.5倍以上"), (None, "1.5倍以上".into()));
+        assert_eq!(
+            split_numbered_title("2026年目标"),
+            (None, "2026年目标".into())
+        );
+        assert_eq!(
+            split_numbered_title("3．公共文明"),
+            (Some("3".into()), "公共文明".into())
+        );
+        assert_eq!(
+            split_numbered_title("2.1政务公开"),
+            (Some("2.1".into()), "政务公开".into())
+        );
+        assert_eq!(
+            split_numbered_title("1.5倍以上"),
+            (None, "1.5倍以上".into())
+        );
     }
 
     #[test]
     fn diff_lists_added_removed_and_changed() {
-        let a = doc(vec![standard("1.1", "1.5", false), standard("1.2", "1.5", false)]);
-        let mut b = doc(vec![standard("1.1", "2", false), standard("1.3", "1", false)]);
+        let a = doc(vec![
+            standard("1.1", "1.5", false),
+            standard("1.2", "1.5", false),
+        ]);
+        let mut b = doc(vec![
+            standard("1.1", "2", false),
+            standard("1.3", "1", false),
+        ]);
         b.tree[0].title = "方面（修订）".into();
         let d = diff(&a, &b);
         assert_eq!(d.added, vec!["1.3"]);
         assert_eq!(d.removed, vec!["1.2"]);
-        assert_eq!(d.changed, vec![("1".to_string(), vec!["title"]), ("1.1".to_string(), vec!["points"])]);
+        assert_eq!(
+            d.changed,
+            vec![
+                ("1".to_string(), vec!["title"]),
+                ("1.1".to_string(), vec!["points"])
+            ]
+        );
     }
 
     #[test]
     fn json_form_round_trips() {
-        let d = doc(vec![standard("1.1", "1.5", false), standard("1.2", "1.5", false), standard("1.3", "0.5", true)]);
+        let d = doc(vec![
+            standard("1.1", "1.5", false),
+            standard("1.2", "1.5", false),
+            standard("1.3", "0.5", true),
+        ]);
         let text = serde_json::to_string_pretty(&d).unwrap();
         assert!(text.contains("\"points\": 1.5"));
         let back: FrameworkDoc = serde_json::from_str(&text).unwrap();

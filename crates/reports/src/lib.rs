@@ -1,3 +1,4 @@
 //! Documents made from domain data: pure functions from records to bytes.
 
 pub mod csv;
+pub mod framework_xlsx;

@@ -10,6 +10,9 @@ pub enum StoreError {
     Conflict,
     #[error("invalid input: {0}")]
     Invalid(FieldErrors),
+    /// A document (an imported framework, say) with problems at named places.
+    #[error("{} problem(s), first: {}", .0.len(), .0.first().map(|p| p.to_string()).unwrap_or_default())]
+    Problems(Vec<wenming_domain::framework::Problem>),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("{0}")]

@@ -7,6 +7,7 @@ pub mod audit;
 mod db;
 pub mod demo;
 mod error;
+pub mod framework;
 mod migrate;
 pub mod org;
 mod sql;

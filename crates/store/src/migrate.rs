@@ -22,9 +22,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "people",
         sql: include_str!("../migrations/0002_people.sql"),
     },
+    Migration {
+        version: 3,
+        name: "framework",
+        sql: include_str!("../migrations/0003_framework.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

@@ -1,0 +1,1354 @@
+//! The framework as a spreadsheet, in the layout official tables use:
+//! 测评项目 / 指标名称 / 测评内容 / 测评标准 / 测评方法 (+ 分值, 责任单位 ...),
+//! upper levels in merged cells, an optional title row above the header.
+//! Reading is defensive: the file is size-checked as a zip before it is
+//! parsed, rows and cells are capped, and every problem names its cell.
+
+use calamine::{Data, Reader, Xlsx};
+use rust_xlsxwriter::{
+    DataValidation, DataValidationErrorStyle, Format, FormatAlign, FormatBorder, Workbook,
+    Worksheet, XlsxError,
+};
+use std::io::Cursor;
+use wenming_domain::framework::{
+    EvidenceType, FrameworkDoc, FrameworkStatus, Gate, Method, NegativeRule, NodeDoc, NodeKind,
+    Points, Problem, Sanction, Settings, StandardSpec, WeightedPart, parse_list,
+};
+use wenming_domain::validation::match_key;
+
+pub const TREE_SHEET: &str = "测评体系";
+pub const LEVELS_SHEET: &str = "层级";
+pub const NEGATIVE_SHEET: &str = "负面清单";
+pub const SETTINGS_SHEET: &str = "设置";
+
+/// Limits that keep a hostile file from exhausting memory or time.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_file_bytes: usize,
+    /// Sum of the uncompressed sizes of the zip's entries.
+    pub max_unpacked_bytes: u64,
+    pub max_rows: usize,
+    pub max_cell_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 20 << 20,
+            max_unpacked_bytes: 200 << 20,
+            max_rows: 20_000,
+            max_cell_chars: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Code,
+    Aspect,
+    Indicator,
+    Content,
+    Standard,
+    Points,
+    Kind,
+    Methods,
+    Lead,
+    Cooperating,
+    SiteTypes,
+    Evidence,
+}
+
+/// Header words, official first, then variants seen in the wild.
+const HEADERS: &[(Col, &[&str])] = &[
+    (Col::Code, &["编码", "序号", "编号"]),
+    (Col::Aspect, &["测评项目", "项目", "测评方面"]),
+    (Col::Indicator, &["指标名称", "指标", "测评指标"]),
+    (Col::Content, &["测评内容"]),
+    (Col::Standard, &["测评标准", "标准"]),
+    (Col::Points, &["分值", "分数", "标准分值"]),
+    (Col::Kind, &["指标类型", "类型", "基本/特色"]),
+    (Col::Methods, &["测评方法", "方法"]),
+    (Col::Lead, &["责任单位", "牵头单位"]),
+    (Col::Cooperating, &["配合单位"]),
+    (Col::SiteTypes, &["点位类型"]),
+    (Col::Evidence, &["材料类型"]),
+];
+
+fn col_letter(mut c: u32) -> String {
+    let mut s = String::new();
+    c += 1;
+    while c > 0 {
+        let r = ((c - 1) % 26) as u8;
+        s.insert(0, (b'A' + r) as char);
+        c = (c - 1) / 26;
+    }
+    s
+}
+
+fn cell_ref(sheet: &str, row: u32, col: u32) -> String {
+    format!("{sheet}!{}{}", col_letter(col), row + 1)
+}
+
+fn problem(place: String, code: &'static str, detail: impl Into<String>) -> Problem {
+    Problem {
+        place,
+        code,
+        detail: detail.into(),
+    }
+}
+
+/// Refuses what is not an xlsx, or unpacks too large (a zip bomb), before
+/// any XML is parsed.
+fn check_container(bytes: &[u8], limits: &Limits) -> Result<(), Problem> {
+    if bytes.len() > limits.max_file_bytes {
+        return Err(problem(
+            "file".into(),
+            "file_too_large",
+            format!("{} bytes", bytes.len()),
+        ));
+    }
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|_| problem("file".into(), "not_xlsx", ""))?;
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let f = zip
+            .by_index_raw(i)
+            .map_err(|_| problem("file".into(), "not_xlsx", ""))?;
+        total = total.saturating_add(f.size());
+        if total > limits.max_unpacked_bytes {
+            return Err(problem("file".into(), "file_too_large", "unpacked size"));
+        }
+    }
+    if zip.index_for_name("xl/workbook.xml").is_none() {
+        return Err(problem("file".into(), "not_xlsx", ""));
+    }
+    Ok(())
+}
+
+/// A cell read as text: numbers as written (1.2, not 1.2000001), dates and
+/// errors refused.
+fn text(
+    d: Option<&Data>,
+    place: impl Fn() -> String,
+    limits: &Limits,
+    problems: &mut Vec<Problem>,
+) -> String {
+    let s = match d {
+        None | Some(Data::Empty) => String::new(),
+        Some(Data::String(s)) => s.trim().to_string(),
+        Some(Data::Int(i)) => i.to_string(),
+        Some(Data::Float(f)) => {
+            let s = format!("{f}");
+            s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+        }
+        Some(Data::Bool(b)) => b.to_string(),
+        Some(Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_)) => {
+            problems.push(problem(place(), "date_in_text", ""));
+            String::new()
+        }
+        Some(Data::Error(e)) => {
+            problems.push(problem(place(), "cell_error", format!("{e:?}")));
+            String::new()
+        }
+    };
+    if s.chars().count() > limits.max_cell_chars {
+        problems.push(problem(
+            place(),
+            "cell_too_long",
+            format!("{} characters", s.chars().count()),
+        ));
+        return String::new();
+    }
+    s
+}
+
+struct Sheet {
+    name: String,
+    range: calamine::Range<Data>,
+    /// (first row, first col, last row, last col), absolute.
+    merged: Vec<(u32, u32, u32, u32)>,
+}
+
+impl Sheet {
+    /// The value at an absolute cell, looking through merged regions to the
+    /// top-left cell that holds it.
+    fn get(&self, row: u32, col: u32) -> Option<&Data> {
+        for &(r0, c0, r1, c1) in &self.merged {
+            if (r0..=r1).contains(&row) && (c0..=c1).contains(&col) {
+                return self.range.get_value((r0, c0));
+            }
+        }
+        self.range.get_value((row, col))
+    }
+    /// Whether an absolute cell starts or sits outside any merged region.
+    fn merge_start(&self, row: u32, col: u32) -> Option<u32> {
+        self.merged
+            .iter()
+            .find(|&&(r0, c0, r1, c1)| (r0..=r1).contains(&row) && (c0..=c1).contains(&col))
+            .map(|m| m.0)
+    }
+}
+
+fn open(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(Xlsx<Cursor<Vec<u8>>>, Vec<String>), Vec<Problem>> {
+    check_container(bytes, limits).map_err(|p| vec![p])?;
+    let wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(
+        |e: calamine::XlsxError| vec![problem("file".into(), "not_xlsx", e.to_string())],
+    )?;
+    let names = wb.sheet_names().to_vec();
+    Ok((wb, names))
+}
+
+fn load_sheet(
+    wb: &mut Xlsx<Cursor<Vec<u8>>>,
+    name: &str,
+    limits: &Limits,
+) -> Result<Sheet, Vec<Problem>> {
+    let range = wb
+        .worksheet_range(name)
+        .map_err(|e| vec![problem(name.into(), "not_xlsx", e.to_string())])?;
+    if range.height() > limits.max_rows + 20 {
+        return Err(vec![problem(
+            name.into(),
+            "too_many_rows",
+            format!("{} rows", range.height()),
+        )]);
+    }
+    let merged = wb
+        .merge_cells_by_sheet_name(name)
+        .map_err(|e| vec![problem(name.into(), "not_xlsx", e.to_string())])?
+        .iter()
+        .map(|d| (d.start.0, d.start.1, d.end.0, d.end.1))
+        .collect();
+    Ok(Sheet {
+        name: name.to_string(),
+        range,
+        merged,
+    })
+}
+
+/// Reads a framework table. `name` and `year` are used when the workbook
+/// has no settings sheet (a plain official table).
+pub fn read(
+    bytes: &[u8],
+    name: &str,
+    year: i32,
+    limits: &Limits,
+) -> Result<FrameworkDoc, Vec<Problem>> {
+    let (mut wb, names) = open(bytes, limits)?;
+    let tree_name = names
+        .iter()
+        .find(|n| *n == TREE_SHEET)
+        .or_else(|| names.first())
+        .cloned()
+        .ok_or_else(|| vec![problem("file".into(), "no_sheets", "")])?;
+    let sheet = load_sheet(&mut wb, &tree_name, limits)?;
+    let mut problems = vec![];
+    let (start_row, start_col) = sheet.range.start().unwrap_or((0, 0));
+    let (end_row, end_col) = sheet.range.end().unwrap_or((0, 0));
+
+    // The header is the first row (of the first ten) naming 测评标准.
+    let mut header: Option<(u32, Vec<(Col, u32)>)> = None;
+    let mut title_text = String::new();
+    for row in start_row..=(start_row + 10).min(end_row) {
+        let mut cols = vec![];
+        for col in start_col..=end_col {
+            let cell = text(
+                sheet.range.get_value((row, col)),
+                || cell_ref(&sheet.name, row, col),
+                limits,
+                &mut vec![],
+            );
+            let key = match_key(&cell);
+            if key.is_empty() {
+                continue;
+            }
+            if let Some((c, _)) = HEADERS.iter().find(|(c, words)| {
+                words.iter().any(|w| match_key(w) == key) && !cols.iter().any(|(x, _)| x == c)
+            }) {
+                cols.push((*c, col));
+            }
+        }
+        if cols.iter().any(|(c, _)| *c == Col::Standard) {
+            header = Some((row, cols));
+            break;
+        }
+        if title_text.is_empty() {
+            title_text = text(sheet.get(row, start_col), String::new, limits, &mut vec![]);
+        }
+    }
+    let Some((header_row, cols)) = header else {
+        return Err(vec![problem(
+            format!("{}!1", sheet.name),
+            "no_header",
+            "测评标准",
+        )]);
+    };
+    for (required, word) in [(Col::Aspect, "测评项目"), (Col::Methods, "测评方法")] {
+        if !cols.iter().any(|(c, _)| *c == required) {
+            problems.push(problem(
+                cell_ref(&sheet.name, header_row, start_col),
+                "missing_column",
+                word,
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let col = |c: Col| cols.iter().find(|(x, _)| *x == c).map(|(_, i)| *i);
+    if end_row.saturating_sub(header_row) as usize > limits.max_rows {
+        return Err(vec![problem(
+            sheet.name.clone(),
+            "too_many_rows",
+            format!("{} rows", end_row - header_row),
+        )]);
+    }
+
+    let mut tree: Vec<NodeDoc> = vec![];
+    // The open node at each upper level, with the text and merge start that opened it.
+    let mut open: [Option<(String, Option<u32>)>; 3] = [None, None, None];
+    let levels = [
+        (Col::Aspect, NodeKind::Aspect),
+        (Col::Indicator, NodeKind::Indicator),
+        (Col::Content, NodeKind::Content),
+    ];
+    for row in (header_row + 1)..=end_row {
+        let get = |c: Col, problems: &mut Vec<Problem>| match col(c) {
+            Some(i) => text(
+                sheet.get(row, i),
+                || cell_ref(&sheet.name, row, i),
+                limits,
+                problems,
+            ),
+            None => String::new(),
+        };
+        let std_text = get(Col::Standard, &mut problems);
+        let uppers: Vec<String> = levels.iter().map(|(c, _)| get(*c, &mut problems)).collect();
+        let blank = cols
+            .iter()
+            .all(|(_, i)| text(sheet.get(row, *i), String::new, limits, &mut vec![]).is_empty());
+        if blank {
+            continue;
+        }
+        if std_text.is_empty() {
+            problems.push(problem(
+                cell_ref(&sheet.name, row, col(Col::Standard).unwrap_or(0)),
+                "required",
+                "测评标准",
+            ));
+            continue;
+        }
+        // Open or continue each upper level.
+        let mut path: Vec<usize> = vec![]; // indexes into children vectors
+        for (level, (c, kind)) in levels.iter().enumerate() {
+            let value = &uppers[level];
+            let merge = col(*c).and_then(|i| sheet.merge_start(row, i));
+            let parent_changed = level > 0 && path.len() < level;
+            let same = match &open[level] {
+                Some((t, m)) => !value.is_empty() && t == value && (merge.is_none() || *m == merge),
+                None => false,
+            };
+            let continued = value.is_empty() && open[level].is_some() && !parent_changed;
+            if value.is_empty() && !continued {
+                open[level] = None;
+                continue;
+            }
+            let siblings = children_at(&mut tree, &path);
+            if !(same || continued) || siblings.is_empty() {
+                siblings.push(NodeDoc {
+                    kind: *kind,
+                    code: None,
+                    title: value.clone(),
+                    points: None,
+                    standard: None,
+                    children: vec![],
+                });
+                open[level] = Some((value.clone(), merge));
+                for deeper in open.iter_mut().skip(level + 1) {
+                    *deeper = None;
+                }
+            }
+            let idx = children_at(&mut tree, &path).len() - 1;
+            path.push(idx);
+        }
+        if path.is_empty() {
+            problems.push(problem(
+                cell_ref(&sheet.name, row, col(Col::Aspect).unwrap_or(0)),
+                "required",
+                "测评项目",
+            ));
+            continue;
+        }
+        let place = |c: Col| cell_ref(&sheet.name, row, col(c).unwrap_or(0));
+        let methods = match parse_list(&get(Col::Methods, &mut problems), Method::parse) {
+            Ok(m) => m,
+            Err(bad) => {
+                problems.push(problem(place(Col::Methods), "unknown_method", bad));
+                vec![]
+            }
+        };
+        if methods.is_empty() && !problems.iter().any(|p| p.place == place(Col::Methods)) {
+            problems.push(problem(place(Col::Methods), "required", "测评方法"));
+        }
+        let points_text = get(Col::Points, &mut problems);
+        let points = if points_text.is_empty() {
+            Points(0)
+        } else {
+            Points::parse(&points_text).unwrap_or_else(|| {
+                problems.push(problem(
+                    place(Col::Points),
+                    "invalid_points",
+                    points_text.clone(),
+                ));
+                Points(0)
+            })
+        };
+        let kind_text = get(Col::Kind, &mut problems);
+        let featured = match match_key(&kind_text).as_str() {
+            "" | "基本" | "基本指标" | "basic" => false,
+            "特色" | "特色指标" | "featured" => true,
+            _ => {
+                problems.push(problem(
+                    place(Col::Kind),
+                    "invalid_choice",
+                    kind_text.clone(),
+                ));
+                false
+            }
+        };
+        let evidence_types = parse_list(&get(Col::Evidence, &mut problems), EvidenceType::parse)
+            .unwrap_or_else(|bad| {
+                problems.push(problem(place(Col::Evidence), "unknown_evidence_type", bad));
+                vec![]
+            });
+        let names = |s: String| -> Vec<String> {
+            parse_list(&s, |x| Some(x.to_string())).unwrap_or_default()
+        };
+        let mut leads = names(get(Col::Lead, &mut problems));
+        let mut cooperating = names(get(Col::Cooperating, &mut problems));
+        let lead_unit = if leads.is_empty() {
+            None
+        } else {
+            Some(leads.remove(0))
+        };
+        // A second unit in 责任单位 cooperates.
+        leads.append(&mut cooperating);
+        let code = get(Col::Code, &mut problems);
+        let node = NodeDoc {
+            kind: NodeKind::Standard,
+            code: Some(code).filter(|c| !c.is_empty()),
+            title: std_text,
+            points: None,
+            standard: Some(StandardSpec {
+                points,
+                methods,
+                featured,
+                site_types: names(get(Col::SiteTypes, &mut problems)),
+                evidence_types,
+                lead_unit,
+                cooperating_units: leads,
+            }),
+            children: vec![],
+        };
+        children_at(&mut tree, &path).push(node);
+    }
+
+    let mut doc = FrameworkDoc {
+        format: wenming_domain::framework::FORMAT.into(),
+        name: name.to_string(),
+        year,
+        status: FrameworkStatus::Draft,
+        basic_total: None,
+        featured_total: None,
+        settings: Settings::default(),
+        tree,
+    };
+    if doc.name.trim().is_empty() && !title_text.is_empty() {
+        doc.name = title_text;
+    }
+    if names.iter().any(|n| n == SETTINGS_SHEET) {
+        let s = load_sheet(&mut wb, SETTINGS_SHEET, limits)?;
+        read_settings(&s, &mut doc, limits, &mut problems);
+    }
+    if names.iter().any(|n| n == NEGATIVE_SHEET) {
+        let s = load_sheet(&mut wb, NEGATIVE_SHEET, limits)?;
+        doc.settings.negative_list = read_negative(&s, limits, &mut problems);
+    }
+    wenming_domain::framework::assign_codes(&mut doc.tree);
+    if names.iter().any(|n| n == LEVELS_SHEET) {
+        let s = load_sheet(&mut wb, LEVELS_SHEET, limits)?;
+        read_levels(&s, &mut doc, limits, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(doc)
+    } else {
+        Err(problems)
+    }
+}
+
+fn children_at<'a>(tree: &'a mut Vec<NodeDoc>, path: &[usize]) -> &'a mut Vec<NodeDoc> {
+    let mut v = tree;
+    for &i in path {
+        v = &mut v[i].children;
+    }
+    v
+}
+
+/// Key/value rows: 名称, 年度, 状态, 基本指标总分, 特色指标总分, 方法权重,
+/// 周期权重, 前置条件.
+fn read_settings(s: &Sheet, doc: &mut FrameworkDoc, limits: &Limits, problems: &mut Vec<Problem>) {
+    let (r0, c0) = s.range.start().unwrap_or((0, 0));
+    let (r1, _) = s.range.end().unwrap_or((0, 0));
+    for row in r0..=r1 {
+        let key = text(
+            s.range.get_value((row, c0)),
+            || cell_ref(&s.name, row, c0),
+            limits,
+            problems,
+        );
+        let place = || cell_ref(&s.name, row, c0 + 1);
+        let value = text(s.range.get_value((row, c0 + 1)), place, limits, problems);
+        match key.as_str() {
+            "名称" if !value.is_empty() => doc.name = value,
+            "年度" => match value.parse() {
+                Ok(y) => doc.year = y,
+                Err(_) => problems.push(problem(place(), "invalid_year", value)),
+            },
+            "状态" => match FrameworkStatus::parse(&value) {
+                Some(st) => doc.status = st,
+                None => problems.push(problem(place(), "invalid_choice", value)),
+            },
+            "基本指标总分" | "特色指标总分" if !value.is_empty() => {
+                match Points::parse(&value) {
+                    Some(p) if key == "基本指标总分" => doc.basic_total = Some(p),
+                    Some(p) => doc.featured_total = Some(p),
+                    None => problems.push(problem(place(), "invalid_points", value)),
+                }
+            }
+            "方法权重" => {
+                doc.settings.method_weights = pairs(&value)
+                    .into_iter()
+                    .filter_map(|(name, w)| match Points::parse(&w) {
+                        Some(weight) => Some(WeightedPart { name, weight }),
+                        None => {
+                            problems.push(problem(place(), "invalid_points", w));
+                            None
+                        }
+                    })
+                    .collect()
+            }
+            "周期权重" => {
+                doc.settings.cycle_weights = value
+                    .split(['、', '，', ',', ';', '；', '/'])
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .filter_map(|w| {
+                        Points::parse(w).or_else(|| {
+                            problems.push(problem(place(), "invalid_points", w));
+                            None
+                        })
+                    })
+                    .collect()
+            }
+            "前置条件" => {
+                for line in value.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                    let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+                    match (
+                        parts.first(),
+                        parts.get(1).and_then(|p| Points::parse(p)),
+                        parts.get(2).and_then(|p| Points::parse(p)),
+                    ) {
+                        (Some(n), Some(min_score), Some(weight)) if !n.is_empty() => {
+                            doc.settings.gates.push(Gate {
+                                name: n.to_string(),
+                                min_score,
+                                weight,
+                            })
+                        }
+                        _ => problems.push(problem(place(), "invalid_gate", line)),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// "材料审核 40、实地考察 40、问卷调查 20" → [(材料审核, 40) ...]
+fn pairs(s: &str) -> Vec<(String, String)> {
+    s.split(['、', '，', ',', ';', '；'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(
+            |part| match part.rsplit_once([' ', '\u{3000}', ':', '：']) {
+                Some((n, w)) => (
+                    n.trim().to_string(),
+                    w.trim().trim_end_matches('%').to_string(),
+                ),
+                None => (part.to_string(), String::new()),
+            },
+        )
+        .collect()
+}
+
+fn read_negative(s: &Sheet, limits: &Limits, problems: &mut Vec<Problem>) -> Vec<NegativeRule> {
+    let (r0, c0) = s.range.start().unwrap_or((0, 0));
+    let (r1, _) = s.range.end().unwrap_or((0, 0));
+    let mut rules = vec![];
+    for row in (r0 + 1)..=r1 {
+        let cell = |i: u32, problems: &mut Vec<Problem>| {
+            text(
+                s.range.get_value((row, c0 + i)),
+                || cell_ref(&s.name, row, c0 + i),
+                limits,
+                problems,
+            )
+        };
+        let (code, rule, sanction, deduct, months) = (
+            cell(0, problems),
+            cell(1, problems),
+            cell(2, problems),
+            cell(3, problems),
+            cell(4, problems),
+        );
+        if code.is_empty() && rule.is_empty() {
+            continue;
+        }
+        let Some(sanction) = Sanction::parse(&sanction) else {
+            problems.push(problem(
+                cell_ref(&s.name, row, c0 + 2),
+                "invalid_choice",
+                sanction,
+            ));
+            continue;
+        };
+        let deduct = if deduct.is_empty() {
+            None
+        } else {
+            match Points::parse(&deduct) {
+                Some(p) => Some(p),
+                None => {
+                    problems.push(problem(
+                        cell_ref(&s.name, row, c0 + 3),
+                        "invalid_points",
+                        deduct,
+                    ));
+                    None
+                }
+            }
+        };
+        let lookback_months = if months.is_empty() {
+            12
+        } else {
+            months.parse().unwrap_or_else(|_| {
+                problems.push(problem(
+                    cell_ref(&s.name, row, c0 + 4),
+                    "invalid_number",
+                    months.clone(),
+                ));
+                12
+            })
+        };
+        rules.push(NegativeRule {
+            code,
+            rule,
+            sanction,
+            deduct,
+            lookback_months,
+        });
+    }
+    rules
+}
+
+/// 编码 | 层级 | 名称 | 分值: declared points of upper levels.
+fn read_levels(s: &Sheet, doc: &mut FrameworkDoc, limits: &Limits, problems: &mut Vec<Problem>) {
+    let (r0, c0) = s.range.start().unwrap_or((0, 0));
+    let (r1, _) = s.range.end().unwrap_or((0, 0));
+    for row in (r0 + 1)..=r1 {
+        let code = text(
+            s.range.get_value((row, c0)),
+            || cell_ref(&s.name, row, c0),
+            limits,
+            problems,
+        );
+        let pts = text(
+            s.range.get_value((row, c0 + 3)),
+            || cell_ref(&s.name, row, c0 + 3),
+            limits,
+            problems,
+        );
+        if code.is_empty() || pts.is_empty() {
+            continue;
+        }
+        let Some(p) = Points::parse(&pts) else {
+            problems.push(problem(
+                cell_ref(&s.name, row, c0 + 3),
+                "invalid_points",
+                pts,
+            ));
+            continue;
+        };
+        fn set(nodes: &mut [NodeDoc], code: &str, p: Points) -> bool {
+            for n in nodes {
+                if n.code.as_deref() == Some(code) {
+                    n.points = Some(p);
+                    return true;
+                }
+                if set(&mut n.children, code, p) {
+                    return true;
+                }
+            }
+            false
+        }
+        if !set(&mut doc.tree, &code, p) {
+            problems.push(problem(cell_ref(&s.name, row, c0), "unknown_code", code));
+        }
+    }
+}
+
+// ------------------------------------------------------------ writing
+
+fn columns(doc: &FrameworkDoc) -> (bool, bool) {
+    fn any(nodes: &[NodeDoc], kind: NodeKind) -> bool {
+        nodes
+            .iter()
+            .any(|n| n.kind == kind || any(&n.children, kind))
+    }
+    (
+        any(&doc.tree, NodeKind::Indicator),
+        any(&doc.tree, NodeKind::Content),
+    )
+}
+
+fn header_format() -> Format {
+    Format::new()
+        .set_bold()
+        .set_background_color("#EEF0F4")
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_text_wrap()
+}
+
+fn cell_format() -> Format {
+    Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_text_wrap()
+        .set_align(FormatAlign::Top)
+}
+
+const HEAD: [&str; 12] = [
+    "编码",
+    "测评项目",
+    "指标名称",
+    "测评内容",
+    "测评标准",
+    "分值",
+    "指标类型",
+    "测评方法",
+    "责任单位",
+    "配合单位",
+    "点位类型",
+    "材料类型",
+];
+
+/// The workbook: the tree (one row a standard, upper levels merged), the
+/// upper levels with their points, the negative list, and the settings.
+pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let (has_indicator, has_content) = columns(doc);
+    let head: Vec<&str> = HEAD
+        .iter()
+        .copied()
+        .filter(|h| (*h != "指标名称" || has_indicator) && (*h != "测评内容" || has_content))
+        .collect();
+    let col_of = |h: &str| head.iter().position(|x| *x == h).map(|i| i as u16);
+    let hf = header_format();
+    let cf = cell_format();
+    {
+        let ws = wb.add_worksheet().set_name(TREE_SHEET)?;
+        ws.merge_range(
+            0,
+            0,
+            0,
+            head.len() as u16 - 1,
+            &format!("{}（{}年）", doc.name, doc.year),
+            &Format::new()
+                .set_bold()
+                .set_font_size(14)
+                .set_align(FormatAlign::Center),
+        )?;
+        for (i, h) in head.iter().enumerate() {
+            ws.write_string_with_format(1, i as u16, *h, &hf)?;
+        }
+        let widths = [
+            8.0, 18.0, 18.0, 18.0, 48.0, 6.0, 8.0, 18.0, 16.0, 20.0, 16.0, 16.0,
+        ];
+        for (i, h) in head.iter().enumerate() {
+            let w = HEAD
+                .iter()
+                .position(|x| x == h)
+                .map(|j| widths[j])
+                .unwrap_or(12.0);
+            ws.set_column_width(i as u16, w)?;
+        }
+        ws.set_freeze_panes(2, 0)?;
+        let mut row = 2u32;
+        for (path, std) in wenming_domain::framework::standards(doc) {
+            let s = std.standard.clone().unwrap_or_default();
+            let put = |h: &str, v: String, ws: &mut Worksheet| -> Result<(), XlsxError> {
+                if let Some(c) = col_of(h) {
+                    ws.write_string_with_format(row, c, &v, &cf)?;
+                }
+                Ok(())
+            };
+            put("编码", std.code.clone().unwrap_or_default(), ws)?;
+            put("测评标准", std.title.clone(), ws)?;
+            put("分值", s.points.to_string(), ws)?;
+            put(
+                "指标类型",
+                if s.featured { "特色" } else { "基本" }.into(),
+                ws,
+            )?;
+            put(
+                "测评方法",
+                s.methods
+                    .iter()
+                    .map(|m| m.zh())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                ws,
+            )?;
+            put("责任单位", s.lead_unit.clone().unwrap_or_default(), ws)?;
+            put("配合单位", s.cooperating_units.join("、"), ws)?;
+            put("点位类型", s.site_types.join("、"), ws)?;
+            put(
+                "材料类型",
+                s.evidence_types
+                    .iter()
+                    .map(|e| e.zh())
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                ws,
+            )?;
+            for h in ["测评项目", "指标名称", "测评内容"] {
+                put(h, String::new(), ws)?;
+            }
+            for n in path {
+                let h = match n.kind {
+                    NodeKind::Aspect => "测评项目",
+                    NodeKind::Indicator => "指标名称",
+                    _ => "测评内容",
+                };
+                put(
+                    h,
+                    format!("{} {}", n.code.clone().unwrap_or_default(), n.title),
+                    ws,
+                )?;
+            }
+            row += 1;
+        }
+        // Merge runs of the same upper-level node, as official tables do.
+        for h in ["测评项目", "指标名称", "测评内容"] {
+            let Some(c) = col_of(h) else { continue };
+            let values: Vec<Option<String>> = wenming_domain::framework::standards(doc)
+                .iter()
+                .map(|(path, _)| {
+                    path.iter()
+                        .find(|n| match h {
+                            "测评项目" => n.kind == NodeKind::Aspect,
+                            "指标名称" => n.kind == NodeKind::Indicator,
+                            _ => n.kind == NodeKind::Content,
+                        })
+                        .and_then(|n| n.code.clone())
+                })
+                .collect();
+            let mut start = 0usize;
+            for i in 1..=values.len() {
+                if i == values.len() || values[i] != values[start] {
+                    if i - start > 1 && values[start].is_some() {
+                        let r0 = 2 + start as u32;
+                        let text = find_title(doc, values[start].as_deref().unwrap_or(""));
+                        ws.merge_range(r0, c, r0 + (i - start) as u32 - 1, c, &text, &cf)?;
+                    }
+                    start = i;
+                }
+            }
+        }
+    }
+    {
+        let ws = wb.add_worksheet().set_name(LEVELS_SHEET)?;
+        for (i, h) in ["编码", "层级", "名称", "分值"].iter().enumerate() {
+            ws.write_string_with_format(0, i as u16, *h, &hf)?;
+        }
+        ws.set_column_width(2, 40.0)?;
+        let mut row = 1;
+        fn walk(nodes: &[NodeDoc], ws: &mut Worksheet, row: &mut u32) -> Result<(), XlsxError> {
+            for n in nodes.iter().filter(|n| n.kind != NodeKind::Standard) {
+                ws.write_string(*row, 0, n.code.clone().unwrap_or_default())?;
+                ws.write_string(*row, 1, n.kind.zh())?;
+                ws.write_string(*row, 2, &n.title)?;
+                if let Some(p) = n.points {
+                    ws.write_string(*row, 3, p.to_string())?;
+                }
+                *row += 1;
+                walk(&n.children, ws, row)?;
+            }
+            Ok(())
+        }
+        walk(&doc.tree, ws, &mut row)?;
+    }
+    {
+        let ws = wb.add_worksheet().set_name(NEGATIVE_SHEET)?;
+        for (i, h) in ["编码", "情形", "处理", "扣分", "追溯月数"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string_with_format(0, i as u16, *h, &hf)?;
+        }
+        ws.set_column_width(1, 60.0)?;
+        for (i, r) in doc.settings.negative_list.iter().enumerate() {
+            let row = i as u32 + 1;
+            ws.write_string(row, 0, &r.code)?;
+            ws.write_string(row, 1, &r.rule)?;
+            ws.write_string(row, 2, r.sanction.zh())?;
+            if let Some(d) = r.deduct {
+                ws.write_string(row, 3, d.to_string())?;
+            }
+            ws.write_string(row, 4, r.lookback_months.to_string())?;
+        }
+        let sanctions: Vec<&str> = Sanction::ALL.iter().map(|s| s.zh()).collect();
+        ws.add_data_validation(
+            1,
+            2,
+            500,
+            2,
+            &DataValidation::new().allow_list_strings(&sanctions)?,
+        )?;
+    }
+    {
+        let ws = wb.add_worksheet().set_name(SETTINGS_SHEET)?;
+        ws.set_column_width(0, 14.0)?;
+        ws.set_column_width(1, 60.0)?;
+        let s = &doc.settings;
+        let rows: Vec<(&str, String)> = vec![
+            ("名称", doc.name.clone()),
+            ("年度", doc.year.to_string()),
+            ("状态", doc.status.zh().into()),
+            (
+                "基本指标总分",
+                doc.basic_total.map(|p| p.to_string()).unwrap_or_default(),
+            ),
+            (
+                "特色指标总分",
+                doc.featured_total
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "方法权重",
+                s.method_weights
+                    .iter()
+                    .map(|w| format!("{} {}", w.name, w.weight))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ),
+            (
+                "周期权重",
+                s.cycle_weights
+                    .iter()
+                    .map(Points::to_string)
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            ),
+            (
+                "前置条件",
+                s.gates
+                    .iter()
+                    .map(|g| format!("{}|{}|{}", g.name, g.min_score, g.weight))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+        ];
+        for (i, (k, v)) in rows.iter().enumerate() {
+            ws.write_string_with_format(i as u32, 0, *k, &hf)?;
+            ws.write_string_with_format(i as u32, 1, v, &cf)?;
+        }
+        ws.write_string(rows.len() as u32 + 1, 0, "说明")?;
+        ws.write_string(
+            rows.len() as u32 + 1,
+            1,
+            "方法权重写作“名称 权重”，用顿号分隔；周期权重写作“15、25、60”；前置条件每行一条：名称|最低分|占比。",
+        )?;
+    }
+    wb.save_to_buffer()
+}
+
+fn find_title(doc: &FrameworkDoc, code: &str) -> String {
+    fn walk(nodes: &[NodeDoc], code: &str) -> Option<String> {
+        for n in nodes {
+            if n.code.as_deref() == Some(code) {
+                return Some(format!("{code} {}", n.title));
+            }
+            if let Some(t) = walk(&n.children, code) {
+                return Some(t);
+            }
+        }
+        None
+    }
+    walk(&doc.tree, code).unwrap_or_default()
+}
+
+/// An empty table in the official layout, with drop-downs for the
+/// enumerated columns (types; one method or evidence type, or type your own
+/// list such as “材料审核、问卷调查”).
+pub fn template() -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name(TREE_SHEET)?;
+    let hf = header_format();
+    ws.merge_range(
+        0,
+        0,
+        0,
+        HEAD.len() as u16 - 1,
+        "测评体系（请填写名称和年度）",
+        &Format::new().set_bold().set_font_size(14),
+    )?;
+    for (i, h) in HEAD.iter().enumerate() {
+        ws.write_string_with_format(1, i as u16, *h, &hf)?;
+        ws.set_column_width(i as u16, if *h == "测评标准" { 48.0 } else { 16.0 })?;
+    }
+    ws.set_freeze_panes(2, 0)?;
+    let lenient = |v: DataValidation| v.set_error_style(DataValidationErrorStyle::Information);
+    let methods: Vec<&str> = Method::ALL.iter().map(|m| m.zh()).collect();
+    let evidence: Vec<&str> = EvidenceType::ALL.iter().map(|e| e.zh()).collect();
+    let last = 5000;
+    ws.add_data_validation(
+        2,
+        6,
+        last,
+        6,
+        &DataValidation::new().allow_list_strings(&["基本", "特色"])?,
+    )?;
+    ws.add_data_validation(
+        2,
+        7,
+        last,
+        7,
+        &lenient(DataValidation::new().allow_list_strings(&methods)?),
+    )?;
+    ws.add_data_validation(
+        2,
+        11,
+        last,
+        11,
+        &lenient(DataValidation::new().allow_list_strings(&evidence)?),
+    )?;
+    ws.write_string(2, 1, "1 （示例）廉洁高效的政务环境")?;
+    ws.write_string(2, 2, "1.1 （示例）政务公开")?;
+    ws.write_string(2, 4, "（示例）政府信息公开渠道畅通，按规定及时公开")?;
+    ws.write_string(2, 5, "1.5")?;
+    ws.write_string(2, 6, "基本")?;
+    ws.write_string(2, 7, "材料审核、网络调查")?;
+    let ns = wb.add_worksheet().set_name(NEGATIVE_SHEET)?;
+    for (i, h) in ["编码", "情形", "处理", "扣分", "追溯月数"]
+        .iter()
+        .enumerate()
+    {
+        ns.write_string_with_format(0, i as u16, *h, &hf)?;
+    }
+    let sanctions: Vec<&str> = Sanction::ALL.iter().map(|s| s.zh()).collect();
+    ns.add_data_validation(
+        1,
+        2,
+        500,
+        2,
+        &DataValidation::new().allow_list_strings(&sanctions)?,
+    )?;
+    wb.save_to_buffer()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_xlsxwriter::Workbook;
+
+    fn sample() -> FrameworkDoc {
+        let std =
+            |code: &str, title: &str, points: i64, featured: bool, methods: Vec<Method>| NodeDoc {
+                kind: NodeKind::Standard,
+                code: Some(code.into()),
+                title: title.into(),
+                points: None,
+                standard: Some(StandardSpec {
+                    points: Points(points),
+                    methods,
+                    featured,
+                    site_types: vec!["农贸市场".into()],
+                    evidence_types: vec![EvidenceType::Photo],
+                    lead_unit: Some("市城市管理局".into()),
+                    cooperating_units: vec!["市市场监督管理局".into(), "团市委".into()],
+                }),
+                children: vec![],
+            };
+        FrameworkDoc {
+            format: wenming_domain::framework::FORMAT.into(),
+            name: "测试体系".into(),
+            year: 2026,
+            status: FrameworkStatus::Active,
+            basic_total: Some(Points(250)),
+            featured_total: Some(Points(100)),
+            settings: Settings {
+                method_weights: vec![
+                    WeightedPart {
+                        name: "材料".into(),
+                        weight: Points(6000),
+                    },
+                    WeightedPart {
+                        name: "实地".into(),
+                        weight: Points(4000),
+                    },
+                ],
+                cycle_weights: vec![Points(1500), Points(2500), Points(6000)],
+                gates: vec![Gate {
+                    name: "未成年人".into(),
+                    min_score: Points(8500),
+                    weight: Points(2000),
+                }],
+                negative_list: vec![NegativeRule {
+                    code: "N1".into(),
+                    rule: "重大事故".into(),
+                    sanction: Sanction::DeductPoints,
+                    deduct: Some(Points(300)),
+                    lookback_months: 12,
+                }],
+            },
+            tree: vec![NodeDoc {
+                kind: NodeKind::Aspect,
+                code: Some("1".into()),
+                title: "公共秩序".into(),
+                points: Some(Points(350)),
+                standard: None,
+                children: vec![
+                    NodeDoc {
+                        kind: NodeKind::Indicator,
+                        code: Some("1.1".into()),
+                        title: "市场".into(),
+                        points: None,
+                        standard: None,
+                        children: vec![
+                            std(
+                                "1.1.1",
+                                "摊位整齐",
+                                150,
+                                false,
+                                vec![Method::SiteInspection],
+                            ),
+                            std(
+                                "1.1.2",
+                                "明码标价",
+                                100,
+                                false,
+                                vec![Method::SiteInspection, Method::Survey],
+                            ),
+                        ],
+                    },
+                    NodeDoc {
+                        kind: NodeKind::Indicator,
+                        code: Some("1.2".into()),
+                        title: "特色".into(),
+                        points: None,
+                        standard: None,
+                        children: vec![std("1.2.1", "示范街", 100, true, vec![Method::Briefing])],
+                    },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn write_then_read_gives_back_the_same_framework() {
+        let doc = sample();
+        let bytes = write(&doc).unwrap();
+        let back = read(&bytes, "", 1999, &Limits::default()).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(back, doc);
+        // And again: the second export is byte-for-byte the first's content.
+        let again = read(&write(&back).unwrap(), "", 1999, &Limits::default()).unwrap();
+        assert_eq!(again, doc);
+    }
+
+    /// A table as cities publish them: a title row, merged upper levels, no
+    /// codes, methods joined with 、, 分值 after the standard.
+    fn official_table(methods_cell: &str, extra_row: Option<(&str, &str)>) -> Vec<u8> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.merge_range(0, 0, 0, 4, "2026年某市文明城市测评体系", &Format::new())
+            .unwrap();
+        for (i, h) in ["测评项目", "指标名称", "测评标准", "测评方法", "分值"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(1, i as u16, *h).unwrap();
+        }
+        let f = Format::new();
+        ws.merge_range(2, 0, 5, 0, "廉洁高效的政务环境", &f)
+            .unwrap();
+        ws.merge_range(2, 1, 3, 1, "1.1 政务公开", &f).unwrap();
+        ws.merge_range(4, 1, 5, 1, "服务效能", &f).unwrap();
+        let rows = [
+            ("信息公开及时", methods_cell, "1.5"),
+            ("决策征求意见", "材料审核", "0.5"),
+            ("窗口文明用语", "实地考察", "1"),
+            ("网上办事", "网络调查、问卷调查", "1"),
+        ];
+        for (i, (s, m, p)) in rows.iter().enumerate() {
+            ws.write_string(2 + i as u32, 2, *s).unwrap();
+            ws.write_string(2 + i as u32, 3, *m).unwrap();
+            ws.write_number(2 + i as u32, 4, p.parse::<f64>().unwrap())
+                .unwrap();
+        }
+        ws.write_string(6, 0, "公正公平的法治环境").unwrap();
+        ws.write_string(6, 2, "法治宣传栏定期更新").unwrap();
+        ws.write_string(6, 3, "实地考察").unwrap();
+        ws.write_number(6, 4, 2.0).unwrap();
+        if let Some((s, m)) = extra_row {
+            ws.write_string(7, 2, s).unwrap();
+            ws.write_string(7, 3, m).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn an_official_table_with_merged_cells_and_no_codes_imports() {
+        let doc = read(
+            &official_table("材料审核、问卷调查", None),
+            "",
+            2026,
+            &Limits::default(),
+        )
+        .unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(
+            doc.name, "2026年某市文明城市测评体系",
+            "the title row names it"
+        );
+        assert_eq!(doc.tree.len(), 2);
+        let a = &doc.tree[0];
+        assert_eq!(
+            (a.code.as_deref(), a.title.as_str()),
+            (Some("1"), "廉洁高效的政务环境")
+        );
+        assert_eq!(a.children.len(), 2);
+        assert_eq!(
+            a.children[0].code.as_deref(),
+            Some("1.1"),
+            "a number in the text becomes the code"
+        );
+        assert_eq!(
+            a.children[1].code.as_deref(),
+            Some("1.2"),
+            "otherwise the position does"
+        );
+        let first = &a.children[0].children[0];
+        assert_eq!(first.code.as_deref(), Some("1.1.1"));
+        assert_eq!(
+            first.standard.as_ref().unwrap().methods,
+            vec![Method::MaterialReview, Method::Survey]
+        );
+        assert_eq!(first.standard.as_ref().unwrap().points, Points(150));
+        // A second aspect with a standard straight under it (no indicator).
+        assert_eq!(doc.tree[1].children[0].kind, NodeKind::Standard);
+        assert_eq!(doc.tree[1].children[0].code.as_deref(), Some("2.1"));
+        // The same table always gets the same codes.
+        assert_eq!(
+            read(
+                &official_table("材料审核、问卷调查", None),
+                "",
+                2026,
+                &Limits::default()
+            )
+            .unwrap(),
+            doc
+        );
+    }
+
+    #[test]
+    fn problems_name_the_sheet_row_and_column() {
+        let e = read(
+            &official_table("材料审核、看天气", Some(("", "实地考察"))),
+            "x",
+            2026,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        let places: Vec<(&str, &str, &str)> = e
+            .iter()
+            .map(|p| (p.place.as_str(), p.code, p.detail.as_str()))
+            .collect();
+        assert!(
+            places.contains(&("Sheet1!D3", "unknown_method", "看天气")),
+            "{places:?}"
+        );
+        assert!(
+            places.contains(&("Sheet1!C8", "required", "测评标准")),
+            "{places:?}"
+        );
+    }
+
+    #[test]
+    fn hostile_files_fail_cleanly() {
+        let limits = Limits::default();
+        let e = read(b"not a zip at all", "x", 2026, &limits).unwrap_err();
+        assert_eq!(e[0].code, "not_xlsx");
+        let small = Limits {
+            max_unpacked_bytes: 1000,
+            ..limits
+        };
+        let e = read(&official_table("材料审核", None), "x", 2026, &small).unwrap_err();
+        assert_eq!(
+            e[0].code, "file_too_large",
+            "a zip that unpacks too large is refused before parsing"
+        );
+        let few = Limits {
+            max_rows: 2,
+            ..limits
+        };
+        let e = read(&official_table("材料审核", None), "x", 2026, &few).unwrap_err();
+        assert_eq!(e[0].code, "too_many_rows");
+        // A date where text belongs, and an over-long cell.
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (i, h) in ["测评项目", "测评标准", "测评方法"].iter().enumerate() {
+            ws.write_string(0, i as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "方面").unwrap();
+        let date = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 2).unwrap();
+        ws.write_datetime_with_format(1, 1, &date, &Format::new().set_num_format("yyyy-mm-dd"))
+            .unwrap();
+        ws.write_string(1, 2, "材料审核").unwrap();
+        ws.write_string(2, 0, "方面").unwrap();
+        ws.write_string(2, 1, "长".repeat(10_001)).unwrap();
+        ws.write_string(2, 2, "材料审核").unwrap();
+        let e = read(&wb.save_to_buffer().unwrap(), "x", 2026, &limits).unwrap_err();
+        let codes: Vec<(&str, &str)> = e.iter().map(|p| (p.place.as_str(), p.code)).collect();
+        assert!(codes.contains(&("Sheet1!B2", "date_in_text")), "{codes:?}");
+        assert!(codes.contains(&("Sheet1!B3", "cell_too_long")), "{codes:?}");
+    }
+
+    #[test]
+    fn the_template_has_the_official_header_and_reads_as_a_table() {
+        let bytes = template().unwrap();
+        let doc = read(&bytes, "模板", 2026, &Limits::default()).unwrap();
+        assert_eq!(doc.tree.len(), 1, "the example row reads back");
+        assert_eq!(
+            doc.tree[0].children[0].children[0]
+                .standard
+                .as_ref()
+                .unwrap()
+                .methods,
+            vec![Method::MaterialReview, Method::OnlineSurvey]
+        );
+    }
+}
