@@ -14,7 +14,7 @@ impl Points {
     pub fn parse(s: &str) -> Option<Points> {
         let t = s.trim().trim_end_matches('分').trim();
         let v: f64 = t.parse().ok()?;
-        if !v.is_finite() || v < 0.0 || v > 100_000.0 {
+        if !v.is_finite() || !(0.0..=100_000.0).contains(&v) {
             return None;
         }
         let h = (v * 100.0).round();

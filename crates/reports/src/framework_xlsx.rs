@@ -796,8 +796,7 @@ pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
             ws.set_column_width(i as u16, w)?;
         }
         ws.set_freeze_panes(2, 0)?;
-        let mut row = 2u32;
-        for (path, std) in wenming_domain::framework::standards(doc) {
+        for (row, (path, std)) in (2u32..).zip(wenming_domain::framework::standards(doc)) {
             let s = std.standard.clone().unwrap_or_default();
             let put = |h: &str, v: String, ws: &mut Worksheet| -> Result<(), XlsxError> {
                 if let Some(c) = col_of(h) {
