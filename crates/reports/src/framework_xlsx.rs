@@ -848,7 +848,6 @@ pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
                     ws,
                 )?;
             }
-            row += 1;
         }
         // Merge runs of the same upper-level node, as official tables do.
         for h in ["测评项目", "指标名称", "测评内容"] {
