@@ -189,10 +189,9 @@ impl Sheet {
     }
 }
 
-fn open(
-    bytes: &[u8],
-    limits: &Limits,
-) -> Result<(Xlsx<Cursor<Vec<u8>>>, Vec<String>), Vec<Problem>> {
+type Book = Xlsx<Cursor<Vec<u8>>>;
+
+fn open(bytes: &[u8], limits: &Limits) -> Result<(Book, Vec<String>), Vec<Problem>> {
     check_container(bytes, limits).map_err(|p| vec![p])?;
     let wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(
         |e: calamine::XlsxError| vec![problem("file".into(), "not_xlsx", e.to_string())],
@@ -201,11 +200,7 @@ fn open(
     Ok((wb, names))
 }
 
-fn load_sheet(
-    wb: &mut Xlsx<Cursor<Vec<u8>>>,
-    name: &str,
-    limits: &Limits,
-) -> Result<Sheet, Vec<Problem>> {
+fn load_sheet(wb: &mut Book, name: &str, limits: &Limits) -> Result<Sheet, Vec<Problem>> {
     let range = wb
         .worksheet_range(name)
         .map_err(|e| vec![problem(name.into(), "not_xlsx", e.to_string())])?;
