@@ -46,6 +46,11 @@ enum Command {
     Migrate,
     /// Load the demo city into a new database, then exit.
     Demo,
+    /// Evaluation frameworks (测评体系): import, export, list.
+    Framework {
+        #[command(subcommand)]
+        command: FrameworkCommand,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]
@@ -56,6 +61,50 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum FrameworkCommand {
+    /// Import a framework from an XLSX table in the official layout, or from a JSON export.
+    Import {
+        /// The .xlsx or .json file.
+        file: PathBuf,
+        /// Check the file and print what would change, without saving anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Add unit names that match no unit to the registry instead of stopping.
+        #[arg(long)]
+        create_units: bool,
+        /// Name, when the table has no settings sheet (default: its title row).
+        #[arg(long)]
+        name: Option<String>,
+        /// Year, when the table has no settings sheet (default: this year).
+        #[arg(long)]
+        year: Option<i32>,
+    },
+    /// Export a framework: the active one, or the one named.
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+        /// Name or id of the framework (default: the active one).
+        #[arg(long)]
+        framework: Option<String>,
+    },
+    /// Write an empty XLSX table with drop-downs, to fill in and import.
+    Template {
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// List the framework versions.
+    List,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Xlsx,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +240,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let store = open_store(&cfg).await?;
             bootstrap(&store).await?;
             load_demo_city(&store).await
+        }
+        Command::Framework { command } => {
+            let store = open_store(&cfg).await?;
+            framework_command(&store, command).await
         }
         Command::Audit {
             command: AuditCommand::Verify,
@@ -335,5 +388,100 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+fn cli_lang() -> wenming_web::i18n::Lang {
+    let l = std::env::var("LC_ALL").or_else(|_| std::env::var("LANG")).unwrap_or_default();
+    wenming_web::i18n::Lang::parse(&l).unwrap_or(wenming_web::i18n::Lang::En)
+}
+
+/// Every problem on its own line, then one summary sentence as the error.
+fn report_problems(problems: &[wenming_domain::framework::Problem]) -> Failure {
+    let lang = cli_lang();
+    for p in problems {
+        eprintln!("  {}", wenming_web::describe_problem(lang, p));
+    }
+    Failure::Runtime(format!("the framework was not imported: {} problem(s), listed above", problems.len()))
+}
+
+async fn find_framework(store: &Store, which: Option<&str>) -> Result<wenming_store::framework::FrameworkSummary, Failure> {
+    let all = wenming_store::framework::list(store).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+    let found = match which {
+        None => all.into_iter().filter(|f| f.status == wenming_domain::framework::FrameworkStatus::Active).max_by_key(|f| f.year),
+        Some(w) => all.into_iter().find(|f| f.id.to_string() == w || f.name == w),
+    };
+    found.ok_or_else(|| Failure::Runtime(match which {
+        None => "there is no active framework; name one with --framework".into(),
+        Some(w) => format!("there is no framework named '{w}'"),
+    }))
+}
+
+async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(), Failure> {
+    use wenming_store::framework as fw;
+    match command {
+        FrameworkCommand::Import { file, dry_run, create_units, name, year } => {
+            let bytes = std::fs::read(&file).map_err(|e| Failure::Runtime(format!("cannot read {}: {e}", file.display())))?;
+            let this_year = jiff::ZonedDateTime::now().year() as i32;
+            eprintln!("Reading {} ({} KB)…", file.display(), bytes.len() / 1024);
+            let doc = wenming_reports::framework_xlsx::read_upload(&bytes, name.as_deref().unwrap_or(""), year.unwrap_or(this_year), &Default::default())
+                .map_err(|p| report_problems(&p))?;
+            let plan = match fw::plan(store, &doc).await {
+                Ok(p) => p,
+                Err(wenming_store::StoreError::Problems(p)) => return Err(report_problems(&p)),
+                Err(e) => return Err(Failure::Runtime(e.to_string())),
+            };
+            println!(
+                "{} {} ({}): {} standards, basic {} + featured {} points.",
+                if plan.replaces.is_some() { "Replaces the draft" } else { "A new framework" },
+                plan.name, plan.year, plan.standards, plan.basic, plan.featured
+            );
+            if let Some(d) = &plan.diff {
+                println!("Against the draft: {} added, {} removed, {} changed.", d.added.len(), d.removed.len(), d.changed.len());
+                for c in &d.added { println!("  + {c}"); }
+                for c in &d.removed { println!("  - {c}"); }
+                for (c, fields) in &d.changed { println!("  ~ {c}: {}", fields.join(", ")); }
+            }
+            if !plan.unknown_units.is_empty() {
+                println!("Units not in the registry{}: {}", if create_units { " (will be created)" } else { "" }, plan.unknown_units.join("、"));
+            }
+            if dry_run {
+                println!("Dry run: nothing was saved.");
+                return Ok(());
+            }
+            if !plan.unknown_units.is_empty() && !create_units {
+                return Err(Failure::Runtime("unknown unit names stop the import; fix them, or pass --create-units to add them".into()));
+            }
+            let ctx = wenming_store::Ctx::system("framework import");
+            let (id, _) = fw::import(store, &ctx, &doc, create_units).await.map_err(|e| match e {
+                wenming_store::StoreError::Problems(p) => report_problems(&p),
+                e => Failure::Runtime(e.to_string()),
+            })?;
+            println!("Imported as a draft: {id}");
+            Ok(())
+        }
+        FrameworkCommand::Export { format, output, framework } => {
+            let f = find_framework(store, framework.as_deref()).await?;
+            let doc = fw::export(store, f.id).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+            let bytes = match format {
+                ExportFormat::Json => serde_json::to_vec_pretty(&doc).map_err(|e| Failure::Runtime(e.to_string()))?,
+                ExportFormat::Xlsx => wenming_reports::framework_xlsx::write(&doc).map_err(|e| Failure::Runtime(e.to_string()))?,
+            };
+            std::fs::write(&output, bytes).map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", output.display())))?;
+            println!("Wrote {} ({} {}) to {}.", f.name, f.year, f.status.code(), output.display());
+            Ok(())
+        }
+        FrameworkCommand::Template { output } => {
+            let bytes = wenming_reports::framework_xlsx::template().map_err(|e| Failure::Runtime(e.to_string()))?;
+            std::fs::write(&output, bytes).map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", output.display())))?;
+            println!("Wrote the template to {}.", output.display());
+            Ok(())
+        }
+        FrameworkCommand::List => {
+            for f in fw::list(store).await.map_err(|e| Failure::Runtime(e.to_string()))? {
+                println!("{}  {}  {:<8} {:>4} standards  {} + {}  {}", f.id, f.year, f.status.code(), f.standards, f.basic, f.featured, f.name);
+            }
+            Ok(())
+        }
     }
 }

@@ -45,3 +45,11 @@ CREATE TABLE standard_unit (
     PRIMARY KEY (node_id, unit_id)
 );
 CREATE INDEX standard_unit_unit ON standard_unit (unit_id);
+
+-- An uploaded framework between its preview and the user's confirmation.
+CREATE TABLE framework_upload (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES app_user (id),
+    doc TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -930,3 +930,43 @@ pub async fn update_standard(
     tx.commit().await?;
     Ok(after)
 }
+
+/// Keeps a parsed upload until its preview is confirmed (an hour at most).
+pub async fn save_upload(store: &Store, user_id: Uuid, doc: &FrameworkDoc) -> Result<Uuid, StoreError> {
+    let id = wenming_domain::new_id();
+    let now = now_micros();
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM framework_upload WHERE created_at < $1")
+        .bind(now - 3600 * 1_000_000)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO framework_upload (id, user_id, doc, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(id.to_string())
+        .bind(user_id.to_string())
+        .bind(serde_json::to_string(doc).unwrap_or_default())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The upload a user made, if it is theirs and not expired.
+pub async fn upload(store: &Store, user_id: Uuid, id: Uuid) -> Result<FrameworkDoc, StoreError> {
+    let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM framework_upload WHERE id = $1 AND user_id = $2 AND created_at > $3")
+        .bind(id.to_string())
+        .bind(user_id.to_string())
+        .bind(now_micros() - 3600 * 1_000_000)
+        .fetch_optional(store.reader())
+        .await?;
+    let doc = doc.ok_or(StoreError::NotFound)?;
+    serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("stored upload: {e}")))
+}
+
+pub async fn discard_upload(store: &Store, id: Uuid) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM framework_upload WHERE id = $1")
+        .bind(id.to_string())
+        .execute(store.writer())
+        .await?;
+    Ok(())
+}
