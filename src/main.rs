@@ -392,7 +392,9 @@ async fn shutdown_signal() {
 }
 
 fn cli_lang() -> wenming_web::i18n::Lang {
-    let l = std::env::var("LC_ALL").or_else(|_| std::env::var("LANG")).unwrap_or_default();
+    let l = std::env::var("LC_ALL")
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
     wenming_web::i18n::Lang::parse(&l).unwrap_or(wenming_web::i18n::Lang::En)
 }
 
@@ -402,30 +404,57 @@ fn report_problems(problems: &[wenming_domain::framework::Problem]) -> Failure {
     for p in problems {
         eprintln!("  {}", wenming_web::describe_problem(lang, p));
     }
-    Failure::Runtime(format!("the framework was not imported: {} problem(s), listed above", problems.len()))
+    Failure::Runtime(format!(
+        "the framework was not imported: {} problem(s), listed above",
+        problems.len()
+    ))
 }
 
-async fn find_framework(store: &Store, which: Option<&str>) -> Result<wenming_store::framework::FrameworkSummary, Failure> {
-    let all = wenming_store::framework::list(store).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+async fn find_framework(
+    store: &Store,
+    which: Option<&str>,
+) -> Result<wenming_store::framework::FrameworkSummary, Failure> {
+    let all = wenming_store::framework::list(store)
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
     let found = match which {
-        None => all.into_iter().filter(|f| f.status == wenming_domain::framework::FrameworkStatus::Active).max_by_key(|f| f.year),
-        Some(w) => all.into_iter().find(|f| f.id.to_string() == w || f.name == w),
+        None => all
+            .into_iter()
+            .filter(|f| f.status == wenming_domain::framework::FrameworkStatus::Active)
+            .max_by_key(|f| f.year),
+        Some(w) => all
+            .into_iter()
+            .find(|f| f.id.to_string() == w || f.name == w),
     };
-    found.ok_or_else(|| Failure::Runtime(match which {
-        None => "there is no active framework; name one with --framework".into(),
-        Some(w) => format!("there is no framework named '{w}'"),
-    }))
+    found.ok_or_else(|| {
+        Failure::Runtime(match which {
+            None => "there is no active framework; name one with --framework".into(),
+            Some(w) => format!("there is no framework named '{w}'"),
+        })
+    })
 }
 
 async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(), Failure> {
     use wenming_store::framework as fw;
     match command {
-        FrameworkCommand::Import { file, dry_run, create_units, name, year } => {
-            let bytes = std::fs::read(&file).map_err(|e| Failure::Runtime(format!("cannot read {}: {e}", file.display())))?;
+        FrameworkCommand::Import {
+            file,
+            dry_run,
+            create_units,
+            name,
+            year,
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Failure::Runtime(format!("cannot read {}: {e}", file.display())))?;
             let this_year = jiff::ZonedDateTime::now().year() as i32;
             eprintln!("Reading {} ({} KB)…", file.display(), bytes.len() / 1024);
-            let doc = wenming_reports::framework_xlsx::read_upload(&bytes, name.as_deref().unwrap_or(""), year.unwrap_or(this_year), &Default::default())
-                .map_err(|p| report_problems(&p))?;
+            let doc = wenming_reports::framework_xlsx::read_upload(
+                &bytes,
+                name.as_deref().unwrap_or(""),
+                year.unwrap_or(this_year),
+                &Default::default(),
+            )
+            .map_err(|p| report_problems(&p))?;
             let plan = match fw::plan(store, &doc).await {
                 Ok(p) => p,
                 Err(wenming_store::StoreError::Problems(p)) => return Err(report_problems(&p)),
@@ -433,17 +462,44 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
             };
             println!(
                 "{} {} ({}): {} standards, basic {} + featured {} points.",
-                if plan.replaces.is_some() { "Replaces the draft" } else { "A new framework" },
-                plan.name, plan.year, plan.standards, plan.basic, plan.featured
+                if plan.replaces.is_some() {
+                    "Replaces the draft"
+                } else {
+                    "A new framework"
+                },
+                plan.name,
+                plan.year,
+                plan.standards,
+                plan.basic,
+                plan.featured
             );
             if let Some(d) = &plan.diff {
-                println!("Against the draft: {} added, {} removed, {} changed.", d.added.len(), d.removed.len(), d.changed.len());
-                for c in &d.added { println!("  + {c}"); }
-                for c in &d.removed { println!("  - {c}"); }
-                for (c, fields) in &d.changed { println!("  ~ {c}: {}", fields.join(", ")); }
+                println!(
+                    "Against the draft: {} added, {} removed, {} changed.",
+                    d.added.len(),
+                    d.removed.len(),
+                    d.changed.len()
+                );
+                for c in &d.added {
+                    println!("  + {c}");
+                }
+                for c in &d.removed {
+                    println!("  - {c}");
+                }
+                for (c, fields) in &d.changed {
+                    println!("  ~ {c}: {}", fields.join(", "));
+                }
             }
             if !plan.unknown_units.is_empty() {
-                println!("Units not in the registry{}: {}", if create_units { " (will be created)" } else { "" }, plan.unknown_units.join("、"));
+                println!(
+                    "Units not in the registry{}: {}",
+                    if create_units {
+                        " (will be created)"
+                    } else {
+                        ""
+                    },
+                    plan.unknown_units.join("、")
+                );
             }
             if dry_run {
                 println!("Dry run: nothing was saved.");
@@ -453,33 +509,66 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
                 return Err(Failure::Runtime("unknown unit names stop the import; fix them, or pass --create-units to add them".into()));
             }
             let ctx = wenming_store::Ctx::system("framework import");
-            let (id, _) = fw::import(store, &ctx, &doc, create_units).await.map_err(|e| match e {
-                wenming_store::StoreError::Problems(p) => report_problems(&p),
-                e => Failure::Runtime(e.to_string()),
-            })?;
+            let (id, _) =
+                fw::import(store, &ctx, &doc, create_units)
+                    .await
+                    .map_err(|e| match e {
+                        wenming_store::StoreError::Problems(p) => report_problems(&p),
+                        e => Failure::Runtime(e.to_string()),
+                    })?;
             println!("Imported as a draft: {id}");
             Ok(())
         }
-        FrameworkCommand::Export { format, output, framework } => {
+        FrameworkCommand::Export {
+            format,
+            output,
+            framework,
+        } => {
             let f = find_framework(store, framework.as_deref()).await?;
-            let doc = fw::export(store, f.id).await.map_err(|e| Failure::Runtime(e.to_string()))?;
+            let doc = fw::export(store, f.id)
+                .await
+                .map_err(|e| Failure::Runtime(e.to_string()))?;
             let bytes = match format {
-                ExportFormat::Json => serde_json::to_vec_pretty(&doc).map_err(|e| Failure::Runtime(e.to_string()))?,
-                ExportFormat::Xlsx => wenming_reports::framework_xlsx::write(&doc).map_err(|e| Failure::Runtime(e.to_string()))?,
+                ExportFormat::Json => {
+                    serde_json::to_vec_pretty(&doc).map_err(|e| Failure::Runtime(e.to_string()))?
+                }
+                ExportFormat::Xlsx => wenming_reports::framework_xlsx::write(&doc)
+                    .map_err(|e| Failure::Runtime(e.to_string()))?,
             };
-            std::fs::write(&output, bytes).map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", output.display())))?;
-            println!("Wrote {} ({} {}) to {}.", f.name, f.year, f.status.code(), output.display());
+            std::fs::write(&output, bytes)
+                .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", output.display())))?;
+            println!(
+                "Wrote {} ({} {}) to {}.",
+                f.name,
+                f.year,
+                f.status.code(),
+                output.display()
+            );
             Ok(())
         }
         FrameworkCommand::Template { output } => {
-            let bytes = wenming_reports::framework_xlsx::template().map_err(|e| Failure::Runtime(e.to_string()))?;
-            std::fs::write(&output, bytes).map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", output.display())))?;
+            let bytes = wenming_reports::framework_xlsx::template()
+                .map_err(|e| Failure::Runtime(e.to_string()))?;
+            std::fs::write(&output, bytes)
+                .map_err(|e| Failure::Runtime(format!("cannot write {}: {e}", output.display())))?;
             println!("Wrote the template to {}.", output.display());
             Ok(())
         }
         FrameworkCommand::List => {
-            for f in fw::list(store).await.map_err(|e| Failure::Runtime(e.to_string()))? {
-                println!("{}  {}  {:<8} {:>4} standards  {} + {}  {}", f.id, f.year, f.status.code(), f.standards, f.basic, f.featured, f.name);
+            for f in fw::list(store)
+                .await
+                .map_err(|e| Failure::Runtime(e.to_string()))?
+            {
+                println!(
+                    "{}  {}  {:<8} {:>4} standards  {} + {}  {}",
+                    f.id,
+                    f.year,
+                    f.status.code(),
+                    f.standards,
+                    f.basic,
+                    f.featured,
+                    f.name
+                );
             }
             Ok(())
         }

@@ -210,5 +210,8 @@ async fn me_tells_the_caller_what_they_may_do(b: Backend) {
     assert_eq!(me["read_only"], true);
     assert_eq!(me["grants"][0]["role"], "unit_staff");
     assert_eq!(me["grants"][0]["scope_name"], "市城市管理局");
-    assert_eq!(me["may"], serde_json::json!(["view_units"]));
+    assert_eq!(
+        me["may"],
+        serde_json::json!(["view_units", "view_framework"])
+    );
 }

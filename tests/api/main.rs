@@ -7,5 +7,6 @@ mod api;
 mod audit;
 mod auth;
 mod cli;
+mod framework;
 mod org;
 mod roles;

@@ -18,10 +18,14 @@ pub enum Action {
     ViewUsers,
     ManageUsers,
     ViewAudit,
+    /// Read the evaluation framework; every role needs it.
+    ViewFramework,
+    /// Import, edit, clone and activate frameworks: city-wide only.
+    ManageFramework,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -29,6 +33,8 @@ impl Action {
         Action::ViewUsers,
         Action::ManageUsers,
         Action::ViewAudit,
+        Action::ViewFramework,
+        Action::ManageFramework,
     ];
 
     /// The roles whose grants carry this action.
@@ -41,13 +47,18 @@ impl Action {
             Action::ManageUnits => &[Administrator, Office],
             Action::ViewUsers | Action::ManageUsers => &[Administrator],
             Action::ViewAudit => &[Administrator, Office],
+            Action::ViewFramework => &[Administrator, Office, Inspector, UnitStaff, Leader],
+            Action::ManageFramework => &[Administrator, Office],
         }
     }
 
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Action::ManageRegions | Action::ManageUnits | Action::ManageUsers
+            Action::ManageRegions
+                | Action::ManageUnits
+                | Action::ManageUsers
+                | Action::ManageFramework
         )
     }
 
@@ -58,6 +69,7 @@ impl Action {
             Action::ManageRegions => Action::ViewRegions,
             Action::ManageUnits => Action::ViewUnits,
             Action::ManageUsers => Action::ViewUsers,
+            Action::ManageFramework => Action::ViewFramework,
             other => other,
         }
     }
@@ -152,9 +164,13 @@ pub fn scope_for(actor: &Actor, action: Action) -> Option<Scope> {
             Reach::Unit { id } => scope.unit_ids.push(*id),
         }
     }
-    // User accounts span units and districts, so only a city-wide
-    // administrator manages them.
-    if matches!(action, Action::ViewUsers | Action::ManageUsers) && !scope.is_everything() {
+    // User accounts and the framework span units and districts, so only
+    // city-wide grants manage them.
+    if matches!(
+        action,
+        Action::ViewUsers | Action::ManageUsers | Action::ManageFramework
+    ) && !scope.is_everything()
+    {
         return None;
     }
     any.then_some(scope)
@@ -317,6 +333,25 @@ mod tests {
         assert_eq!(
             decide(&district, Action::ManageUsers, Resource::Collection),
             Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn only_a_city_wide_office_edits_the_framework() {
+        let city = actor(vec![(Role::Office, region(CITY))]);
+        let district = actor(vec![(Role::Office, region(EAST))]);
+        let unit = actor(vec![(Role::UnitStaff, Reach::Unit { id: Uuid::nil() })]);
+        assert_eq!(
+            decide(&city, Action::ManageFramework, Resource::Collection),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide(&district, Action::ManageFramework, Resource::Collection),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide(&unit, Action::ViewFramework, Resource::Collection),
+            Decision::Allow
         );
     }
 

@@ -1064,6 +1064,39 @@ pub fn template() -> Result<Vec<u8>, XlsxError> {
     wb.save_to_buffer()
 }
 
+/// Reads an uploaded framework: an XLSX table (by its zip signature) or our
+/// JSON form. JSON problems name the line and column.
+pub fn read_upload(
+    bytes: &[u8],
+    name: &str,
+    year: i32,
+    limits: &Limits,
+) -> Result<FrameworkDoc, Vec<Problem>> {
+    if bytes.starts_with(b"PK") {
+        return read(bytes, name, year, limits);
+    }
+    if bytes.len() > limits.max_file_bytes {
+        return Err(vec![problem(
+            "file".into(),
+            "file_too_large",
+            format!("{} bytes", bytes.len()),
+        )]);
+    }
+    let mut doc: FrameworkDoc = serde_json::from_slice(bytes).map_err(|e| {
+        vec![problem(
+            format!("JSON {}:{}", e.line(), e.column()),
+            if e.is_syntax() || e.is_eof() {
+                "invalid_json"
+            } else {
+                "invalid_json_shape"
+            },
+            e.to_string(),
+        )]
+    })?;
+    wenming_domain::framework::assign_codes(&mut doc.tree);
+    Ok(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1344,24 +1377,4 @@ mod tests {
             vec![Method::MaterialReview, Method::OnlineSurvey]
         );
     }
-}
-
-/// Reads an uploaded framework: an XLSX table (by its zip signature) or our
-/// JSON form. JSON problems name the line and column.
-pub fn read_upload(bytes: &[u8], name: &str, year: i32, limits: &Limits) -> Result<FrameworkDoc, Vec<Problem>> {
-    if bytes.starts_with(b"PK") {
-        return read(bytes, name, year, limits);
-    }
-    if bytes.len() > limits.max_file_bytes {
-        return Err(vec![problem("file".into(), "file_too_large", format!("{} bytes", bytes.len()))]);
-    }
-    let mut doc: FrameworkDoc = serde_json::from_slice(bytes).map_err(|e| {
-        vec![problem(
-            format!("JSON {}:{}", e.line(), e.column()),
-            if e.is_syntax() || e.is_eof() { "invalid_json" } else { "invalid_json_shape" },
-            e.to_string(),
-        )]
-    })?;
-    wenming_domain::framework::assign_codes(&mut doc.tree);
-    Ok(doc)
 }

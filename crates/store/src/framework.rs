@@ -43,8 +43,8 @@ impl FrameworkSummary {
 const SUMMARY: &str = "SELECT f.id, f.name, f.year, f.status, f.basic_total, f.featured_total, f.settings, f.cloned_from, \
     f.version, f.updated_at, \
     (SELECT COUNT(*) FROM framework_node n WHERE n.framework_id = f.id AND n.kind = 'standard') AS standards, \
-    (SELECT COALESCE(SUM(n.points), 0) FROM framework_node n WHERE n.framework_id = f.id AND n.kind = 'standard' AND n.featured = 0) AS basic, \
-    (SELECT COALESCE(SUM(n.points), 0) FROM framework_node n WHERE n.framework_id = f.id AND n.kind = 'standard' AND n.featured = 1) AS featured \
+    (SELECT CAST(COALESCE(SUM(n.points), 0) AS BIGINT) FROM framework_node n WHERE n.framework_id = f.id AND n.kind = 'standard' AND n.featured = 0) AS basic, \
+    (SELECT CAST(COALESCE(SUM(n.points), 0) AS BIGINT) FROM framework_node n WHERE n.framework_id = f.id AND n.kind = 'standard' AND n.featured = 1) AS featured \
     FROM framework f";
 
 fn summary_from_row(r: &AnyRow) -> Result<FrameworkSummary, StoreError> {
@@ -932,7 +932,11 @@ pub async fn update_standard(
 }
 
 /// Keeps a parsed upload until its preview is confirmed (an hour at most).
-pub async fn save_upload(store: &Store, user_id: Uuid, doc: &FrameworkDoc) -> Result<Uuid, StoreError> {
+pub async fn save_upload(
+    store: &Store,
+    user_id: Uuid,
+    doc: &FrameworkDoc,
+) -> Result<Uuid, StoreError> {
     let id = wenming_domain::new_id();
     let now = now_micros();
     let mut tx = store.begin().await?;
@@ -940,25 +944,29 @@ pub async fn save_upload(store: &Store, user_id: Uuid, doc: &FrameworkDoc) -> Re
         .bind(now - 3600 * 1_000_000)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO framework_upload (id, user_id, doc, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(id.to_string())
-        .bind(user_id.to_string())
-        .bind(serde_json::to_string(doc).unwrap_or_default())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO framework_upload (id, user_id, doc, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .bind(serde_json::to_string(doc).unwrap_or_default())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// The upload a user made, if it is theirs and not expired.
 pub async fn upload(store: &Store, user_id: Uuid, id: Uuid) -> Result<FrameworkDoc, StoreError> {
-    let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM framework_upload WHERE id = $1 AND user_id = $2 AND created_at > $3")
-        .bind(id.to_string())
-        .bind(user_id.to_string())
-        .bind(now_micros() - 3600 * 1_000_000)
-        .fetch_optional(store.reader())
-        .await?;
+    let doc: Option<String> = sqlx::query_scalar(
+        "SELECT doc FROM framework_upload WHERE id = $1 AND user_id = $2 AND created_at > $3",
+    )
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .bind(now_micros() - 3600 * 1_000_000)
+    .fetch_optional(store.reader())
+    .await?;
     let doc = doc.ok_or(StoreError::NotFound)?;
     serde_json::from_str(&doc).map_err(|e| StoreError::Corrupt(format!("stored upload: {e}")))
 }

@@ -220,6 +220,18 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
+impl Auth {
+    /// For forms read by hand (multipart uploads): the token must be this
+    /// session's.
+    pub fn check_csrf(&self, token: &str) -> AppResult<()> {
+        if self.session.is_some() && same_secret(token, self.csrf()) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct CsrfField {
     #[serde(default)]

@@ -21,6 +21,8 @@ pub enum AppError {
     Invalid(FieldErrors),
     /// Too many failed logins; the time to try again, already formatted.
     Locked(String),
+    /// A document (an uploaded framework) with problems at named places.
+    Problems(Vec<wenming_domain::framework::Problem>),
     /// The account must set a new password before doing anything else.
     PasswordChangeRequired,
     Internal,
@@ -36,7 +38,7 @@ impl AppError {
             }
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict => StatusCode::CONFLICT,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::Problems(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -50,7 +52,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Conflict => "conflict",
             AppError::Csrf => "csrf",
-            AppError::Invalid(_) => "invalid",
+            AppError::Invalid(_) | AppError::Problems(_) => "invalid",
             AppError::Locked(_) => "locked",
             AppError::PasswordChangeRequired => "password_change_required",
             AppError::Internal => "internal",
@@ -65,6 +67,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict => AppError::Conflict,
             StoreError::Invalid(f) => AppError::Invalid(f),
+            StoreError::Problems(p) => AppError::Problems(p),
             other => {
                 tracing::error!(error = %other, "store failure");
                 AppError::Internal

@@ -22,11 +22,22 @@ pub use error::AppError;
 /// A document problem in words: "测评体系!D12: 未知的测评方法（看天气）".
 pub fn describe_problem(lang: i18n::Lang, p: &wenming_domain::framework::Problem) -> String {
     let key = format!("problem.{}", p.code);
-    let message = if i18n::has(lang, &key) { i18n::t(lang, &key) } else { p.code };
+    let message = if i18n::has(lang, &key) {
+        i18n::t(lang, &key)
+    } else {
+        p.code
+    };
     if p.detail.is_empty() {
         format!("{}: {message}", p.place)
     } else {
-        i18n::fill(i18n::t(lang, "problem.with_detail"), &[("place", &p.place), ("message", message), ("detail", &p.detail)])
+        i18n::fill(
+            i18n::t(lang, "problem.with_detail"),
+            &[
+                ("place", &p.place),
+                ("message", message),
+                ("detail", &p.detail),
+            ],
+        )
     }
 }
 

@@ -137,6 +137,15 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
                     });
                 }
             }
+            AppError::Problems(problems) => {
+                for p in problems {
+                    errors.push(ApiErrorItem {
+                        code: p.code.to_string(),
+                        message: crate::describe_problem(lang, p),
+                        field: Some(p.place.clone()),
+                    });
+                }
+            }
             e => errors.push(ApiErrorItem {
                 code: e.code().to_string(),
                 message,

@@ -29,8 +29,9 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 5] = [
+        let items: [(&str, &str, Option<Action>); 6] = [
             ("/", "nav.home", None),
+            ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),
             ("/users", "nav.users", Some(Action::ViewUsers)),
@@ -122,6 +123,11 @@ impl PageCtx {
         } else {
             key.to_string()
         }
+    }
+
+    /// The message `prefix.code`, for enumerations shown by their code.
+    pub fn label(&self, prefix: &str, code: &str) -> &'static str {
+        self.t(&format!("{prefix}.{code}"))
     }
 
     /// "下级区域（3）" / "Sub-regions (3)".

@@ -4,6 +4,7 @@
 
 mod audit;
 mod dto;
+mod frameworks;
 mod regions;
 mod tokens;
 mod units;
@@ -67,6 +68,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::remove_grant))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(frameworks::list))
+        .routes(routes!(frameworks::get))
+        .routes(routes!(frameworks::document))
+        .routes(routes!(frameworks::nodes))
+        .routes(routes!(frameworks::import))
+        .routes(routes!(frameworks::set_status))
+        .routes(routes!(frameworks::clone))
+        .routes(routes!(frameworks::diff))
+        .routes(routes!(frameworks::update_standard))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
 }

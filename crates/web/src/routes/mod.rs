@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod frameworks;
 mod home;
 mod people;
 mod regions;
@@ -52,6 +53,22 @@ pub fn router() -> Router<AppState> {
         )
         .route("/users/{id}/password", post(users::reset_password))
         .route("/users/{id}/unlock", post(users::unlock))
+        .route("/frameworks", get(frameworks::list))
+        .route("/frameworks/template.xlsx", get(frameworks::template))
+        .route(
+            "/frameworks/import",
+            post(frameworks::upload).layer(axum::extract::DefaultBodyLimit::max(
+                frameworks::MAX_UPLOAD_BYTES + 65_536,
+            )),
+        )
+        .route("/frameworks/uploads/{id}/commit", post(frameworks::commit))
+        .route("/frameworks/{id}", get(frameworks::show))
+        .route("/frameworks/{id}/{file}", get(frameworks::export))
+        .route("/frameworks/{id}/status", post(frameworks::set_status))
+        .route("/frameworks/{id}/clone", post(frameworks::clone))
+        .route("/frameworks/{id}/compare", get(frameworks::compare))
+        .route("/standards/{id}/edit", get(frameworks::edit_standard))
+        .route("/standards/{id}", post(frameworks::update_standard))
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))

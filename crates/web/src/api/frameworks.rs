@@ -1,0 +1,425 @@
+use super::dto::ErrorBody;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, P, Q};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::framework::{EvidenceType, FrameworkStatus, Method, Points};
+use wenming_domain::policy::{Action, Resource};
+use wenming_store::framework::{self as fw, FrameworkSummary, NodeFilter, StandardEdit};
+
+#[derive(Serialize, ToSchema)]
+pub struct FrameworkDto {
+    pub id: Uuid,
+    pub name: String,
+    pub year: i32,
+    /// draft, active or retired
+    pub status: String,
+    pub standards: i64,
+    pub basic_points: f64,
+    pub featured_points: f64,
+    pub basic_total: Option<f64>,
+    pub featured_total: Option<f64>,
+    /// Method weights, cycle weights, gates and the negative list.
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+    pub cloned_from: Option<Uuid>,
+    pub version: i64,
+}
+
+impl From<FrameworkSummary> for FrameworkDto {
+    fn from(f: FrameworkSummary) -> Self {
+        FrameworkDto {
+            id: f.id,
+            name: f.name,
+            year: f.year,
+            status: f.status.code().into(),
+            standards: f.standards,
+            basic_points: f.basic.as_f64(),
+            featured_points: f.featured.as_f64(),
+            basic_total: f.basic_total.map(Points::as_f64),
+            featured_total: f.featured_total.map(Points::as_f64),
+            settings: serde_json::to_value(&f.settings).unwrap_or_default(),
+            cloned_from: f.cloned_from,
+            version: f.version,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitRefDto {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NodeDto {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    /// aspect, indicator, content or standard
+    pub kind: String,
+    pub code: String,
+    pub title: String,
+    pub depth: i64,
+    /// Standards only.
+    pub points: Option<f64>,
+    pub methods: Vec<String>,
+    pub featured: bool,
+    pub site_types: Vec<String>,
+    pub evidence_types: Vec<String>,
+    pub lead_unit: Option<UnitRefDto>,
+    pub cooperating_units: Vec<UnitRefDto>,
+    pub version: i64,
+}
+
+impl From<fw::Node> for NodeDto {
+    fn from(n: fw::Node) -> Self {
+        let s = n.standard;
+        let unit = |u: fw::UnitRef| UnitRefDto {
+            id: u.id,
+            name: u.name,
+        };
+        NodeDto {
+            id: n.id,
+            parent_id: n.parent_id,
+            kind: n.kind.code().into(),
+            code: n.code,
+            title: n.title,
+            depth: n.depth,
+            points: s
+                .as_ref()
+                .map(|s| s.points.as_f64())
+                .or(n.declared_points.map(Points::as_f64)),
+            methods: s
+                .as_ref()
+                .map(|s| s.methods.iter().map(|m| m.code().to_string()).collect())
+                .unwrap_or_default(),
+            featured: s.as_ref().is_some_and(|s| s.featured),
+            site_types: s.as_ref().map(|s| s.site_types.clone()).unwrap_or_default(),
+            evidence_types: s
+                .as_ref()
+                .map(|s| {
+                    s.evidence_types
+                        .iter()
+                        .map(|e| e.code().to_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            lead_unit: s.as_ref().and_then(|s| s.lead.clone()).map(unit),
+            cooperating_units: s
+                .map(|s| s.cooperating.into_iter().map(unit).collect())
+                .unwrap_or_default(),
+            version: n.version,
+        }
+    }
+}
+
+/// Framework versions, newest year first.
+#[utoipa::path(get, path = "/frameworks", tag = "framework", responses((status = 200, body = Vec<FrameworkDto>)))]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Vec<FrameworkDto>>> {
+    auth.scope(Action::ViewFramework)?;
+    Ok(Json(
+        fw::list(&state.store)
+            .await?
+            .into_iter()
+            .map(FrameworkDto::from)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/frameworks/{id}", tag = "framework", params(("id" = Uuid, Path)),
+    responses((status = 200, body = FrameworkDto), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<FrameworkDto>> {
+    auth.scope(Action::ViewFramework)?;
+    Ok(Json(fw::get(&state.store, id).await?.into()))
+}
+
+/// The whole version in the portable JSON form (the same as the file export).
+#[utoipa::path(get, path = "/frameworks/{id}/document", tag = "framework", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+pub async fn document(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<serde_json::Value>> {
+    auth.scope(Action::ViewFramework)?;
+    let doc = fw::export(&state.store, id).await?;
+    Ok(Json(
+        serde_json::to_value(doc).map_err(|_| AppError::Internal)?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct NodeQuery {
+    /// Part of a code or text: standards that match, with their ancestors.
+    q: Option<String>,
+    /// A method code, e.g. site_inspection.
+    method: Option<String>,
+    unit_id: Option<Uuid>,
+    site_type: Option<String>,
+}
+
+/// The tree, flat and in order (parents first); filters keep the matching
+/// standards and the nodes above them.
+#[utoipa::path(get, path = "/frameworks/{id}/nodes", tag = "framework", params(("id" = Uuid, Path), NodeQuery),
+    responses((status = 200, body = Vec<NodeDto>), (status = 404, body = ErrorBody)))]
+pub async fn nodes(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    Q(q): Q<NodeQuery>,
+) -> AppResult<Json<Vec<NodeDto>>> {
+    auth.scope(Action::ViewFramework)?;
+    fw::get(&state.store, id).await?;
+    let method =
+        match q.method.as_deref().filter(|m| !m.is_empty()) {
+            Some(m) => Some(Method::parse(m).ok_or_else(|| {
+                AppError::Invalid(FieldErrors::single("method", "invalid_choice"))
+            })?),
+            None => None,
+        };
+    let filter = NodeFilter {
+        q: q.q.filter(|s| !s.trim().is_empty()),
+        method,
+        unit_id: q.unit_id,
+        site_type: q.site_type.filter(|s| !s.is_empty()),
+    };
+    let all = fw::nodes(&state.store, id).await?;
+    let kept: Vec<fw::Node> = if filter.is_empty() {
+        all
+    } else {
+        let hits: std::collections::HashSet<Uuid> =
+            fw::matching_standards(&state.store, id, &filter)
+                .await?
+                .into_iter()
+                .collect();
+        let parent: std::collections::HashMap<Uuid, Option<Uuid>> =
+            all.iter().map(|n| (n.id, n.parent_id)).collect();
+        let mut keep = hits.clone();
+        for h in &hits {
+            let mut cur = parent.get(h).copied().flatten();
+            while let Some(c) = cur {
+                keep.insert(c);
+                cur = parent.get(&c).copied().flatten();
+            }
+        }
+        all.into_iter().filter(|n| keep.contains(&n.id)).collect()
+    };
+    Ok(Json(kept.into_iter().map(NodeDto::from).collect()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// Check and report what would change; save nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// Add unknown unit names to the registry instead of refusing.
+    #[serde(default)]
+    create_units: bool,
+    /// For an XLSX without a settings sheet.
+    name: Option<String>,
+    year: Option<i32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Absent on a dry run.
+    pub id: Option<Uuid>,
+    /// What the import does: counts, totals, unknown units, the draft it replaces and the diff against it.
+    #[schema(value_type = Object)]
+    pub plan: serde_json::Value,
+}
+
+/// Imports a framework from an XLSX table (official layout) or our JSON
+/// form, all or nothing. Problems come back with the sheet and cell (or JSON
+/// line) in `field`.
+#[utoipa::path(post, path = "/frameworks/import", tag = "framework", params(ImportQuery),
+    request_body(content = Vec<u8>, description = "An .xlsx file or the JSON form", content_type = "application/octet-stream"),
+    responses((status = 201, body = ImportResult), (status = 200, body = ImportResult, description = "dry run"), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<ImportQuery>,
+    body: Bytes,
+) -> AppResult<(StatusCode, Json<ImportResult>)> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let name = q.name.unwrap_or_default();
+    let year = q
+        .year
+        .unwrap_or_else(|| jiff::ZonedDateTime::now().year() as i32);
+    let doc = tokio::task::spawn_blocking(move || {
+        wenming_reports::framework_xlsx::read_upload(&body, &name, year, &Default::default())
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+    .map_err(AppError::Problems)?;
+    let plan = fw::plan(&state.store, &doc).await?;
+    if q.dry_run {
+        return Ok((
+            StatusCode::OK,
+            Json(ImportResult {
+                id: None,
+                plan: serde_json::to_value(&plan).unwrap_or_default(),
+            }),
+        ));
+    }
+    let (id, plan) = fw::import(&state.store, &auth.ctx(), &doc, q.create_units).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportResult {
+            id: Some(id),
+            plan: serde_json::to_value(&plan).unwrap_or_default(),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StatusBody {
+    /// draft, active or retired
+    pub status: String,
+    pub version: i64,
+}
+
+#[utoipa::path(put, path = "/frameworks/{id}/status", tag = "framework", request_body = StatusBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = FrameworkDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(b): ApiJson<StatusBody>,
+) -> AppResult<Json<FrameworkDto>> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let status = FrameworkStatus::parse(&b.status)
+        .ok_or_else(|| AppError::Invalid(FieldErrors::single("status", "invalid_choice")))?;
+    fw::set_status(&state.store, &auth.ctx(), id, b.version, status).await?;
+    Ok(Json(fw::get(&state.store, id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CloneBody {
+    pub name: String,
+    pub year: i32,
+}
+
+/// A new draft copied from this version.
+#[utoipa::path(post, path = "/frameworks/{id}/clone", tag = "framework", request_body = CloneBody, params(("id" = Uuid, Path)),
+    responses((status = 201, body = FrameworkDto), (status = 422, body = ErrorBody)))]
+pub async fn clone(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(b): ApiJson<CloneBody>,
+) -> AppResult<(StatusCode, Json<FrameworkDto>)> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let new = fw::clone(&state.store, &auth.ctx(), id, &b.name, b.year).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(fw::get(&state.store, new).await?.into()),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DiffDto {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    /// Code and the fields that differ.
+    #[schema(value_type = Vec<Object>)]
+    pub changed: Vec<(String, Vec<&'static str>)>,
+}
+
+/// What changed from version `other` to version `id`, by code.
+#[utoipa::path(get, path = "/frameworks/{id}/diff/{other}", tag = "framework", params(("id" = Uuid, Path), ("other" = Uuid, Path)),
+    responses((status = 200, body = DiffDto), (status = 404, body = ErrorBody)))]
+pub async fn diff(
+    State(state): State<AppState>,
+    auth: Auth,
+    P((id, other)): P<(Uuid, Uuid)>,
+) -> AppResult<Json<DiffDto>> {
+    auth.scope(Action::ViewFramework)?;
+    let d = wenming_domain::framework::diff(
+        &fw::export(&state.store, other).await?,
+        &fw::export(&state.store, id).await?,
+    );
+    Ok(Json(DiffDto {
+        added: d.added,
+        removed: d.removed,
+        changed: d.changed,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StandardBody {
+    pub title: String,
+    pub points: f64,
+    /// Method codes, e.g. ["material_review", "survey"].
+    pub methods: Vec<String>,
+    #[serde(default)]
+    pub featured: bool,
+    #[serde(default)]
+    pub site_types: Vec<String>,
+    #[serde(default)]
+    pub evidence_types: Vec<String>,
+    pub lead_unit_id: Option<Uuid>,
+    #[serde(default)]
+    pub cooperating_unit_ids: Vec<Uuid>,
+    pub version: i64,
+}
+
+#[utoipa::path(put, path = "/standards/{id}", tag = "framework", request_body = StandardBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = NodeDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(b): ApiJson<StandardBody>,
+) -> AppResult<Json<NodeDto>> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let mut e = FieldErrors::new();
+    let points = Points::from_f64(b.points).unwrap_or_else(|| {
+        e.add("points", "invalid_points");
+        Points(0)
+    });
+    let mut methods = vec![];
+    for m in &b.methods {
+        match Method::parse(m) {
+            Some(x) => methods.push(x),
+            None => e.add("methods", "invalid_choice"),
+        }
+    }
+    let mut evidence_types = vec![];
+    for x in &b.evidence_types {
+        match EvidenceType::parse(x) {
+            Some(v) => evidence_types.push(v),
+            None => e.add("evidence_types", "invalid_choice"),
+        }
+    }
+    if !e.is_empty() {
+        return Err(AppError::Invalid(e));
+    }
+    let edit = StandardEdit {
+        title: b.title,
+        points,
+        methods,
+        featured: b.featured,
+        site_types: b.site_types,
+        evidence_types,
+        lead_unit: b.lead_unit_id,
+        cooperating_units: b.cooperating_unit_ids,
+    };
+    Ok(Json(
+        fw::update_standard(&state.store, &auth.ctx(), id, b.version, edit)
+            .await?
+            .into(),
+    ))
+}
