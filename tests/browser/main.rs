@@ -270,6 +270,93 @@ async fn admin_walk(c: &Client, app: &TestApp, tag: &str) {
     shot(c, &format!("audit-{tag}")).await;
 }
 
+/// The office's framework pages: versions, the tree, a filter, the
+/// standard editor, and an import preview of an exported table.
+async fn framework_walk(c: &Client, app: &TestApp, tag: &str) {
+    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
+        .await
+        .unwrap();
+    fill(c, "f-login", "office").await;
+    fill(c, "f-password", DEMO_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    c.goto(&app.url("/frameworks")).await.unwrap();
+    shot(c, &format!("frameworks-{tag}")).await;
+    let f = wenming_store::framework::active(&app.store)
+        .await
+        .unwrap()
+        .unwrap();
+    c.goto(&app.url(&format!("/frameworks/{}", f.id)))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("廉洁高效的政务环境"));
+    shot(c, &format!("framework-tree-{tag}")).await;
+    c.goto(&app.url(&format!(
+        "/frameworks/{}?method=site_inspection&site_type=农贸市场",
+        f.id
+    )))
+    .await
+    .unwrap();
+    assert!(body_text(c).await.contains("公平秤"));
+    shot(c, &format!("framework-filtered-{tag}")).await;
+    let nodes = wenming_store::framework::nodes(&app.store, f.id)
+        .await
+        .unwrap();
+    let std = nodes.iter().find(|n| n.code == "3.2.1").unwrap();
+    c.goto(&app.url(&format!("/standards/{}/edit", std.id)))
+        .await
+        .unwrap();
+    shot(c, &format!("standard-edit-{tag}")).await;
+    // Export the framework, rename it in its settings sheet, and preview the import.
+    let mut doc = wenming_store::framework::export(&app.store, f.id)
+        .await
+        .unwrap();
+    doc.name = format!("{}（修订）", doc.name);
+    doc.tree[0].children[0].children[0]
+        .title
+        .push_str("（修订）");
+    let path = std::env::temp_dir().join(format!("wenming-{tag}.xlsx"));
+    std::fs::write(&path, wenming_reports::framework_xlsx::write(&doc).unwrap()).unwrap();
+    c.goto(&app.url("/frameworks")).await.unwrap();
+    c.find(Locator::Id("f-file"))
+        .await
+        .unwrap()
+        .send_keys(&path.display().to_string())
+        .await
+        .unwrap();
+    c.find(Locator::XPath(
+        "//form[@action='/frameworks/import']//button",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.wait()
+        .for_element(Locator::Css("dl.facts"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(text.contains("导入预览") && text.contains("116"), "{text}");
+    shot(c, &format!("import-preview-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_pages_render_on_desktop_and_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    for (phone, tag) in [(false, "desktop"), (true, "phone")] {
+        let c = browser(&driver, phone).await;
+        framework_walk(&c, &app, tag).await;
+        c.close().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn administrator_pages_render_on_desktop_and_phone() {
     let Some(driver) = start_driver() else { return };

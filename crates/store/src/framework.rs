@@ -397,6 +397,41 @@ pub struct ImportPlan {
     pub replaces: Option<Uuid>,
     /// Against the framework it replaces.
     pub diff: Option<wenming_domain::framework::Diff>,
+    /// Each top-level part: code, title, standards and points below it.
+    pub aspects: Vec<AspectSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AspectSummary {
+    pub code: String,
+    pub title: String,
+    pub standards: usize,
+    pub points: Points,
+}
+
+fn aspect_summaries(doc: &FrameworkDoc) -> Vec<AspectSummary> {
+    fn count(n: &NodeDoc) -> (usize, i64) {
+        match &n.standard {
+            Some(s) => (1, s.points.0),
+            None => n
+                .children
+                .iter()
+                .map(count)
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+        }
+    }
+    doc.tree
+        .iter()
+        .map(|a| {
+            let (standards, points) = count(a);
+            AspectSummary {
+                code: a.code.clone().unwrap_or_default(),
+                title: a.title.clone(),
+                standards,
+                points: Points(points),
+            }
+        })
+        .collect()
 }
 
 fn unit_names(doc: &FrameworkDoc) -> Vec<String> {
@@ -490,6 +525,7 @@ pub async fn plan(store: &Store, doc: &FrameworkDoc) -> Result<ImportPlan, Store
         unknown_units,
         replaces,
         diff,
+        aspects: aspect_summaries(doc),
     })
 }
 

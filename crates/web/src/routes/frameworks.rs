@@ -279,7 +279,8 @@ pub async fn commit(
 pub struct TreeRow {
     pub node: Node,
     pub methods: String,
-    pub indent: i64,
+    /// Groups (`<details>`) to close before this row.
+    pub close: Vec<()>,
 }
 
 #[derive(Template)]
@@ -288,6 +289,7 @@ struct ShowPage {
     p: PageCtx,
     f: FrameworkSummary,
     rows: Vec<TreeRow>,
+    close_at_end: Vec<()>,
     matched: usize,
     filtered: bool,
     query: TreeQuery,
@@ -355,25 +357,35 @@ pub async fn show(
         .collect();
     site_types.sort();
     site_types.dedup();
-    let rows: Vec<TreeRow> = nodes
+    // Groups nest as <details>; a row closes every open group at or below its depth.
+    let mut open_depths: Vec<i64> = vec![];
+    let mut rows: Vec<TreeRow> = vec![];
+    for n in nodes
         .into_iter()
         .filter(|n| keep.as_ref().is_none_or(|k| k.contains(&n.id)))
-        .map(|n| TreeRow {
-            methods: n
-                .standard
-                .as_ref()
-                .map(|s| {
-                    s.methods
-                        .iter()
-                        .map(|m| m.zh())
-                        .collect::<Vec<_>>()
-                        .join("、")
-                })
-                .unwrap_or_default(),
-            indent: n.depth - 1,
+    {
+        let mut close = vec![];
+        while open_depths.last().is_some_and(|d| *d >= n.depth) {
+            open_depths.pop();
+            close.push(());
+        }
+        if n.kind != NodeKind::Standard {
+            open_depths.push(n.depth);
+        }
+        let methods = n.standard.as_ref().map(|s| {
+            s.methods
+                .iter()
+                .map(|m| m.zh())
+                .collect::<Vec<_>>()
+                .join("、")
+        });
+        rows.push(TreeRow {
+            methods: methods.unwrap_or_default(),
+            close,
             node: n,
-        })
-        .collect();
+        });
+    }
+    let close_at_end: Vec<()> = open_depths.iter().map(|_| ()).collect();
     let matched = rows
         .iter()
         .filter(|r| r.node.kind == NodeKind::Standard)
@@ -388,6 +400,7 @@ pub async fn show(
         f,
         rows,
         matched,
+        close_at_end,
         filtered,
         methods: method_choices(),
         units: all_units(&state).await?,
