@@ -10,3 +10,4 @@ mod cli;
 mod framework;
 mod org;
 mod roles;
+mod tasks;

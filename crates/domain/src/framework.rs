@@ -337,7 +337,17 @@ pub fn assign_codes(tree: &mut [NodeDoc]) {
         for (i, n) in nodes.iter_mut().enumerate() {
             if n.code.as_deref().is_none_or(|c| c.trim().is_empty()) {
                 let (code, rest) = split_numbered_title(&n.title);
-                match code {
+                // A number is a code only where it fits the tree: under "1.2"
+                // it must read "1.2.x"; at the top, a short number. So "12345
+                // 政务服务热线" keeps its words and gets a positional code.
+                let fits = |c: &String| {
+                    if prefix.is_empty() {
+                        c.len() <= 3 && !c.contains('.')
+                    } else {
+                        c.starts_with(&format!("{prefix}."))
+                    }
+                };
+                match code.filter(fits) {
                     Some(c) => {
                         n.code = Some(c);
                         n.title = rest;

@@ -7,6 +7,7 @@ pub mod framework;
 pub mod geo;
 pub mod org;
 pub mod policy;
+pub mod task;
 pub mod validation;
 
 pub use validation::{FieldError, FieldErrors};

@@ -22,10 +22,16 @@ pub enum Action {
     ViewFramework,
     /// Import, edit, clone and activate frameworks: city-wide only.
     ManageFramework,
+    /// See tasks: one's own unit's, or those of units in one's regions.
+    ViewTasks,
+    /// Assign standards to units as tasks: city-wide only.
+    ManageTasks,
+    /// Report progress on a task one's unit leads.
+    ReportProgress,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -35,6 +41,9 @@ impl Action {
         Action::ViewAudit,
         Action::ViewFramework,
         Action::ManageFramework,
+        Action::ViewTasks,
+        Action::ManageTasks,
+        Action::ReportProgress,
     ];
 
     /// The roles whose grants carry this action.
@@ -49,6 +58,9 @@ impl Action {
             Action::ViewAudit => &[Administrator, Office],
             Action::ViewFramework => &[Administrator, Office, Inspector, UnitStaff, Leader],
             Action::ManageFramework => &[Administrator, Office],
+            Action::ViewTasks => &[Administrator, Office, Inspector, UnitStaff, Leader],
+            Action::ManageTasks => &[Administrator, Office],
+            Action::ReportProgress => &[Administrator, Office, UnitStaff],
         }
     }
 
@@ -70,6 +82,7 @@ impl Action {
             Action::ManageUnits => Action::ViewUnits,
             Action::ManageUsers => Action::ViewUsers,
             Action::ManageFramework => Action::ViewFramework,
+            Action::ManageTasks | Action::ReportProgress => Action::ViewTasks,
             other => other,
         }
     }

@@ -2,3 +2,4 @@
 
 pub mod csv;
 pub mod framework_xlsx;
+pub mod tasks_xlsx;

@@ -413,6 +413,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
         wenming_domain::framework::FrameworkStatus::Active,
     )
     .await?;
+    demo_tasks(store, &ctx, framework_id).await?;
     let mut tx = store.begin().await?;
     sqlx::query("INSERT INTO app_setting (key, value) VALUES ('demo_loaded', $1)")
         .bind(crate::now_micros().to_string())
@@ -420,6 +421,69 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
         .await?;
     tx.commit().await?;
     Ok(DemoOutcome::Loaded)
+}
+
+/// Most standards assigned with a mid-2027 deadline; the living
+/// environment was due at the end of October 2026, and some units have
+/// reported progress, so the task lists show every state.
+async fn demo_tasks(store: &Store, ctx: &Ctx, framework_id: uuid::Uuid) -> Result<(), StoreError> {
+    use crate::task::{Selection, bulk_assign, list, report_progress};
+    let date = |y, m, d| jiff::civil::date(y, m, d);
+    let living = Selection {
+        under_code: Some("5".into()),
+        ..Default::default()
+    };
+    bulk_assign(
+        store,
+        ctx,
+        framework_id,
+        &living,
+        "2026年10月底前整改到位",
+        date(2026, 10, 31),
+        None,
+        false,
+    )
+    .await?;
+    bulk_assign(
+        store,
+        ctx,
+        framework_id,
+        &Selection::default(),
+        "达到测评标准要求，台账完整",
+        date(2027, 6, 30),
+        None,
+        false,
+    )
+    .await?;
+    let root = org::root_region(store).await?.ok_or(StoreError::NotFound)?;
+    let everything = Scope::everything(&root.path);
+    let filter = crate::task::TaskFilter {
+        framework_id: Some(framework_id),
+        ..Default::default()
+    };
+    for (i, t) in list(store, &everything, &filter)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
+        let (percent, note) = match i % 5 {
+            0 => (100, "已完成，材料已归档"),
+            1 => (60, "正在整改，已完成主要路段"),
+            2 => (30, "已制定方案，开始实施"),
+            _ => continue,
+        };
+        report_progress(
+            store,
+            ctx,
+            &everything,
+            t.id,
+            t.version,
+            percent,
+            Some(note.into()),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

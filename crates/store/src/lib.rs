@@ -11,6 +11,7 @@ pub mod framework;
 mod migrate;
 pub mod org;
 mod sql;
+pub mod task;
 
 pub use db::{Backend, Store, StoreConfig, redact_url};
 pub use error::StoreError;

@@ -27,9 +27,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "framework",
         sql: include_str!("../migrations/0003_framework.sql"),
     },
+    Migration {
+        version: 4,
+        name: "tasks",
+        sql: include_str!("../migrations/0004_tasks.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

@@ -8,7 +8,7 @@ mod extract;
 pub mod i18n;
 mod middleware;
 mod page;
-mod routes;
+pub(crate) mod routes;
 
 use axum::Router;
 use std::net::SocketAddr;

@@ -29,8 +29,9 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 6] = [
+        let items: [(&str, &str, Option<Action>); 7] = [
             ("/", "nav.home", None),
+            ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),

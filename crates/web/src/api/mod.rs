@@ -6,6 +6,7 @@ mod audit;
 mod dto;
 mod frameworks;
 mod regions;
+mod tasks;
 mod tokens;
 mod units;
 mod users;
@@ -77,6 +78,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(frameworks::clone))
         .routes(routes!(frameworks::diff))
         .routes(routes!(frameworks::update_standard))
+        .routes(routes!(tasks::list))
+        .routes(routes!(tasks::get, tasks::update))
+        .routes(routes!(tasks::assign))
+        .routes(routes!(tasks::progress))
+        .routes(routes!(tasks::bulk))
+        .routes(routes!(tasks::coverage))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
 }

@@ -8,6 +8,9 @@ mod home;
 mod people;
 mod regions;
 mod session;
+mod tasks;
+
+pub use tasks::today;
 mod units;
 mod users;
 
@@ -69,6 +72,18 @@ pub fn router() -> Router<AppState> {
         .route("/frameworks/{id}/compare", get(frameworks::compare))
         .route("/standards/{id}/edit", get(frameworks::edit_standard))
         .route("/standards/{id}", post(frameworks::update_standard))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks.xlsx", get(tasks::export))
+        .route("/tasks/{id}", get(tasks::show))
+        .route("/tasks/{id}/progress", post(tasks::report))
+        .route(
+            "/standards/{id}/task",
+            get(tasks::assign_form).post(tasks::assign),
+        )
+        .route(
+            "/frameworks/{id}/tasks",
+            get(tasks::bulk_form).post(tasks::bulk),
+        )
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))
