@@ -64,13 +64,18 @@ impl Action {
         }
     }
 
+    /// Anything that is not a view changes data. Listed this way round so
+    /// that a new action is a write (refused to read-only tokens) unless it
+    /// is declared a view.
     pub fn is_write(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Action::ManageRegions
-                | Action::ManageUnits
-                | Action::ManageUsers
-                | Action::ManageFramework
+            Action::ViewRegions
+                | Action::ViewUnits
+                | Action::ViewUsers
+                | Action::ViewAudit
+                | Action::ViewFramework
+                | Action::ViewTasks
         )
     }
 
@@ -372,6 +377,14 @@ mod tests {
     fn read_only_tokens_cannot_write() {
         let mut a = actor(vec![(Role::Administrator, region(CITY))]);
         a.read_only = true;
+        for action in Action::ALL {
+            let name = format!("{action:?}");
+            assert_eq!(
+                a.may(action),
+                name.starts_with("View"),
+                "{name} for a read-only token"
+            );
+        }
         assert_eq!(
             decide(&a, Action::ViewUnits, Resource::Collection),
             Decision::Allow

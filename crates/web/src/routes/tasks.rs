@@ -246,6 +246,7 @@ struct ShowPage {
     conflict: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn show_page(
     state: &AppState,
     auth: &Auth,
