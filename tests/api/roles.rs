@@ -14,6 +14,9 @@ on_both!(
 const ROLES: [&str; 5] = ["admin", "office", "inspector", "unit", "leader"];
 
 struct Ids {
+    framework: String,
+    standard: String,
+    edu_task: String,
     office_user: String,
     lj: String,
     fm: String,
@@ -23,7 +26,35 @@ struct Ids {
 }
 
 async fn ids(app: &TestApp) -> Ids {
+    let f = wenming_store::framework::active(&app.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let nodes = wenming_store::framework::nodes(&app.store, f.id)
+        .await
+        .unwrap();
+    let root = wenming_store::org::root_region(&app.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let all = wenming_domain::policy::Scope::everything(&root.path);
+    let tasks = wenming_store::task::list(&app.store, &all, &Default::default())
+        .await
+        .unwrap();
     Ids {
+        framework: f.id.to_string(),
+        standard: nodes
+            .iter()
+            .find(|n| n.standard.is_some())
+            .unwrap()
+            .id
+            .to_string(),
+        edu_task: tasks
+            .iter()
+            .find(|t| t.lead_unit.name == "市教育局")
+            .unwrap()
+            .id
+            .to_string(),
         office_user: app.user_id("office").await.to_string(),
         lj: app.region_id("LJ").await.to_string(),
         fm: app.region_id("FM").await.to_string(),
@@ -61,6 +92,34 @@ fn page_matrix(i: &Ids) -> Vec<(String, [u16; 5])> {
             [200, 200, 404, 403, 403],
         ),
         ("/users".into(), [200, 403, 403, 403, 403]),
+        ("/frameworks".into(), [200, 200, 200, 200, 200]),
+        (
+            "/frameworks/template.xlsx".into(),
+            [200, 200, 200, 200, 200],
+        ),
+        (
+            format!("/frameworks/{}", i.framework),
+            [200, 200, 200, 200, 200],
+        ),
+        (
+            format!("/frameworks/{}/export.xlsx", i.framework),
+            [200, 200, 200, 200, 200],
+        ),
+        (
+            format!("/frameworks/{}/tasks", i.framework),
+            [200, 200, 403, 403, 403],
+        ),
+        (
+            format!("/standards/{}/edit", i.standard),
+            [200, 200, 403, 403, 403],
+        ),
+        (
+            format!("/standards/{}/task", i.standard),
+            [200, 200, 403, 403, 403],
+        ),
+        ("/tasks".into(), [200, 200, 200, 200, 200]),
+        ("/tasks.xlsx".into(), [200, 200, 200, 200, 200]),
+        (format!("/tasks/{}", i.edu_task), [200, 200, 404, 404, 200]),
         ("/users/new".into(), [200, 403, 403, 403, 403]),
         (
             format!("/users/{}", i.office_user),
@@ -130,6 +189,17 @@ async fn api_answers_each_role_as_the_policy_says(b: Backend) {
         (format!("/units/{}", i.fm_unit), [200, 200, 404, 404, 200]),
         ("/users".into(), [200, 403, 403, 403, 403]),
         ("/tokens".into(), [200, 200, 200, 200, 200]),
+        ("/frameworks".into(), [200, 200, 200, 200, 200]),
+        (
+            format!("/frameworks/{}/nodes", i.framework),
+            [200, 200, 200, 200, 200],
+        ),
+        (
+            format!("/frameworks/{}/coverage", i.framework),
+            [200, 200, 200, 200, 200],
+        ),
+        ("/tasks".into(), [200, 200, 200, 200, 200]),
+        (format!("/tasks/{}", i.edu_task), [200, 200, 404, 404, 200]),
         (
             format!("/audit/unit/{}", i.lj_unit),
             [200, 200, 403, 403, 403],

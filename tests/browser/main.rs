@@ -346,6 +346,56 @@ async fn framework_walk(c: &Client, app: &TestApp, tag: &str) {
     shot(c, &format!("import-preview-{tag}")).await;
 }
 
+/// Unit staff on a phone: home, the unit's task list, a task, a report.
+async fn unit_walk(c: &Client, app: &TestApp, tag: &str) {
+    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
+        .await
+        .unwrap();
+    fill(c, "f-login", "unit").await;
+    fill(c, "f-password", DEMO_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".stats")).await.unwrap();
+    shot(c, &format!("unit-home-{tag}")).await;
+    c.goto(&app.url("/tasks")).await.unwrap();
+    assert!(body_text(c).await.contains("本单位的任务"));
+    shot(c, &format!("unit-tasks-{tag}")).await;
+    let link = c.find(Locator::Css("table.list tbody a")).await.unwrap();
+    link.click().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("dl.facts"))
+        .await
+        .unwrap();
+    if c.find(Locator::Id("f-percent")).await.is_ok() {
+        fill(c, "f-percent", "90").await;
+        fill(c, "f-note", "已完成整改，待核查").await;
+        c.find(Locator::Css("form[action$='/progress'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_element(Locator::Css(".flash")).await.unwrap();
+        assert!(body_text(c).await.contains("待核查"));
+    }
+    shot(c, &format!("unit-task-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unit_task_pages_render_on_phone_and_desktop() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    for (phone, tag) in [(true, "phone"), (false, "desktop")] {
+        let c = browser(&driver, phone).await;
+        unit_walk(&c, &app, tag).await;
+        c.close().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn framework_pages_render_on_desktop_and_phone() {
     let Some(driver) = start_driver() else { return };

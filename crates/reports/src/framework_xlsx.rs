@@ -35,7 +35,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file_bytes: 20 << 20,
-            max_unpacked_bytes: 200 << 20,
+            max_unpacked_bytes: 64 << 20,
             max_rows: 20_000,
             max_cell_chars: 10_000,
         }

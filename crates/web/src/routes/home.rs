@@ -33,6 +33,8 @@ struct HomePage {
     can_regions: bool,
     can_manage: bool,
     can_users: bool,
+    /// Tasks visible to the user: all, overdue, and (for the office) standards not yet assigned.
+    tasks: Option<(usize, usize, usize)>,
 }
 
 pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
@@ -80,7 +82,34 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         }
         _ => None,
     };
+    let tasks = match (
+        auth.scope(Action::ViewTasks),
+        wenming_store::framework::active(&state.store).await?,
+    ) {
+        (Ok(scope), Some(f)) => {
+            let filter = wenming_store::task::TaskFilter {
+                framework_id: Some(f.id),
+                ..Default::default()
+            };
+            let all = wenming_store::task::list(&state.store, &scope, &filter).await?;
+            let day = super::today(&state);
+            let overdue = all
+                .iter()
+                .filter(|t| t.state(day) == wenming_domain::task::TaskState::Overdue)
+                .count();
+            let uncovered = if auth.may(Action::ManageTasks) {
+                wenming_store::task::coverage(&state.store, f.id)
+                    .await?
+                    .len()
+            } else {
+                0
+            };
+            Some((all.len(), overdue, uncovered))
+        }
+        _ => None,
+    };
     let page = HomePage {
+        tasks,
         greeting,
         grants,
         counts,
