@@ -139,6 +139,22 @@ async fn body_text(c: &Client) -> String {
         .unwrap()
 }
 
+/// Signs in through the form in Chinese and waits for the home page.
+async fn sign_in(c: &Client, app: &TestApp, login: &str, password: &str) {
+    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
+        .await
+        .unwrap();
+    fill(c, "f-login", login).await;
+    fill(c, "f-password", password).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+}
+
 /// Logs in through the form and walks to the unit list, taking screenshots.
 async fn walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
     c.goto(&app.url("/login")).await.unwrap();
@@ -231,18 +247,7 @@ async fn walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
 
 /// The administrator's pages: accounts, a grant, tokens, the audit log.
 async fn admin_walk(c: &Client, app: &TestApp, tag: &str) {
-    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
-        .await
-        .unwrap();
-    fill(c, "f-login", "admin").await;
-    fill(c, "f-password", helpers::ADMIN_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit].primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    sign_in(c, app, "admin", helpers::ADMIN_PASSWORD).await;
     c.goto(&app.url("/regions")).await.unwrap();
     assert!(body_text(c).await.contains("临江区"));
     shot(c, &format!("regions-{tag}")).await;
@@ -273,18 +278,7 @@ async fn admin_walk(c: &Client, app: &TestApp, tag: &str) {
 /// The office's framework pages: versions, the tree, a filter, the
 /// standard editor, and an import preview of an exported table.
 async fn framework_walk(c: &Client, app: &TestApp, tag: &str) {
-    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
-        .await
-        .unwrap();
-    fill(c, "f-login", "office").await;
-    fill(c, "f-password", DEMO_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit].primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    sign_in(c, app, "office", DEMO_PASSWORD).await;
     c.goto(&app.url("/frameworks")).await.unwrap();
     shot(c, &format!("frameworks-{tag}")).await;
     let f = wenming_store::framework::active(&app.store)
@@ -348,18 +342,7 @@ async fn framework_walk(c: &Client, app: &TestApp, tag: &str) {
 
 /// Unit staff on a phone: home, the unit's task list, a task, a report.
 async fn unit_walk(c: &Client, app: &TestApp, tag: &str) {
-    c.goto(&app.url("/lang?to=zh-CN&back=/login"))
-        .await
-        .unwrap();
-    fill(c, "f-login", "unit").await;
-    fill(c, "f-password", DEMO_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit].primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css(".stats")).await.unwrap();
+    sign_in(c, app, "unit", DEMO_PASSWORD).await;
     shot(c, &format!("unit-home-{tag}")).await;
     c.goto(&app.url("/tasks")).await.unwrap();
     assert!(body_text(c).await.contains("本单位的任务"));

@@ -1014,3 +1014,30 @@ pub async fn discard_upload(store: &Store, id: Uuid) -> Result<(), StoreError> {
         .await?;
     Ok(())
 }
+
+/// The tree as `nodes` gives it, cut down to the standards matching `f` and
+/// every node above them (all of it when `f` is empty).
+pub async fn filtered_nodes(
+    store: &Store,
+    framework_id: Uuid,
+    f: &NodeFilter,
+) -> Result<Vec<Node>, StoreError> {
+    let all = nodes(store, framework_id).await?;
+    if f.is_empty() {
+        return Ok(all);
+    }
+    let hits: std::collections::HashSet<Uuid> = matching_standards(store, framework_id, f)
+        .await?
+        .into_iter()
+        .collect();
+    let parent: HashMap<Uuid, Option<Uuid>> = all.iter().map(|n| (n.id, n.parent_id)).collect();
+    let mut keep = hits.clone();
+    for h in &hits {
+        let mut cur = parent.get(h).copied().flatten();
+        while let Some(c) = cur {
+            keep.insert(c);
+            cur = parent.get(&c).copied().flatten();
+        }
+    }
+    Ok(all.into_iter().filter(|n| keep.contains(&n.id)).collect())
+}

@@ -791,3 +791,31 @@ pub async fn update_person(
     tx.commit().await?;
     Ok(after)
 }
+
+/// Every unit in scope, following the pages to the end; for pick-lists.
+pub async fn all_units(
+    store: &Store,
+    scope: &Scope,
+    active_only: bool,
+) -> Result<Vec<Unit>, StoreError> {
+    let mut f = UnitFilter {
+        limit: 500,
+        active: active_only.then_some(true),
+        ..Default::default()
+    };
+    let mut out = vec![];
+    loop {
+        let page = list_units(store, scope, &f).await?;
+        out.extend(page.items);
+        match page.next {
+            Some(n) => f.after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The scope that covers the whole city: for city-wide pick-lists.
+pub async fn whole_city(store: &Store) -> Result<Scope, StoreError> {
+    let root = root_region(store).await?.ok_or(StoreError::NotFound)?;
+    Ok(Scope::everything(&root.path))
+}

@@ -195,27 +195,7 @@ pub async fn nodes(
         unit_id: q.unit_id,
         site_type: q.site_type.filter(|s| !s.is_empty()),
     };
-    let all = fw::nodes(&state.store, id).await?;
-    let kept: Vec<fw::Node> = if filter.is_empty() {
-        all
-    } else {
-        let hits: std::collections::HashSet<Uuid> =
-            fw::matching_standards(&state.store, id, &filter)
-                .await?
-                .into_iter()
-                .collect();
-        let parent: std::collections::HashMap<Uuid, Option<Uuid>> =
-            all.iter().map(|n| (n.id, n.parent_id)).collect();
-        let mut keep = hits.clone();
-        for h in &hits {
-            let mut cur = parent.get(h).copied().flatten();
-            while let Some(c) = cur {
-                keep.insert(c);
-                cur = parent.get(&c).copied().flatten();
-            }
-        }
-        all.into_iter().filter(|n| keep.contains(&n.id)).collect()
-    };
+    let kept = fw::filtered_nodes(&state.store, id, &filter).await?;
     Ok(Json(kept.into_iter().map(NodeDto::from).collect()))
 }
 

@@ -12,7 +12,6 @@ use axum::extract::{Multipart, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use std::collections::HashSet;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::{
@@ -20,7 +19,7 @@ use wenming_domain::framework::{
     parse_list,
 };
 use wenming_domain::org::Unit;
-use wenming_domain::policy::{Action, Resource, Scope};
+use wenming_domain::policy::{Action, Resource};
 use wenming_store::framework::{
     self as fw, FrameworkSummary, ImportPlan, Node, NodeFilter, StandardEdit,
 };
@@ -42,24 +41,8 @@ fn method_choices() -> Vec<Choice> {
 }
 
 async fn all_units(state: &AppState) -> AppResult<Vec<Unit>> {
-    let root = org::root_region(&state.store)
-        .await?
-        .ok_or(AppError::Internal)?;
-    let scope = Scope::everything(&root.path);
-    let mut out = vec![];
-    let mut f = org::UnitFilter {
-        limit: 500,
-        active: Some(true),
-        ..Default::default()
-    };
-    loop {
-        let page = org::list_units(&state.store, &scope, &f).await?;
-        out.extend(page.items);
-        match page.next {
-            Some(n) => f.after = Some(n),
-            None => return Ok(out),
-        }
-    }
+    let city = org::whole_city(&state.store).await?;
+    Ok(org::all_units(&state.store, &city, true).await?)
 }
 
 // ------------------------------------------------------------ list and import
@@ -322,7 +305,6 @@ pub async fn show(
 ) -> AppResult<Response> {
     auth.scope(Action::ViewFramework)?;
     let f = fw::get(&state.store, id).await?;
-    let nodes = fw::nodes(&state.store, id).await?;
     let filter = NodeFilter {
         q: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
         method: Method::parse(&q.method),
@@ -330,26 +312,8 @@ pub async fn show(
         site_type: Some(q.site_type.clone()).filter(|s| !s.is_empty()),
     };
     let filtered = !filter.is_empty();
-    // Matching standards and every node above them stay; the rest go.
-    let keep: Option<HashSet<Uuid>> = if filtered {
-        let hits: HashSet<Uuid> = fw::matching_standards(&state.store, id, &filter)
-            .await?
-            .into_iter()
-            .collect();
-        let parent: std::collections::HashMap<Uuid, Option<Uuid>> =
-            nodes.iter().map(|n| (n.id, n.parent_id)).collect();
-        let mut keep = hits.clone();
-        for h in &hits {
-            let mut cur = parent.get(h).copied().flatten();
-            while let Some(c) = cur {
-                keep.insert(c);
-                cur = parent.get(&c).copied().flatten();
-            }
-        }
-        Some(keep)
-    } else {
-        None
-    };
+    // Site types for the filter come from the whole tree, not the filtered one.
+    let nodes = fw::nodes(&state.store, id).await?;
     let mut site_types: Vec<String> = nodes
         .iter()
         .filter_map(|n| n.standard.as_ref())
@@ -360,10 +324,7 @@ pub async fn show(
     // Groups nest as <details>; a row closes every open group at or below its depth.
     let mut open_depths: Vec<i64> = vec![];
     let mut rows: Vec<TreeRow> = vec![];
-    for n in nodes
-        .into_iter()
-        .filter(|n| keep.as_ref().is_none_or(|k| k.contains(&n.id)))
-    {
+    for n in fw::filtered_nodes(&state.store, id, &filter).await? {
         let mut close = vec![];
         while open_depths.last().is_some_and(|d| *d >= n.depth) {
             open_depths.pop();

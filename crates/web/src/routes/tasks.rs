@@ -36,23 +36,8 @@ pub struct TaskRow {
 }
 
 async fn city_units(state: &AppState) -> AppResult<Vec<Unit>> {
-    let root = org::root_region(&state.store)
-        .await?
-        .ok_or(AppError::Internal)?;
-    let mut f = org::UnitFilter {
-        limit: 500,
-        active: Some(true),
-        ..Default::default()
-    };
-    let mut out = vec![];
-    loop {
-        let page = org::list_units(&state.store, &Scope::everything(&root.path), &f).await?;
-        out.extend(page.items);
-        match page.next {
-            Some(n) => f.after = Some(n),
-            None => return Ok(out),
-        }
-    }
+    let city = org::whole_city(&state.store).await?;
+    Ok(org::all_units(&state.store, &city, true).await?)
 }
 
 #[derive(Deserialize, Default, Clone)]

@@ -16,7 +16,6 @@ use wenming_domain::FieldErrors;
 use wenming_domain::account::{Grant, Role, ScopeRef, User, UserForm};
 use wenming_domain::org::{Region, RegionLevel, Unit};
 use wenming_domain::policy::{Action, Scope};
-use wenming_store::org::UnitFilter;
 use wenming_store::{StoreError, accounts, org};
 
 pub struct RoleOption {
@@ -73,10 +72,7 @@ struct ShowPage {
 }
 
 async fn everything(state: &AppState) -> AppResult<Scope> {
-    let root = org::root_region(&state.store)
-        .await?
-        .ok_or(AppError::Internal)?;
-    Ok(Scope::everything(&root.path))
+    Ok(org::whole_city(&state.store).await?)
 }
 
 async fn show_page(
@@ -135,19 +131,7 @@ async fn show_page(
 }
 
 async fn all_units(state: &AppState, scope: &Scope) -> AppResult<Vec<Unit>> {
-    let mut out = vec![];
-    let mut f = UnitFilter {
-        limit: 500,
-        ..Default::default()
-    };
-    loop {
-        let page = org::list_units(&state.store, scope, &f).await?;
-        out.extend(page.items);
-        match page.next {
-            Some(n) => f.after = Some(n),
-            None => return Ok(out),
-        }
-    }
+    Ok(org::all_units(&state.store, scope, false).await?)
 }
 
 pub async fn show(
