@@ -509,13 +509,17 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
                 return Err(Failure::Runtime("unknown unit names stop the import; fix them, or pass --create-units to add them".into()));
             }
             let ctx = wenming_store::Ctx::system("framework import");
-            let (id, _) =
-                fw::import(store, &ctx, &doc, create_units)
-                    .await
-                    .map_err(|e| match e {
-                        wenming_store::StoreError::Problems(p) => report_problems(&p),
-                        e => Failure::Runtime(e.to_string()),
-                    })?;
+            let show = |done: usize, total: usize| {
+                if total >= 500 {
+                    eprintln!("  written {done} of {total} nodes");
+                }
+            };
+            let (id, _) = fw::import_with_progress(store, &ctx, &doc, create_units, &show)
+                .await
+                .map_err(|e| match e {
+                    wenming_store::StoreError::Problems(p) => report_problems(&p),
+                    e => Failure::Runtime(e.to_string()),
+                })?;
             println!("Imported as a draft: {id}");
             Ok(())
         }

@@ -13,6 +13,8 @@ fn wenming(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output
         "WENMING_DATA_DIR",
         "WENMING_ADMIN_PASSWORD",
         "WENMING_TIMEZONE",
+        "LANG",
+        "LC_ALL",
     ] {
         c.env_remove(k);
     }
@@ -172,4 +174,91 @@ fn audit_verify_reports_a_tampered_log() {
     // Loading the demo again changes nothing.
     let again = wenming(&d, &["demo"], &[]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("already loaded"));
+}
+
+#[test]
+fn frameworks_import_and_export_from_the_command_line() {
+    let d = tempdir();
+    let env = [("WENMING_ADMIN_PASSWORD", "cli-admin-password")];
+    assert!(wenming(&d, &["demo"], &env).status.success());
+    let o = wenming(
+        &d,
+        &[
+            "framework",
+            "export",
+            "--format",
+            "json",
+            "--output",
+            "fw.json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        wenming(
+            &d,
+            &[
+                "framework",
+                "export",
+                "--format",
+                "xlsx",
+                "--output",
+                "fw.xlsx"
+            ],
+            &[]
+        )
+        .status
+        .success()
+    );
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("fw.json")).unwrap()).unwrap();
+    doc["name"] = "2027年版".into();
+    std::fs::write(d.join("next.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
+    let dry = wenming(&d, &["framework", "import", "next.json", "--dry-run"], &[]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        out.contains("116 standards") && out.contains("Dry run"),
+        "{out}"
+    );
+    let list = wenming(&d, &["framework", "list"], &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).lines().count(),
+        1,
+        "a dry run saves nothing"
+    );
+    assert!(
+        wenming(&d, &["framework", "import", "next.json"], &[])
+            .status
+            .success()
+    );
+    let list = wenming(&d, &["framework", "list"], &[]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 2);
+    // The exported table cannot be imported over the active version it came from.
+    let again = wenming(
+        &d,
+        &["framework", "import", "fw.xlsx"],
+        &[("LANG", "zh_CN.UTF-8")],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("同名同年度的测评体系已存在"),
+        "{}",
+        stderr(&again)
+    );
+    // A broken file: every problem on its own line, then one sentence.
+    std::fs::write(d.join("bad.json"), b"{\"name\": ").unwrap();
+    let bad = wenming(&d, &["framework", "import", "bad.json"], &[("LANG", "C")]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("malformed JSON") && stderr(&bad).contains("was not imported"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(
+        wenming(&d, &["framework", "template", "--output", "t.xlsx"], &[])
+            .status
+            .success()
+    );
+    assert!(std::fs::metadata(d.join("t.xlsx")).unwrap().len() > 1000);
 }

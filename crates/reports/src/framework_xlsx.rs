@@ -305,6 +305,9 @@ pub fn read(
     let mut tree: Vec<NodeDoc> = vec![];
     // The open node at each upper level, with the text and merge start that opened it.
     let mut open: [Option<(String, Option<u32>)>; 3] = [None, None, None];
+    // Where each code from the 编码 column was first seen, to name both cells of a duplicate.
+    let mut code_cells: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
     let levels = [
         (Col::Aspect, NodeKind::Aspect),
         (Col::Indicator, NodeKind::Indicator),
@@ -432,6 +435,14 @@ pub fn read(
         // A second unit in 责任单位 cooperates.
         leads.append(&mut cooperating);
         let code = get(Col::Code, &mut problems);
+        if !code.is_empty() {
+            let here = place(Col::Code);
+            if let Some(first) = code_cells.get(&code) {
+                problems.push(problem(here, "duplicate_code", format!("{code}, {first}")));
+            } else {
+                code_cells.insert(code.clone(), here);
+            }
+        }
         let node = NodeDoc {
             kind: NodeKind::Standard,
             code: Some(code).filter(|c| !c.is_empty()),
@@ -1320,6 +1331,18 @@ mod tests {
         assert!(
             places.contains(&("Sheet1!C8", "required", "测评标准")),
             "{places:?}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_code_names_both_cells() {
+        let mut doc = sample();
+        let dup = doc.tree[0].children[0].children[0].code.clone();
+        doc.tree[0].children[0].children[1].code = dup;
+        let e = read(&write(&doc).unwrap(), "", 2026, &Limits::default()).unwrap_err();
+        assert_eq!(
+            (e[0].place.as_str(), e[0].code, e[0].detail.as_str()),
+            ("测评体系!A4", "duplicate_code", "1.1.1, 测评体系!A3")
         );
     }
 

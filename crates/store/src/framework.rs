@@ -539,6 +539,18 @@ pub async fn import(
     doc: &FrameworkDoc,
     create_units: bool,
 ) -> Result<(Uuid, ImportPlan), StoreError> {
+    import_with_progress(store, ctx, doc, create_units, &|_, _| {}).await
+}
+
+/// `import`, calling `progress(done, total)` as nodes are written, for
+/// callers that show large imports advancing.
+pub async fn import_with_progress(
+    store: &Store,
+    ctx: &Ctx,
+    doc: &FrameworkDoc,
+    create_units: bool,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<(Uuid, ImportPlan), StoreError> {
     let plan = plan(store, doc).await?;
     if !plan.unknown_units.is_empty() && !create_units {
         return Err(StoreError::Problems(
@@ -626,7 +638,7 @@ pub async fn import(
             id
         }
     };
-    insert_tree(&mut tx, framework_id, &doc.tree, &index, now).await?;
+    insert_tree(&mut tx, framework_id, &doc.tree, &index, now, progress).await?;
     audit::append(
         &mut tx,
         ctx,
@@ -693,7 +705,13 @@ async fn insert_tree(
     tree: &[NodeDoc],
     units: &HashMap<String, Uuid>,
     now: i64,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(), StoreError> {
+    fn count(nodes: &[NodeDoc]) -> usize {
+        nodes.iter().map(|n| 1 + count(&n.children)).sum()
+    }
+    let total = count(tree);
+    let mut done = 0usize;
     // Iterative walk: (nodes, parent id, depth).
     let mut stack: Vec<(&[NodeDoc], Option<Uuid>, i64)> = vec![(tree, None, 1)];
     while let Some((nodes, parent, depth)) = stack.pop() {
@@ -746,6 +764,10 @@ async fn insert_tree(
             if !n.children.is_empty() {
                 stack.push((&n.children, Some(id), depth + 1));
             }
+            done += 1;
+            if done % 500 == 0 || done == total {
+                progress(done, total);
+            }
         }
     }
     Ok(())
@@ -770,7 +792,7 @@ pub async fn clone(
     let id = wenming_domain::new_id();
     let now = now_micros();
     insert_framework(&mut tx, id, &doc, FrameworkStatus::Draft, Some(from), now).await?;
-    insert_tree(&mut tx, id, &doc.tree, &index, now).await?;
+    insert_tree(&mut tx, id, &doc.tree, &index, now, &|_, _| {}).await?;
     #[derive(Serialize)]
     struct Cloned<'a> {
         from: Uuid,
