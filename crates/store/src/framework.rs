@@ -765,7 +765,7 @@ async fn insert_tree(
                 stack.push((&n.children, Some(id), depth + 1));
             }
             done += 1;
-            if done % 500 == 0 || done == total {
+            if done.is_multiple_of(500) || done == total {
                 progress(done, total);
             }
         }
