@@ -3,8 +3,11 @@
 
 pub mod account;
 pub mod audit;
+pub mod calendar;
+pub mod case;
 pub mod framework;
 pub mod geo;
+pub mod metrics;
 pub mod org;
 pub mod policy;
 pub mod task;

@@ -1,0 +1,826 @@
+//! The case workflow: the one place that decides which step may happen to a
+//! case, by whom, and what state follows. Every writer of a case's state
+//! (pages, API, Open311, importers, jobs) goes through `apply`.
+//!
+//! reported → registered (立案) | rejected (不予立案) | voided (作废) |
+//! duplicate → dispatched (派遣) → handled (处置反馈) | an ask awaiting the
+//! office (延期 / 挂账 / 回退) → verified by someone who neither handled nor
+//! dispatched it: closed (结案) or rework (返工) → ... Closed cases may be
+//! evaluated (评价).
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    Reported,
+    Registered,
+    Rejected,
+    Voided,
+    Duplicate,
+    Dispatched,
+    /// Sent back by verification; the unit works on it again.
+    Rework,
+    /// The unit asked for an extension, to park or to return it.
+    AwaitingApproval,
+    Parked,
+    Handled,
+    Closed,
+}
+
+impl CaseState {
+    pub const ALL: [CaseState; 11] = [
+        CaseState::Reported,
+        CaseState::Registered,
+        CaseState::Rejected,
+        CaseState::Voided,
+        CaseState::Duplicate,
+        CaseState::Dispatched,
+        CaseState::Rework,
+        CaseState::AwaitingApproval,
+        CaseState::Parked,
+        CaseState::Handled,
+        CaseState::Closed,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseState::Reported => "reported",
+            CaseState::Registered => "registered",
+            CaseState::Rejected => "rejected",
+            CaseState::Voided => "voided",
+            CaseState::Duplicate => "duplicate",
+            CaseState::Dispatched => "dispatched",
+            CaseState::Rework => "rework",
+            CaseState::AwaitingApproval => "awaiting_approval",
+            CaseState::Parked => "parked",
+            CaseState::Handled => "handled",
+            CaseState::Closed => "closed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.code() == s)
+    }
+    /// Still needs work from someone.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            CaseState::Rejected | CaseState::Voided | CaseState::Duplicate | CaseState::Closed
+        )
+    }
+    /// With a unit, under a deadline.
+    pub fn with_unit(self) -> bool {
+        matches!(
+            self,
+            CaseState::Dispatched | CaseState::Rework | CaseState::AwaitingApproval
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ask {
+    Extend { until: Timestamp },
+    Park,
+    Return,
+}
+
+/// What someone does to a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    Register,
+    Reject {
+        reason: String,
+    },
+    Void {
+        reason: String,
+    },
+    MarkDuplicate {
+        original: Uuid,
+    },
+    Dispatch {
+        unit: Uuid,
+        deadline: Timestamp,
+    },
+    Handle {
+        note: String,
+    },
+    Ask {
+        ask: Ask,
+        reason: String,
+    },
+    Approve,
+    Refuse {
+        reason: String,
+    },
+    Verify {
+        passed: bool,
+        note: String,
+    },
+    /// Take a parked case up again.
+    Resume {
+        unit: Uuid,
+        deadline: Timestamp,
+    },
+    Evaluate {
+        score: u8,
+        note: String,
+    },
+}
+
+impl Step {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Step::Register => "register",
+            Step::Reject { .. } => "reject",
+            Step::Void { .. } => "void",
+            Step::MarkDuplicate { .. } => "mark_duplicate",
+            Step::Dispatch { .. } => "dispatch",
+            Step::Handle { .. } => "handle",
+            Step::Ask { .. } => "ask",
+            Step::Approve => "approve",
+            Step::Refuse { .. } => "refuse",
+            Step::Verify { .. } => "verify",
+            Step::Resume { .. } => "resume",
+            Step::Evaluate { .. } => "evaluate",
+        }
+    }
+}
+
+/// Who is acting, as the workflow needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseActor {
+    pub user_id: Uuid,
+    /// Acts for the office: registers, dispatches, approves.
+    pub office: bool,
+    /// May verify fixes (office staff and inspectors).
+    pub verifier: bool,
+    /// The units the actor works for.
+    pub units: Vec<Uuid>,
+}
+
+/// The facts of a case the workflow decides on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseFacts {
+    pub state: Option<CaseState>,
+    pub unit: Option<Uuid>,
+    pub deadline: Option<Timestamp>,
+    pub pending_ask: Option<Ask>,
+    /// State to go back to when an ask is refused.
+    pub before_ask: Option<CaseState>,
+    /// Everyone who dispatched it or reported its handling.
+    pub dispatched_by: Vec<Uuid>,
+    pub handled_by: Vec<Uuid>,
+    pub reworks: u32,
+    pub extensions: u32,
+    pub evaluated: bool,
+}
+
+impl CaseFacts {
+    pub fn new() -> Self {
+        CaseFacts {
+            state: Some(CaseState::Reported),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Refusal {
+    /// The step makes no sense in this state.
+    Illegal {
+        state: CaseState,
+        step: &'static str,
+    },
+    /// This actor may not take this step on this case.
+    NotYours { step: &'static str },
+    /// The verifier handled or dispatched the case.
+    OwnWork,
+    /// A field of the step is wrong (a reason missing, a deadline past ...).
+    Invalid {
+        field: &'static str,
+        code: &'static str,
+    },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Illegal { state, step } => write!(
+                f,
+                "a case that is {} cannot be sent to {step}",
+                state.code()
+            ),
+            Refusal::NotYours { step } => write!(f, "you may not {step} this case"),
+            Refusal::OwnWork => write!(
+                f,
+                "a fix is verified by someone who neither handled nor dispatched it"
+            ),
+            Refusal::Invalid { field, code } => write!(f, "{field}: {code}"),
+        }
+    }
+}
+
+fn need_reason(reason: &str) -> Result<(), Refusal> {
+    if reason.trim().is_empty() {
+        Err(Refusal::Invalid {
+            field: "reason",
+            code: "required",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Decides a step and returns the facts after it. Pure: the caller stores
+/// the result (with its audit record) in one transaction, conditional on the
+/// state it read, so two people acting at once cannot both win.
+pub fn apply(
+    facts: &CaseFacts,
+    actor: &CaseActor,
+    step: &Step,
+    now: Timestamp,
+) -> Result<CaseFacts, Refusal> {
+    use CaseState::*;
+    let state = facts.state.unwrap_or(Reported);
+    let illegal = || Refusal::Illegal {
+        state,
+        step: step.code(),
+    };
+    let office = || {
+        if actor.office {
+            Ok(())
+        } else {
+            Err(Refusal::NotYours { step: step.code() })
+        }
+    };
+    let the_unit = || match facts.unit {
+        Some(u) if actor.units.contains(&u) => Ok(()),
+        _ => Err(Refusal::NotYours { step: step.code() }),
+    };
+    let mut next = facts.clone();
+    match (state, step) {
+        (Reported, Step::Register) => {
+            office()?;
+            next.state = Some(Registered);
+        }
+        (Reported, Step::Reject { reason }) => {
+            office()?;
+            need_reason(reason)?;
+            next.state = Some(Rejected);
+        }
+        (Reported | Registered | Dispatched | Rework | Parked, Step::Void { reason }) => {
+            office()?;
+            need_reason(reason)?;
+            next.state = Some(Voided);
+        }
+        (Reported | Registered, Step::MarkDuplicate { .. }) => {
+            office()?;
+            next.state = Some(Duplicate);
+        }
+        (Registered, Step::Dispatch { unit, deadline })
+        | (Parked, Step::Resume { unit, deadline }) => {
+            office()?;
+            if *deadline <= now {
+                return Err(Refusal::Invalid {
+                    field: "deadline",
+                    code: "deadline_past",
+                });
+            }
+            next.state = Some(Dispatched);
+            next.unit = Some(*unit);
+            next.deadline = Some(*deadline);
+            next.dispatched_by.push(actor.user_id);
+        }
+        (Dispatched | Rework, Step::Handle { note }) => {
+            the_unit()?;
+            if note.trim().is_empty() {
+                return Err(Refusal::Invalid {
+                    field: "note",
+                    code: "required",
+                });
+            }
+            next.state = Some(Handled);
+            next.handled_by.push(actor.user_id);
+        }
+        (Dispatched | Rework, Step::Ask { ask, reason }) => {
+            the_unit()?;
+            need_reason(reason)?;
+            if let Ask::Extend { until } = ask
+                && facts.deadline.is_some_and(|d| *until <= d)
+            {
+                return Err(Refusal::Invalid {
+                    field: "until",
+                    code: "not_later",
+                });
+            }
+            next.before_ask = Some(state);
+            next.pending_ask = Some(ask.clone());
+            next.state = Some(AwaitingApproval);
+        }
+        (AwaitingApproval, Step::Approve) => {
+            office()?;
+            match facts.pending_ask.clone() {
+                Some(Ask::Extend { until }) => {
+                    next.deadline = Some(until);
+                    next.extensions += 1;
+                    next.state = facts.before_ask.or(Some(Dispatched));
+                }
+                Some(Ask::Park) => next.state = Some(Parked),
+                Some(Ask::Return) => {
+                    next.state = Some(Registered);
+                    next.unit = None;
+                    next.deadline = None;
+                }
+                None => return Err(illegal()),
+            }
+            next.pending_ask = None;
+            next.before_ask = None;
+        }
+        (AwaitingApproval, Step::Refuse { reason }) => {
+            office()?;
+            need_reason(reason)?;
+            next.state = facts.before_ask.or(Some(Dispatched));
+            next.pending_ask = None;
+            next.before_ask = None;
+        }
+        (Handled, Step::Verify { passed, note }) => {
+            if !actor.verifier {
+                return Err(Refusal::NotYours { step: step.code() });
+            }
+            if facts.handled_by.contains(&actor.user_id)
+                || facts.dispatched_by.contains(&actor.user_id)
+            {
+                return Err(Refusal::OwnWork);
+            }
+            if !passed && note.trim().is_empty() {
+                return Err(Refusal::Invalid {
+                    field: "note",
+                    code: "required",
+                });
+            }
+            if *passed {
+                next.state = Some(Closed);
+            } else {
+                next.state = Some(Rework);
+                next.reworks += 1;
+            }
+        }
+        (Closed, Step::Evaluate { score, .. }) => {
+            if !actor.office {
+                return Err(Refusal::NotYours { step: step.code() });
+            }
+            if !(1..=5).contains(score) {
+                return Err(Refusal::Invalid {
+                    field: "score",
+                    code: "invalid_score",
+                });
+            }
+            if facts.evaluated {
+                return Err(illegal());
+            }
+            next.evaluated = true;
+        }
+        _ => return Err(illegal()),
+    }
+    Ok(next)
+}
+
+/// The steps an actor could take now, for showing only the allowed actions.
+pub fn possible_steps(facts: &CaseFacts, actor: &CaseActor) -> Vec<&'static str> {
+    use CaseState::*;
+    let state = facts.state.unwrap_or(Reported);
+    let mine = facts.unit.is_some_and(|u| actor.units.contains(&u));
+    let own_work =
+        facts.handled_by.contains(&actor.user_id) || facts.dispatched_by.contains(&actor.user_id);
+    let mut out = vec![];
+    let mut add = |ok: bool, s: &'static str| {
+        if ok {
+            out.push(s);
+        }
+    };
+    add(state == Reported && actor.office, "register");
+    add(state == Reported && actor.office, "reject");
+    add(
+        matches!(state, Reported | Registered) && actor.office,
+        "mark_duplicate",
+    );
+    add(
+        matches!(state, Reported | Registered | Dispatched | Rework | Parked) && actor.office,
+        "void",
+    );
+    add(state == Registered && actor.office, "dispatch");
+    add(matches!(state, Dispatched | Rework) && mine, "handle");
+    add(matches!(state, Dispatched | Rework) && mine, "ask");
+    add(state == AwaitingApproval && actor.office, "approve");
+    add(state == AwaitingApproval && actor.office, "refuse");
+    add(state == Handled && actor.verifier && !own_work, "verify");
+    add(state == Parked && actor.office, "resume");
+    add(
+        state == Closed && actor.office && !facts.evaluated,
+        "evaluate",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(h: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + h * 3600).unwrap()
+    }
+
+    struct World {
+        office: CaseActor,
+        office2: CaseActor,
+        unit: CaseActor,
+        other_unit: CaseActor,
+        inspector: CaseActor,
+        unit_id: Uuid,
+    }
+
+    fn world() -> World {
+        let unit_id = Uuid::from_u128(100);
+        let actor = |n: u128, office, verifier, units: Vec<Uuid>| CaseActor {
+            user_id: Uuid::from_u128(n),
+            office,
+            verifier,
+            units,
+        };
+        World {
+            office: actor(1, true, true, vec![]),
+            office2: actor(2, true, true, vec![]),
+            unit: actor(3, false, false, vec![unit_id]),
+            other_unit: actor(4, false, false, vec![Uuid::from_u128(200)]),
+            inspector: actor(5, false, true, vec![]),
+            unit_id,
+        }
+    }
+
+    fn dispatched(w: &World) -> CaseFacts {
+        let f = apply(&CaseFacts::new(), &w.office, &Step::Register, t(0)).unwrap();
+        apply(
+            &f,
+            &w.office,
+            &Step::Dispatch {
+                unit: w.unit_id,
+                deadline: t(48),
+            },
+            t(1),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_closed_loop_runs_from_report_to_verified_closure() {
+        let w = world();
+        let f = dispatched(&w);
+        assert_eq!(f.state, Some(CaseState::Dispatched));
+        let f = apply(
+            &f,
+            &w.unit,
+            &Step::Handle {
+                note: "已清理".into(),
+            },
+            t(5),
+        )
+        .unwrap();
+        assert_eq!(f.state, Some(CaseState::Handled));
+        let f = apply(
+            &f,
+            &w.inspector,
+            &Step::Verify {
+                passed: false,
+                note: "仍有残留".into(),
+            },
+            t(6),
+        )
+        .unwrap();
+        assert_eq!((f.state, f.reworks), (Some(CaseState::Rework), 1));
+        let f = apply(
+            &f,
+            &w.unit,
+            &Step::Handle {
+                note: "已彻底清理".into(),
+            },
+            t(8),
+        )
+        .unwrap();
+        let f = apply(
+            &f,
+            &w.inspector,
+            &Step::Verify {
+                passed: true,
+                note: String::new(),
+            },
+            t(9),
+        )
+        .unwrap();
+        assert_eq!(f.state, Some(CaseState::Closed));
+        let f = apply(
+            &f,
+            &w.office2,
+            &Step::Evaluate {
+                score: 4,
+                note: String::new(),
+            },
+            t(10),
+        )
+        .unwrap();
+        assert!(f.evaluated);
+        assert!(matches!(
+            apply(
+                &f,
+                &w.office2,
+                &Step::Evaluate {
+                    score: 4,
+                    note: String::new()
+                },
+                t(11)
+            ),
+            Err(Refusal::Illegal { .. })
+        ));
+    }
+
+    #[test]
+    fn the_dispatcher_and_the_handler_cannot_verify() {
+        let w = world();
+        let f = apply(
+            &dispatched(&w),
+            &w.unit,
+            &Step::Handle { note: "ok".into() },
+            t(5),
+        )
+        .unwrap();
+        assert_eq!(
+            apply(
+                &f,
+                &w.office,
+                &Step::Verify {
+                    passed: true,
+                    note: String::new()
+                },
+                t(6)
+            ),
+            Err(Refusal::OwnWork)
+        );
+        assert_eq!(
+            apply(
+                &f,
+                &w.unit,
+                &Step::Verify {
+                    passed: true,
+                    note: String::new()
+                },
+                t(6)
+            ),
+            Err(Refusal::NotYours { step: "verify" })
+        );
+        assert!(
+            apply(
+                &f,
+                &w.office2,
+                &Step::Verify {
+                    passed: true,
+                    note: String::new()
+                },
+                t(6)
+            )
+            .is_ok()
+        );
+        assert!(!possible_steps(&f, &w.office).contains(&"verify"));
+        assert!(possible_steps(&f, &w.office2).contains(&"verify"));
+    }
+
+    #[test]
+    fn only_the_assigned_unit_handles_or_asks() {
+        let w = world();
+        let f = dispatched(&w);
+        assert_eq!(
+            apply(&f, &w.other_unit, &Step::Handle { note: "x".into() }, t(5)),
+            Err(Refusal::NotYours { step: "handle" })
+        );
+        assert_eq!(
+            apply(&f, &w.office, &Step::Handle { note: "x".into() }, t(5)),
+            Err(Refusal::NotYours { step: "handle" }),
+            "the office does not fix problems itself"
+        );
+    }
+
+    #[test]
+    fn asks_wait_for_the_office_and_refusal_goes_back() {
+        let w = world();
+        let f = dispatched(&w);
+        let ext = Step::Ask {
+            ask: Ask::Extend { until: t(96) },
+            reason: "需采购材料".into(),
+        };
+        let asked = apply(&f, &w.unit, &ext, t(5)).unwrap();
+        assert_eq!(asked.state, Some(CaseState::AwaitingApproval));
+        assert_eq!(
+            apply(&asked, &w.unit, &Step::Approve, t(6)),
+            Err(Refusal::NotYours { step: "approve" })
+        );
+        let ok = apply(&asked, &w.office, &Step::Approve, t(6)).unwrap();
+        assert_eq!(
+            (ok.state, ok.deadline, ok.extensions),
+            (Some(CaseState::Dispatched), Some(t(96)), 1)
+        );
+        let refused = apply(
+            &asked,
+            &w.office,
+            &Step::Refuse {
+                reason: "时限足够".into(),
+            },
+            t(6),
+        )
+        .unwrap();
+        assert_eq!(
+            (refused.state, refused.deadline),
+            (Some(CaseState::Dispatched), Some(t(48)))
+        );
+        let park = apply(
+            &f,
+            &w.unit,
+            &Step::Ask {
+                ask: Ask::Park,
+                reason: "需财政预算".into(),
+            },
+            t(5),
+        )
+        .unwrap();
+        let parked = apply(&park, &w.office, &Step::Approve, t(6)).unwrap();
+        assert_eq!(parked.state, Some(CaseState::Parked));
+        let resumed = apply(
+            &parked,
+            &w.office,
+            &Step::Resume {
+                unit: w.unit_id,
+                deadline: t(500),
+            },
+            t(7),
+        )
+        .unwrap();
+        assert_eq!(resumed.state, Some(CaseState::Dispatched));
+        let ret = apply(
+            &f,
+            &w.unit,
+            &Step::Ask {
+                ask: Ask::Return,
+                reason: "非本单位职责".into(),
+            },
+            t(5),
+        )
+        .unwrap();
+        let back = apply(&ret, &w.office, &Step::Approve, t(6)).unwrap();
+        assert_eq!((back.state, back.unit), (Some(CaseState::Registered), None));
+    }
+
+    #[test]
+    fn bad_steps_are_refused_with_the_state_and_step_named() {
+        let w = world();
+        let f = CaseFacts::new();
+        let e = apply(
+            &f,
+            &w.office,
+            &Step::Verify {
+                passed: true,
+                note: String::new(),
+            },
+            t(0),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a case that is reported cannot be sent to verify"
+        );
+        assert_eq!(
+            apply(&f, &w.office, &Step::Reject { reason: " ".into() }, t(0)),
+            Err(Refusal::Invalid {
+                field: "reason",
+                code: "required"
+            })
+        );
+        let reg = apply(&f, &w.office, &Step::Register, t(0)).unwrap();
+        assert_eq!(
+            apply(
+                &reg,
+                &w.office,
+                &Step::Dispatch {
+                    unit: w.unit_id,
+                    deadline: t(-1)
+                },
+                t(0)
+            ),
+            Err(Refusal::Invalid {
+                field: "deadline",
+                code: "deadline_past"
+            })
+        );
+        let d = dispatched(&w);
+        let shorter = Step::Ask {
+            ask: Ask::Extend { until: t(10) },
+            reason: "x".into(),
+        };
+        assert_eq!(
+            apply(&d, &w.unit, &shorter, t(5)),
+            Err(Refusal::Invalid {
+                field: "until",
+                code: "not_later"
+            })
+        );
+    }
+
+    /// Every state against every step: a step either succeeds for some
+    /// actor or is refused as illegal; closed, rejected, voided and
+    /// duplicate cases accept nothing but an evaluation of a closed case.
+    #[test]
+    fn every_state_and_step_is_decided() {
+        let w = world();
+        let steps = [
+            Step::Register,
+            Step::Reject { reason: "r".into() },
+            Step::Void { reason: "r".into() },
+            Step::MarkDuplicate {
+                original: Uuid::nil(),
+            },
+            Step::Dispatch {
+                unit: w.unit_id,
+                deadline: t(1000),
+            },
+            Step::Handle { note: "n".into() },
+            Step::Ask {
+                ask: Ask::Park,
+                reason: "r".into(),
+            },
+            Step::Approve,
+            Step::Refuse { reason: "r".into() },
+            Step::Verify {
+                passed: true,
+                note: "n".into(),
+            },
+            Step::Resume {
+                unit: w.unit_id,
+                deadline: t(1000),
+            },
+            Step::Evaluate {
+                score: 3,
+                note: String::new(),
+            },
+        ];
+        let actors = [&w.office, &w.office2, &w.unit, &w.inspector];
+        for state in CaseState::ALL {
+            let facts = CaseFacts {
+                state: Some(state),
+                unit: Some(w.unit_id),
+                deadline: Some(t(48)),
+                pending_ask: (state == CaseState::AwaitingApproval).then_some(Ask::Park),
+                handled_by: vec![w.unit.user_id],
+                dispatched_by: vec![w.office.user_id],
+                ..Default::default()
+            };
+            let mut allowed = vec![];
+            for step in &steps {
+                let results: Vec<_> = actors
+                    .iter()
+                    .map(|a| apply(&facts, a, step, t(0)))
+                    .collect();
+                if results.iter().any(Result::is_ok) {
+                    allowed.push(step.code());
+                } else {
+                    assert!(
+                        results
+                            .iter()
+                            .all(|r| matches!(r, Err(Refusal::Illegal { .. }))),
+                        "{} / {}: refused, but not as illegal: {results:?}",
+                        state.code(),
+                        step.code()
+                    );
+                }
+                // What the page offers is exactly what apply accepts.
+                for a in actors {
+                    assert_eq!(
+                        possible_steps(&facts, a).contains(&step.code()),
+                        apply(&facts, a, step, t(0)).is_ok()
+                            || matches!(apply(&facts, a, step, t(0)), Err(Refusal::Invalid { .. })),
+                        "{} / {} / {:?}",
+                        state.code(),
+                        step.code(),
+                        a.user_id
+                    );
+                }
+            }
+            if !state.is_open() {
+                let expected: Vec<&str> = if state == CaseState::Closed {
+                    vec!["evaluate"]
+                } else {
+                    vec![]
+                };
+                assert_eq!(allowed, expected, "{}", state.code());
+            }
+        }
+    }
+}
