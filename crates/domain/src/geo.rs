@@ -1,5 +1,6 @@
 //! Geography. Coordinates are WGS-84 longitude/latitude everywhere inside.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Accepts a GeoJSON Polygon or MultiPolygon (bare, or wrapped in a Feature),
@@ -95,5 +96,119 @@ mod tests {
             Err("boundary_not_polygon")
         );
         assert_eq!(parse_boundary("{"), Err("invalid_json"));
+    }
+}
+
+/// A WGS-84 point: longitude, latitude.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+impl Point {
+    /// Valid WGS-84 and inside China's rough bounding box.
+    pub fn parse(lon: f64, lat: f64) -> Result<Point, &'static str> {
+        if !lon.is_finite() || !lat.is_finite() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            return Err("invalid_coordinates");
+        }
+        if !(73.0..=136.0).contains(&lon) || !(3.0..=54.0).contains(&lat) {
+            return Err("outside_china");
+        }
+        Ok(Point { lon, lat })
+    }
+
+    /// Great-circle distance in metres (haversine), for duplicates and
+    /// photos taken away from the case.
+    pub fn distance_m(self, other: Point) -> f64 {
+        let r = 6_371_008.8;
+        let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
+        let dp = (other.lat - self.lat).to_radians();
+        let dl = (other.lon - self.lon).to_radians();
+        let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * r * a.sqrt().asin()
+    }
+}
+
+fn rings_of(geometry: &Value) -> Vec<Vec<Vec<(f64, f64)>>> {
+    let ring = |r: &Value| -> Vec<(f64, f64)> {
+        r.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
+            .collect()
+    };
+    let polygon = |p: &Value| -> Vec<Vec<(f64, f64)>> { p.as_array().into_iter().flatten().map(ring).collect() };
+    match geometry.get("type").and_then(Value::as_str) {
+        Some("Polygon") => vec![polygon(&geometry["coordinates"])],
+        Some("MultiPolygon") => geometry["coordinates"].as_array().into_iter().flatten().map(polygon).collect(),
+        _ => vec![],
+    }
+}
+
+fn on_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> bool {
+    let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+    cross.abs() < 1e-12
+        && p.0 >= a.0.min(b.0) - 1e-12
+        && p.0 <= a.0.max(b.0) + 1e-12
+        && p.1 >= a.1.min(b.1) - 1e-12
+        && p.1 <= a.1.max(b.1) + 1e-12
+}
+
+/// Whether a boundary holds a point. A point exactly on an edge counts as
+/// inside (intersects), so a case on a street between two grid cells lands
+/// in one of them rather than in neither; callers take the first match in a
+/// stable order.
+pub fn contains(geometry: &Value, p: Point) -> bool {
+    let pt = (p.lon, p.lat);
+    rings_of(geometry).iter().any(|polygon| {
+        let Some((outer, holes)) = polygon.split_first() else { return false };
+        let inside = |ring: &Vec<(f64, f64)>| {
+            let mut c = false;
+            for i in 0..ring.len() {
+                let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
+                if on_segment(pt, a, b) {
+                    return Some(true);
+                }
+                if (a.1 > pt.1) != (b.1 > pt.1) && pt.0 < (b.0 - a.0) * (pt.1 - a.1) / (b.1 - a.1) + a.0 {
+                    c = !c;
+                }
+            }
+            Some(c)
+        };
+        inside(outer) == Some(true) && !holes.iter().any(|h| {
+            // On a hole's edge is still inside the polygon.
+            let on_edge = (0..h.len()).any(|i| on_segment(pt, h[i], h[(i + 1) % h.len()]));
+            !on_edge && inside(h) == Some(true)
+        })
+    })
+}
+
+#[cfg(test)]
+mod point_tests {
+    use super::*;
+
+    #[test]
+    fn points_in_rectangles_holes_and_on_edges() {
+        let r = rectangle(120.0, 30.0, 120.1, 30.1);
+        assert!(contains(&r, Point { lon: 120.05, lat: 30.05 }));
+        assert!(!contains(&r, Point { lon: 120.2, lat: 30.05 }));
+        assert!(contains(&r, Point { lon: 120.1, lat: 30.05 }), "on the edge counts");
+        assert!(contains(&r, Point { lon: 120.0, lat: 30.0 }), "on a corner counts");
+        let with_hole = serde_json::json!({"type": "Polygon", "coordinates": [
+            r["coordinates"][0].clone(),
+            [[120.04, 30.04], [120.06, 30.04], [120.06, 30.06], [120.04, 30.06], [120.04, 30.04]]
+        ]});
+        assert!(!contains(&with_hole, Point { lon: 120.05, lat: 30.05 }));
+        assert!(contains(&with_hole, Point { lon: 120.02, lat: 30.02 }));
+    }
+
+    #[test]
+    fn coordinates_are_checked_and_distances_are_metres() {
+        assert_eq!(Point::parse(30.0, 120.0), Err("invalid_coordinates"));
+        assert_eq!(Point::parse(2.35, 48.85), Err("outside_china"));
+        let a = Point::parse(118.70, 31.30).unwrap();
+        let b = Point { lon: 118.70, lat: 31.30 + 50.0 / 111_195.0 };
+        assert!((a.distance_m(b) - 50.0).abs() < 0.5);
     }
 }
