@@ -290,7 +290,7 @@ async fn bootstrap(store: &Store) -> Result<demo::Bootstrap, Failure> {
 }
 
 async fn load_demo_city(store: &Store) -> Result<(), Failure> {
-    match demo::load(store).await {
+    match demo::load_all(store).await {
         Ok(demo::DemoOutcome::Loaded) => println!("Loaded the demo city 青岚市."),
         Ok(demo::DemoOutcome::AlreadyLoaded) => println!("The demo city is already loaded."),
         Err(e) => return Err(Failure::Runtime(format!("cannot load the demo city: {e}"))),

@@ -670,3 +670,230 @@ mod tests {
         }
     }
 }
+
+/// The demo's problem catalogue: (class code, class, [(subclass code,
+/// subclass, hours or days, amount, framework standard codes, site types)]).
+type Sub = (&'static str, &'static str, &'static str, i64, &'static [&'static str], &'static [&'static str]);
+const CATEGORIES: [(&str, &str, &[Sub]); 8] = [
+    ("01", "市容环境", &[
+        ("0101", "道路积存垃圾", "hours", 4, &["5.2.1"], &["主次干道", "背街小巷"]),
+        ("0102", "垃圾桶满溢", "hours", 4, &["5.2.1"], &["居民小区", "公园广场"]),
+        ("0103", "公厕脏乱", "hours", 8, &["5.2.2"], &["公园广场", "车站"]),
+        ("0104", "积水", "hours", 24, &["5.1.1"], &["主次干道"]),
+    ]),
+    ("02", "五乱治理", &[
+        ("0201", "占道经营", "hours", 2, &["3.2.5"], &["商业大街", "背街小巷"]),
+        ("0202", "乱停乱放", "hours", 2, &["5.3.2"], &["主次干道", "公交站点"]),
+        ("0203", "乱搭乱建", "days", 10, &["5.1.5"], &["居民小区", "背街小巷"]),
+        ("0204", "乱扔乱倒", "hours", 4, &["4.4.4"], &["公园广场", "商业大街"]),
+    ]),
+    ("03", "违规张贴", &[
+        ("0301", "牛皮癣广告", "hours", 8, &["5.1.3"], &["背街小巷", "居民小区"]),
+        ("0302", "乱涂乱画", "days", 2, &["5.1.3"], &["主次干道"]),
+    ]),
+    ("04", "门前三包", &[
+        ("0401", "店外经营", "hours", 4, &["5.1.5"], &["商业大街"]),
+        ("0402", "门前卫生不洁", "hours", 4, &["5.1.5"], &["商业大街"]),
+    ]),
+    ("05", "公益宣传", &[
+        ("0501", "公益广告缺失破损", "days", 3, &["4.1.1"], &["主次干道", "公园广场"]),
+        ("0502", "宣传栏内容过期", "days", 5, &["2.2.2"], &["公园广场"]),
+    ]),
+    ("06", "公共设施", &[
+        ("0601", "路灯不亮", "days", 2, &["5.1.2"], &["背街小巷"]),
+        ("0602", "路面破损", "days", 5, &["5.1.1"], &["主次干道"]),
+        ("0603", "盲道被占或损坏", "days", 3, &["5.3.2"], &["主次干道"]),
+        ("0604", "公交站牌损坏", "days", 3, &["5.3.3"], &["公交站点"]),
+    ]),
+    ("07", "交通秩序", &[
+        ("0701", "行人闯红灯", "hours", 24, &["4.4.1"], &["重要路口"]),
+        ("0702", "交通标线不清", "days", 7, &["5.3.1"], &["重要路口"]),
+    ]),
+    ("08", "市场秩序", &[
+        ("0801", "农贸市场脏乱", "hours", 8, &["3.2.1"], &["农贸市场"]),
+        ("0802", "未明码标价", "days", 2, &["3.2.3"], &["农贸市场", "商业大街"]),
+        ("0803", "公平秤缺失", "days", 2, &["3.2.2"], &["农贸市场"]),
+    ]),
+];
+
+/// Which unit each class goes to by default.
+const CLASS_UNITS: [(&str, &str); 8] = [
+    ("01", "市环境卫生管理处"),
+    ("02", "市城市管理局"),
+    ("03", "市城市管理局"),
+    ("04", "市城市管理局"),
+    ("05", "市委宣传部（市文明办）"),
+    ("06", "市住房和城乡建设局"),
+    ("07", "市公安局交通警察支队"),
+    ("08", "市市场监督管理局"),
+];
+
+/// Categories, routing rules and the 2026-27 holidays, then a few hundred
+/// cases in every state, spread over the grid and the last months.
+pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
+    use crate::case::{self, CategoryInput};
+    use wenming_domain::case::{Ask, CaseActor, HandlingTime, IntakeInput, Source, Step};
+    let ctx = Ctx::system("demo");
+    let mut subclasses = vec![];
+    for (code, name, subs) in CATEGORIES {
+        let class = case::create_category(store, &ctx, CategoryInput {
+            parent_id: None,
+            code: code.into(),
+            name: name.into(),
+            handling_time: None,
+            duplicate_radius_m: None,
+            standard_codes: vec![],
+            site_types: vec![],
+            active: true,
+        })
+        .await?;
+        let unit = CLASS_UNITS.iter().find(|c| c.0 == code).map(|c| c.1).unwrap_or("市城市管理局");
+        let unit = org::find_unit_by_name(store, unit).await?.ok_or(StoreError::NotFound)?;
+        case::add_routing_rule(store, &ctx, Some(class.id), None, unit.id).await?;
+        for (scode, sname, kind, amount, standards, sites) in subs.iter() {
+            let ht = if *kind == "hours" { HandlingTime::Hours(*amount as u32) } else { HandlingTime::Days(*amount as u32) };
+            let sub = case::create_category(store, &ctx, CategoryInput {
+                parent_id: Some(class.id),
+                code: (*scode).into(),
+                name: (*sname).into(),
+                handling_time: Some(ht),
+                duplicate_radius_m: Some(50),
+                standard_codes: standards.iter().map(|s| s.to_string()).collect(),
+                site_types: sites.iter().map(|s| s.to_string()).collect(),
+                active: true,
+            })
+            .await?;
+            subclasses.push(sub);
+        }
+    }
+    // In 临江区 illegal posters go to the district's own bureau.
+    let district_rules = [("LJ", "临江区城市管理局"), ("FM", "凤鸣区城市管理局")];
+    let posters = subclasses.iter().find(|c| c.code == "0301").map(|c| c.id);
+    for (code, unit) in district_rules {
+        let region: Option<String> = sqlx::query_scalar("SELECT id FROM region WHERE code = $1").bind(code).fetch_optional(store.reader()).await?;
+        let unit = org::find_unit_by_name(store, unit).await?;
+        if let (Some(r), Some(u)) = (region, unit) {
+            case::add_routing_rule(store, &ctx, posters, Some(crate::org::parse_uuid(&r)?), u.id).await?;
+        }
+    }
+    for d in 1..=7 {
+        case::set_calendar_day(store, &ctx, jiff::civil::date(2026, 10, d), false, "国庆节").await?;
+    }
+    case::set_calendar_day(store, &ctx, jiff::civil::date(2026, 10, 10), true, "国庆节调休").await?;
+    for d in 1..=3 {
+        case::set_calendar_day(store, &ctx, jiff::civil::date(2027, 1, d), false, "元旦").await?;
+    }
+
+    // Cases: placed in grid cells, walked through the workflow as far as a
+    // pseudo-random draw says, by the demo office and the unit's staff.
+    let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
+    let everything = crate::org::whole_city(store).await?;
+    let office_id: Option<String> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'").fetch_optional(store.reader()).await?;
+    let inspector_id: Option<String> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'inspector'").fetch_optional(store.reader()).await?;
+    let office = CaseActor {
+        user_id: office_id.as_deref().map(crate::org::parse_uuid).transpose()?.unwrap_or_default(),
+        office: true,
+        verifier: true,
+        units: vec![],
+    };
+    let inspector = CaseActor {
+        user_id: inspector_id.as_deref().map(crate::org::parse_uuid).transpose()?.unwrap_or_default(),
+        office: false,
+        verifier: true,
+        units: vec![],
+    };
+    let office_ctx = Ctx { actor_id: Some(office.user_id), actor_name: "陈建华 (office)".into(), request_id: None };
+    let inspector_ctx = Ctx { actor_id: Some(inspector.user_id), actor_name: "刘晓东 (inspector)".into(), request_id: None };
+    let descriptions = ["路边有一堆生活垃圾，已散发异味", "店家在门口摆摊占用人行道", "电线杆上贴满小广告", "路灯连续几晚不亮", "公交站牌被撞歪", "斑马线前机动车不礼让", "菜市场地面积水、摊位杂乱", "宣传栏内容还是去年的"];
+    let sources = [Source::Citizen, Source::Inspection, Source::Inspection, Source::Hotline, Source::ThirdParty, Source::Leader];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (lon0, lat0, span) = (118.60_f64, 31.20_f64, 0.36_f64);
+    let total = 240;
+    for i in 0..total {
+        let r = next();
+        let cat = &subclasses[(r % subclasses.len() as u64) as usize];
+        let lon = lon0 + 0.001 + (next() % 10_000) as f64 / 10_000.0 * (span - 0.002);
+        let lat = lat0 + 0.001 + (next() % 10_000) as f64 / 10_000.0 * (span - 0.002);
+        let input = IntakeInput {
+            client_id: None,
+            source: sources[(next() % sources.len() as u64) as usize],
+            category_id: cat.id,
+            description: descriptions[i % descriptions.len()].into(),
+            point: Some(wenming_domain::geo::Point { lon, lat }),
+            address: None,
+            reporter_name: None,
+            reporter_phone: None,
+        };
+        let c = case::intake(store, &office_ctx, &input, &tz).await?;
+        let stage = next() % 100;
+        if stage < 8 {
+            continue; // still waiting to be registered
+        }
+        let act = |c: &case::Case, actor: &CaseActor, ctx: &Ctx, s: Step| {
+            let (actor, ctx) = (actor.clone(), ctx.clone());
+            let (id, v) = (c.id, c.version);
+            let everything = everything.clone();
+            async move {
+                case::step(store, &ctx, &everything, &actor, id, v, &s).await.map_err(|e| match e {
+                    case::StepError::Store(e) => e,
+                    case::StepError::Refused(r) => StoreError::Corrupt(format!("demo step refused: {r}")),
+                })
+            }
+        };
+        if stage < 11 {
+            act(&c, &office, &office_ctx, Step::Reject { reason: "不属于城市管理范围".into() }).await?;
+            continue;
+        }
+        let c = act(&c, &office, &office_ctx, Step::Register).await?;
+        let Some(unit) = c.suggested_unit_id else { continue };
+        // Deadlines in the demo are days ahead or (for a share) already past.
+        let days = if stage % 4 == 0 { 1 } else { 10 };
+        let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * days);
+        let c = act(&c, &office, &office_ctx, Step::Dispatch { unit, deadline }).await?;
+        if stage < 30 {
+            continue; // with the unit
+        }
+        let staff_id: Option<String> = sqlx::query_scalar("SELECT id FROM app_user WHERE unit_id = $1 LIMIT 1")
+            .bind(unit.to_string())
+            .fetch_optional(store.reader())
+            .await?;
+        let staff = CaseActor {
+            user_id: staff_id.as_deref().map(crate::org::parse_uuid).transpose()?.unwrap_or_else(|| uuid::Uuid::from_u128(unit.as_u128() ^ 1)),
+            office: false,
+            verifier: false,
+            units: vec![unit],
+        };
+        let staff_ctx = Ctx { actor_id: Some(staff.user_id), actor_name: "责任单位经办人".into(), request_id: None };
+        if stage < 36 {
+            let ask = if stage % 2 == 0 { Ask::Extend { until: deadline + jiff::SignedDuration::from_hours(72) } } else { Ask::Park };
+            act(&c, &staff, &staff_ctx, Step::Ask { ask, reason: "需协调相关部门".into() }).await?;
+            continue;
+        }
+        let c = act(&c, &staff, &staff_ctx, Step::Handle { note: "已安排人员现场处置".into() }).await?;
+        if stage < 50 {
+            continue; // waiting for verification
+        }
+        if stage < 58 {
+            act(&c, &inspector, &inspector_ctx, Step::Verify { passed: false, note: "现场复核仍未整改到位".into() }).await?;
+            continue;
+        }
+        act(&c, &inspector, &inspector_ctx, Step::Verify { passed: true, note: "复核通过".into() }).await?;
+    }
+    Ok(total)
+}
+
+/// Everything the demo has: the city, its framework and tasks, and its
+/// cases. (Tests that need no cases load only `load`, which is faster.)
+pub async fn load_all(store: &Store) -> Result<DemoOutcome, StoreError> {
+    let outcome = load(store).await?;
+    if outcome == DemoOutcome::Loaded {
+        load_cases(store).await?;
+    }
+    Ok(outcome)
+}

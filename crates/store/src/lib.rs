@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod case;
 mod db;
 pub mod demo;
 mod error;

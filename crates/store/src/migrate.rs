@@ -32,9 +32,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "tasks",
         sql: include_str!("../migrations/0004_tasks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "cases",
+        sql: include_str!("../migrations/0005_cases.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

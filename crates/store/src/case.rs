@@ -1,0 +1,714 @@
+//! Cases in the database: the category catalogue, routing rules, the
+//! calendar, intake, and steps through the workflow. The state itself is
+//! only ever changed by `step`, which asks `domain::case::apply`.
+
+use crate::org::parse_uuid;
+use crate::sql::Sql;
+use crate::{Ctx, Store, StoreError, audit, now_micros, ts};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row, any::AnyRow};
+use uuid::Uuid;
+use wenming_domain::calendar::Calendar;
+use wenming_domain::case::{Ask, CaseActor, CaseFacts, CaseState, HandlingTime, IntakeInput, Refusal, Source, Step, apply};
+use wenming_domain::geo::Point;
+use wenming_domain::policy::Scope;
+
+// ------------------------------------------------------------ categories
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub code: String,
+    pub name: String,
+    pub handling_time: Option<HandlingTime>,
+    pub duplicate_radius_m: i64,
+    pub standard_codes: Vec<String>,
+    pub site_types: Vec<String>,
+    pub active: bool,
+    pub version: i64,
+}
+
+pub const DEFAULT_DUPLICATE_RADIUS_M: i64 = 50;
+
+fn category_from_row(r: &AnyRow) -> Result<Category, StoreError> {
+    let id: String = r.try_get("id")?;
+    let parent: Option<String> = r.try_get("parent_id")?;
+    let amount: Option<i64> = r.try_get("deadline_amount")?;
+    let unit: Option<String> = r.try_get("deadline_unit")?;
+    let radius: Option<i64> = r.try_get("duplicate_radius_m")?;
+    let codes: String = r.try_get("standard_codes")?;
+    let sites: String = r.try_get("site_types")?;
+    let active: i64 = r.try_get("active")?;
+    Ok(Category {
+        id: parse_uuid(&id)?,
+        parent_id: parent.as_deref().map(parse_uuid).transpose()?,
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        handling_time: HandlingTime::from_parts(amount, unit.as_deref()),
+        duplicate_radius_m: radius.unwrap_or(DEFAULT_DUPLICATE_RADIUS_M),
+        standard_codes: serde_json::from_str(&codes).unwrap_or_default(),
+        site_types: serde_json::from_str(&sites).unwrap_or_default(),
+        active: active != 0,
+        version: r.try_get("version")?,
+    })
+}
+
+const CATEGORY_COLUMNS: &str = "id, parent_id, code, name, deadline_amount, deadline_unit, duplicate_radius_m, \
+    standard_codes, site_types, active, version";
+
+/// The whole catalogue, classes before their subclasses, by code.
+pub async fn categories(store: &Store) -> Result<Vec<Category>, StoreError> {
+    let rows = sqlx::query(&format!("SELECT {CATEGORY_COLUMNS} FROM category ORDER BY code"))
+        .fetch_all(store.reader())
+        .await?;
+    rows.iter().map(category_from_row).collect()
+}
+
+pub async fn category(store: &Store, id: Uuid) -> Result<Category, StoreError> {
+    let row = sqlx::query(&format!("SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref().map(category_from_row).transpose()?.ok_or(StoreError::NotFound)
+}
+
+#[derive(Debug, Clone)]
+pub struct CategoryInput {
+    pub parent_id: Option<Uuid>,
+    pub code: String,
+    pub name: String,
+    pub handling_time: Option<HandlingTime>,
+    pub duplicate_radius_m: Option<i64>,
+    pub standard_codes: Vec<String>,
+    pub site_types: Vec<String>,
+    pub active: bool,
+}
+
+pub async fn create_category(store: &Store, ctx: &Ctx, input: CategoryInput) -> Result<Category, StoreError> {
+    let mut tx = store.begin().await?;
+    if let Some(p) = input.parent_id {
+        let parent: Option<Option<String>> = sqlx::query_scalar("SELECT parent_id FROM category WHERE id = $1")
+            .bind(p.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        match parent {
+            None => return Err(StoreError::invalid("parent_id", "invalid_choice")),
+            Some(Some(_)) => return Err(StoreError::invalid("parent_id", "two_levels_only")),
+            Some(None) => {}
+        }
+    } else if input.handling_time.is_some() {
+        // Deadlines belong to subclasses; a class only groups them.
+    }
+    if input.parent_id.is_some() && input.handling_time.is_none() {
+        return Err(StoreError::invalid("deadline_amount", "required"));
+    }
+    let id = wenming_domain::new_id();
+    let (amount, unit) = input.handling_time.map(|h| h.parts()).map_or((None, None), |(a, u)| (Some(a), Some(u)));
+    sqlx::query(
+        "INSERT INTO category (id, parent_id, code, name, deadline_amount, deadline_unit, duplicate_radius_m, standard_codes, \
+         site_types, active, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)",
+    )
+    .bind(id.to_string())
+    .bind(input.parent_id.map(|p| p.to_string()))
+    .bind(input.code.trim())
+    .bind(input.name.trim())
+    .bind(amount)
+    .bind(unit)
+    .bind(input.duplicate_radius_m)
+    .bind(serde_json::to_string(&input.standard_codes).unwrap_or_default())
+    .bind(serde_json::to_string(&input.site_types).unwrap_or_default())
+    .bind(crate::sql::flag(input.active))
+    .bind(now_micros())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        let e = StoreError::from(e);
+        if e.is_unique_violation() { StoreError::invalid("code", "duplicate") } else { e }
+    })?;
+    let row = sqlx::query(&format!("SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+    let c = category_from_row(&row)?;
+    audit::created(&mut tx, ctx, "category", &id.to_string(), &c).await?;
+    tx.commit().await?;
+    Ok(c)
+}
+
+// ------------------------------------------------------------ routing and calendar
+
+pub async fn add_routing_rule(store: &Store, ctx: &Ctx, category: Option<Uuid>, region: Option<Uuid>, unit: Uuid) -> Result<Uuid, StoreError> {
+    let id = wenming_domain::new_id();
+    let mut tx = store.begin().await?;
+    sqlx::query("INSERT INTO routing_rule (id, category_id, region_id, unit_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id.to_string())
+        .bind(category.map(|c| c.to_string()))
+        .bind(region.map(|r| r.to_string()))
+        .bind(unit.to_string())
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await?;
+    #[derive(Serialize)]
+    struct Rule {
+        category: Option<Uuid>,
+        region: Option<Uuid>,
+        unit: Uuid,
+    }
+    audit::created(&mut tx, ctx, "routing_rule", &id.to_string(), &Rule { category, region, unit }).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The unit a case goes to: the most specific rule for its subclass (or its
+/// class) and the deepest region containing it wins. Specific category
+/// beats region depth.
+async fn route(conn: &mut AnyConnection, category: &Category, region_path: Option<&str>) -> Result<Option<Uuid>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT rr.category_id, rr.unit_id, r.path FROM routing_rule rr LEFT JOIN region r ON r.id = rr.region_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut best: Option<(u8, usize, Uuid)> = None;
+    for row in rows {
+        let cat: Option<String> = row.try_get("category_id")?;
+        let unit: String = row.try_get("unit_id")?;
+        let path: Option<String> = row.try_get("path")?;
+        let cat_score = match cat.as_deref().map(parse_uuid).transpose()? {
+            None => 0,
+            Some(c) if c == category.id => 2,
+            Some(c) if Some(c) == category.parent_id => 1,
+            Some(_) => continue,
+        };
+        let depth = match (&path, region_path) {
+            (None, _) => 0,
+            (Some(p), Some(rp)) if rp.starts_with(p.as_str()) => p.matches('/').count(),
+            _ => continue,
+        };
+        if best.is_none_or(|(c, d, _)| (cat_score, depth) > (c, d)) {
+            best = Some((cat_score, depth, parse_uuid(&unit)?));
+        }
+    }
+    Ok(best.map(|b| b.2))
+}
+
+/// The calendar with the holidays and make-up days on record.
+pub async fn calendar(store: &Store, tz: jiff::tz::TimeZone) -> Result<Calendar, StoreError> {
+    let mut c = Calendar::new(tz);
+    for row in sqlx::query("SELECT day, kind FROM calendar_day").fetch_all(store.reader()).await? {
+        let day: String = row.try_get("day")?;
+        let kind: String = row.try_get("kind")?;
+        let Ok(d) = day.parse() else { continue };
+        if kind == "workday" {
+            c.makeup_days.insert(d);
+        } else {
+            c.holidays.insert(d);
+        }
+    }
+    Ok(c)
+}
+
+pub async fn set_calendar_day(store: &Store, ctx: &Ctx, day: jiff::civil::Date, workday: bool, name: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM calendar_day WHERE day = $1").bind(day.to_string()).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO calendar_day (day, kind, name) VALUES ($1, $2, $3)")
+        .bind(day.to_string())
+        .bind(if workday { "workday" } else { "holiday" })
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    #[derive(Serialize)]
+    struct Day<'a> {
+        workday: bool,
+        name: &'a str,
+    }
+    audit::created(&mut tx, ctx, "calendar_day", &day.to_string(), &Day { workday, name }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------ cases
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Case {
+    pub id: Uuid,
+    pub number: String,
+    pub source: Source,
+    pub category_id: Uuid,
+    pub category_name: String,
+    pub description: String,
+    pub point: Option<Point>,
+    pub address: Option<String>,
+    pub region_id: Option<Uuid>,
+    pub region_name: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub state: CaseState,
+    pub unit_id: Option<Uuid>,
+    pub unit_name: Option<String>,
+    /// Where routing would send it, before dispatch.
+    pub suggested_unit_id: Option<Uuid>,
+    pub deadline: Option<jiff::Timestamp>,
+    pub pending_ask: Option<Ask>,
+    pub reworks: i64,
+    pub extensions: i64,
+    pub duplicate_of: Option<Uuid>,
+    pub reported_at: jiff::Timestamp,
+    pub closed_at: Option<jiff::Timestamp>,
+    pub version: i64,
+    #[serde(skip)]
+    facts: CaseFacts,
+}
+
+impl Case {
+    pub fn facts(&self) -> &CaseFacts {
+        &self.facts
+    }
+    pub fn overdue(&self, now: jiff::Timestamp) -> bool {
+        self.state.with_unit() && self.deadline.is_some_and(|d| d < now)
+    }
+}
+
+const CASE_SELECT: &str = "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
+    u.name AS unit_name FROM case_record c JOIN category cat ON cat.id = c.category_id \
+    LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id";
+
+fn ids(s: &str) -> Vec<Uuid> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
+    let s = |k: &str| -> Result<String, StoreError> { Ok(r.try_get::<String, _>(k)?) };
+    let o = |k: &str| -> Result<Option<String>, StoreError> { Ok(r.try_get::<Option<String>, _>(k)?) };
+    let state_s = s("state")?;
+    let state = CaseState::parse(&state_s).ok_or_else(|| StoreError::Corrupt(format!("case state {state_s}")))?;
+    let source_s = s("source")?;
+    let lon: Option<f64> = r.try_get("lon")?;
+    let lat: Option<f64> = r.try_get("lat")?;
+    let deadline: Option<i64> = r.try_get("deadline")?;
+    let closed: Option<i64> = r.try_get("closed_at")?;
+    let pending: Option<Ask> = o("pending_ask")?.and_then(|j| serde_json::from_str(&j).ok());
+    let before: Option<CaseState> = o("before_ask")?.as_deref().and_then(CaseState::parse);
+    let unit = o("unit_id")?.as_deref().map(parse_uuid).transpose()?;
+    let reworks: i64 = r.try_get("reworks")?;
+    let extensions: i64 = r.try_get("extensions")?;
+    let evaluated: i64 = r.try_get("evaluated")?;
+    let facts = CaseFacts {
+        state: Some(state),
+        unit,
+        deadline: deadline.map(ts),
+        pending_ask: pending.clone(),
+        before_ask: before,
+        dispatched_by: ids(&s("dispatched_by")?),
+        handled_by: ids(&s("handled_by")?),
+        reworks: reworks as u32,
+        extensions: extensions as u32,
+        evaluated: evaluated != 0,
+    };
+    Ok(Case {
+        id: parse_uuid(&s("id")?)?,
+        number: s("number")?,
+        source: Source::parse(&source_s).ok_or_else(|| StoreError::Corrupt(format!("case source {source_s}")))?,
+        category_id: parse_uuid(&s("category_id")?)?,
+        category_name: s("category_name")?,
+        description: s("description")?,
+        point: lon.zip(lat).map(|(lon, lat)| Point { lon, lat }),
+        address: o("address")?,
+        region_id: o("region_id")?.as_deref().map(parse_uuid).transpose()?,
+        region_name: o("region_name")?,
+        reporter_name: o("reporter_name")?,
+        reporter_phone: o("reporter_phone")?,
+        state,
+        unit_id: unit,
+        unit_name: o("unit_name")?,
+        suggested_unit_id: o("suggested_unit_id")?.as_deref().map(parse_uuid).transpose()?,
+        deadline: deadline.map(ts),
+        pending_ask: pending,
+        reworks,
+        extensions,
+        duplicate_of: o("duplicate_of")?.as_deref().map(parse_uuid).transpose()?,
+        reported_at: ts(r.try_get("reported_at")?),
+        closed_at: closed.map(ts),
+        version: r.try_get("version")?,
+        facts,
+    })
+}
+
+/// Cases in scope: by the region they lie in, or the unit they are with.
+fn scope_cases(sql: &mut Sql, scope: &Scope) {
+    if scope.is_everything() {
+        return;
+    }
+    let mut ors = vec![];
+    for p in &scope.region_paths {
+        let ph = sql.text_arg(format!("{}%", crate::sql::like_escape(p)));
+        ors.push(format!("r.path LIKE {ph} ESCAPE '\\'"));
+        ors.push(format!("c.unit_id IN (SELECT u2.id FROM unit u2 JOIN region r2 ON r2.id = u2.region_id WHERE r2.path LIKE {ph} ESCAPE '\\')"));
+    }
+    for u in &scope.unit_ids {
+        let ph = sql.text_arg(u.to_string());
+        ors.push(format!("c.unit_id = {ph}"));
+    }
+    if ors.is_empty() {
+        sql.push(" AND 1 = 0");
+    } else {
+        sql.push(&format!(" AND ({})", ors.join(" OR ")));
+    }
+}
+
+pub async fn get(store: &Store, scope: &Scope, id: Uuid) -> Result<Case, StoreError> {
+    let mut sql = Sql::new(&format!("{CASE_SELECT} WHERE c.id = "));
+    let p = sql.text_arg(id.to_string());
+    sql.push(&p);
+    scope_cases(&mut sql, scope);
+    let row = sql.query().fetch_optional(store.reader()).await?;
+    row.as_ref().map(case_from_row).transpose()?.ok_or(StoreError::NotFound)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub states: Vec<CaseState>,
+    pub unit_id: Option<Uuid>,
+    pub category_id: Option<Uuid>,
+    pub source: Option<Source>,
+    /// Open with a unit and past the deadline at this instant.
+    pub overdue_at: Option<jiff::Timestamp>,
+    /// Cursor: (reported_at micros, id) of the last row seen.
+    pub after: Option<(i64, String)>,
+    pub limit: i64,
+}
+
+/// Cases newest first, a keyset page at a time.
+pub async fn list(store: &Store, scope: &Scope, f: &CaseFilter) -> Result<(Vec<Case>, Option<String>), StoreError> {
+    let mut sql = Sql::new(&format!("{CASE_SELECT} WHERE 1 = 1"));
+    scope_cases(&mut sql, scope);
+    if !f.states.is_empty() {
+        let ph: Vec<String> = f.states.iter().map(|s| sql.text_arg(s.code())).collect();
+        sql.push(&format!(" AND c.state IN ({})", ph.join(", ")));
+    }
+    if let Some(u) = f.unit_id {
+        let p = sql.text_arg(u.to_string());
+        sql.push(&format!(" AND c.unit_id = {p}"));
+    }
+    if let Some(c) = f.category_id {
+        let p = sql.text_arg(c.to_string());
+        sql.push(&format!(" AND (c.category_id = {p} OR cat.parent_id = {p})"));
+    }
+    if let Some(s) = f.source {
+        let p = sql.text_arg(s.code());
+        sql.push(&format!(" AND c.source = {p}"));
+    }
+    if let Some(t) = f.overdue_at {
+        let p = sql.int_arg(t.as_microsecond());
+        sql.push(&format!(" AND c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < {p}"));
+    }
+    if let Some((at, id)) = &f.after {
+        let pa = sql.int_arg(*at);
+        let pi = sql.text_arg(id.clone());
+        sql.push(&format!(" AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"));
+    }
+    let limit = f.limit.clamp(1, 500);
+    let pl = sql.int_arg(limit + 1);
+    sql.push(&format!(" ORDER BY c.reported_at DESC, c.id DESC LIMIT {pl}"));
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    let mut cases: Vec<Case> = rows.iter().map(case_from_row).collect::<Result<_, _>>()?;
+    let next = if cases.len() as i64 > limit {
+        cases.truncate(limit as usize);
+        cases.last().map(|c| format!("{}.{}", c.reported_at.as_microsecond(), c.id))
+    } else {
+        None
+    };
+    Ok((cases, next))
+}
+
+pub fn parse_cursor(c: &str) -> Option<(i64, String)> {
+    let (a, id) = c.split_once('.')?;
+    Some((a.parse().ok()?, Uuid::parse_str(id).ok()?.to_string()))
+}
+
+/// The finest region (grid cell first) whose boundary holds the point.
+async fn locate(conn: &mut AnyConnection, p: Point) -> Result<Option<(Uuid, String)>, StoreError> {
+    let rows = sqlx::query("SELECT id, path, boundary FROM region WHERE boundary IS NOT NULL ORDER BY LENGTH(path) DESC, code")
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in rows {
+        let b: String = r.try_get("boundary")?;
+        let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else { continue };
+        if wenming_domain::geo::contains(&geometry, p) {
+            let id: String = r.try_get("id")?;
+            return Ok(Some((parse_uuid(&id)?, r.try_get("path")?)));
+        }
+    }
+    Ok(None)
+}
+
+async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, StoreError> {
+    sqlx::query("INSERT INTO case_number (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING")
+        .bind(year as i64)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE case_number SET last = last + 1 WHERE year = $1")
+        .bind(year as i64)
+        .execute(&mut *conn)
+        .await?;
+    let last: i64 = sqlx::query_scalar("SELECT last FROM case_number WHERE year = $1")
+        .bind(year as i64)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(format!("{year}-{last:06}"))
+}
+
+/// Takes in a reported problem. A retry with the same client id returns the
+/// case made the first time instead of a second one.
+pub async fn intake(store: &Store, ctx: &Ctx, input: &IntakeInput, tz: &jiff::tz::TimeZone) -> Result<Case, StoreError> {
+    let everything = crate::org::whole_city(store).await?;
+    if let Some(cid) = input.client_id
+        && let Ok(existing) = get(store, &everything, cid).await
+    {
+        return Ok(existing);
+    }
+    let cat = category(store, input.category_id).await.map_err(|_| StoreError::invalid("category_id", "invalid_choice"))?;
+    if cat.parent_id.is_none() || !cat.active {
+        return Err(StoreError::invalid("category_id", "choose_subclass"));
+    }
+    let id = input.client_id.unwrap_or_else(wenming_domain::new_id);
+    let now = now_micros();
+    let mut tx = store.begin().await?;
+    let located = match input.point {
+        Some(p) => {
+            let l = locate(&mut tx, p).await?;
+            if l.is_none() {
+                return Err(StoreError::invalid("lon", "outside_city"));
+            }
+            l
+        }
+        None => None,
+    };
+    let suggested = route(&mut tx, &cat, located.as_ref().map(|l| l.1.as_str())).await?;
+    let year = ts(now).to_zoned_datetime(tz.clone()).year();
+    let number = next_number(&mut tx, year).await?;
+    sqlx::query(
+        "INSERT INTO case_record (id, number, source, category_id, description, lon, lat, address, region_id, reporter_name, \
+         reporter_phone, reported_by, state, unit_id, suggested_unit_id, deadline, pending_ask, before_ask, dispatched_by, \
+         handled_by, reworks, extensions, evaluated, duplicate_of, reported_at, version, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'reported', NULL, $13, NULL, NULL, NULL, '[]', '[]', 0, 0, 0, NULL, $14, 1, $14)",
+    )
+    .bind(id.to_string())
+    .bind(&number)
+    .bind(input.source.code())
+    .bind(cat.id.to_string())
+    .bind(&input.description)
+    .bind(input.point.map(|p| p.lon))
+    .bind(input.point.map(|p| p.lat))
+    .bind(&input.address)
+    .bind(located.as_ref().map(|l| l.0.to_string()))
+    .bind(&input.reporter_name)
+    .bind(&input.reporter_phone)
+    .bind(ctx.actor_id.map(|u| u.to_string()))
+    .bind(suggested.map(|u| u.to_string()))
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        let e = StoreError::from(e);
+        // Two retries racing with one client id: the loser is told, not duplicated.
+        if e.is_unique_violation() { StoreError::Conflict } else { e }
+    })?;
+    record_event(&mut tx, ctx, id, "report", None, CaseState::Reported, Some(&input.description), None, now).await?;
+    #[derive(Serialize)]
+    struct Reported<'a> {
+        number: &'a str,
+        source: &'a str,
+        category: &'a str,
+    }
+    audit::created(&mut tx, ctx, "case", &id.to_string(), &Reported { number: &number, source: input.source.code(), category: &cat.name }).await?;
+    tx.commit().await?;
+    get(store, &everything, id).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    case_id: Uuid,
+    step: &str,
+    from: Option<CaseState>,
+    to: CaseState,
+    note: Option<&str>,
+    data: Option<String>,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO case_event (id, case_id, step, from_state, to_state, actor_id, actor_name, note, data, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(wenming_domain::new_id().to_string())
+    .bind(case_id.to_string())
+    .bind(step)
+    .bind(from.map(CaseState::code))
+    .bind(to.code())
+    .bind(ctx.actor_id.map(|u| u.to_string()))
+    .bind(&ctx.actor_name)
+    .bind(note)
+    .bind(data)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug)]
+pub enum StepError {
+    Refused(Refusal),
+    Store(StoreError),
+}
+
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
+        StepError::Store(e)
+    }
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(e: sqlx::Error) -> Self {
+        StepError::Store(e.into())
+    }
+}
+
+fn note_of(step: &Step) -> Option<String> {
+    match step {
+        Step::Reject { reason } | Step::Void { reason } | Step::Refuse { reason } | Step::Ask { reason, .. } => Some(reason.clone()),
+        Step::Handle { note } | Step::Verify { note, .. } | Step::Evaluate { note, .. } => Some(note.clone()).filter(|n| !n.is_empty()),
+        _ => None,
+    }
+}
+
+/// Takes one step, as the workflow allows, on the version the actor saw:
+/// if someone else acted first the update matches nothing and the actor is
+/// told (Conflict) instead of overwriting.
+pub async fn step(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &Scope,
+    actor: &CaseActor,
+    id: Uuid,
+    expected_version: i64,
+    s: &Step,
+) -> Result<Case, StepError> {
+    let case = get(store, scope, id).await?;
+    if case.version != expected_version {
+        return Err(StoreError::Conflict.into());
+    }
+    let now_ts = jiff::Timestamp::now();
+    let after = apply(case.facts(), actor, s, now_ts).map_err(StepError::Refused)?;
+    let now = now_micros();
+    let to = after.state.unwrap_or(CaseState::Reported);
+    let mut tx = store.begin().await?;
+    if let Step::MarkDuplicate { original } = s {
+        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_record WHERE id = $1 AND id <> $2")
+            .bind(original.to_string())
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        if exists == 0 {
+            return Err(StepError::Refused(Refusal::Invalid { field: "original", code: "invalid_choice" }));
+        }
+    }
+    let stamp = |col: &str, when: bool| if when { format!(", {col} = COALESCE({col}, $12)") } else { String::new() };
+    let sql = format!(
+        "UPDATE case_record SET state = $1, unit_id = $2, deadline = $3, pending_ask = $4, before_ask = $5, dispatched_by = $6, \
+         handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = COALESCE($11, duplicate_of){}{}{}{}, \
+         version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
+        stamp("registered_at", matches!(s, Step::Register)),
+        stamp("dispatched_at", matches!(s, Step::Dispatch { .. })),
+        stamp("handled_at", matches!(s, Step::Handle { .. })),
+        stamp("closed_at", to == CaseState::Closed),
+    );
+    let n = sqlx::query(&sql)
+        .bind(to.code())
+        .bind(after.unit.map(|u| u.to_string()))
+        .bind(after.deadline.map(|d| d.as_microsecond()))
+        .bind(after.pending_ask.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()))
+        .bind(after.before_ask.map(CaseState::code))
+        .bind(serde_json::to_string(&after.dispatched_by).unwrap_or_default())
+        .bind(serde_json::to_string(&after.handled_by).unwrap_or_default())
+        .bind(after.reworks as i64)
+        .bind(after.extensions as i64)
+        .bind(crate::sql::flag(after.evaluated))
+        .bind(match s {
+            Step::MarkDuplicate { original } => Some(original.to_string()),
+            _ => None,
+        })
+        .bind(now)
+        .bind(id.to_string())
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await?;
+    if n.rows_affected() != 1 {
+        return Err(StoreError::Conflict.into());
+    }
+    // Duplicates close with their original.
+    if to == CaseState::Closed {
+        sqlx::query("UPDATE case_record SET closed_at = COALESCE(closed_at, $1), version = version + 1, updated_at = $1 WHERE duplicate_of = $2 AND state = 'duplicate'")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let data = serde_json::to_string(s).ok();
+    record_event(&mut tx, ctx, id, s.code(), Some(case.state), to, note_of(s).as_deref(), data, now).await?;
+    #[derive(Serialize)]
+    struct Snapshot<'a> {
+        state: &'a str,
+        unit: Option<Uuid>,
+        deadline: Option<jiff::Timestamp>,
+    }
+    audit::changed(
+        &mut tx,
+        ctx,
+        s.code(),
+        "case",
+        &id.to_string(),
+        &Snapshot { state: case.state.code(), unit: case.unit_id, deadline: case.deadline },
+        &Snapshot { state: to.code(), unit: after.unit, deadline: after.deadline },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(get(store, &crate::org::whole_city(store).await?, id).await?)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseEvent {
+    pub step: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_name: String,
+    pub note: Option<String>,
+    pub at: jiff::Timestamp,
+}
+
+pub async fn events(store: &Store, id: Uuid) -> Result<Vec<CaseEvent>, StoreError> {
+    let rows = sqlx::query("SELECT step, from_state, to_state, actor_name, note, at FROM case_event WHERE case_id = $1 ORDER BY at, id")
+        .bind(id.to_string())
+        .fetch_all(store.reader())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CaseEvent {
+                step: r.try_get("step")?,
+                from_state: r.try_get("from_state")?,
+                to_state: r.try_get("to_state")?,
+                actor_name: r.try_get("actor_name")?,
+                note: r.try_get("note")?,
+                at: ts(r.try_get("at")?),
+            })
+        })
+        .collect()
+}
+
+/// The deadline a dispatch now would get for this case's category.
+pub async fn default_deadline(store: &Store, case: &Case, tz: jiff::tz::TimeZone) -> Result<Option<jiff::Timestamp>, StoreError> {
+    let cat = category(store, case.category_id).await?;
+    let cal = calendar(store, tz).await?;
+    Ok(cat.handling_time.map(|h| h.deadline(jiff::Timestamp::now(), &cal)))
+}
