@@ -6,6 +6,7 @@ mod helpers;
 mod api;
 mod audit;
 mod auth;
+mod cases;
 mod cli;
 mod framework;
 mod org;

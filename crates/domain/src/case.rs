@@ -843,7 +843,13 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [Source::Inspection, Source::ThirdParty, Source::Citizen, Source::Hotline, Source::Leader];
+    pub const ALL: [Source; 5] = [
+        Source::Inspection,
+        Source::ThirdParty,
+        Source::Citizen,
+        Source::Hotline,
+        Source::Leader,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             Source::Inspection => "inspection",
@@ -958,19 +964,22 @@ impl IntakeForm {
         if point.is_none() && address.is_none() && e.for_field("lon").is_none() {
             e.add("address", "location_required");
         }
-        let reporter_name = validation::text(&mut e, "reporter_name", &self.reporter_name, false, 32);
+        let reporter_name =
+            validation::text(&mut e, "reporter_name", &self.reporter_name, false, 32);
         let reporter_phone = validation::phone(&mut e, "reporter_phone", &self.reporter_phone);
         match (source, category_id, description) {
-            (Some(source), Some(category_id), Some(description)) if e.is_empty() => Ok(IntakeInput {
-                client_id,
-                source,
-                category_id,
-                description,
-                point,
-                address,
-                reporter_name,
-                reporter_phone,
-            }),
+            (Some(source), Some(category_id), Some(description)) if e.is_empty() => {
+                Ok(IntakeInput {
+                    client_id,
+                    source,
+                    category_id,
+                    description,
+                    point,
+                    address,
+                    reporter_name,
+                    reporter_phone,
+                })
+            }
             _ => Err(e),
         }
     }
@@ -988,12 +997,33 @@ mod intake_tests {
             description: "路边垃圾堆积".into(),
             ..Default::default()
         };
-        assert_eq!(base.parse().unwrap_err().for_field("address"), Some("location_required"));
-        let f = IntakeForm { lon: "2.35".into(), lat: "48.85".into(), ..base.clone() };
-        assert_eq!(f.parse().unwrap_err().for_field("lon"), Some("outside_china"));
-        let f = IntakeForm { lon: "118.7".into(), lat: "31.3".into(), ..base.clone() };
+        assert_eq!(
+            base.parse().unwrap_err().for_field("address"),
+            Some("location_required")
+        );
+        let f = IntakeForm {
+            lon: "2.35".into(),
+            lat: "48.85".into(),
+            ..base.clone()
+        };
+        assert_eq!(
+            f.parse().unwrap_err().for_field("lon"),
+            Some("outside_china")
+        );
+        let f = IntakeForm {
+            lon: "118.7".into(),
+            lat: "31.3".into(),
+            ..base.clone()
+        };
         assert!(f.parse().unwrap().point.is_some());
-        let f = IntakeForm { address: "望月路 12 号".into(), source: "gossip".into(), ..base };
-        assert_eq!(f.parse().unwrap_err().for_field("source"), Some("invalid_choice"));
+        let f = IntakeForm {
+            address: "望月路 12 号".into(),
+            source: "gossip".into(),
+            ..base
+        };
+        assert_eq!(
+            f.parse().unwrap_err().for_field("source"),
+            Some("invalid_choice")
+        );
     }
 }

@@ -109,7 +109,11 @@ pub struct Point {
 impl Point {
     /// Valid WGS-84 and inside China's rough bounding box.
     pub fn parse(lon: f64, lat: f64) -> Result<Point, &'static str> {
-        if !lon.is_finite() || !lat.is_finite() || !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+        if !lon.is_finite()
+            || !lat.is_finite()
+            || !(-180.0..=180.0).contains(&lon)
+            || !(-90.0..=90.0).contains(&lat)
+        {
             return Err("invalid_coordinates");
         }
         if !(73.0..=136.0).contains(&lon) || !(3.0..=54.0).contains(&lat) {
@@ -138,10 +142,17 @@ fn rings_of(geometry: &Value) -> Vec<Vec<Vec<(f64, f64)>>> {
             .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?)))
             .collect()
     };
-    let polygon = |p: &Value| -> Vec<Vec<(f64, f64)>> { p.as_array().into_iter().flatten().map(ring).collect() };
+    let polygon = |p: &Value| -> Vec<Vec<(f64, f64)>> {
+        p.as_array().into_iter().flatten().map(ring).collect()
+    };
     match geometry.get("type").and_then(Value::as_str) {
         Some("Polygon") => vec![polygon(&geometry["coordinates"])],
-        Some("MultiPolygon") => geometry["coordinates"].as_array().into_iter().flatten().map(polygon).collect(),
+        Some("MultiPolygon") => geometry["coordinates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(polygon)
+            .collect(),
         _ => vec![],
     }
 }
@@ -162,7 +173,9 @@ fn on_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> bool {
 pub fn contains(geometry: &Value, p: Point) -> bool {
     let pt = (p.lon, p.lat);
     rings_of(geometry).iter().any(|polygon| {
-        let Some((outer, holes)) = polygon.split_first() else { return false };
+        let Some((outer, holes)) = polygon.split_first() else {
+            return false;
+        };
         let inside = |ring: &Vec<(f64, f64)>| {
             let mut c = false;
             for i in 0..ring.len() {
@@ -170,17 +183,20 @@ pub fn contains(geometry: &Value, p: Point) -> bool {
                 if on_segment(pt, a, b) {
                     return Some(true);
                 }
-                if (a.1 > pt.1) != (b.1 > pt.1) && pt.0 < (b.0 - a.0) * (pt.1 - a.1) / (b.1 - a.1) + a.0 {
+                if (a.1 > pt.1) != (b.1 > pt.1)
+                    && pt.0 < (b.0 - a.0) * (pt.1 - a.1) / (b.1 - a.1) + a.0
+                {
                     c = !c;
                 }
             }
             Some(c)
         };
-        inside(outer) == Some(true) && !holes.iter().any(|h| {
-            // On a hole's edge is still inside the polygon.
-            let on_edge = (0..h.len()).any(|i| on_segment(pt, h[i], h[(i + 1) % h.len()]));
-            !on_edge && inside(h) == Some(true)
-        })
+        inside(outer) == Some(true)
+            && !holes.iter().any(|h| {
+                // On a hole's edge is still inside the polygon.
+                let on_edge = (0..h.len()).any(|i| on_segment(pt, h[i], h[(i + 1) % h.len()]));
+                !on_edge && inside(h) == Some(true)
+            })
     })
 }
 
@@ -191,16 +207,58 @@ mod point_tests {
     #[test]
     fn points_in_rectangles_holes_and_on_edges() {
         let r = rectangle(120.0, 30.0, 120.1, 30.1);
-        assert!(contains(&r, Point { lon: 120.05, lat: 30.05 }));
-        assert!(!contains(&r, Point { lon: 120.2, lat: 30.05 }));
-        assert!(contains(&r, Point { lon: 120.1, lat: 30.05 }), "on the edge counts");
-        assert!(contains(&r, Point { lon: 120.0, lat: 30.0 }), "on a corner counts");
+        assert!(contains(
+            &r,
+            Point {
+                lon: 120.05,
+                lat: 30.05
+            }
+        ));
+        assert!(!contains(
+            &r,
+            Point {
+                lon: 120.2,
+                lat: 30.05
+            }
+        ));
+        assert!(
+            contains(
+                &r,
+                Point {
+                    lon: 120.1,
+                    lat: 30.05
+                }
+            ),
+            "on the edge counts"
+        );
+        assert!(
+            contains(
+                &r,
+                Point {
+                    lon: 120.0,
+                    lat: 30.0
+                }
+            ),
+            "on a corner counts"
+        );
         let with_hole = serde_json::json!({"type": "Polygon", "coordinates": [
             r["coordinates"][0].clone(),
             [[120.04, 30.04], [120.06, 30.04], [120.06, 30.06], [120.04, 30.06], [120.04, 30.04]]
         ]});
-        assert!(!contains(&with_hole, Point { lon: 120.05, lat: 30.05 }));
-        assert!(contains(&with_hole, Point { lon: 120.02, lat: 30.02 }));
+        assert!(!contains(
+            &with_hole,
+            Point {
+                lon: 120.05,
+                lat: 30.05
+            }
+        ));
+        assert!(contains(
+            &with_hole,
+            Point {
+                lon: 120.02,
+                lat: 30.02
+            }
+        ));
     }
 
     #[test]
@@ -208,7 +266,10 @@ mod point_tests {
         assert_eq!(Point::parse(30.0, 120.0), Err("invalid_coordinates"));
         assert_eq!(Point::parse(2.35, 48.85), Err("outside_china"));
         let a = Point::parse(118.70, 31.30).unwrap();
-        let b = Point { lon: 118.70, lat: 31.30 + 50.0 / 111_195.0 };
+        let b = Point {
+            lon: 118.70,
+            lat: 31.30 + 50.0 / 111_195.0,
+        };
         assert!((a.distance_m(b) - 50.0).abs() < 0.5);
     }
 }

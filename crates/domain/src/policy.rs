@@ -28,10 +28,16 @@ pub enum Action {
     ManageTasks,
     /// Report progress on a task one's unit leads.
     ReportProgress,
+    /// See cases: in one's regions, or with one's unit.
+    ViewCases,
+    /// Report a problem as a case.
+    ReportCases,
+    /// Take workflow steps on cases (the workflow decides which).
+    WorkCases,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 15] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -44,6 +50,9 @@ impl Action {
         Action::ViewTasks,
         Action::ManageTasks,
         Action::ReportProgress,
+        Action::ViewCases,
+        Action::ReportCases,
+        Action::WorkCases,
     ];
 
     /// The roles whose grants carry this action.
@@ -61,6 +70,9 @@ impl Action {
             Action::ViewTasks => &[Administrator, Office, Inspector, UnitStaff, Leader],
             Action::ManageTasks => &[Administrator, Office],
             Action::ReportProgress => &[Administrator, Office, UnitStaff],
+            Action::ViewCases => &[Administrator, Office, Inspector, UnitStaff, Leader],
+            Action::ReportCases => &[Administrator, Office, Inspector],
+            Action::WorkCases => &[Administrator, Office, Inspector, UnitStaff],
         }
     }
 
@@ -76,6 +88,7 @@ impl Action {
                 | Action::ViewAudit
                 | Action::ViewFramework
                 | Action::ViewTasks
+                | Action::ViewCases
         )
     }
 
@@ -88,6 +101,7 @@ impl Action {
             Action::ManageUsers => Action::ViewUsers,
             Action::ManageFramework => Action::ViewFramework,
             Action::ManageTasks | Action::ReportProgress => Action::ViewTasks,
+            Action::ReportCases | Action::WorkCases => Action::ViewCases,
             other => other,
         }
     }

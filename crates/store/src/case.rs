@@ -9,7 +9,9 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 use wenming_domain::calendar::Calendar;
-use wenming_domain::case::{Ask, CaseActor, CaseFacts, CaseState, HandlingTime, IntakeInput, Refusal, Source, Step, apply};
+use wenming_domain::case::{
+    Ask, CaseActor, CaseFacts, CaseState, HandlingTime, IntakeInput, Refusal, Source, Step, apply,
+};
 use wenming_domain::geo::Point;
 use wenming_domain::policy::Scope;
 
@@ -59,18 +61,25 @@ const CATEGORY_COLUMNS: &str = "id, parent_id, code, name, deadline_amount, dead
 
 /// The whole catalogue, classes before their subclasses, by code.
 pub async fn categories(store: &Store) -> Result<Vec<Category>, StoreError> {
-    let rows = sqlx::query(&format!("SELECT {CATEGORY_COLUMNS} FROM category ORDER BY code"))
-        .fetch_all(store.reader())
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {CATEGORY_COLUMNS} FROM category ORDER BY code"
+    ))
+    .fetch_all(store.reader())
+    .await?;
     rows.iter().map(category_from_row).collect()
 }
 
 pub async fn category(store: &Store, id: Uuid) -> Result<Category, StoreError> {
-    let row = sqlx::query(&format!("SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(store.reader())
-        .await?;
-    row.as_ref().map(category_from_row).transpose()?.ok_or(StoreError::NotFound)
+    let row = sqlx::query(&format!(
+        "SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(store.reader())
+    .await?;
+    row.as_ref()
+        .map(category_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 #[derive(Debug, Clone)]
@@ -85,13 +94,18 @@ pub struct CategoryInput {
     pub active: bool,
 }
 
-pub async fn create_category(store: &Store, ctx: &Ctx, input: CategoryInput) -> Result<Category, StoreError> {
+pub async fn create_category(
+    store: &Store,
+    ctx: &Ctx,
+    input: CategoryInput,
+) -> Result<Category, StoreError> {
     let mut tx = store.begin().await?;
     if let Some(p) = input.parent_id {
-        let parent: Option<Option<String>> = sqlx::query_scalar("SELECT parent_id FROM category WHERE id = $1")
-            .bind(p.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let parent: Option<Option<String>> =
+            sqlx::query_scalar("SELECT parent_id FROM category WHERE id = $1")
+                .bind(p.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
         match parent {
             None => return Err(StoreError::invalid("parent_id", "invalid_choice")),
             Some(Some(_)) => return Err(StoreError::invalid("parent_id", "two_levels_only")),
@@ -104,7 +118,10 @@ pub async fn create_category(store: &Store, ctx: &Ctx, input: CategoryInput) -> 
         return Err(StoreError::invalid("deadline_amount", "required"));
     }
     let id = wenming_domain::new_id();
-    let (amount, unit) = input.handling_time.map(|h| h.parts()).map_or((None, None), |(a, u)| (Some(a), Some(u)));
+    let (amount, unit) = input
+        .handling_time
+        .map(|h| h.parts())
+        .map_or((None, None), |(a, u)| (Some(a), Some(u)));
     sqlx::query(
         "INSERT INTO category (id, parent_id, code, name, deadline_amount, deadline_unit, duplicate_radius_m, standard_codes, \
          site_types, active, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11)",
@@ -126,10 +143,12 @@ pub async fn create_category(store: &Store, ctx: &Ctx, input: CategoryInput) -> 
         let e = StoreError::from(e);
         if e.is_unique_violation() { StoreError::invalid("code", "duplicate") } else { e }
     })?;
-    let row = sqlx::query(&format!("SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_one(&mut *tx)
+    .await?;
     let c = category_from_row(&row)?;
     audit::created(&mut tx, ctx, "category", &id.to_string(), &c).await?;
     tx.commit().await?;
@@ -138,7 +157,13 @@ pub async fn create_category(store: &Store, ctx: &Ctx, input: CategoryInput) -> 
 
 // ------------------------------------------------------------ routing and calendar
 
-pub async fn add_routing_rule(store: &Store, ctx: &Ctx, category: Option<Uuid>, region: Option<Uuid>, unit: Uuid) -> Result<Uuid, StoreError> {
+pub async fn add_routing_rule(
+    store: &Store,
+    ctx: &Ctx,
+    category: Option<Uuid>,
+    region: Option<Uuid>,
+    unit: Uuid,
+) -> Result<Uuid, StoreError> {
     let id = wenming_domain::new_id();
     let mut tx = store.begin().await?;
     sqlx::query("INSERT INTO routing_rule (id, category_id, region_id, unit_id, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -155,7 +180,18 @@ pub async fn add_routing_rule(store: &Store, ctx: &Ctx, category: Option<Uuid>, 
         region: Option<Uuid>,
         unit: Uuid,
     }
-    audit::created(&mut tx, ctx, "routing_rule", &id.to_string(), &Rule { category, region, unit }).await?;
+    audit::created(
+        &mut tx,
+        ctx,
+        "routing_rule",
+        &id.to_string(),
+        &Rule {
+            category,
+            region,
+            unit,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -163,7 +199,11 @@ pub async fn add_routing_rule(store: &Store, ctx: &Ctx, category: Option<Uuid>, 
 /// The unit a case goes to: the most specific rule for its subclass (or its
 /// class) and the deepest region containing it wins. Specific category
 /// beats region depth.
-async fn route(conn: &mut AnyConnection, category: &Category, region_path: Option<&str>) -> Result<Option<Uuid>, StoreError> {
+async fn route(
+    conn: &mut AnyConnection,
+    category: &Category,
+    region_path: Option<&str>,
+) -> Result<Option<Uuid>, StoreError> {
     let rows = sqlx::query(
         "SELECT rr.category_id, rr.unit_id, r.path FROM routing_rule rr LEFT JOIN region r ON r.id = rr.region_id",
     )
@@ -195,7 +235,10 @@ async fn route(conn: &mut AnyConnection, category: &Category, region_path: Optio
 /// The calendar with the holidays and make-up days on record.
 pub async fn calendar(store: &Store, tz: jiff::tz::TimeZone) -> Result<Calendar, StoreError> {
     let mut c = Calendar::new(tz);
-    for row in sqlx::query("SELECT day, kind FROM calendar_day").fetch_all(store.reader()).await? {
+    for row in sqlx::query("SELECT day, kind FROM calendar_day")
+        .fetch_all(store.reader())
+        .await?
+    {
         let day: String = row.try_get("day")?;
         let kind: String = row.try_get("kind")?;
         let Ok(d) = day.parse() else { continue };
@@ -208,9 +251,18 @@ pub async fn calendar(store: &Store, tz: jiff::tz::TimeZone) -> Result<Calendar,
     Ok(c)
 }
 
-pub async fn set_calendar_day(store: &Store, ctx: &Ctx, day: jiff::civil::Date, workday: bool, name: &str) -> Result<(), StoreError> {
+pub async fn set_calendar_day(
+    store: &Store,
+    ctx: &Ctx,
+    day: jiff::civil::Date,
+    workday: bool,
+    name: &str,
+) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
-    sqlx::query("DELETE FROM calendar_day WHERE day = $1").bind(day.to_string()).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM calendar_day WHERE day = $1")
+        .bind(day.to_string())
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO calendar_day (day, kind, name) VALUES ($1, $2, $3)")
         .bind(day.to_string())
         .bind(if workday { "workday" } else { "holiday" })
@@ -222,7 +274,14 @@ pub async fn set_calendar_day(store: &Store, ctx: &Ctx, day: jiff::civil::Date, 
         workday: bool,
         name: &'a str,
     }
-    audit::created(&mut tx, ctx, "calendar_day", &day.to_string(), &Day { workday, name }).await?;
+    audit::created(
+        &mut tx,
+        ctx,
+        "calendar_day",
+        &day.to_string(),
+        &Day { workday, name },
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -279,9 +338,11 @@ fn ids(s: &str) -> Vec<Uuid> {
 
 fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
     let s = |k: &str| -> Result<String, StoreError> { Ok(r.try_get::<String, _>(k)?) };
-    let o = |k: &str| -> Result<Option<String>, StoreError> { Ok(r.try_get::<Option<String>, _>(k)?) };
+    let o =
+        |k: &str| -> Result<Option<String>, StoreError> { Ok(r.try_get::<Option<String>, _>(k)?) };
     let state_s = s("state")?;
-    let state = CaseState::parse(&state_s).ok_or_else(|| StoreError::Corrupt(format!("case state {state_s}")))?;
+    let state = CaseState::parse(&state_s)
+        .ok_or_else(|| StoreError::Corrupt(format!("case state {state_s}")))?;
     let source_s = s("source")?;
     let lon: Option<f64> = r.try_get("lon")?;
     let lat: Option<f64> = r.try_get("lat")?;
@@ -308,7 +369,8 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
     Ok(Case {
         id: parse_uuid(&s("id")?)?,
         number: s("number")?,
-        source: Source::parse(&source_s).ok_or_else(|| StoreError::Corrupt(format!("case source {source_s}")))?,
+        source: Source::parse(&source_s)
+            .ok_or_else(|| StoreError::Corrupt(format!("case source {source_s}")))?,
         category_id: parse_uuid(&s("category_id")?)?,
         category_name: s("category_name")?,
         description: s("description")?,
@@ -321,7 +383,10 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
         state,
         unit_id: unit,
         unit_name: o("unit_name")?,
-        suggested_unit_id: o("suggested_unit_id")?.as_deref().map(parse_uuid).transpose()?,
+        suggested_unit_id: o("suggested_unit_id")?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
         deadline: deadline.map(ts),
         pending_ask: pending,
         reworks,
@@ -362,7 +427,10 @@ pub async fn get(store: &Store, scope: &Scope, id: Uuid) -> Result<Case, StoreEr
     sql.push(&p);
     scope_cases(&mut sql, scope);
     let row = sql.query().fetch_optional(store.reader()).await?;
-    row.as_ref().map(case_from_row).transpose()?.ok_or(StoreError::NotFound)
+    row.as_ref()
+        .map(case_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -379,7 +447,11 @@ pub struct CaseFilter {
 }
 
 /// Cases newest first, a keyset page at a time.
-pub async fn list(store: &Store, scope: &Scope, f: &CaseFilter) -> Result<(Vec<Case>, Option<String>), StoreError> {
+pub async fn list(
+    store: &Store,
+    scope: &Scope,
+    f: &CaseFilter,
+) -> Result<(Vec<Case>, Option<String>), StoreError> {
     let mut sql = Sql::new(&format!("{CASE_SELECT} WHERE 1 = 1"));
     scope_cases(&mut sql, scope);
     if !f.states.is_empty() {
@@ -392,7 +464,9 @@ pub async fn list(store: &Store, scope: &Scope, f: &CaseFilter) -> Result<(Vec<C
     }
     if let Some(c) = f.category_id {
         let p = sql.text_arg(c.to_string());
-        sql.push(&format!(" AND (c.category_id = {p} OR cat.parent_id = {p})"));
+        sql.push(&format!(
+            " AND (c.category_id = {p} OR cat.parent_id = {p})"
+        ));
     }
     if let Some(s) = f.source {
         let p = sql.text_arg(s.code());
@@ -400,21 +474,29 @@ pub async fn list(store: &Store, scope: &Scope, f: &CaseFilter) -> Result<(Vec<C
     }
     if let Some(t) = f.overdue_at {
         let p = sql.int_arg(t.as_microsecond());
-        sql.push(&format!(" AND c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < {p}"));
+        sql.push(&format!(
+            " AND c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < {p}"
+        ));
     }
     if let Some((at, id)) = &f.after {
         let pa = sql.int_arg(*at);
         let pi = sql.text_arg(id.clone());
-        sql.push(&format!(" AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"));
+        sql.push(&format!(
+            " AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"
+        ));
     }
     let limit = f.limit.clamp(1, 500);
     let pl = sql.int_arg(limit + 1);
-    sql.push(&format!(" ORDER BY c.reported_at DESC, c.id DESC LIMIT {pl}"));
+    sql.push(&format!(
+        " ORDER BY c.reported_at DESC, c.id DESC LIMIT {pl}"
+    ));
     let rows = sql.query().fetch_all(store.reader()).await?;
     let mut cases: Vec<Case> = rows.iter().map(case_from_row).collect::<Result<_, _>>()?;
     let next = if cases.len() as i64 > limit {
         cases.truncate(limit as usize);
-        cases.last().map(|c| format!("{}.{}", c.reported_at.as_microsecond(), c.id))
+        cases
+            .last()
+            .map(|c| format!("{}.{}", c.reported_at.as_microsecond(), c.id))
     } else {
         None
     };
@@ -433,7 +515,9 @@ async fn locate(conn: &mut AnyConnection, p: Point) -> Result<Option<(Uuid, Stri
         .await?;
     for r in rows {
         let b: String = r.try_get("boundary")?;
-        let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else { continue };
+        let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else {
+            continue;
+        };
         if wenming_domain::geo::contains(&geometry, p) {
             let id: String = r.try_get("id")?;
             return Ok(Some((parse_uuid(&id)?, r.try_get("path")?)));
@@ -443,10 +527,12 @@ async fn locate(conn: &mut AnyConnection, p: Point) -> Result<Option<(Uuid, Stri
 }
 
 async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, StoreError> {
-    sqlx::query("INSERT INTO case_number (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING")
-        .bind(year as i64)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO case_number (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING",
+    )
+    .bind(year as i64)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("UPDATE case_number SET last = last + 1 WHERE year = $1")
         .bind(year as i64)
         .execute(&mut *conn)
@@ -460,14 +546,21 @@ async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, Stor
 
 /// Takes in a reported problem. A retry with the same client id returns the
 /// case made the first time instead of a second one.
-pub async fn intake(store: &Store, ctx: &Ctx, input: &IntakeInput, tz: &jiff::tz::TimeZone) -> Result<Case, StoreError> {
+pub async fn intake(
+    store: &Store,
+    ctx: &Ctx,
+    input: &IntakeInput,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Case, StoreError> {
     let everything = crate::org::whole_city(store).await?;
     if let Some(cid) = input.client_id
         && let Ok(existing) = get(store, &everything, cid).await
     {
         return Ok(existing);
     }
-    let cat = category(store, input.category_id).await.map_err(|_| StoreError::invalid("category_id", "invalid_choice"))?;
+    let cat = category(store, input.category_id)
+        .await
+        .map_err(|_| StoreError::invalid("category_id", "invalid_choice"))?;
     if cat.parent_id.is_none() || !cat.active {
         return Err(StoreError::invalid("category_id", "choose_subclass"));
     }
@@ -514,14 +607,36 @@ pub async fn intake(store: &Store, ctx: &Ctx, input: &IntakeInput, tz: &jiff::tz
         // Two retries racing with one client id: the loser is told, not duplicated.
         if e.is_unique_violation() { StoreError::Conflict } else { e }
     })?;
-    record_event(&mut tx, ctx, id, "report", None, CaseState::Reported, Some(&input.description), None, now).await?;
+    record_event(
+        &mut tx,
+        ctx,
+        id,
+        "report",
+        None,
+        CaseState::Reported,
+        Some(&input.description),
+        None,
+        now,
+    )
+    .await?;
     #[derive(Serialize)]
     struct Reported<'a> {
         number: &'a str,
         source: &'a str,
         category: &'a str,
     }
-    audit::created(&mut tx, ctx, "case", &id.to_string(), &Reported { number: &number, source: input.source.code(), category: &cat.name }).await?;
+    audit::created(
+        &mut tx,
+        ctx,
+        "case",
+        &id.to_string(),
+        &Reported {
+            number: &number,
+            source: input.source.code(),
+            category: &cat.name,
+        },
+    )
+    .await?;
     tx.commit().await?;
     get(store, &everything, id).await
 }
@@ -577,8 +692,13 @@ impl From<sqlx::Error> for StepError {
 
 fn note_of(step: &Step) -> Option<String> {
     match step {
-        Step::Reject { reason } | Step::Void { reason } | Step::Refuse { reason } | Step::Ask { reason, .. } => Some(reason.clone()),
-        Step::Handle { note } | Step::Verify { note, .. } | Step::Evaluate { note, .. } => Some(note.clone()).filter(|n| !n.is_empty()),
+        Step::Reject { reason }
+        | Step::Void { reason }
+        | Step::Refuse { reason }
+        | Step::Ask { reason, .. } => Some(reason.clone()),
+        Step::Handle { note } | Step::Verify { note, .. } | Step::Evaluate { note, .. } => {
+            Some(note.clone()).filter(|n| !n.is_empty())
+        }
         _ => None,
     }
 }
@@ -605,16 +725,26 @@ pub async fn step(
     let to = after.state.unwrap_or(CaseState::Reported);
     let mut tx = store.begin().await?;
     if let Step::MarkDuplicate { original } = s {
-        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_record WHERE id = $1 AND id <> $2")
-            .bind(original.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let exists: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM case_record WHERE id = $1 AND id <> $2")
+                .bind(original.to_string())
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
         if exists == 0 {
-            return Err(StepError::Refused(Refusal::Invalid { field: "original", code: "invalid_choice" }));
+            return Err(StepError::Refused(Refusal::Invalid {
+                field: "original",
+                code: "invalid_choice",
+            }));
         }
     }
-    let stamp = |col: &str, when: bool| if when { format!(", {col} = COALESCE({col}, $12)") } else { String::new() };
+    let stamp = |col: &str, when: bool| {
+        if when {
+            format!(", {col} = COALESCE({col}, $12)")
+        } else {
+            String::new()
+        }
+    };
     let sql = format!(
         "UPDATE case_record SET state = $1, unit_id = $2, deadline = $3, pending_ask = $4, before_ask = $5, dispatched_by = $6, \
          handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = COALESCE($11, duplicate_of){}{}{}{}, \
@@ -628,7 +758,12 @@ pub async fn step(
         .bind(to.code())
         .bind(after.unit.map(|u| u.to_string()))
         .bind(after.deadline.map(|d| d.as_microsecond()))
-        .bind(after.pending_ask.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()))
+        .bind(
+            after
+                .pending_ask
+                .as_ref()
+                .map(|a| serde_json::to_string(a).unwrap_or_default()),
+        )
         .bind(after.before_ask.map(CaseState::code))
         .bind(serde_json::to_string(&after.dispatched_by).unwrap_or_default())
         .bind(serde_json::to_string(&after.handled_by).unwrap_or_default())
@@ -656,7 +791,18 @@ pub async fn step(
             .await?;
     }
     let data = serde_json::to_string(s).ok();
-    record_event(&mut tx, ctx, id, s.code(), Some(case.state), to, note_of(s).as_deref(), data, now).await?;
+    record_event(
+        &mut tx,
+        ctx,
+        id,
+        s.code(),
+        Some(case.state),
+        to,
+        note_of(s).as_deref(),
+        data,
+        now,
+    )
+    .await?;
     #[derive(Serialize)]
     struct Snapshot<'a> {
         state: &'a str,
@@ -669,8 +815,16 @@ pub async fn step(
         s.code(),
         "case",
         &id.to_string(),
-        &Snapshot { state: case.state.code(), unit: case.unit_id, deadline: case.deadline },
-        &Snapshot { state: to.code(), unit: after.unit, deadline: after.deadline },
+        &Snapshot {
+            state: case.state.code(),
+            unit: case.unit_id,
+            deadline: case.deadline,
+        },
+        &Snapshot {
+            state: to.code(),
+            unit: after.unit,
+            deadline: after.deadline,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -707,8 +861,14 @@ pub async fn events(store: &Store, id: Uuid) -> Result<Vec<CaseEvent>, StoreErro
 }
 
 /// The deadline a dispatch now would get for this case's category.
-pub async fn default_deadline(store: &Store, case: &Case, tz: jiff::tz::TimeZone) -> Result<Option<jiff::Timestamp>, StoreError> {
+pub async fn default_deadline(
+    store: &Store,
+    case: &Case,
+    tz: jiff::tz::TimeZone,
+) -> Result<Option<jiff::Timestamp>, StoreError> {
     let cat = category(store, case.category_id).await?;
     let cal = calendar(store, tz).await?;
-    Ok(cat.handling_time.map(|h| h.deadline(jiff::Timestamp::now(), &cal)))
+    Ok(cat
+        .handling_time
+        .map(|h| h.deadline(jiff::Timestamp::now(), &cal)))
 }

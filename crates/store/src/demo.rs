@@ -642,78 +642,186 @@ pub fn demo_framework() -> wenming_domain::framework::FrameworkDoc {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use wenming_domain::framework::{Method, standards, validate};
-
-    #[test]
-    fn the_demo_framework_is_complete_and_adds_up() {
-        let doc = super::demo_framework();
-        let t = validate(&doc).unwrap_or_else(|p| panic!("{p:?}"));
-        assert!(t.standards >= 100, "{} standards", t.standards);
-        assert_eq!((t.basic.0, t.featured.0), (10_000, 2_000));
-        assert_eq!(doc.tree.len(), 7, "the seven parts of the 2011 framework");
-        let all = standards(&doc);
-        for m in Method::ALL {
-            assert!(
-                all.iter()
-                    .any(|(_, s)| s.standard.as_ref().unwrap().methods.contains(m)),
-                "{m:?} is used"
-            );
-        }
-        let units: Vec<&str> = super::CITY_UNITS.iter().map(|u| u.0).collect();
-        for (_, s) in &all {
-            let spec = s.standard.as_ref().unwrap();
-            for u in spec.lead_unit.iter().chain(spec.cooperating_units.iter()) {
-                assert!(units.contains(&u.as_str()), "{u} is a demo unit");
-            }
-        }
-    }
-}
-
 /// The demo's problem catalogue: (class code, class, [(subclass code,
 /// subclass, hours or days, amount, framework standard codes, site types)]).
-type Sub = (&'static str, &'static str, &'static str, i64, &'static [&'static str], &'static [&'static str]);
+type Sub = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 const CATEGORIES: [(&str, &str, &[Sub]); 8] = [
-    ("01", "市容环境", &[
-        ("0101", "道路积存垃圾", "hours", 4, &["5.2.1"], &["主次干道", "背街小巷"]),
-        ("0102", "垃圾桶满溢", "hours", 4, &["5.2.1"], &["居民小区", "公园广场"]),
-        ("0103", "公厕脏乱", "hours", 8, &["5.2.2"], &["公园广场", "车站"]),
-        ("0104", "积水", "hours", 24, &["5.1.1"], &["主次干道"]),
-    ]),
-    ("02", "五乱治理", &[
-        ("0201", "占道经营", "hours", 2, &["3.2.5"], &["商业大街", "背街小巷"]),
-        ("0202", "乱停乱放", "hours", 2, &["5.3.2"], &["主次干道", "公交站点"]),
-        ("0203", "乱搭乱建", "days", 10, &["5.1.5"], &["居民小区", "背街小巷"]),
-        ("0204", "乱扔乱倒", "hours", 4, &["4.4.4"], &["公园广场", "商业大街"]),
-    ]),
-    ("03", "违规张贴", &[
-        ("0301", "牛皮癣广告", "hours", 8, &["5.1.3"], &["背街小巷", "居民小区"]),
-        ("0302", "乱涂乱画", "days", 2, &["5.1.3"], &["主次干道"]),
-    ]),
-    ("04", "门前三包", &[
-        ("0401", "店外经营", "hours", 4, &["5.1.5"], &["商业大街"]),
-        ("0402", "门前卫生不洁", "hours", 4, &["5.1.5"], &["商业大街"]),
-    ]),
-    ("05", "公益宣传", &[
-        ("0501", "公益广告缺失破损", "days", 3, &["4.1.1"], &["主次干道", "公园广场"]),
-        ("0502", "宣传栏内容过期", "days", 5, &["2.2.2"], &["公园广场"]),
-    ]),
-    ("06", "公共设施", &[
-        ("0601", "路灯不亮", "days", 2, &["5.1.2"], &["背街小巷"]),
-        ("0602", "路面破损", "days", 5, &["5.1.1"], &["主次干道"]),
-        ("0603", "盲道被占或损坏", "days", 3, &["5.3.2"], &["主次干道"]),
-        ("0604", "公交站牌损坏", "days", 3, &["5.3.3"], &["公交站点"]),
-    ]),
-    ("07", "交通秩序", &[
-        ("0701", "行人闯红灯", "hours", 24, &["4.4.1"], &["重要路口"]),
-        ("0702", "交通标线不清", "days", 7, &["5.3.1"], &["重要路口"]),
-    ]),
-    ("08", "市场秩序", &[
-        ("0801", "农贸市场脏乱", "hours", 8, &["3.2.1"], &["农贸市场"]),
-        ("0802", "未明码标价", "days", 2, &["3.2.3"], &["农贸市场", "商业大街"]),
-        ("0803", "公平秤缺失", "days", 2, &["3.2.2"], &["农贸市场"]),
-    ]),
+    (
+        "01",
+        "市容环境",
+        &[
+            (
+                "0101",
+                "道路积存垃圾",
+                "hours",
+                4,
+                &["5.2.1"],
+                &["主次干道", "背街小巷"],
+            ),
+            (
+                "0102",
+                "垃圾桶满溢",
+                "hours",
+                4,
+                &["5.2.1"],
+                &["居民小区", "公园广场"],
+            ),
+            (
+                "0103",
+                "公厕脏乱",
+                "hours",
+                8,
+                &["5.2.2"],
+                &["公园广场", "车站"],
+            ),
+            ("0104", "积水", "hours", 24, &["5.1.1"], &["主次干道"]),
+        ],
+    ),
+    (
+        "02",
+        "五乱治理",
+        &[
+            (
+                "0201",
+                "占道经营",
+                "hours",
+                2,
+                &["3.2.5"],
+                &["商业大街", "背街小巷"],
+            ),
+            (
+                "0202",
+                "乱停乱放",
+                "hours",
+                2,
+                &["5.3.2"],
+                &["主次干道", "公交站点"],
+            ),
+            (
+                "0203",
+                "乱搭乱建",
+                "days",
+                10,
+                &["5.1.5"],
+                &["居民小区", "背街小巷"],
+            ),
+            (
+                "0204",
+                "乱扔乱倒",
+                "hours",
+                4,
+                &["4.4.4"],
+                &["公园广场", "商业大街"],
+            ),
+        ],
+    ),
+    (
+        "03",
+        "违规张贴",
+        &[
+            (
+                "0301",
+                "牛皮癣广告",
+                "hours",
+                8,
+                &["5.1.3"],
+                &["背街小巷", "居民小区"],
+            ),
+            ("0302", "乱涂乱画", "days", 2, &["5.1.3"], &["主次干道"]),
+        ],
+    ),
+    (
+        "04",
+        "门前三包",
+        &[
+            ("0401", "店外经营", "hours", 4, &["5.1.5"], &["商业大街"]),
+            (
+                "0402",
+                "门前卫生不洁",
+                "hours",
+                4,
+                &["5.1.5"],
+                &["商业大街"],
+            ),
+        ],
+    ),
+    (
+        "05",
+        "公益宣传",
+        &[
+            (
+                "0501",
+                "公益广告缺失破损",
+                "days",
+                3,
+                &["4.1.1"],
+                &["主次干道", "公园广场"],
+            ),
+            (
+                "0502",
+                "宣传栏内容过期",
+                "days",
+                5,
+                &["2.2.2"],
+                &["公园广场"],
+            ),
+        ],
+    ),
+    (
+        "06",
+        "公共设施",
+        &[
+            ("0601", "路灯不亮", "days", 2, &["5.1.2"], &["背街小巷"]),
+            ("0602", "路面破损", "days", 5, &["5.1.1"], &["主次干道"]),
+            (
+                "0603",
+                "盲道被占或损坏",
+                "days",
+                3,
+                &["5.3.2"],
+                &["主次干道"],
+            ),
+            ("0604", "公交站牌损坏", "days", 3, &["5.3.3"], &["公交站点"]),
+        ],
+    ),
+    (
+        "07",
+        "交通秩序",
+        &[
+            ("0701", "行人闯红灯", "hours", 24, &["4.4.1"], &["重要路口"]),
+            ("0702", "交通标线不清", "days", 7, &["5.3.1"], &["重要路口"]),
+        ],
+    ),
+    (
+        "08",
+        "市场秩序",
+        &[
+            (
+                "0801",
+                "农贸市场脏乱",
+                "hours",
+                8,
+                &["3.2.1"],
+                &["农贸市场"],
+            ),
+            (
+                "0802",
+                "未明码标价",
+                "days",
+                2,
+                &["3.2.3"],
+                &["农贸市场", "商业大街"],
+            ),
+            ("0803", "公平秤缺失", "days", 2, &["3.2.2"], &["农贸市场"]),
+        ],
+    ),
 ];
 
 /// Which unit each class goes to by default.
@@ -728,40 +836,57 @@ const CLASS_UNITS: [(&str, &str); 8] = [
     ("08", "市市场监督管理局"),
 ];
 
-/// Categories, routing rules and the 2026-27 holidays, then a few hundred
-/// cases in every state, spread over the grid and the last months.
-pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
+/// Categories, routing rules and the 2026-27 holidays.
+pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>, StoreError> {
     use crate::case::{self, CategoryInput};
-    use wenming_domain::case::{Ask, CaseActor, HandlingTime, IntakeInput, Source, Step};
+    use wenming_domain::case::HandlingTime;
     let ctx = Ctx::system("demo");
     let mut subclasses = vec![];
     for (code, name, subs) in CATEGORIES {
-        let class = case::create_category(store, &ctx, CategoryInput {
-            parent_id: None,
-            code: code.into(),
-            name: name.into(),
-            handling_time: None,
-            duplicate_radius_m: None,
-            standard_codes: vec![],
-            site_types: vec![],
-            active: true,
-        })
+        let class = case::create_category(
+            store,
+            &ctx,
+            CategoryInput {
+                parent_id: None,
+                code: code.into(),
+                name: name.into(),
+                handling_time: None,
+                duplicate_radius_m: None,
+                standard_codes: vec![],
+                site_types: vec![],
+                active: true,
+            },
+        )
         .await?;
-        let unit = CLASS_UNITS.iter().find(|c| c.0 == code).map(|c| c.1).unwrap_or("市城市管理局");
-        let unit = org::find_unit_by_name(store, unit).await?.ok_or(StoreError::NotFound)?;
+        let unit = CLASS_UNITS
+            .iter()
+            .find(|c| c.0 == code)
+            .map(|c| c.1)
+            .unwrap_or("市城市管理局");
+        let unit = org::find_unit_by_name(store, unit)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         case::add_routing_rule(store, &ctx, Some(class.id), None, unit.id).await?;
         for (scode, sname, kind, amount, standards, sites) in subs.iter() {
-            let ht = if *kind == "hours" { HandlingTime::Hours(*amount as u32) } else { HandlingTime::Days(*amount as u32) };
-            let sub = case::create_category(store, &ctx, CategoryInput {
-                parent_id: Some(class.id),
-                code: (*scode).into(),
-                name: (*sname).into(),
-                handling_time: Some(ht),
-                duplicate_radius_m: Some(50),
-                standard_codes: standards.iter().map(|s| s.to_string()).collect(),
-                site_types: sites.iter().map(|s| s.to_string()).collect(),
-                active: true,
-            })
+            let ht = if *kind == "hours" {
+                HandlingTime::Hours(*amount as u32)
+            } else {
+                HandlingTime::Days(*amount as u32)
+            };
+            let sub = case::create_category(
+                store,
+                &ctx,
+                CategoryInput {
+                    parent_id: Some(class.id),
+                    code: (*scode).into(),
+                    name: (*sname).into(),
+                    handling_time: Some(ht),
+                    duplicate_radius_m: Some(50),
+                    standard_codes: standards.iter().map(|s| s.to_string()).collect(),
+                    site_types: sites.iter().map(|s| s.to_string()).collect(),
+                    active: true,
+                },
+            )
             .await?;
             subclasses.push(sub);
         }
@@ -770,42 +895,107 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
     let district_rules = [("LJ", "临江区城市管理局"), ("FM", "凤鸣区城市管理局")];
     let posters = subclasses.iter().find(|c| c.code == "0301").map(|c| c.id);
     for (code, unit) in district_rules {
-        let region: Option<String> = sqlx::query_scalar("SELECT id FROM region WHERE code = $1").bind(code).fetch_optional(store.reader()).await?;
+        let region: Option<String> = sqlx::query_scalar("SELECT id FROM region WHERE code = $1")
+            .bind(code)
+            .fetch_optional(store.reader())
+            .await?;
         let unit = org::find_unit_by_name(store, unit).await?;
         if let (Some(r), Some(u)) = (region, unit) {
-            case::add_routing_rule(store, &ctx, posters, Some(crate::org::parse_uuid(&r)?), u.id).await?;
+            case::add_routing_rule(
+                store,
+                &ctx,
+                posters,
+                Some(crate::org::parse_uuid(&r)?),
+                u.id,
+            )
+            .await?;
         }
     }
     for d in 1..=7 {
-        case::set_calendar_day(store, &ctx, jiff::civil::date(2026, 10, d), false, "国庆节").await?;
+        case::set_calendar_day(store, &ctx, jiff::civil::date(2026, 10, d), false, "国庆节")
+            .await?;
     }
-    case::set_calendar_day(store, &ctx, jiff::civil::date(2026, 10, 10), true, "国庆节调休").await?;
+    case::set_calendar_day(
+        store,
+        &ctx,
+        jiff::civil::date(2026, 10, 10),
+        true,
+        "国庆节调休",
+    )
+    .await?;
     for d in 1..=3 {
         case::set_calendar_day(store, &ctx, jiff::civil::date(2027, 1, d), false, "元旦").await?;
     }
+    Ok(subclasses)
+}
+
+/// The catalogue, then a few hundred cases walked through the workflow as
+/// far as a pseudo-random draw says, spread over the grid.
+pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
+    use crate::case;
+    use wenming_domain::case::{Ask, CaseActor, IntakeInput, Source, Step};
+    let subclasses = load_catalogue(store).await?;
 
     // Cases: placed in grid cells, walked through the workflow as far as a
     // pseudo-random draw says, by the demo office and the unit's staff.
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
     let everything = crate::org::whole_city(store).await?;
-    let office_id: Option<String> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'").fetch_optional(store.reader()).await?;
-    let inspector_id: Option<String> = sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'inspector'").fetch_optional(store.reader()).await?;
+    let office_id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'")
+            .fetch_optional(store.reader())
+            .await?;
+    let inspector_id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'inspector'")
+            .fetch_optional(store.reader())
+            .await?;
     let office = CaseActor {
-        user_id: office_id.as_deref().map(crate::org::parse_uuid).transpose()?.unwrap_or_default(),
+        user_id: office_id
+            .as_deref()
+            .map(crate::org::parse_uuid)
+            .transpose()?
+            .unwrap_or_default(),
         office: true,
         verifier: true,
         units: vec![],
     };
     let inspector = CaseActor {
-        user_id: inspector_id.as_deref().map(crate::org::parse_uuid).transpose()?.unwrap_or_default(),
+        user_id: inspector_id
+            .as_deref()
+            .map(crate::org::parse_uuid)
+            .transpose()?
+            .unwrap_or_default(),
         office: false,
         verifier: true,
         units: vec![],
     };
-    let office_ctx = Ctx { actor_id: Some(office.user_id), actor_name: "陈建华 (office)".into(), request_id: None };
-    let inspector_ctx = Ctx { actor_id: Some(inspector.user_id), actor_name: "刘晓东 (inspector)".into(), request_id: None };
-    let descriptions = ["路边有一堆生活垃圾，已散发异味", "店家在门口摆摊占用人行道", "电线杆上贴满小广告", "路灯连续几晚不亮", "公交站牌被撞歪", "斑马线前机动车不礼让", "菜市场地面积水、摊位杂乱", "宣传栏内容还是去年的"];
-    let sources = [Source::Citizen, Source::Inspection, Source::Inspection, Source::Hotline, Source::ThirdParty, Source::Leader];
+    let office_ctx = Ctx {
+        actor_id: Some(office.user_id),
+        actor_name: "陈建华 (office)".into(),
+        request_id: None,
+    };
+    let inspector_ctx = Ctx {
+        actor_id: Some(inspector.user_id),
+        actor_name: "刘晓东 (inspector)".into(),
+        request_id: None,
+    };
+    let descriptions = [
+        "路边有一堆生活垃圾，已散发异味",
+        "店家在门口摆摊占用人行道",
+        "电线杆上贴满小广告",
+        "路灯连续几晚不亮",
+        "公交站牌被撞歪",
+        "斑马线前机动车不礼让",
+        "菜市场地面积水、摊位杂乱",
+        "宣传栏内容还是去年的",
+    ];
+    let sources = [
+        Source::Citizen,
+        Source::Inspection,
+        Source::Inspection,
+        Source::Hotline,
+        Source::ThirdParty,
+        Source::Leader,
+    ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
         seed ^= seed << 13;
@@ -840,18 +1030,32 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
             let (id, v) = (c.id, c.version);
             let everything = everything.clone();
             async move {
-                case::step(store, &ctx, &everything, &actor, id, v, &s).await.map_err(|e| match e {
-                    case::StepError::Store(e) => e,
-                    case::StepError::Refused(r) => StoreError::Corrupt(format!("demo step refused: {r}")),
-                })
+                case::step(store, &ctx, &everything, &actor, id, v, &s)
+                    .await
+                    .map_err(|e| match e {
+                        case::StepError::Store(e) => e,
+                        case::StepError::Refused(r) => {
+                            StoreError::Corrupt(format!("demo step refused: {r}"))
+                        }
+                    })
             }
         };
         if stage < 11 {
-            act(&c, &office, &office_ctx, Step::Reject { reason: "不属于城市管理范围".into() }).await?;
+            act(
+                &c,
+                &office,
+                &office_ctx,
+                Step::Reject {
+                    reason: "不属于城市管理范围".into(),
+                },
+            )
+            .await?;
             continue;
         }
         let c = act(&c, &office, &office_ctx, Step::Register).await?;
-        let Some(unit) = c.suggested_unit_id else { continue };
+        let Some(unit) = c.suggested_unit_id else {
+            continue;
+        };
         // Deadlines in the demo are days ahead or (for a share) already past.
         let days = if stage % 4 == 0 { 1 } else { 10 };
         let deadline = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * days);
@@ -859,31 +1063,81 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
         if stage < 30 {
             continue; // with the unit
         }
-        let staff_id: Option<String> = sqlx::query_scalar("SELECT id FROM app_user WHERE unit_id = $1 LIMIT 1")
-            .bind(unit.to_string())
-            .fetch_optional(store.reader())
-            .await?;
+        let staff_id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM app_user WHERE unit_id = $1 LIMIT 1")
+                .bind(unit.to_string())
+                .fetch_optional(store.reader())
+                .await?;
         let staff = CaseActor {
-            user_id: staff_id.as_deref().map(crate::org::parse_uuid).transpose()?.unwrap_or_else(|| uuid::Uuid::from_u128(unit.as_u128() ^ 1)),
+            user_id: staff_id
+                .as_deref()
+                .map(crate::org::parse_uuid)
+                .transpose()?
+                .unwrap_or_else(|| uuid::Uuid::from_u128(unit.as_u128() ^ 1)),
             office: false,
             verifier: false,
             units: vec![unit],
         };
-        let staff_ctx = Ctx { actor_id: Some(staff.user_id), actor_name: "责任单位经办人".into(), request_id: None };
+        let staff_ctx = Ctx {
+            actor_id: Some(staff.user_id),
+            actor_name: "责任单位经办人".into(),
+            request_id: None,
+        };
         if stage < 36 {
-            let ask = if stage % 2 == 0 { Ask::Extend { until: deadline + jiff::SignedDuration::from_hours(72) } } else { Ask::Park };
-            act(&c, &staff, &staff_ctx, Step::Ask { ask, reason: "需协调相关部门".into() }).await?;
+            let ask = if stage % 2 == 0 {
+                Ask::Extend {
+                    until: deadline + jiff::SignedDuration::from_hours(72),
+                }
+            } else {
+                Ask::Park
+            };
+            act(
+                &c,
+                &staff,
+                &staff_ctx,
+                Step::Ask {
+                    ask,
+                    reason: "需协调相关部门".into(),
+                },
+            )
+            .await?;
             continue;
         }
-        let c = act(&c, &staff, &staff_ctx, Step::Handle { note: "已安排人员现场处置".into() }).await?;
+        let c = act(
+            &c,
+            &staff,
+            &staff_ctx,
+            Step::Handle {
+                note: "已安排人员现场处置".into(),
+            },
+        )
+        .await?;
         if stage < 50 {
             continue; // waiting for verification
         }
         if stage < 58 {
-            act(&c, &inspector, &inspector_ctx, Step::Verify { passed: false, note: "现场复核仍未整改到位".into() }).await?;
+            act(
+                &c,
+                &inspector,
+                &inspector_ctx,
+                Step::Verify {
+                    passed: false,
+                    note: "现场复核仍未整改到位".into(),
+                },
+            )
+            .await?;
             continue;
         }
-        act(&c, &inspector, &inspector_ctx, Step::Verify { passed: true, note: "复核通过".into() }).await?;
+        act(
+            &c,
+            &inspector,
+            &inspector_ctx,
+            Step::Verify {
+                passed: true,
+                note: "复核通过".into(),
+            },
+        )
+        .await?;
     }
     Ok(total)
 }
@@ -896,4 +1150,33 @@ pub async fn load_all(store: &Store) -> Result<DemoOutcome, StoreError> {
         load_cases(store).await?;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use wenming_domain::framework::{Method, standards, validate};
+
+    #[test]
+    fn the_demo_framework_is_complete_and_adds_up() {
+        let doc = super::demo_framework();
+        let t = validate(&doc).unwrap_or_else(|p| panic!("{p:?}"));
+        assert!(t.standards >= 100, "{} standards", t.standards);
+        assert_eq!((t.basic.0, t.featured.0), (10_000, 2_000));
+        assert_eq!(doc.tree.len(), 7, "the seven parts of the 2011 framework");
+        let all = standards(&doc);
+        for m in Method::ALL {
+            assert!(
+                all.iter()
+                    .any(|(_, s)| s.standard.as_ref().unwrap().methods.contains(m)),
+                "{m:?} is used"
+            );
+        }
+        let units: Vec<&str> = super::CITY_UNITS.iter().map(|u| u.0).collect();
+        for (_, s) in &all {
+            let spec = s.standard.as_ref().unwrap();
+            for u in spec.lead_unit.iter().chain(spec.cooperating_units.iter()) {
+                assert!(units.contains(&u.as_str()), "{u} is a demo unit");
+            }
+        }
+    }
 }

@@ -29,8 +29,9 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 7] = [
+        let items: [(&str, &str, Option<Action>); 8] = [
             ("/", "nav.home", None),
+            ("/cases", "nav.cases", Some(Action::ViewCases)),
             ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),

@@ -3,6 +3,7 @@
 //! document cannot drift from what is served.
 
 mod audit;
+mod cases;
 mod dto;
 mod frameworks;
 mod regions;
@@ -78,6 +79,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(frameworks::clone))
         .routes(routes!(frameworks::diff))
         .routes(routes!(frameworks::update_standard))
+        .routes(routes!(cases::list, cases::create))
+        .routes(routes!(cases::get))
+        .routes(routes!(cases::step))
+        .routes(routes!(cases::categories))
         .routes(routes!(tasks::list))
         .routes(routes!(tasks::get, tasks::update))
         .routes(routes!(tasks::assign))

@@ -3,6 +3,7 @@
 
 mod account;
 mod audit;
+mod cases;
 mod frameworks;
 mod home;
 mod people;
@@ -10,6 +11,7 @@ mod regions;
 mod session;
 mod tasks;
 
+pub use cases::case_actor;
 pub use tasks::today;
 mod units;
 mod users;
@@ -72,6 +74,10 @@ pub fn router() -> Router<AppState> {
         .route("/frameworks/{id}/compare", get(frameworks::compare))
         .route("/standards/{id}/edit", get(frameworks::edit_standard))
         .route("/standards/{id}", post(frameworks::update_standard))
+        .route("/cases", get(cases::list).post(cases::create))
+        .route("/cases/new", get(cases::new_form))
+        .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}/step", post(cases::take_step))
         .route("/tasks", get(tasks::list))
         .route("/tasks.xlsx", get(tasks::export))
         .route("/tasks/{id}", get(tasks::show))

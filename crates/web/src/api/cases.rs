@@ -1,0 +1,255 @@
+use super::dto::ErrorBody;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, P, Q};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::case::{CaseState, IntakeForm, Refusal, Source, Step};
+use wenming_domain::policy::Action;
+use wenming_store::case::{self as cs, Case, CaseFilter, StepError};
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseDto {
+    pub id: Uuid,
+    pub number: String,
+    pub source: String,
+    pub category_id: Uuid,
+    pub category: String,
+    pub description: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub region_id: Option<Uuid>,
+    pub state: String,
+    pub unit_id: Option<Uuid>,
+    pub suggested_unit_id: Option<Uuid>,
+    pub deadline: Option<String>,
+    pub overdue: bool,
+    pub reworks: i64,
+    pub reported_at: String,
+    pub closed_at: Option<String>,
+    /// Send it back with a step, so a concurrent change is detected.
+    pub version: i64,
+}
+
+fn dto(c: Case) -> CaseDto {
+    CaseDto {
+        overdue: c.overdue(jiff::Timestamp::now()),
+        id: c.id,
+        number: c.number,
+        source: c.source.code().into(),
+        category_id: c.category_id,
+        category: c.category_name,
+        description: c.description,
+        lon: c.point.map(|p| p.lon),
+        lat: c.point.map(|p| p.lat),
+        address: c.address,
+        region_id: c.region_id,
+        state: c.state.code().into(),
+        unit_id: c.unit_id,
+        suggested_unit_id: c.suggested_unit_id,
+        deadline: c.deadline.map(|d| d.to_string()),
+        reworks: c.reworks,
+        reported_at: c.reported_at.to_string(),
+        closed_at: c.closed_at.map(|d| d.to_string()),
+        version: c.version,
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CaseQuery {
+    state: Option<String>,
+    unit_id: Option<Uuid>,
+    category_id: Option<Uuid>,
+    source: Option<String>,
+    #[serde(default)]
+    overdue: bool,
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CasePage {
+    pub items: Vec<CaseDto>,
+    pub next: Option<String>,
+}
+
+/// Cases in the caller's scope, newest first, a keyset page at a time.
+#[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery), responses((status = 200, body = CasePage)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<CaseQuery>,
+) -> AppResult<Json<CasePage>> {
+    let scope = auth.scope(Action::ViewCases)?;
+    let mut f = CaseFilter {
+        limit: q.limit.unwrap_or(50),
+        unit_id: q.unit_id,
+        category_id: q.category_id,
+        ..Default::default()
+    };
+    if let Some(s) = q.state.as_deref().filter(|s| !s.is_empty()) {
+        f.states =
+            vec![CaseState::parse(s).ok_or_else(|| {
+                AppError::Invalid(FieldErrors::single("state", "invalid_choice"))
+            })?];
+    }
+    if let Some(s) = q.source.as_deref().filter(|s| !s.is_empty()) {
+        f.source =
+            Some(Source::parse(s).ok_or_else(|| {
+                AppError::Invalid(FieldErrors::single("source", "invalid_choice"))
+            })?);
+    }
+    if q.overdue {
+        f.overdue_at = Some(jiff::Timestamp::now());
+    }
+    f.after = q.after.as_deref().and_then(cs::parse_cursor);
+    let (items, next) = cs::list(&state.store, &scope, &f).await?;
+    Ok(Json(CasePage {
+        items: items.into_iter().map(dto).collect(),
+        next,
+    }))
+}
+
+#[utoipa::path(get, path = "/cases/{id}", tag = "cases", params(("id" = Uuid, Path)), responses((status = 200, body = CaseDto), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<CaseDto>> {
+    let scope = auth.scope(Action::ViewCases)?;
+    Ok(Json(dto(cs::get(&state.store, &scope, id).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct IntakeBody {
+    /// Choose one, and a retry of the same report is not a second case.
+    pub client_id: Option<Uuid>,
+    /// inspection, third_party, citizen, hotline or leader
+    pub source: String,
+    pub category_id: Uuid,
+    pub description: String,
+    /// WGS-84.
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+}
+
+/// Reports a problem; the case starts as reported, with the unit routing suggests.
+#[utoipa::path(post, path = "/cases", tag = "cases", request_body = IntakeBody,
+    responses((status = 201, body = CaseDto), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<IntakeBody>,
+) -> AppResult<(StatusCode, Json<CaseDto>)> {
+    auth.scope(Action::ReportCases)?;
+    let s = |o: Option<String>| o.unwrap_or_default();
+    let form = IntakeForm {
+        client_id: b.client_id.map(|c| c.to_string()).unwrap_or_default(),
+        source: b.source,
+        category_id: b.category_id.to_string(),
+        description: b.description,
+        lon: b.lon.map(|v| v.to_string()).unwrap_or_default(),
+        lat: b.lat.map(|v| v.to_string()).unwrap_or_default(),
+        address: s(b.address),
+        reporter_name: s(b.reporter_name),
+        reporter_phone: s(b.reporter_phone),
+    };
+    let input = form.parse()?;
+    let c = cs::intake(&state.store, &auth.ctx(), &input, &state.config.timezone).await?;
+    Ok((StatusCode::CREATED, Json(dto(c))))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StepBody {
+    /// The version the caller read.
+    pub version: i64,
+    /// e.g. {"step": "dispatch", "unit": "…", "deadline": "2026-12-01T09:00:00Z"}
+    #[schema(value_type = Object)]
+    pub step: serde_json::Value,
+}
+
+/// Takes one workflow step. A step the case's state does not allow, or one
+/// not this caller's to take, is refused with the state and step named.
+#[utoipa::path(post, path = "/cases/{id}/steps", tag = "cases", request_body = StepBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = CaseDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn step(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(b): ApiJson<StepBody>,
+) -> AppResult<Json<CaseDto>> {
+    let scope = auth.scope(Action::WorkCases)?;
+    let s: Step = serde_json::from_value(b.step)
+        .map_err(|_| AppError::Invalid(FieldErrors::single("step", "invalid_choice")))?;
+    match cs::step(
+        &state.store,
+        &auth.ctx(),
+        &scope,
+        &crate::routes::case_actor(&auth),
+        id,
+        b.version,
+        &s,
+    )
+    .await
+    {
+        Ok(c) => Ok(Json(dto(c))),
+        Err(StepError::Refused(Refusal::NotYours { .. })) => Err(AppError::Forbidden),
+        Err(StepError::Refused(Refusal::Illegal { .. })) => Err(AppError::Invalid(
+            FieldErrors::single("step", "illegal_step"),
+        )),
+        Err(StepError::Refused(Refusal::OwnWork)) => {
+            Err(AppError::Invalid(FieldErrors::single("step", "own_work")))
+        }
+        Err(StepError::Refused(Refusal::Invalid { field, code })) => {
+            Err(AppError::Invalid(FieldErrors::single(field, code)))
+        }
+        Err(StepError::Store(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryDto {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub code: String,
+    pub name: String,
+    /// e.g. {"unit": "hours", "amount": 4}
+    #[schema(value_type = Option<Object>)]
+    pub handling_time: Option<serde_json::Value>,
+    pub duplicate_radius_m: i64,
+    pub standard_codes: Vec<String>,
+}
+
+/// The problem catalogue, classes before subclasses.
+#[utoipa::path(get, path = "/categories", tag = "cases", responses((status = 200, body = Vec<CategoryDto>)))]
+pub async fn categories(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<Vec<CategoryDto>>> {
+    auth.scope(Action::ViewCases)?;
+    Ok(Json(
+        cs::categories(&state.store)
+            .await?
+            .into_iter()
+            .map(|c| CategoryDto {
+                id: c.id,
+                parent_id: c.parent_id,
+                code: c.code,
+                name: c.name,
+                handling_time: c.handling_time.and_then(|h| serde_json::to_value(h).ok()),
+                duplicate_radius_m: c.duplicate_radius_m,
+                standard_codes: c.standard_codes,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,495 @@
+//! Cases: intake, the list and role inboxes, one case with its timeline and
+//! the steps this user may take now.
+
+use super::see_other;
+use crate::AppState;
+use crate::auth::{Auth, CsrfForm};
+use crate::error::{AppError, AppResult};
+use crate::extract::{P, Q};
+use crate::page::{PageCtx, form_status, render, urlencode};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::account::Role;
+use wenming_domain::case::{
+    Ask, CaseActor, CaseState, IntakeForm, Refusal, Source, Step, possible_steps,
+};
+use wenming_domain::org::Unit;
+use wenming_domain::policy::{Action, Reach};
+use wenming_store::case::{self as cs, Case, CaseEvent, CaseFilter, Category, StepError};
+use wenming_store::{StoreError, org};
+
+/// The workflow's view of the signed-in user.
+pub fn case_actor(auth: &Auth) -> CaseActor {
+    let roles: Vec<Role> = auth.actor.grants.iter().map(|g| g.role).collect();
+    CaseActor {
+        user_id: auth.user.id,
+        office: !auth.actor.read_only
+            && roles
+                .iter()
+                .any(|r| matches!(r, Role::Administrator | Role::Office)),
+        verifier: !auth.actor.read_only
+            && roles
+                .iter()
+                .any(|r| matches!(r, Role::Administrator | Role::Office | Role::Inspector)),
+        units: if auth.actor.read_only {
+            vec![]
+        } else {
+            auth.actor
+                .grants
+                .iter()
+                .filter_map(|g| match g.reach {
+                    Reach::Unit { id } if g.role == Role::UnitStaff => Some(id),
+                    _ => None,
+                })
+                .collect()
+        },
+    }
+}
+
+pub fn refusal_message(lang: crate::i18n::Lang, r: &Refusal) -> String {
+    let t = |k: &str| crate::i18n::t(lang, k);
+    match r {
+        Refusal::Illegal { state, step } => crate::i18n::fill(
+            t("case.refused_illegal"),
+            &[
+                ("state", t(&format!("case_state.{}", state.code()))),
+                ("step", t(&format!("case_step.{step}"))),
+            ],
+        ),
+        Refusal::NotYours { step } => crate::i18n::fill(
+            t("case.refused_not_yours"),
+            &[("step", t(&format!("case_step.{step}")))],
+        ),
+        Refusal::OwnWork => t("case.refused_own_work").to_string(),
+        Refusal::Invalid { code, .. } => crate::middleware::field_message(lang, code),
+    }
+}
+
+// ------------------------------------------------------------ list and inboxes
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ListQuery {
+    /// An inbox: to_register, to_dispatch, asks, overdue, to_handle, rework, to_verify.
+    #[serde(default)]
+    pub inbox: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub unit: String,
+    #[serde(default)]
+    pub source: String,
+    pub after: Option<String>,
+    pub done: Option<String>,
+}
+
+impl ListQuery {
+    fn query_string(&self) -> String {
+        format!(
+            "inbox={}&state={}&category={}&unit={}&source={}",
+            urlencode(&self.inbox),
+            urlencode(&self.state),
+            urlencode(&self.category),
+            urlencode(&self.unit),
+            urlencode(&self.source)
+        )
+    }
+}
+
+pub struct Inbox {
+    pub key: &'static str,
+    pub count: usize,
+}
+
+fn inbox_filter(key: &str) -> Option<CaseFilter> {
+    let states = |s: &[CaseState]| CaseFilter {
+        states: s.to_vec(),
+        ..Default::default()
+    };
+    Some(match key {
+        "to_register" => states(&[CaseState::Reported]),
+        "to_dispatch" => states(&[CaseState::Registered]),
+        "asks" => states(&[CaseState::AwaitingApproval]),
+        "overdue" => CaseFilter {
+            overdue_at: Some(jiff::Timestamp::now()),
+            ..Default::default()
+        },
+        "to_handle" => states(&[CaseState::Dispatched]),
+        "rework" => states(&[CaseState::Rework]),
+        "to_verify" => states(&[CaseState::Handled]),
+        _ => return None,
+    })
+}
+
+fn inboxes_for(actor: &CaseActor) -> Vec<&'static str> {
+    let mut v = vec![];
+    if actor.office {
+        v.extend(["to_register", "to_dispatch", "asks", "overdue"]);
+    }
+    if !actor.units.is_empty() {
+        v.extend(["to_handle", "rework", "overdue"]);
+    }
+    if actor.verifier {
+        v.push("to_verify");
+    }
+    v.dedup();
+    let mut seen = vec![];
+    v.retain(|k| {
+        if seen.contains(k) {
+            false
+        } else {
+            seen.push(*k);
+            true
+        }
+    });
+    v
+}
+
+#[derive(Template)]
+#[template(path = "cases/list.html")]
+struct ListPage {
+    p: PageCtx,
+    cases: Vec<Case>,
+    next: Option<String>,
+    inboxes: Vec<Inbox>,
+    query: ListQuery,
+    query_string: String,
+    categories: Vec<Category>,
+    units: Vec<Unit>,
+    can_report: bool,
+    now: jiff::Timestamp,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<ListQuery>,
+) -> AppResult<Response> {
+    let scope = auth.scope(Action::ViewCases)?;
+    let actor = case_actor(&auth);
+    let mut inboxes = vec![];
+    for key in inboxes_for(&actor) {
+        let mut f = inbox_filter(key).unwrap_or_default();
+        f.limit = 500;
+        let (cases, _) = cs::list(&state.store, &scope, &f).await?;
+        inboxes.push(Inbox {
+            key,
+            count: cases.len(),
+        });
+    }
+    let mut f = inbox_filter(&q.inbox).unwrap_or_default();
+    if let Some(s) = CaseState::parse(&q.state) {
+        f.states = vec![s];
+    }
+    f.category_id = Uuid::parse_str(&q.category).ok();
+    f.unit_id = Uuid::parse_str(&q.unit).ok();
+    f.source = Source::parse(&q.source);
+    f.after = q.after.as_deref().and_then(cs::parse_cursor);
+    f.limit = 50;
+    let (cases, next) = cs::list(&state.store, &scope, &f).await?;
+    let city = org::whole_city(&state.store).await?;
+    let page = ListPage {
+        p: PageCtx::new(&auth, &state).with_flash(q.done.as_deref()),
+        cases,
+        next,
+        inboxes,
+        query_string: q.query_string(),
+        categories: cs::categories(&state.store).await?,
+        units: if actor.office {
+            org::all_units(&state.store, &city, true).await?
+        } else {
+            vec![]
+        },
+        can_report: auth.may(Action::ReportCases),
+        now: jiff::Timestamp::now(),
+        query: q,
+    };
+    Ok(render(&page))
+}
+
+// ------------------------------------------------------------ intake
+
+#[derive(Template)]
+#[template(path = "cases/new.html")]
+struct NewPage {
+    p: PageCtx,
+    form: IntakeForm,
+    errors: FieldErrors,
+    categories: Vec<Category>,
+    sources: Vec<&'static str>,
+}
+
+fn new_page(
+    state: &AppState,
+    auth: &Auth,
+    form: IntakeForm,
+    errors: FieldErrors,
+    categories: Vec<Category>,
+) -> Response {
+    let status = form_status(&errors, false);
+    let page = NewPage {
+        p: PageCtx::new(auth, state),
+        form,
+        errors,
+        categories,
+        sources: Source::ALL.iter().map(|s| s.code()).collect(),
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    auth.scope(Action::ReportCases)?;
+    let form = IntakeForm {
+        client_id: Uuid::new_v4().to_string(),
+        source: if auth.actor.has_role(Role::Inspector) {
+            "inspection"
+        } else {
+            "hotline"
+        }
+        .into(),
+        ..Default::default()
+    };
+    Ok(new_page(
+        &state,
+        &auth,
+        form,
+        FieldErrors::new(),
+        cs::categories(&state.store).await?,
+    ))
+}
+
+pub async fn create(State(state): State<AppState>, f: CsrfForm<IntakeForm>) -> AppResult<Response> {
+    let auth = f.auth;
+    auth.scope(Action::ReportCases)?;
+    let categories = cs::categories(&state.store).await?;
+    let result = match f.form.parse() {
+        Ok(input) => cs::intake(&state.store, &auth.ctx(), &input, &state.config.timezone).await,
+        Err(e) => Err(StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(c) => Ok(see_other(&format!("/cases/{}", c.id), "reported")),
+        Err(StoreError::Invalid(e)) => Ok(new_page(&state, &auth, f.form, e, categories)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ------------------------------------------------------------ one case
+
+#[derive(Template)]
+#[template(path = "cases/show.html")]
+struct ShowPage {
+    p: PageCtx,
+    c: Case,
+    events: Vec<CaseEvent>,
+    steps: Vec<&'static str>,
+    units: Vec<Unit>,
+    default_deadline: String,
+    overdue: bool,
+    refusal: Option<String>,
+    conflict: bool,
+}
+
+impl ShowPage {
+    fn can(&self, step: &str) -> bool {
+        self.steps.contains(&step)
+    }
+    fn suggested(&self, unit: &Uuid) -> bool {
+        self.c.suggested_unit_id.as_ref() == Some(unit)
+    }
+}
+
+async fn show_page(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    done: Option<&str>,
+    refusal: Option<String>,
+    conflict: bool,
+) -> AppResult<Response> {
+    let scope = auth.scope(Action::ViewCases)?;
+    let c = cs::get(&state.store, &scope, id).await?;
+    let actor = case_actor(auth);
+    let steps = if auth.may(Action::WorkCases) {
+        possible_steps(c.facts(), &actor)
+    } else {
+        vec![]
+    };
+    let city = org::whole_city(&state.store).await?;
+    let deadline = cs::default_deadline(&state.store, &c, state.config.timezone.clone()).await?;
+    let tz = state.config.timezone.clone();
+    let page = ShowPage {
+        p: PageCtx::new(auth, state).with_flash(done),
+        events: cs::events(&state.store, id).await?,
+        units: if actor.office {
+            org::all_units(&state.store, &city, true).await?
+        } else {
+            vec![]
+        },
+        default_deadline: deadline
+            .map(|d| {
+                d.to_zoned_datetime(tz)
+                    .strftime("%Y-%m-%dT%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default(),
+        overdue: c.overdue(jiff::Timestamp::now()),
+        steps,
+        c,
+        conflict,
+        refusal: refusal.clone(),
+    };
+    let status = if conflict {
+        axum::http::StatusCode::CONFLICT
+    } else if refusal.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    Q(d): Q<super::Done>,
+) -> AppResult<Response> {
+    show_page(&state, &auth, id, d.done.as_deref(), None, false).await
+}
+
+/// A `datetime-local` value in the deployment's zone.
+fn parse_local(value: &str, tz: &jiff::tz::TimeZone) -> Option<jiff::Timestamp> {
+    let dt: jiff::civil::DateTime = value.trim().parse().ok()?;
+    dt.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp())
+}
+
+/// Reads the step a form asks for; fields it needs and lacks are refusals.
+fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Step, i64), Refusal> {
+    let one = |k: &str| {
+        pairs
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let version = one("version").parse().unwrap_or(-1);
+    let reason = one("reason");
+    let note = one("note");
+    let uuid = |k: &'static str| {
+        Uuid::parse_str(&one(k)).map_err(|_| Refusal::Invalid {
+            field: k,
+            code: "invalid_choice",
+        })
+    };
+    let when = |k: &'static str| {
+        parse_local(&one(k), tz).ok_or(Refusal::Invalid {
+            field: k,
+            code: "invalid_date",
+        })
+    };
+    let step = match one("step").as_str() {
+        "register" => Step::Register,
+        "reject" => Step::Reject { reason },
+        "void" => Step::Void { reason },
+        "mark_duplicate" => Step::MarkDuplicate {
+            original: uuid("original")?,
+        },
+        "dispatch" => Step::Dispatch {
+            unit: uuid("unit")?,
+            deadline: when("deadline")?,
+        },
+        "resume" => Step::Resume {
+            unit: uuid("unit")?,
+            deadline: when("deadline")?,
+        },
+        "handle" => Step::Handle { note },
+        "ask_extend" => Step::Ask {
+            ask: Ask::Extend {
+                until: when("until")?,
+            },
+            reason,
+        },
+        "ask_park" => Step::Ask {
+            ask: Ask::Park,
+            reason,
+        },
+        "ask_return" => Step::Ask {
+            ask: Ask::Return,
+            reason,
+        },
+        "approve" => Step::Approve,
+        "refuse" => Step::Refuse { reason },
+        "verify_pass" => Step::Verify { passed: true, note },
+        "verify_fail" => Step::Verify {
+            passed: false,
+            note,
+        },
+        "evaluate" => Step::Evaluate {
+            score: one("score").parse().unwrap_or(0),
+            note,
+        },
+        _ => {
+            return Err(Refusal::Invalid {
+                field: "step",
+                code: "invalid_choice",
+            });
+        }
+    };
+    Ok((step, version))
+}
+
+pub async fn take_step(
+    State(state): State<AppState>,
+    P(id): P<Uuid>,
+    f: CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    let scope = auth.scope(Action::WorkCases)?;
+    let (step, version) = match step_from(&f.form, &state.config.timezone) {
+        Ok(s) => s,
+        Err(r) => {
+            return show_page(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(refusal_message(auth.lang, &r)),
+                false,
+            )
+            .await;
+        }
+    };
+    match cs::step(
+        &state.store,
+        &auth.ctx(),
+        &scope,
+        &case_actor(&auth),
+        id,
+        version,
+        &step,
+    )
+    .await
+    {
+        Ok(_) => Ok(see_other(&format!("/cases/{id}"), "step_taken")),
+        Err(StepError::Refused(r)) => {
+            show_page(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(refusal_message(auth.lang, &r)),
+                false,
+            )
+            .await
+        }
+        Err(StepError::Store(StoreError::Conflict)) => {
+            show_page(&state, &auth, id, None, None, true).await
+        }
+        Err(StepError::Store(e)) => Err(AppError::from(e)),
+    }
+}

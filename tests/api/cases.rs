@@ -1,0 +1,506 @@
+use crate::helpers::*;
+use crate::on_both;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+on_both!(
+    a_case_goes_round_the_loop_and_refusals_name_the_step,
+    two_people_acting_at_once_one_is_told,
+    intake_checks_its_input_and_retries_do_not_duplicate,
+    routing_picks_the_most_specific_rule,
+    units_only_see_and_act_on_their_own_cases,
+    the_case_page_offers_only_allowed_steps,
+);
+
+async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
+    wenming_store::demo::load_catalogue(&app.store)
+        .await
+        .unwrap()
+}
+
+fn sub<'a>(
+    cats: &'a [wenming_store::case::Category],
+    code: &str,
+) -> &'a wenming_store::case::Category {
+    cats.iter().find(|c| c.code == code).unwrap()
+}
+
+/// A point inside 临江区's first grid cell, and one in 凤鸣区.
+const IN_LJ: (f64, f64) = (118.61, 31.21);
+const IN_FM: (f64, f64) = (118.73, 31.21);
+
+async fn report(
+    app: &TestApp,
+    token: &str,
+    category: uuid::Uuid,
+    at: (f64, f64),
+) -> serde_json::Value {
+    let call = bearer(&format!("http://{}", app.addr));
+    let r = call(Method::POST, "/cases", token)
+        .json(&json!({"source": "inspection", "category_id": category, "description": "路边垃圾堆积", "lon": at.0, "lat": at.1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+async fn step(
+    app: &TestApp,
+    token: &str,
+    case: &serde_json::Value,
+    s: serde_json::Value,
+) -> reqwest::Response {
+    let call = bearer(&format!("http://{}", app.addr));
+    call(
+        Method::POST,
+        &format!("/cases/{}/steps", case["id"].as_str().unwrap()),
+        token,
+    )
+    .json(&json!({"version": case["version"], "step": s}))
+    .send()
+    .await
+    .unwrap()
+}
+
+fn later(hours: i64) -> String {
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours)).to_string()
+}
+
+async fn a_case_goes_round_the_loop_and_refusals_name_the_step(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let (office, unit, inspector) = (
+        app.token("office", false).await,
+        app.token("unit", false).await,
+        app.token("inspector", false).await,
+    );
+    let c = report(&app, &inspector, sub(&cats, "0101").id, IN_LJ).await;
+    assert_eq!(c["state"], "reported");
+    assert!(c["number"].as_str().unwrap().ends_with("000001"));
+    // Verifying a case nobody has handled is refused, naming the problem.
+    let r = step(
+        &app,
+        &inspector,
+        &c,
+        json!({"step": "verify", "passed": true, "note": ""}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["errors"][0]["code"],
+        "illegal_step"
+    );
+    // Unit staff cannot register.
+    assert_eq!(
+        step(&app, &unit, &c, json!({"step": "register"}))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND,
+        "not yet theirs to see"
+    );
+    let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["state"], "registered");
+    let cgj = app.unit_id("市城市管理局").await;
+    let r = step(
+        &app,
+        &office,
+        &c,
+        json!({"step": "dispatch", "unit": cgj, "deadline": later(-1)}),
+    )
+    .await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["errors"][0]["code"],
+        "deadline_past"
+    );
+    let c: serde_json::Value = step(
+        &app,
+        &office,
+        &c,
+        json!({"step": "dispatch", "unit": cgj, "deadline": later(48)}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (c["state"].as_str(), c["unit_id"].as_str()),
+        (Some("dispatched"), Some(cgj.to_string().as_str()))
+    );
+    let r = step(&app, &unit, &c, json!({"step": "handle", "note": ""})).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["errors"][0]["field"],
+        "note"
+    );
+    let c: serde_json::Value = step(&app, &unit, &c, json!({"step": "handle", "note": "已清运"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(c["state"], "handled");
+    // The dispatcher cannot verify; an inspector can, and sends it back.
+    let r = step(
+        &app,
+        &office,
+        &c,
+        json!({"step": "verify", "passed": true, "note": ""}),
+    )
+    .await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["errors"][0]["code"],
+        "own_work"
+    );
+    let c: serde_json::Value = step(
+        &app,
+        &inspector,
+        &c,
+        json!({"step": "verify", "passed": false, "note": "仍有残留"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (c["state"].as_str(), c["reworks"].as_i64()),
+        (Some("rework"), Some(1))
+    );
+    let c: serde_json::Value = step(
+        &app,
+        &unit,
+        &c,
+        json!({"step": "handle", "note": "已彻底清理"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let c: serde_json::Value = step(
+        &app,
+        &inspector,
+        &c,
+        json!({"step": "verify", "passed": true, "note": "复核通过"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(c["state"], "closed");
+    assert!(c["closed_at"].is_string());
+    // Every step is on the record, in order, with who did it.
+    let events =
+        wenming_store::case::events(&app.store, c["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap();
+    let steps: Vec<&str> = events.iter().map(|e| e.step.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "report", "register", "dispatch", "handle", "verify", "handle", "verify"
+        ]
+    );
+    assert!(
+        events[4].note.as_deref() == Some("仍有残留") && events[4].actor_name.contains("刘晓东")
+    );
+    let audit = wenming_store::audit::for_entity(&app.store, "case", c["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 7);
+}
+
+async fn two_people_acting_at_once_one_is_told(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.token("office", false).await;
+    let admin = app.token("admin", false).await;
+    let c = report(&app, &office, sub(&cats, "0202").id, IN_FM).await;
+    let (x, y) = tokio::join!(
+        step(&app, &office, &c, json!({"step": "register"})),
+        step(
+            &app,
+            &admin,
+            &c,
+            json!({"step": "reject", "reason": "重复反映"})
+        )
+    );
+    let mut statuses = [x.status().as_u16(), y.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409]);
+    let events =
+        wenming_store::case::events(&app.store, c["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(events.len(), 2, "the loser left no trace");
+}
+
+async fn intake_checks_its_input_and_retries_do_not_duplicate(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let token = app.token("inspector", false).await;
+    let all = wenming_store::case::categories(&app.store).await.unwrap();
+    let class = all.iter().find(|c| c.parent_id.is_none()).unwrap().id;
+    let client_id = uuid::Uuid::now_v7();
+    let body = json!({"client_id": client_id, "source": "inspection", "category_id": sub(&cats, "0301").id, "description": "电线杆上小广告", "lon": IN_LJ.0, "lat": IN_LJ.1});
+    let a: serde_json::Value = call(Method::POST, "/cases", &token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b2: serde_json::Value = call(Method::POST, "/cases", &token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["id"], client_id.to_string());
+    assert_eq!(
+        (a["id"].clone(), a["number"].clone()),
+        (b2["id"].clone(), b2["number"].clone()),
+        "a retry returns the same case"
+    );
+    assert_eq!(app.count("case_record").await, 1);
+    assert_eq!(
+        a["region_id"],
+        app.region_id("LJ010101").await.to_string(),
+        "located in its grid cell"
+    );
+    let bad = [
+        (
+            json!({"source": "inspection", "category_id": sub(&cats, "0301").id, "description": "x", "lon": 121.5, "lat": 31.2}),
+            "lon",
+            "outside_city",
+        ),
+        (
+            json!({"source": "inspection", "category_id": sub(&cats, "0301").id, "description": "x", "lon": 500, "lat": 31.2}),
+            "lon",
+            "invalid_coordinates",
+        ),
+        (
+            json!({"source": "inspection", "category_id": uuid::Uuid::nil(), "description": "x", "address": "某路"}),
+            "category_id",
+            "invalid_choice",
+        ),
+        (
+            json!({"source": "inspection", "category_id": class, "description": "x", "address": "某路"}),
+            "category_id",
+            "choose_subclass",
+        ),
+        (
+            json!({"source": "inspection", "category_id": sub(&cats, "0301").id, "description": "x"}),
+            "address",
+            "location_required",
+        ),
+    ];
+    for (body, field, code) in bad {
+        let r = call(Method::POST, "/cases", &token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (
+                e["errors"][0]["field"].as_str(),
+                e["errors"][0]["code"].as_str()
+            ),
+            (Some(field), Some(code)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.count("case_record").await,
+        1,
+        "nothing stored for bad input"
+    );
+    // Leaders read; they do not report.
+    let leader = app.token("leader", false).await;
+    assert_eq!(
+        call(Method::POST, "/cases", &leader)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn routing_picks_the_most_specific_rule(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let token = app.token("office", false).await;
+    let posters = sub(&cats, "0301").id;
+    let in_lj = report(&app, &token, posters, IN_LJ).await;
+    assert_eq!(
+        in_lj["suggested_unit_id"],
+        app.unit_id("临江区城市管理局").await.to_string(),
+        "the district rule for posters wins"
+    );
+    let far = report(&app, &token, posters, (118.90, 31.50)).await;
+    assert_eq!(
+        far["suggested_unit_id"],
+        app.unit_id("市城市管理局").await.to_string(),
+        "elsewhere the class rule applies"
+    );
+    let lamps = report(&app, &token, sub(&cats, "0601").id, IN_LJ).await;
+    assert_eq!(
+        lamps["suggested_unit_id"],
+        app.unit_id("市住房和城乡建设局").await.to_string()
+    );
+}
+
+async fn units_only_see_and_act_on_their_own_cases(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.token("office", false).await;
+    let unit = app.token("unit", false).await;
+    let c = report(&app, &office, sub(&cats, "0601").id, IN_LJ).await;
+    let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other = app.unit_id("市住房和城乡建设局").await;
+    let c: serde_json::Value = step(
+        &app,
+        &office,
+        &c,
+        json!({"step": "dispatch", "unit": other, "deadline": later(24)}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let call = bearer(&format!("http://{}", app.addr));
+    let r = call(
+        Method::GET,
+        &format!("/cases/{}", c["id"].as_str().unwrap()),
+        &unit,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "another unit's case is not found"
+    );
+    assert_eq!(
+        step(&app, &unit, &c, json!({"step": "handle", "note": "x"}))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let mine: serde_json::Value = call(Method::GET, "/cases", &unit)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 0);
+    // A read-only token of the office may look but not act.
+    let ro = app.token("office", true).await;
+    assert_eq!(
+        call(
+            Method::GET,
+            &format!("/cases/{}", c["id"].as_str().unwrap()),
+            &ro
+        )
+        .send()
+        .await
+        .unwrap()
+        .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        step(&app, &ro, &c, json!({"step": "void", "reason": "x"}))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+async fn the_case_page_offers_only_allowed_steps(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office_t = app.token("office", false).await;
+    let c = report(&app, &office_t, sub(&cats, "0101").id, IN_LJ).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let office = app.as_role("office").await;
+    let (_, page) = office.get_text(&format!("/cases/{id}")).await;
+    assert!(page.contains("value=\"register\"") && !page.contains("value=\"handle\""));
+    let r = office
+        .post(
+            &format!("/cases/{id}/step"),
+            &[("step", "register"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Posting the same version again: someone (here, we) acted first.
+    let r = office
+        .post(
+            &format!("/cases/{id}/step"),
+            &[("step", "register"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("已被他人办理"));
+    let r = office
+        .post(
+            &format!("/cases/{id}/step"),
+            &[("step", "handle"), ("note", "x"), ("version", "2")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("不能“反馈处置结果”"));
+    let leader = app.as_role("leader").await;
+    let (_, page) = leader.get_text(&format!("/cases/{id}")).await;
+    assert!(page.contains("当前没有需要您办理的操作"));
+    let (_, inbox) = office.get_text("/cases?inbox=to_dispatch").await;
+    assert!(inbox.contains(c["number"].as_str().unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_demo_has_cases_in_every_state() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    assert_eq!(
+        wenming_store::demo::load_all(&app.store).await.unwrap(),
+        wenming_store::demo::DemoOutcome::Loaded
+    );
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("SELECT state, COUNT(*) FROM case_record GROUP BY state ORDER BY state")
+            .fetch_all(app.store.reader())
+            .await
+            .unwrap();
+    let names: Vec<&str> = states.iter().map(|s| s.0.as_str()).collect();
+    for s in [
+        "reported",
+        "rejected",
+        "dispatched",
+        "awaiting_approval",
+        "handled",
+        "rework",
+        "closed",
+    ] {
+        assert!(names.contains(&s), "{s} in {states:?}");
+    }
+    assert_eq!(states.iter().map(|s| s.1).sum::<i64>(), 240);
+    assert!(
+        wenming_store::audit::verify(&app.store)
+            .await
+            .unwrap()
+            .broken
+            .is_none()
+    );
+}
