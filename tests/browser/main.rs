@@ -368,6 +368,32 @@ async fn unit_walk(c: &Client, app: &TestApp, tag: &str) {
     shot(c, &format!("unit-task-{tag}")).await;
 }
 
+/// The office's case inboxes and a case page; the unit's case on a phone.
+async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str) {
+    sign_in(c, app, who, DEMO_PASSWORD).await;
+    c.goto(&app.url("/cases")).await.unwrap();
+    shot(c, &format!("cases-{who}-{tag}")).await;
+    let link = c.find(Locator::Css("table.list tbody a")).await.unwrap();
+    link.click().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("ol.timeline"))
+        .await
+        .unwrap();
+    shot(c, &format!("case-{who}-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_pages_render_on_desktop_and_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    wenming_store::demo::load_all(&app.store).await.unwrap();
+    for (phone, tag, who) in [(false, "desktop", "office"), (true, "phone", "unit")] {
+        let c = browser(&driver, phone).await;
+        case_walk(&c, &app, tag, who).await;
+        c.close().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_task_pages_render_on_phone_and_desktop() {
     let Some(driver) = start_driver() else { return };

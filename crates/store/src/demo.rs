@@ -978,15 +978,13 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
         actor_name: "刘晓东 (inspector)".into(),
         request_id: None,
     };
-    let descriptions = [
-        "路边有一堆生活垃圾，已散发异味",
-        "店家在门口摆摊占用人行道",
-        "电线杆上贴满小广告",
-        "路灯连续几晚不亮",
-        "公交站牌被撞歪",
-        "斑马线前机动车不礼让",
-        "菜市场地面积水、摊位杂乱",
-        "宣传栏内容还是去年的",
+    let phrases = [
+        "群众多次反映，影响通行",
+        "督查巡查时发现",
+        "市民随手拍上报，附现场描述",
+        "12345 热线转来，要求尽快处理",
+        "第三方测评暗访发现",
+        "位于学校附近，家长意见较大",
     ];
     let sources = [
         Source::Citizen,
@@ -1014,7 +1012,7 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
             client_id: None,
             source: sources[(next() % sources.len() as u64) as usize],
             category_id: cat.id,
-            description: descriptions[i % descriptions.len()].into(),
+            description: format!("{}：{}", cat.name, phrases[i % phrases.len()]),
             point: Some(wenming_domain::geo::Point { lon, lat }),
             address: None,
             reporter_name: None,
@@ -1139,7 +1137,38 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
         )
         .await?;
     }
+    backdate(store).await?;
     Ok(total)
+}
+
+/// The demo's cases were all made just now; spread them over the last two
+/// months (every time on a case moves by the same amount), so lists, trends
+/// and overdue flags look like a working city. Demo data only: real cases
+/// are never rewritten.
+async fn backdate(store: &Store) -> Result<(), StoreError> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM case_record ORDER BY number")
+        .fetch_all(store.reader())
+        .await?;
+    let mut tx = store.begin().await?;
+    for (i, id) in ids.iter().enumerate() {
+        let shift = ((i * 37) % 60) as i64 * 86_400_000_000;
+        sqlx::query(
+            "UPDATE case_record SET reported_at = reported_at - $1, registered_at = registered_at - $1, \
+             dispatched_at = dispatched_at - $1, handled_at = handled_at - $1, closed_at = closed_at - $1, \
+             deadline = deadline - $1, updated_at = updated_at - $1 WHERE id = $2",
+        )
+        .bind(shift)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE case_event SET at = at - $1 WHERE case_id = $2")
+            .bind(shift)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Everything the demo has: the city, its framework and tasks, and its
