@@ -10,6 +10,7 @@ on_both!(
     routing_picks_the_most_specific_rule,
     units_only_see_and_act_on_their_own_cases,
     the_case_page_offers_only_allowed_steps,
+    duplicates_nearby_are_offered_and_close_with_their_original,
 );
 
 async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
@@ -502,5 +503,101 @@ async fn the_full_demo_has_cases_in_every_state() {
             .unwrap()
             .broken
             .is_none()
+    );
+}
+
+async fn duplicates_nearby_are_offered_and_close_with_their_original(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.token("office", false).await;
+    let inspector = app.token("inspector", false).await;
+    let unit = app.token("unit", false).await;
+    let kind = sub(&cats, "0101").id;
+    let first = report(&app, &inspector, kind, IN_LJ).await;
+    // 30 m away: a duplicate candidate. 200 m away, or another kind: not.
+    let near = report(
+        &app,
+        &inspector,
+        kind,
+        (IN_LJ.0, IN_LJ.1 + 30.0 / 111_195.0),
+    )
+    .await;
+    report(
+        &app,
+        &inspector,
+        kind,
+        (IN_LJ.0, IN_LJ.1 + 200.0 / 111_195.0),
+    )
+    .await;
+    report(&app, &inspector, sub(&cats, "0102").id, IN_LJ).await;
+    let everything = wenming_store::org::whole_city(&app.store).await.unwrap();
+    let near_case = wenming_store::case::get(
+        &app.store,
+        &everything,
+        near["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dups = wenming_store::case::possible_duplicates(&app.store, &everything, &near_case)
+        .await
+        .unwrap();
+    assert_eq!(dups.len(), 1);
+    assert_eq!(dups[0].0.id.to_string(), first["id"].as_str().unwrap());
+    assert!((dups[0].1 - 30.0).abs() < 1.0);
+    let s = app.as_role("office").await;
+    let (_, page) = s
+        .get_text(&format!("/cases/{}", near["id"].as_str().unwrap()))
+        .await;
+    assert!(page.contains("可能是重复反映") && page.contains(first["number"].as_str().unwrap()));
+    let dup: serde_json::Value = step(
+        &app,
+        &office,
+        &near,
+        json!({"step": "mark_duplicate", "original": first["id"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(dup["state"], "duplicate");
+    // The original goes round the loop; its duplicate closes with it.
+    let c: serde_json::Value = step(&app, &office, &first, json!({"step": "register"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cgj = app.unit_id("市城市管理局").await;
+    let c: serde_json::Value = step(
+        &app,
+        &office,
+        &c,
+        json!({"step": "dispatch", "unit": cgj, "deadline": later(8)}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let c: serde_json::Value = step(&app, &unit, &c, json!({"step": "handle", "note": "已清理"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    step(
+        &app,
+        &inspector,
+        &c,
+        json!({"step": "verify", "passed": true, "note": ""}),
+    )
+    .await;
+    let dup = wenming_store::case::get(
+        &app.store,
+        &everything,
+        near["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        dup.closed_at.is_some(),
+        "the duplicate closed with its original"
     );
 }

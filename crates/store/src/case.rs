@@ -872,3 +872,52 @@ pub async fn default_deadline(
         .handling_time
         .map(|h| h.deadline(jiff::Timestamp::now(), &cal)))
 }
+
+/// Open cases of the same subclass within its duplicate radius of this one:
+/// offered to the office to link as duplicates.
+pub async fn possible_duplicates(
+    store: &Store,
+    scope: &Scope,
+    case: &Case,
+) -> Result<Vec<(Case, f64)>, StoreError> {
+    let Some(p) = case.point else {
+        return Ok(vec![]);
+    };
+    let cat = category(store, case.category_id).await?;
+    let radius = cat.duplicate_radius_m as f64;
+    // A box around the point first (an index-friendly filter), then the
+    // exact distance.
+    let dlat = radius / 111_195.0;
+    let dlon = dlat / p.lat.to_radians().cos().max(0.01);
+    let mut sql = Sql::new(&format!("{CASE_SELECT} WHERE c.category_id = "));
+    let pc = sql.text_arg(case.category_id.to_string());
+    sql.push(&pc);
+    let pid = sql.text_arg(case.id.to_string());
+    sql.push(&format!(
+        " AND c.id <> {pid} AND c.state NOT IN ('closed', 'rejected', 'voided', 'duplicate')"
+    ));
+    for (col, lo, hi) in [
+        ("c.lon", p.lon - dlon, p.lon + dlon),
+        ("c.lat", p.lat - dlat, p.lat + dlat),
+    ] {
+        let a = sql.text_arg(lo.to_string());
+        let b = sql.text_arg(hi.to_string());
+        sql.push(&format!(
+            " AND {col} BETWEEN CAST({a} AS DOUBLE PRECISION) AND CAST({b} AS DOUBLE PRECISION)"
+        ));
+    }
+    scope_cases(&mut sql, scope);
+    sql.push(" ORDER BY c.reported_at LIMIT 20");
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    let mut out = vec![];
+    for r in &rows {
+        let c = case_from_row(r)?;
+        if let Some(q) = c.point {
+            let d = p.distance_m(q);
+            if d <= radius {
+                out.push((c, d));
+            }
+        }
+    }
+    Ok(out)
+}

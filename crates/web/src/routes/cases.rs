@@ -287,6 +287,8 @@ struct ShowPage {
     c: Case,
     events: Vec<CaseEvent>,
     steps: Vec<&'static str>,
+    /// Open cases of the same kind nearby, with their distance in metres.
+    duplicates: Vec<(Case, i64)>,
     units: Vec<Unit>,
     default_deadline: String,
     overdue: bool,
@@ -322,8 +324,18 @@ async fn show_page(
     let city = org::whole_city(&state.store).await?;
     let deadline = cs::default_deadline(&state.store, &c, state.config.timezone.clone()).await?;
     let tz = state.config.timezone.clone();
+    let duplicates = if steps.contains(&"mark_duplicate") {
+        cs::possible_duplicates(&state.store, &scope, &c)
+            .await?
+            .into_iter()
+            .map(|(d, m)| (d, m.round() as i64))
+            .collect()
+    } else {
+        vec![]
+    };
     let page = ShowPage {
         p: PageCtx::new(auth, state).with_flash(done),
+        duplicates,
         events: cs::events(&state.store, id).await?,
         units: if actor.office {
             org::all_units(&state.store, &city, true).await?
