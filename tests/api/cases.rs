@@ -11,6 +11,7 @@ on_both!(
     units_only_see_and_act_on_their_own_cases,
     the_case_page_offers_only_allowed_steps,
     duplicates_nearby_are_offered_and_close_with_their_original,
+    the_metrics_page_counts_a_units_cases,
 );
 
 async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
@@ -600,4 +601,64 @@ async fn duplicates_nearby_are_offered_and_close_with_their_original(b: Backend)
         dup.closed_at.is_some(),
         "the duplicate closed with its original"
     );
+}
+
+async fn the_metrics_page_counts_a_units_cases(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.token("office", false).await;
+    let unit = app.token("unit", false).await;
+    let inspector = app.token("inspector", false).await;
+    let cgj = app.unit_id("市城市管理局").await;
+    let deadline = later(6);
+    let month = deadline[..7].to_string();
+    let mut cases = vec![];
+    for _ in 0..2 {
+        let c = report(&app, &inspector, sub(&cats, "0201").id, IN_FM).await;
+        let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let c: serde_json::Value = step(
+            &app,
+            &office,
+            &c,
+            json!({"step": "dispatch", "unit": cgj, "deadline": deadline}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        cases.push(c);
+    }
+    // One handled (on time, before its deadline) and verified; one not yet.
+    let c: serde_json::Value = step(
+        &app,
+        &unit,
+        &cases[0],
+        json!({"step": "handle", "note": "已劝离"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    step(
+        &app,
+        &inspector,
+        &c,
+        json!({"step": "verify", "passed": true, "note": ""}),
+    )
+    .await;
+    let s = app.as_role("leader").await;
+    let (status, page) = s.get_text(&format!("/cases/metrics?month={month}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("市城市管理局"));
+    // Two due this month: handled on time 1 of 2, closed 1 of 2.
+    assert!(
+        page.contains("50.0%，n=2"),
+        "{}",
+        &page[page.find("市城市管理局").unwrap()..][..600]
+    );
+    assert!(page.contains("不参与排名"), "two cases are too few to rank");
 }

@@ -380,6 +380,8 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str) {
         .await
         .unwrap();
     shot(c, &format!("case-{who}-{tag}")).await;
+    c.goto(&app.url("/cases/metrics")).await.unwrap();
+    shot(c, &format!("metrics-{who}-{tag}")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -921,3 +921,58 @@ pub async fn possible_duplicates(
     }
     Ok(out)
 }
+
+/// What the metrics need of every case touching a period (reported,
+/// dispatched, due or handled in it) or open past its deadline, with its unit.
+pub async fn metric_records(
+    store: &Store,
+    scope: &Scope,
+    start: jiff::Timestamp,
+    end: jiff::Timestamp,
+) -> Result<Vec<wenming_domain::metrics::CaseRecord>, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT c.unit_id, c.source, c.state, c.registered_at, c.dispatched_at, c.deadline, c.handled_at, c.closed_at, \
+         c.reworks, c.extensions FROM case_record c LEFT JOIN region r ON r.id = c.region_id WHERE (",
+    );
+    let (a, b) = (
+        sql.int_arg(start.as_microsecond()),
+        sql.int_arg(end.as_microsecond()),
+    );
+    let within = |col: &str| format!("({col} >= {a} AND {col} < {b})");
+    sql.push(
+        &[
+            within("c.registered_at"),
+            within("c.dispatched_at"),
+            within("c.deadline"),
+            within("c.handled_at"),
+        ]
+        .join(" OR "),
+    );
+    sql.push(" OR (c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline IS NOT NULL))");
+    scope_cases(&mut sql, scope);
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    rows.iter()
+        .map(|r| {
+            let opt = |k: &str| -> Result<Option<jiff::Timestamp>, StoreError> {
+                Ok(r.try_get::<Option<i64>, _>(k)?.map(ts))
+            };
+            let unit: Option<String> = r.try_get("unit_id")?;
+            let source: String = r.try_get("source")?;
+            let state: String = r.try_get("state")?;
+            let reworks: i64 = r.try_get("reworks")?;
+            let extensions: i64 = r.try_get("extensions")?;
+            Ok(wenming_domain::metrics::CaseRecord {
+                unit: unit.as_deref().map(parse_uuid).transpose()?,
+                from_inspector: source == "inspection",
+                registered_at: opt("registered_at")?,
+                dispatched_at: opt("dispatched_at")?,
+                deadline: opt("deadline")?,
+                handled_at: opt("handled_at")?,
+                closed_at: opt("closed_at")?,
+                reworked: reworks > 0,
+                extended: extensions > 0,
+                open: CaseState::parse(&state).is_some_and(CaseState::is_open),
+            })
+        })
+        .collect()
+}

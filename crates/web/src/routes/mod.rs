@@ -6,6 +6,7 @@ mod audit;
 mod cases;
 mod frameworks;
 mod home;
+mod metrics;
 mod people;
 mod regions;
 mod session;
@@ -76,6 +77,7 @@ pub fn router() -> Router<AppState> {
         .route("/standards/{id}", post(frameworks::update_standard))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/new", get(cases::new_form))
+        .route("/cases/metrics", get(metrics::page))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/step", post(cases::take_step))
         .route("/tasks", get(tasks::list))

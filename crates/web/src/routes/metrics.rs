@@ -1,0 +1,133 @@
+//! Case metrics per unit for a month, and the ranking (红黑榜).
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::AppResult;
+use crate::extract::Q;
+use crate::page::{PageCtx, render};
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+use wenming_domain::metrics::{DEFAULT_COMPOSITE, Metrics, Period, Rate, compute, rank};
+use wenming_domain::policy::Action;
+use wenming_store::{case as cs, org};
+
+/// Units with fewer cases due than this are listed but not ranked.
+pub const MIN_N: u64 = 10;
+
+pub struct Row {
+    pub name: String,
+    pub m: Metrics,
+    pub rank: Option<usize>,
+}
+
+#[derive(Template)]
+#[template(path = "cases/metrics.html")]
+struct MetricsPage {
+    p: PageCtx,
+    month: String,
+    prev: String,
+    next: String,
+    rows: Vec<Row>,
+    total: Metrics,
+    min_n: u64,
+}
+
+impl MetricsPage {
+    /// "92.3%，n=412", or "—" without cases.
+    fn rate(&self, r: &Rate) -> String {
+        match r.value() {
+            Some(v) => crate::i18n::fill(
+                self.p.t("metrics.rate"),
+                &[
+                    ("pct", &format!("{:.1}", v * 100.0)),
+                    ("n", &r.den.to_string()),
+                ],
+            ),
+            None => "—".into(),
+        }
+    }
+    fn hours(&self, m: &Metrics) -> String {
+        m.mean_handling_hours
+            .map(|h| format!("{h:.1}"))
+            .unwrap_or_else(|| "—".into())
+    }
+    fn score(&self, m: &Metrics) -> String {
+        m.composite
+            .map(|s| format!("{s:.1}"))
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct MonthQuery {
+    #[serde(default)]
+    month: String,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<MonthQuery>,
+) -> AppResult<Response> {
+    let scope = auth.scope(Action::ViewCases)?;
+    let tz = state.config.timezone.clone();
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let first = format!("{}-01", q.month.trim())
+        .parse::<jiff::civil::Date>()
+        .unwrap_or_else(|_| today.first_of_month());
+    let next_first = first.last_of_month().tomorrow().unwrap_or(first);
+    let prev_first = first.yesterday().unwrap_or(first).first_of_month();
+    let at = |d: jiff::civil::Date| {
+        d.to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(tz.clone())
+            .map(|z| z.timestamp())
+    };
+    let (start, end) = (
+        at(first).map_err(|_| crate::error::AppError::Internal)?,
+        at(next_first).map_err(|_| crate::error::AppError::Internal)?,
+    );
+    let records = cs::metric_records(&state.store, &scope, start, end).await?;
+    let calendar = cs::calendar(&state.store, tz).await?;
+    let period = Period { start, end };
+    let now = jiff::Timestamp::now();
+    let mut by_unit: BTreeMap<Uuid, Vec<_>> = BTreeMap::new();
+    for r in &records {
+        if let Some(u) = r.unit {
+            by_unit.entry(u).or_default().push(r.clone());
+        }
+    }
+    let per_unit: Vec<(Uuid, Metrics)> = by_unit
+        .iter()
+        .map(|(u, rs)| (*u, compute(rs, period, now, &calendar, &DEFAULT_COMPOSITE)))
+        .collect();
+    let ranking = rank(&per_unit, MIN_N);
+    let city = org::whole_city(&state.store).await?;
+    let names: BTreeMap<Uuid, String> = org::all_units(&state.store, &city, false)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
+    let mut rows: Vec<Row> = per_unit
+        .into_iter()
+        .map(|(u, m)| Row {
+            name: names.get(&u).cloned().unwrap_or_default(),
+            rank: ranking.ranked.iter().find(|r| r.unit == u).map(|r| r.rank),
+            m,
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.rank.is_none(), r.rank.unwrap_or(usize::MAX)));
+    let page = MetricsPage {
+        p: PageCtx::new(&auth, &state),
+        month: first.strftime("%Y-%m").to_string(),
+        prev: prev_first.strftime("%Y-%m").to_string(),
+        next: next_first.strftime("%Y-%m").to_string(),
+        total: compute(&records, period, now, &calendar, &DEFAULT_COMPOSITE),
+        rows,
+        min_n: MIN_N,
+    };
+    Ok(render(&page))
+}
