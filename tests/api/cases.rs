@@ -12,6 +12,7 @@ on_both!(
     the_case_page_offers_only_allowed_steps,
     duplicates_nearby_are_offered_and_close_with_their_original,
     the_metrics_page_counts_a_units_cases,
+    the_office_extends_the_catalogue,
 );
 
 async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
@@ -661,4 +662,78 @@ async fn the_metrics_page_counts_a_units_cases(b: Backend) {
         &page[page.find("市城市管理局").unwrap()..][..600]
     );
     assert!(page.contains("不参与排名"), "two cases are too few to rank");
+}
+
+async fn the_office_extends_the_catalogue(b: Backend) {
+    let app = TestApp::demo(b).await;
+    catalogue(&app).await;
+    let all = wenming_store::case::categories(&app.store).await.unwrap();
+    let class = all.iter().find(|c| c.code == "06").unwrap().id.to_string();
+    let office = app.as_role("office").await;
+    let r = office
+        .post(
+            "/cases/categories",
+            &[
+                ("parent_id", &class),
+                ("code", "0605"),
+                ("name", "井盖缺失"),
+                ("amount", ""),
+                ("unit", "hours"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().await.unwrap().contains("id=\"e-amount\""),
+        "a subclass needs its handling time"
+    );
+    let r = office
+        .post(
+            "/cases/categories",
+            &[
+                ("parent_id", &class),
+                ("code", "0605"),
+                ("name", "井盖缺失"),
+                ("amount", "2"),
+                ("unit", "hours"),
+                ("radius", "30"),
+                ("standards", "5.1.1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let added = wenming_store::case::categories(&app.store)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.code == "0605")
+        .unwrap();
+    assert_eq!(
+        (added.handling_time, added.duplicate_radius_m),
+        (Some(wenming_domain::case::HandlingTime::Hours(2)), 30)
+    );
+    let r = office
+        .post(
+            "/cases/categories",
+            &[
+                ("parent_id", &class),
+                ("code", "0605"),
+                ("name", "重复"),
+                ("amount", "2"),
+                ("unit", "hours"),
+            ],
+        )
+        .await;
+    assert!(
+        r.text().await.unwrap().contains("已经有同名"),
+        "codes are unique"
+    );
+    let unit = app.as_role("unit").await;
+    assert_eq!(unit.get("/cases/categories").await.status(), StatusCode::OK);
+    assert_eq!(
+        unit.post("/cases/categories", &[("code", "99"), ("name", "x")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 }

@@ -111,9 +111,8 @@ pub async fn create_category(
             Some(Some(_)) => return Err(StoreError::invalid("parent_id", "two_levels_only")),
             Some(None) => {}
         }
-    } else if input.handling_time.is_some() {
-        // Deadlines belong to subclasses; a class only groups them.
     }
+    // Deadlines belong to subclasses; a class only groups them.
     if input.parent_id.is_some() && input.handling_time.is_none() {
         return Err(StoreError::invalid("deadline_amount", "required"));
     }

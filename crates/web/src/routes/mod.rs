@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod cases;
+mod categories;
 mod frameworks;
 mod home;
 mod metrics;
@@ -78,6 +79,10 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/new", get(cases::new_form))
         .route("/cases/metrics", get(metrics::page))
+        .route(
+            "/cases/categories",
+            get(categories::list).post(categories::create),
+        )
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/step", post(cases::take_step))
         .route("/tasks", get(tasks::list))
