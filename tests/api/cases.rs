@@ -644,24 +644,54 @@ async fn the_metrics_page_counts_a_units_cases(b: Backend) {
     .json()
     .await
     .unwrap();
-    step(
+    // The inspector of 临江区 cannot see a case in 凤鸣区; the administrator verifies.
+    let admin = app.token("admin", false).await;
+    let r = step(
         &app,
         &inspector,
         &c,
         json!({"step": "verify", "passed": true, "note": ""}),
     )
     .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let closed: serde_json::Value = step(
+        &app,
+        &admin,
+        &c,
+        json!({"step": "verify", "passed": true, "note": ""}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(closed["state"], "closed");
     let s = app.as_role("leader").await;
     let (status, page) = s.get_text(&format!("/cases/metrics?month={month}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("市城市管理局"));
     // Two due this month: handled on time 1 of 2, closed 1 of 2.
+    let row = &page[page.find("市城市管理局").unwrap()..];
+    assert_eq!(
+        row[..row.find("</tr>").unwrap()]
+            .matches("50.0%，n=2")
+            .count(),
+        4,
+        "on-time handling, handling, closure and on-time closure"
+    );
     assert!(
         page.contains("50.0%，n=2"),
         "{}",
         &page[page.find("市城市管理局").unwrap()..][..600]
     );
     assert!(page.contains("不参与排名"), "two cases are too few to rank");
+    // Both open-or-closed cases sit on the grid map: one open dot remains.
+    let (_, map) = s.get_text("/cases/map").await;
+    assert!(map.contains("<svg") && map.contains("class=\"dot open\""));
+    assert!(
+        map.contains("未结案件（1）"),
+        "one case is still open: {}",
+        &map[map.find("<h1>").unwrap()..][..400]
+    );
 }
 
 async fn the_office_extends_the_catalogue(b: Backend) {

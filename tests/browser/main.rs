@@ -382,6 +382,8 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str) {
     shot(c, &format!("case-{who}-{tag}")).await;
     c.goto(&app.url("/cases/metrics")).await.unwrap();
     shot(c, &format!("metrics-{who}-{tag}")).await;
+    c.goto(&app.url("/cases/map")).await.unwrap();
+    shot(c, &format!("map-{who}-{tag}")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,4 +2,5 @@
 
 pub mod csv;
 pub mod framework_xlsx;
+pub mod map;
 pub mod tasks_xlsx;

@@ -7,6 +7,7 @@ mod cases;
 mod categories;
 mod frameworks;
 mod home;
+mod map;
 mod metrics;
 mod people;
 mod regions;
@@ -79,6 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/new", get(cases::new_form))
         .route("/cases/metrics", get(metrics::page))
+        .route("/cases/map", get(map::page))
         .route(
             "/cases/categories",
             get(categories::list).post(categories::create),
