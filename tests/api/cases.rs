@@ -472,6 +472,24 @@ async fn the_case_page_offers_only_allowed_steps(b: Backend) {
     assert!(page.contains("当前没有需要您办理的操作"));
     let (_, inbox) = office.get_text("/cases?inbox=to_dispatch").await;
     assert!(inbox.contains(c["number"].as_str().unwrap()));
+    // The same inbox exports as a workbook, one row per case.
+    let bytes = office
+        .get("/cases.xlsx?inbox=to_dispatch")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = wb.worksheet_range("案件").unwrap();
+    assert_eq!(sheet.height(), 3, "title, header, one case");
+    assert_eq!(
+        sheet.get_value((2, 0)),
+        Some(&calamine::Data::String(
+            c["number"].as_str().unwrap().to_string()
+        ))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

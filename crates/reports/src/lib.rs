@@ -3,4 +3,5 @@
 pub mod csv;
 pub mod framework_xlsx;
 pub mod map;
+pub mod table_xlsx;
 pub mod tasks_xlsx;

@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/standards/{id}", post(frameworks::update_standard))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/new", get(cases::new_form))
+        .route("/cases.xlsx", get(cases::export))
         .route("/cases/metrics", get(metrics::page))
         .route("/cases/map", get(map::page))
         .route(
