@@ -13,6 +13,7 @@ on_both!(
     duplicates_nearby_are_offered_and_close_with_their_original,
     the_metrics_page_counts_a_units_cases,
     the_office_extends_the_catalogue,
+    bulk_dispatch_is_all_or_nothing,
 );
 
 async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
@@ -784,4 +785,61 @@ async fn the_office_extends_the_catalogue(b: Backend) {
             .status(),
         StatusCode::FORBIDDEN
     );
+}
+
+async fn bulk_dispatch_is_all_or_nothing(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.token("office", false).await;
+    let mut cases = vec![];
+    for code in ["0101", "0601"] {
+        let c = report(&app, &office, sub(&cats, code).id, IN_FM).await;
+        let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        cases.push(c);
+    }
+    let s = app.as_role("office").await;
+    let (_, page) = s.get_text("/cases?inbox=to_dispatch").await;
+    assert!(page.contains("批量派遣所选案件"));
+    let pick = |c: &serde_json::Value, v: i64| format!("{}:{}", c["id"].as_str().unwrap(), v);
+    // One stale version: nothing is dispatched.
+    let stale = [("case", pick(&cases[0], 2)), ("case", pick(&cases[1], 1))];
+    let fields: Vec<(&str, &str)> = stale.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = s.post("/cases/bulk-dispatch", &fields).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("批量派遣未执行"));
+    let everything = wenming_store::org::whole_city(&app.store).await.unwrap();
+    let first = wenming_store::case::get(
+        &app.store,
+        &everything,
+        cases[0]["id"].as_str().unwrap().parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        first.state,
+        wenming_domain::case::CaseState::Registered,
+        "all or nothing"
+    );
+    let fresh = [("case", pick(&cases[0], 2)), ("case", pick(&cases[1], 2))];
+    let fields: Vec<(&str, &str)> = fresh.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        s.post("/cases/bulk-dispatch", &fields).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for c in &cases {
+        let now = wenming_store::case::get(
+            &app.store,
+            &everything,
+            c["id"].as_str().unwrap().parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(now.state, wenming_domain::case::CaseState::Dispatched);
+        assert_eq!(now.unit_id, now.suggested_unit_id);
+        assert!(now.deadline.unwrap() > jiff::Timestamp::now());
+    }
 }

@@ -718,17 +718,32 @@ pub async fn step(
     if case.version != expected_version {
         return Err(StoreError::Conflict.into());
     }
+    let mut tx = store.begin().await?;
+    write_step(&mut tx, ctx, &case, actor, s).await?;
+    tx.commit().await?;
+    Ok(get(store, &crate::org::whole_city(store).await?, id).await?)
+}
+
+/// Decides and writes one step on a case as it was read, inside the
+/// caller's transaction; the update matches only that version.
+async fn write_step(
+    conn: &mut AnyConnection,
+    ctx: &Ctx,
+    case: &Case,
+    actor: &CaseActor,
+    s: &Step,
+) -> Result<(), StepError> {
+    let (id, expected_version) = (case.id, case.version);
     let now_ts = jiff::Timestamp::now();
     let after = apply(case.facts(), actor, s, now_ts).map_err(StepError::Refused)?;
     let now = now_micros();
     let to = after.state.unwrap_or(CaseState::Reported);
-    let mut tx = store.begin().await?;
     if let Step::MarkDuplicate { original } = s {
         let exists: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM case_record WHERE id = $1 AND id <> $2")
                 .bind(original.to_string())
                 .bind(id.to_string())
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
         if exists == 0 {
             return Err(StepError::Refused(Refusal::Invalid {
@@ -776,7 +791,7 @@ pub async fn step(
         .bind(now)
         .bind(id.to_string())
         .bind(expected_version)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     if n.rows_affected() != 1 {
         return Err(StoreError::Conflict.into());
@@ -786,12 +801,12 @@ pub async fn step(
         sqlx::query("UPDATE case_record SET closed_at = COALESCE(closed_at, $1), version = version + 1, updated_at = $1 WHERE duplicate_of = $2 AND state = 'duplicate'")
             .bind(now)
             .bind(id.to_string())
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
     }
     let data = serde_json::to_string(s).ok();
     record_event(
-        &mut tx,
+        conn,
         ctx,
         id,
         s.code(),
@@ -809,7 +824,7 @@ pub async fn step(
         deadline: Option<jiff::Timestamp>,
     }
     audit::changed(
-        &mut tx,
+        conn,
         ctx,
         s.code(),
         "case",
@@ -826,8 +841,50 @@ pub async fn step(
         },
     )
     .await?;
-    tx.commit().await?;
-    Ok(get(store, &crate::org::whole_city(store).await?, id).await?)
+    Ok(())
+}
+
+/// Dispatches many registered cases at once, each to the unit routing
+/// suggested, with its category's deadline: all of them or, if any cannot
+/// be (changed meanwhile, no suggestion), none. Returns the number dispatched.
+pub async fn bulk_dispatch(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &Scope,
+    actor: &CaseActor,
+    items: &[(Uuid, i64)],
+    tz: jiff::tz::TimeZone,
+) -> Result<usize, (Option<String>, StepError)> {
+    let cal = calendar(store, tz).await.map_err(|e| (None, e.into()))?;
+    let mut planned = vec![];
+    for (id, version) in items {
+        let c = get(store, scope, *id).await.map_err(|e| (None, e.into()))?;
+        if c.version != *version {
+            return Err((Some(c.number), StoreError::Conflict.into()));
+        }
+        let cat = category(store, c.category_id)
+            .await
+            .map_err(|e| (Some(c.number.clone()), e.into()))?;
+        let (Some(unit), Some(ht)) = (c.suggested_unit_id, cat.handling_time) else {
+            return Err((
+                Some(c.number),
+                StepError::Refused(Refusal::Invalid {
+                    field: "unit",
+                    code: "no_suggested_unit",
+                }),
+            ));
+        };
+        let deadline = ht.deadline(jiff::Timestamp::now(), &cal);
+        planned.push((c, Step::Dispatch { unit, deadline }));
+    }
+    let mut tx = store.begin().await.map_err(|e| (None, e.into()))?;
+    for (c, s) in &planned {
+        write_step(&mut tx, ctx, c, actor, s)
+            .await
+            .map_err(|e| (Some(c.number.clone()), e))?;
+    }
+    tx.commit().await.map_err(|e| (None, e.into()))?;
+    Ok(planned.len())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -162,6 +162,9 @@ struct ListPage {
     categories: Vec<Category>,
     units: Vec<Unit>,
     can_report: bool,
+    /// Registered cases may be ticked and dispatched together.
+    bulk: bool,
+    alert: Option<String>,
     now: jiff::Timestamp,
 }
 
@@ -169,6 +172,15 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Q(q): Q<ListQuery>,
+) -> AppResult<Response> {
+    list_page(&state, &auth, q, None).await
+}
+
+async fn list_page(
+    state: &AppState,
+    auth: &Auth,
+    q: ListQuery,
+    alert: Option<String>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewCases)?;
     let actor = case_actor(&auth);
@@ -206,10 +218,69 @@ pub async fn list(
             vec![]
         },
         can_report: auth.may(Action::ReportCases),
+        bulk: actor.office && q.inbox == "to_dispatch",
         now: jiff::Timestamp::now(),
         query: q,
+        alert: alert.clone(),
     };
-    Ok(render(&page))
+    let status = if alert.is_some() {
+        axum::http::StatusCode::CONFLICT
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// Dispatches the ticked cases to their suggested units, all or none.
+pub async fn bulk_dispatch(
+    State(state): State<AppState>,
+    f: CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    let scope = auth.scope(Action::WorkCases)?;
+    let items: Vec<(Uuid, i64)> = f
+        .form
+        .iter()
+        .filter(|(k, _)| k == "case")
+        .filter_map(|(_, v)| {
+            let (id, version) = v.split_once(':')?;
+            Some((Uuid::parse_str(id).ok()?, version.parse().ok()?))
+        })
+        .collect();
+    let q = ListQuery {
+        inbox: "to_dispatch".into(),
+        ..Default::default()
+    };
+    if items.is_empty() {
+        let msg = crate::i18n::t(auth.lang, "case.bulk_none").to_string();
+        return list_page(&state, &auth, q, Some(msg)).await;
+    }
+    match cs::bulk_dispatch(
+        &state.store,
+        &auth.ctx(),
+        &scope,
+        &case_actor(&auth),
+        &items,
+        state.config.timezone.clone(),
+    )
+    .await
+    {
+        Ok(_) => Ok(see_other("/cases?inbox=to_dispatch", "bulk_dispatched")),
+        Err((number, e)) => {
+            let why = match e {
+                StepError::Refused(r) => refusal_message(auth.lang, &r),
+                StepError::Store(StoreError::Conflict) => {
+                    crate::i18n::t(auth.lang, "case.conflict").to_string()
+                }
+                StepError::Store(e) => return Err(e.into()),
+            };
+            let msg = crate::i18n::fill(
+                crate::i18n::t(auth.lang, "case.bulk_failed"),
+                &[("number", number.as_deref().unwrap_or("")), ("why", &why)],
+            );
+            list_page(&state, &auth, q, Some(msg)).await
+        }
+    }
 }
 
 // ------------------------------------------------------------ intake

@@ -80,6 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/new", get(cases::new_form))
         .route("/cases.xlsx", get(cases::export))
+        .route("/cases/bulk-dispatch", post(cases::bulk_dispatch))
         .route("/cases/metrics", get(metrics::page))
         .route("/cases/map", get(map::page))
         .route(
