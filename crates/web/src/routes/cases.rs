@@ -183,7 +183,7 @@ async fn list_page(
     alert: Option<String>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewCases)?;
-    let actor = case_actor(&auth);
+    let actor = case_actor(auth);
     let mut inboxes = vec![];
     for key in inboxes_for(&actor) {
         let mut f = inbox_filter(key).unwrap_or_default();
@@ -206,7 +206,7 @@ async fn list_page(
     let (cases, next) = cs::list(&state.store, &scope, &f).await?;
     let city = org::whole_city(&state.store).await?;
     let page = ListPage {
-        p: PageCtx::new(&auth, &state).with_flash(q.done.as_deref()),
+        p: PageCtx::new(auth, state).with_flash(q.done.as_deref()),
         cases,
         next,
         inboxes,
