@@ -272,6 +272,18 @@ async fn intake_checks_its_input_and_retries_do_not_duplicate(b: Backend) {
         "a retry returns the same case"
     );
     assert_eq!(app.count("case_record").await, 1);
+    // Someone else reusing the id gets an error, not the case.
+    let other = app.token("office", false).await;
+    let r = call(Method::POST, "/cases", &other)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["errors"][0]["field"],
+        "client_id"
+    );
     assert_eq!(
         a["region_id"],
         app.region_id("LJ010101").await.to_string(),

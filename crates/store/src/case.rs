@@ -555,7 +555,17 @@ pub async fn intake(
     if let Some(cid) = input.client_id
         && let Ok(existing) = get(store, &everything, cid).await
     {
-        return Ok(existing);
+        // A retry by the same reporter gets its case back; anyone else
+        // reusing the id learns nothing about it.
+        let by: Option<String> =
+            sqlx::query_scalar("SELECT reported_by FROM case_record WHERE id = $1")
+                .bind(cid.to_string())
+                .fetch_one(store.reader())
+                .await?;
+        if by == ctx.actor_id.map(|u| u.to_string()) {
+            return Ok(existing);
+        }
+        return Err(StoreError::invalid("client_id", "duplicate"));
     }
     let cat = category(store, input.category_id)
         .await
