@@ -369,8 +369,12 @@ async fn unit_walk(c: &Client, app: &TestApp, tag: &str) {
 }
 
 /// The office's case inboxes and a case page; the unit's case on a phone.
-async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str) {
+async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: bool) {
     sign_in(c, app, who, DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/cases")).await.unwrap();
+        assert!(body_text(c).await.contains("Cases"));
+    }
     c.goto(&app.url("/cases")).await.unwrap();
     shot(c, &format!("cases-{who}-{tag}")).await;
     let link = c.find(Locator::Css("table.list tbody a")).await.unwrap();
@@ -391,9 +395,13 @@ async fn case_pages_render_on_desktop_and_phone() {
     let Some(driver) = start_driver() else { return };
     let app = TestApp::spawn(Backend::Sqlite).await;
     wenming_store::demo::load_all(&app.store).await.unwrap();
-    for (phone, tag, who) in [(false, "desktop", "office"), (true, "phone", "unit")] {
+    for (phone, tag, who, english) in [
+        (false, "desktop-zh", "office", false),
+        (true, "phone-en", "unit", true),
+        (true, "phone-zh", "office", false),
+    ] {
         let c = browser(&driver, phone).await;
-        case_walk(&c, &app, tag, who).await;
+        case_walk(&c, &app, tag, who, english).await;
         c.close().await.unwrap();
     }
 }

@@ -140,6 +140,11 @@ impl PageCtx {
         )
     }
 
+    /// A coordinate to six decimals (about 0.1 m), without float noise.
+    pub fn coord(&self, v: &f64) -> String {
+        format!("{v:.6}")
+    }
+
     /// A snapshot value as a reader would say it.
     pub fn value_label(&self, v: &str) -> String {
         match v {
