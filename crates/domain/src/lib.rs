@@ -9,6 +9,7 @@ pub mod framework;
 pub mod geo;
 pub mod metrics;
 pub mod org;
+pub mod photo;
 pub mod policy;
 pub mod task;
 pub mod validation;

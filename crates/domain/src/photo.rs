@@ -1,0 +1,322 @@
+//! Photos as evidence: what kind of image a file really is, a perceptual
+//! fingerprint that survives re-encoding, and the flags that warn a
+//! verifier of a re-used or staged "after" photo. Pure: decoding and EXIF
+//! reading happen at the edge; these rules decide what they mean.
+
+use crate::geo::Point;
+use jiff::Timestamp;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageKind {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+/// The kind by content, not by name: a renamed PDF is not a photo.
+pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageKind::Jpeg)
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(ImageKind::Png)
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(ImageKind::Webp)
+    } else {
+        None
+    }
+}
+
+/// Difference hash: the grayscale image box-sampled to 9×8, each bit saying
+/// whether a pixel is brighter than its right-hand neighbour. Near-identical
+/// images (resized, recompressed, lightly edited) differ in few bits.
+pub fn dhash(gray: &[u8], width: usize, height: usize) -> u64 {
+    if width == 0 || height == 0 || gray.len() < width * height {
+        return 0;
+    }
+    let cell = |cx: usize, cy: usize| -> f64 {
+        let (x0, x1) = (
+            cx * width / 9,
+            ((cx + 1) * width / 9).max(cx * width / 9 + 1),
+        );
+        let (y0, y1) = (
+            cy * height / 8,
+            ((cy + 1) * height / 8).max(cy * height / 8 + 1),
+        );
+        let (mut sum, mut n) = (0u64, 0u64);
+        for y in y0..y1.min(height) {
+            for x in x0..x1.min(width) {
+                sum += gray[y * width + x] as u64;
+                n += 1;
+            }
+        }
+        if n == 0 { 0.0 } else { sum as f64 / n as f64 }
+    };
+    let mut h = 0u64;
+    for y in 0..8 {
+        for x in 0..8 {
+            h <<= 1;
+            if cell(x, y) > cell(x + 1, y) {
+                h |= 1;
+            }
+        }
+    }
+    h
+}
+
+pub fn hamming(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+/// At or under this many differing bits two photos are the same picture.
+pub const NEAR_IDENTICAL_BITS: u32 = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoRole {
+    Before,
+    After,
+}
+
+/// What is known of one stored photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoFacts {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub role: PhotoRole,
+    pub sha256: String,
+    pub dhash: u64,
+    /// EXIF capture time, when the camera wrote one.
+    pub taken_at: Option<Timestamp>,
+    /// EXIF GPS, when present.
+    pub gps: Option<Point>,
+}
+
+/// Warnings for the verifier. None of them refuses the photo: a flag asks a
+/// person to look.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "flag", rename_all = "snake_case")]
+pub enum Flag {
+    /// Taken before the case was dispatched: not a picture of the fix.
+    TakenBeforeDispatch,
+    /// Taken this far (metres) from where the problem is.
+    FarFromCase { metres: u32 },
+    /// The very same file is on record elsewhere.
+    SameFile { case_id: Uuid, role: PhotoRole },
+    /// The same picture, re-encoded or touched up, is on record elsewhere.
+    NearIdentical {
+        case_id: Uuid,
+        role: PhotoRole,
+        bits: u32,
+    },
+    /// No capture time: it cannot be shown to be new.
+    NoCaptureTime,
+}
+
+/// Flags for an "after" photo of a case dispatched at `dispatched_at`,
+/// located at `case_point`, against every other photo on record
+/// (including this case's "before" photos).
+pub fn flags(
+    photo: &PhotoFacts,
+    dispatched_at: Option<Timestamp>,
+    case_point: Option<Point>,
+    max_distance_m: f64,
+    others: &[PhotoFacts],
+) -> Vec<Flag> {
+    let mut out = vec![];
+    if photo.role == PhotoRole::After {
+        match (photo.taken_at, dispatched_at) {
+            (Some(t), Some(d)) if t < d => out.push(Flag::TakenBeforeDispatch),
+            (None, _) => out.push(Flag::NoCaptureTime),
+            _ => {}
+        }
+        if let (Some(g), Some(c)) = (photo.gps, case_point) {
+            let d = g.distance_m(c);
+            if d > max_distance_m {
+                out.push(Flag::FarFromCase {
+                    metres: d.round() as u32,
+                });
+            }
+        }
+    }
+    for o in others.iter().filter(|o| o.id != photo.id) {
+        // A case's own before photos may look alike among themselves; an
+        // after photo like any before photo, or any photo of another case,
+        // is suspect.
+        let comparable = o.case_id != photo.case_id || o.role != photo.role;
+        if !comparable {
+            continue;
+        }
+        if o.sha256 == photo.sha256 {
+            out.push(Flag::SameFile {
+                case_id: o.case_id,
+                role: o.role,
+            });
+        } else {
+            let bits = hamming(o.dhash, photo.dhash);
+            if bits <= NEAR_IDENTICAL_BITS {
+                out.push(Flag::NearIdentical {
+                    case_id: o.case_id,
+                    role: o.role,
+                    bits,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A synthetic grayscale picture: a gradient with a bright block.
+    fn picture(w: usize, h: usize, block_at: usize) -> Vec<u8> {
+        let mut g = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let mut v = (x * 200 / w) as u8;
+                if x / (w / 4).max(1) == block_at && y < h / 2 {
+                    v = 250;
+                }
+                g[y * w + x] = v;
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn kinds_come_from_content() {
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]),
+            Some(ImageKind::Jpeg)
+        );
+        assert_eq!(sniff(b"PNG but no signature"), None);
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]),
+            Some(ImageKind::Png)
+        );
+        assert_eq!(
+            sniff(&[b'R', b'I', b'F', b'F', 0, 0, 0, 0, b'W', b'E', b'B', b'P']),
+            Some(ImageKind::Webp)
+        );
+        assert_eq!(sniff(b"%PDF-1.7"), None);
+    }
+
+    #[test]
+    fn a_resized_picture_keeps_its_fingerprint_and_another_does_not() {
+        let a = dhash(&picture(360, 240, 1), 360, 240);
+        let resized = dhash(&picture(180, 120, 1), 180, 120);
+        let other = dhash(&picture(360, 240, 3), 360, 240);
+        assert!(
+            hamming(a, resized) <= NEAR_IDENTICAL_BITS,
+            "{}",
+            hamming(a, resized)
+        );
+        assert!(
+            hamming(a, other) > NEAR_IDENTICAL_BITS,
+            "{}",
+            hamming(a, other)
+        );
+    }
+
+    fn facts(case: u128, role: PhotoRole, sha: &str, dhash: u64) -> PhotoFacts {
+        PhotoFacts {
+            id: Uuid::now_v7(),
+            case_id: Uuid::from_u128(case),
+            role,
+            sha256: sha.into(),
+            dhash,
+            taken_at: Some(Timestamp::from_second(2_000_000_000).unwrap()),
+            gps: Some(Point {
+                lon: 118.7,
+                lat: 31.3,
+            }),
+        }
+    }
+
+    #[test]
+    fn reused_and_staged_after_photos_are_flagged() {
+        let dispatched = Timestamp::from_second(1_999_999_000).unwrap();
+        let here = Point {
+            lon: 118.7,
+            lat: 31.3,
+        };
+        let before = facts(1, PhotoRole::Before, "aaa", 0b1011);
+        let after = facts(1, PhotoRole::After, "bbb", 0xF0F0_F0F0);
+        assert_eq!(
+            flags(
+                &after,
+                Some(dispatched),
+                Some(here),
+                100.0,
+                std::slice::from_ref(&before)
+            ),
+            vec![]
+        );
+        // The before photo handed in again as the after photo.
+        let same = PhotoFacts {
+            role: PhotoRole::After,
+            id: Uuid::now_v7(),
+            ..before.clone()
+        };
+        assert_eq!(
+            flags(
+                &same,
+                Some(dispatched),
+                Some(here),
+                100.0,
+                std::slice::from_ref(&before)
+            ),
+            vec![Flag::SameFile {
+                case_id: before.case_id,
+                role: PhotoRole::Before
+            }]
+        );
+        // Recompressed copy of another case's after photo.
+        let elsewhere = facts(2, PhotoRole::After, "ccc", 0xF0F0_F0F1);
+        assert_eq!(
+            flags(
+                &after,
+                Some(dispatched),
+                Some(here),
+                100.0,
+                &[elsewhere.clone()]
+            ),
+            vec![Flag::NearIdentical {
+                case_id: elsewhere.case_id,
+                role: PhotoRole::After,
+                bits: 1
+            }]
+        );
+        // Taken before dispatch, far away, or with no time at all.
+        let early = PhotoFacts {
+            taken_at: Some(Timestamp::from_second(1_999_000_000).unwrap()),
+            ..after.clone()
+        };
+        assert_eq!(
+            flags(&early, Some(dispatched), Some(here), 100.0, &[]),
+            vec![Flag::TakenBeforeDispatch]
+        );
+        let far = PhotoFacts {
+            gps: Some(Point {
+                lon: 118.7,
+                lat: 31.3 + 0.01,
+            }),
+            ..after.clone()
+        };
+        assert!(
+            matches!(flags(&far, Some(dispatched), Some(here), 100.0, &[])[..], [Flag::FarFromCase { metres }] if (1100..1120).contains(&metres))
+        );
+        let timeless = PhotoFacts {
+            taken_at: None,
+            ..after
+        };
+        assert_eq!(
+            flags(&timeless, Some(dispatched), Some(here), 100.0, &[]),
+            vec![Flag::NoCaptureTime]
+        );
+    }
+}
