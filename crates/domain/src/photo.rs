@@ -283,7 +283,7 @@ mod tests {
                 Some(dispatched),
                 Some(here),
                 100.0,
-                &[elsewhere.clone()]
+                std::slice::from_ref(&elsewhere)
             ),
             vec![Flag::NearIdentical {
                 case_id: elsewhere.case_id,
