@@ -14,6 +14,7 @@ on_both!(
     the_metrics_page_counts_a_units_cases,
     the_office_extends_the_catalogue,
     bulk_dispatch_is_all_or_nothing,
+    the_office_keeps_routing_rules_and_holidays,
 );
 
 async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
@@ -854,4 +855,67 @@ async fn bulk_dispatch_is_all_or_nothing(b: Backend) {
         assert_eq!(now.unit_id, now.suggested_unit_id);
         assert!(now.deadline.unwrap() > jiff::Timestamp::now());
     }
+}
+
+async fn the_office_keeps_routing_rules_and_holidays(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.as_role("office").await;
+    let potholes = sub(&cats, "0602").id.to_string();
+    let fm = app.region_id("FM").await.to_string();
+    let fm_unit = app.unit_id("凤鸣区城市管理局").await.to_string();
+    let r = office
+        .post(
+            "/cases/routing/rules",
+            &[("category", &potholes), ("region", &fm), ("unit", "")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = office
+        .post(
+            "/cases/routing/rules",
+            &[("category", &potholes), ("region", &fm), ("unit", &fm_unit)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let token = app.token("office", false).await;
+    let c = report(&app, &token, sub(&cats, "0602").id, IN_FM).await;
+    assert_eq!(
+        c["suggested_unit_id"],
+        fm_unit.as_str(),
+        "the new, more specific rule routes it"
+    );
+    let r = office
+        .post(
+            "/cases/routing/days",
+            &[("day", "2027-02-30"), ("kind", "holiday"), ("name", "春节")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = office
+        .post(
+            "/cases/routing/days",
+            &[("day", "2027-02-08"), ("kind", "holiday"), ("name", "春节")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cal = wenming_store::case::calendar(&app.store, jiff::tz::TimeZone::UTC)
+        .await
+        .unwrap();
+    assert!(
+        !cal.is_working_day(jiff::civil::date(2027, 2, 8)),
+        "a Monday off"
+    );
+    let (_, page) = office.get_text("/cases/routing").await;
+    assert!(page.contains("春节") && page.contains("凤鸣区城市管理局"));
+    let unit = app.as_role("unit").await;
+    assert_eq!(
+        unit.post(
+            "/cases/routing/days",
+            &[("day", "2027-02-09"), ("kind", "holiday"), ("name", "x")]
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
 }

@@ -125,6 +125,7 @@ fn page_matrix(i: &Ids) -> Vec<(String, [u16; 5])> {
         ("/cases/map".into(), [200, 200, 200, 200, 200]),
         ("/cases/metrics".into(), [200, 200, 200, 200, 200]),
         ("/cases/categories".into(), [200, 200, 200, 200, 200]),
+        ("/cases/routing".into(), [200, 200, 200, 200, 200]),
         (format!("/tasks/{}", i.edu_task), [200, 200, 404, 404, 200]),
         ("/users/new".into(), [200, 403, 403, 403, 403]),
         (

@@ -1042,3 +1042,56 @@ pub async fn metric_records(
         })
         .collect()
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutingRule {
+    pub id: Uuid,
+    pub category: Option<String>,
+    pub region: Option<String>,
+    pub unit: String,
+}
+
+/// The routing rules in words, most specific first.
+pub async fn routing_rules(store: &Store) -> Result<Vec<RoutingRule>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT rr.id, c.name AS category, r.name AS region, u.name AS unit FROM routing_rule rr \
+         LEFT JOIN category c ON c.id = rr.category_id LEFT JOIN region r ON r.id = rr.region_id \
+         JOIN unit u ON u.id = rr.unit_id ORDER BY c.code, r.path",
+    )
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Ok(RoutingRule {
+                id: parse_uuid(&id)?,
+                category: r.try_get("category")?,
+                region: r.try_get("region")?,
+                unit: r.try_get("unit")?,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CalendarDay {
+    pub day: String,
+    pub workday: bool,
+    pub name: String,
+}
+
+pub async fn calendar_days(store: &Store) -> Result<Vec<CalendarDay>, StoreError> {
+    let rows = sqlx::query("SELECT day, kind, name FROM calendar_day ORDER BY day")
+        .fetch_all(store.reader())
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(CalendarDay {
+                day: r.try_get("day")?,
+                workday: kind == "workday",
+                name: r.try_get("name")?,
+            })
+        })
+        .collect()
+}

@@ -11,6 +11,7 @@ mod map;
 mod metrics;
 mod people;
 mod regions;
+mod routing;
 mod session;
 mod tasks;
 
@@ -83,6 +84,9 @@ pub fn router() -> Router<AppState> {
         .route("/cases/bulk-dispatch", post(cases::bulk_dispatch))
         .route("/cases/metrics", get(metrics::page))
         .route("/cases/map", get(map::page))
+        .route("/cases/routing", get(routing::show))
+        .route("/cases/routing/rules", post(routing::add_rule))
+        .route("/cases/routing/days", post(routing::add_day))
         .route(
             "/cases/categories",
             get(categories::list).post(categories::create),

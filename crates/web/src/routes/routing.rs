@@ -1,0 +1,117 @@
+//! Where cases go and when they are due: routing rules and the calendar of
+//! holidays and make-up working days, both data the office keeps.
+
+use super::see_other;
+use crate::AppState;
+use crate::auth::{Auth, CsrfForm};
+use crate::error::AppResult;
+use crate::page::{PageCtx, form_status, render};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::org::{Region, Unit};
+use wenming_domain::policy::{Action, Resource};
+use wenming_store::case::{self as cs, CalendarDay, Category, RoutingRule};
+use wenming_store::org;
+
+#[derive(Template)]
+#[template(path = "cases/routing.html")]
+struct Page {
+    p: PageCtx,
+    rules: Vec<RoutingRule>,
+    days: Vec<CalendarDay>,
+    categories: Vec<Category>,
+    regions: Vec<Region>,
+    units: Vec<Unit>,
+    errors: FieldErrors,
+    can_manage: bool,
+}
+
+async fn page(state: &AppState, auth: &Auth, errors: FieldErrors) -> AppResult<Response> {
+    let city = org::whole_city(&state.store).await?;
+    let status = form_status(&errors, false);
+    let page = Page {
+        p: PageCtx::new(auth, state),
+        rules: cs::routing_rules(&state.store).await?,
+        days: cs::calendar_days(&state.store).await?,
+        categories: cs::categories(&state.store).await?,
+        regions: org::list_regions(&state.store, &city)
+            .await?
+            .into_iter()
+            .filter(|r| r.level <= wenming_domain::org::RegionLevel::Street)
+            .collect(),
+        units: org::all_units(&state.store, &city, true).await?,
+        can_manage: auth
+            .check(Action::ManageFramework, Resource::Collection)
+            .is_ok(),
+        errors,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn show(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    auth.scope(Action::ViewCases)?;
+    page(&state, &auth, FieldErrors::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct RuleForm {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    unit: String,
+}
+
+pub async fn add_rule(State(state): State<AppState>, f: CsrfForm<RuleForm>) -> AppResult<Response> {
+    let auth = f.auth;
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let mut e = FieldErrors::new();
+    let category = wenming_domain::org::parse_optional_id(&mut e, "category", &f.form.category);
+    let region = wenming_domain::org::parse_optional_id(&mut e, "region", &f.form.region);
+    let unit = Uuid::parse_str(&f.form.unit).ok();
+    if unit.is_none() {
+        e.add("unit", "required");
+    }
+    match unit {
+        Some(u) if e.is_empty() => {
+            cs::add_routing_rule(&state.store, &auth.ctx(), category, region, u)
+                .await
+                .map_err(|_| {
+                    crate::error::AppError::Invalid(FieldErrors::single("unit", "invalid_choice"))
+                })?;
+            Ok(see_other("/cases/routing", "created"))
+        }
+        _ => page(&state, &auth, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DayForm {
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn add_day(State(state): State<AppState>, f: CsrfForm<DayForm>) -> AppResult<Response> {
+    let auth = f.auth;
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let mut e = FieldErrors::new();
+    let day = wenming_domain::task::parse_date(&mut e, "day", &f.form.day);
+    let name = wenming_domain::validation::text(&mut e, "name", &f.form.name, true, 32);
+    match (day, name) {
+        (Some(d), Some(n)) if e.is_empty() => {
+            cs::set_calendar_day(&state.store, &auth.ctx(), d, f.form.kind == "workday", &n)
+                .await?;
+            Ok(see_other("/cases/routing", "saved"))
+        }
+        _ => page(&state, &auth, e).await,
+    }
+}
