@@ -388,6 +388,14 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: boo
     shot(c, &format!("metrics-{who}-{tag}")).await;
     c.goto(&app.url("/cases/map")).await.unwrap();
     shot(c, &format!("map-{who}-{tag}")).await;
+    if who == "office" {
+        c.goto(&app.url("/cases/routing")).await.unwrap();
+        c.wait()
+            .for_element(Locator::Css("form[action$='/cases/routing/days']"))
+            .await
+            .unwrap();
+        shot(c, &format!("routing-{who}-{tag}")).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,6 +405,7 @@ async fn case_pages_render_on_desktop_and_phone() {
     wenming_store::demo::load_all(&app.store).await.unwrap();
     for (phone, tag, who, english) in [
         (false, "desktop-zh", "office", false),
+        (false, "desktop-en", "office", true),
         (true, "phone-en", "unit", true),
         (true, "phone-zh", "office", false),
     ] {
