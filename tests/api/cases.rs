@@ -908,6 +908,65 @@ async fn the_office_keeps_routing_rules_and_holidays(b: Backend) {
     );
     let (_, page) = office.get_text("/cases/routing").await;
     assert!(page.contains("春节") && page.contains("凤鸣区城市管理局"));
+
+    // The same through the API: a rule pointing at no unit names the field.
+    let call = bearer(&format!("http://{}", app.addr));
+    let r = call(Method::POST, "/routing-rules", &token)
+        .json(&json!({"category_id": potholes, "unit_id": uuid::Uuid::nil()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "unit_id", "{body}");
+    let r = call(Method::POST, "/calendar-days", &token)
+        .json(&json!({"day": "2027-02-13", "workday": true, "name": "春节调休"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let days: serde_json::Value = call(Method::GET, "/calendar-days", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        days.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["day"] == "2027-02-13" && d["workday"] == true),
+        "{days}"
+    );
+    let rules: serde_json::Value = call(Method::GET, "/routing-rules", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["unit"] == "凤鸣区城市管理局"
+                && r["region"].is_string()
+                && r["category"].is_string()),
+        "{rules}"
+    );
+    let reader = app.token("office", true).await;
+    let r = call(Method::POST, "/calendar-days", &reader)
+        .json(&json!({"day": "2027-02-14", "workday": true, "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a read-only token cannot"
+    );
     let unit = app.as_role("unit").await;
     assert_eq!(
         unit.post(

@@ -165,6 +165,22 @@ pub async fn add_routing_rule(
 ) -> Result<Uuid, StoreError> {
     let id = wenming_domain::new_id();
     let mut tx = store.begin().await?;
+    // Name the field that points nowhere rather than fail on the foreign key.
+    for (field, table, value) in [
+        ("category_id", "category", category),
+        ("region_id", "region", region),
+        ("unit_id", "unit", Some(unit)),
+    ] {
+        let Some(v) = value else { continue };
+        let found: Option<String> =
+            sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
+                .bind(v.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if found.is_none() {
+            return Err(StoreError::invalid(field, "invalid_choice"));
+        }
+    }
     sqlx::query("INSERT INTO routing_rule (id, category_id, region_id, unit_id, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id.to_string())
         .bind(category.map(|c| c.to_string()))

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::case::{CaseState, IntakeForm, Refusal, Source, Step};
-use wenming_domain::policy::Action;
+use wenming_domain::policy::{Action, Resource};
 use wenming_store::case::{self as cs, Case, CaseFilter, StepError};
 
 #[derive(Serialize, ToSchema)]
@@ -252,4 +252,123 @@ pub async fn categories(
             })
             .collect(),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoutingRuleDto {
+    pub id: Uuid,
+    /// Category name; none means any category.
+    pub category: Option<String>,
+    /// Region name; none means the whole city.
+    pub region: Option<String>,
+    pub unit: String,
+}
+
+/// The routing rules, most specific category first.
+#[utoipa::path(get, path = "/routing-rules", tag = "cases", responses((status = 200, body = Vec<RoutingRuleDto>)))]
+pub async fn routing_rules(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<Vec<RoutingRuleDto>>> {
+    auth.scope(Action::ViewCases)?;
+    Ok(Json(
+        cs::routing_rules(&state.store)
+            .await?
+            .into_iter()
+            .map(|r| RoutingRuleDto {
+                id: r.id,
+                category: r.category,
+                region: r.region,
+                unit: r.unit,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RoutingRuleBody {
+    /// A class or subclass; none matches every category.
+    pub category_id: Option<Uuid>,
+    /// A region; none matches the whole city.
+    pub region_id: Option<Uuid>,
+    pub unit_id: Uuid,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedDto {
+    pub id: Uuid,
+}
+
+/// Adds a routing rule: cases of that category in that area go to that unit.
+#[utoipa::path(post, path = "/routing-rules", tag = "cases", request_body = RoutingRuleBody,
+    responses((status = 201, body = CreatedDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_routing_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<RoutingRuleBody>,
+) -> AppResult<(StatusCode, Json<CreatedDto>)> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let id = cs::add_routing_rule(
+        &state.store,
+        &auth.ctx(),
+        b.category_id,
+        b.region_id,
+        b.unit_id,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(CreatedDto { id })))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CalendarDayDto {
+    /// YYYY-MM-DD
+    pub day: String,
+    /// true: a make-up working day on a weekend; false: a holiday.
+    pub workday: bool,
+    pub name: String,
+}
+
+/// Holidays and make-up working days on record; deadlines count around them.
+#[utoipa::path(get, path = "/calendar-days", tag = "cases", responses((status = 200, body = Vec<CalendarDayDto>)))]
+pub async fn calendar_days(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<Vec<CalendarDayDto>>> {
+    auth.scope(Action::ViewCases)?;
+    Ok(Json(
+        cs::calendar_days(&state.store)
+            .await?
+            .into_iter()
+            .map(|d| CalendarDayDto {
+                day: d.day,
+                workday: d.workday,
+                name: d.name,
+            })
+            .collect(),
+    ))
+}
+
+/// Records a holiday or make-up working day, replacing what that date had.
+#[utoipa::path(post, path = "/calendar-days", tag = "cases", request_body = CalendarDayDto,
+    responses((status = 200, body = CalendarDayDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_calendar_day(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<CalendarDayDto>,
+) -> AppResult<Json<CalendarDayDto>> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let mut e = FieldErrors::new();
+    let day = wenming_domain::task::parse_date(&mut e, "day", &b.day);
+    let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
+    match (day, name) {
+        (Some(d), Some(n)) if e.is_empty() => {
+            cs::set_calendar_day(&state.store, &auth.ctx(), d, b.workday, &n).await?;
+            Ok(Json(CalendarDayDto {
+                day: d.to_string(),
+                workday: b.workday,
+                name: n,
+            }))
+        }
+        _ => Err(AppError::Invalid(e)),
+    }
 }

@@ -15,7 +15,7 @@ use wenming_domain::FieldErrors;
 use wenming_domain::org::{Region, Unit};
 use wenming_domain::policy::{Action, Resource};
 use wenming_store::case::{self as cs, CalendarDay, Category, RoutingRule};
-use wenming_store::org;
+use wenming_store::{StoreError, org};
 
 #[derive(Template)]
 #[template(path = "cases/routing.html")]
@@ -79,12 +79,18 @@ pub async fn add_rule(State(state): State<AppState>, f: CsrfForm<RuleForm>) -> A
     }
     match unit {
         Some(u) if e.is_empty() => {
-            cs::add_routing_rule(&state.store, &auth.ctx(), category, region, u)
-                .await
-                .map_err(|_| {
-                    crate::error::AppError::Invalid(FieldErrors::single("unit", "invalid_choice"))
-                })?;
-            Ok(see_other("/cases/routing", "created"))
+            match cs::add_routing_rule(&state.store, &auth.ctx(), category, region, u).await {
+                Ok(_) => Ok(see_other("/cases/routing", "created")),
+                Err(StoreError::Invalid(e)) => {
+                    // The form names fields without the `_id` the API uses.
+                    let mut named = FieldErrors::new();
+                    for f in e.0 {
+                        named.add(f.field.trim_end_matches("_id"), f.code);
+                    }
+                    page(&state, &auth, named).await
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         _ => page(&state, &auth, e).await,
     }
