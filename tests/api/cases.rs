@@ -15,6 +15,7 @@ on_both!(
     the_office_extends_the_catalogue,
     bulk_dispatch_is_all_or_nothing,
     the_office_keeps_routing_rules_and_holidays,
+    the_office_renames_retimes_and_retires_categories,
 );
 
 async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
@@ -977,4 +978,127 @@ async fn the_office_keeps_routing_rules_and_holidays(b: Backend) {
         .status(),
         StatusCode::FORBIDDEN
     );
+}
+
+async fn the_office_renames_retimes_and_retires_categories(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.as_role("office").await;
+    let potholes = sub(&cats, "0602").clone();
+    let class = wenming_store::case::category(&app.store, potholes.parent_id.unwrap())
+        .await
+        .unwrap();
+    let edit = format!("/cases/categories/{}", potholes.id);
+    let (status, page) = office.get_text(&edit).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&potholes.name));
+    assert_eq!(
+        app.as_role("unit").await.get(&edit).await.status(),
+        StatusCode::FORBIDDEN,
+        "units use the catalogue, they do not keep it"
+    );
+    let v = potholes.version.to_string();
+    let form = |name: &'static str, amount: &'static str, version: String, active: &'static str| {
+        vec![
+            ("name", name.to_string()),
+            ("amount", amount.to_string()),
+            ("unit", "days".to_string()),
+            ("radius", "80".to_string()),
+            ("standards", "5.2.1".to_string()),
+            ("active", active.to_string()),
+            ("version", version),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let office = &office;
+        let edit = edit.clone();
+        async move {
+            let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            office.post(&edit, &f).await
+        }
+    };
+    let r = post(form("道路坑洼破损", "", v.clone(), "on")).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a subclass needs its handling time"
+    );
+    let r = post(form("道路坑洼破损", "2", v.clone(), "on")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let after = wenming_store::case::category(&app.store, potholes.id)
+        .await
+        .unwrap();
+    assert_eq!(after.name, "道路坑洼破损");
+    assert_eq!(after.code, potholes.code, "the code stays");
+    assert_eq!(
+        after.handling_time,
+        Some(wenming_domain::case::HandlingTime::Days(2))
+    );
+    assert_eq!(after.duplicate_radius_m, 80);
+    let r = post(form("别的名字", "3", v.clone(), "on")).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CONFLICT,
+        "an edit made from a stale page is refused"
+    );
+    assert_eq!(
+        wenming_store::case::category(&app.store, potholes.id)
+            .await
+            .unwrap()
+            .name,
+        "道路坑洼破损"
+    );
+
+    // The class cannot be retired while its subclasses take cases.
+    let r = office
+        .post(
+            &format!("/cases/categories/{}", class.id),
+            &[
+                ("name", &class.name),
+                ("version", &class.version.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("请先停用小类"));
+
+    // Through the API: retire the subclass; it takes no new cases.
+    let token = app.token("office", false).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let r = call(Method::PUT, &format!("/categories/{}", potholes.id), &token)
+        .json(&json!({"version": after.version, "name": "道路坑洼破损", "active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "handling_time", "{body}");
+    let r = call(Method::PUT, &format!("/categories/{}", potholes.id), &token)
+        .json(&json!({"version": after.version, "name": "道路坑洼破损",
+            "handling_time": {"unit": "days", "amount": 2}, "active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let retired: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(retired["active"], false);
+    let r = call(Method::PUT, &format!("/categories/{}", potholes.id), &token)
+        .json(&json!({"version": after.version, "name": "x",
+            "handling_time": {"unit": "days", "amount": 2}, "active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = call(Method::POST, "/cases", &token)
+        .json(&json!({"source": "inspection", "category_id": potholes.id, "description": "坑洼", "lon": IN_FM.0, "lat": IN_FM.1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a retired subclass takes no new cases"
+    );
+    let (_, list) = office.get_text("/cases/categories").await;
+    assert!(list.contains("已停用"));
 }

@@ -395,6 +395,19 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: boo
             .await
             .unwrap();
         shot(c, &format!("routing-{who}-{tag}")).await;
+        c.goto(&app.url("/cases/categories")).await.unwrap();
+        shot(c, &format!("categories-{who}-{tag}")).await;
+        c.find(Locator::Css("table.list tbody tr:nth-child(2) a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait()
+            .for_element(Locator::Css("input[name=version]"))
+            .await
+            .unwrap();
+        shot(c, &format!("category-{who}-{tag}")).await;
     }
 }
 

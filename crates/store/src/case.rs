@@ -154,6 +154,94 @@ pub async fn create_category(
     Ok(c)
 }
 
+/// What may change in a category once cases refer to it: code and class
+/// stay, since case numbers, routing rules and reports are keyed on them.
+#[derive(Debug, Clone)]
+pub struct CategoryChange {
+    pub name: String,
+    pub handling_time: Option<HandlingTime>,
+    pub duplicate_radius_m: Option<i64>,
+    pub standard_codes: Vec<String>,
+    pub active: bool,
+}
+
+/// Renames, re-times or retires a category. A retired subclass takes no new
+/// cases; its open cases keep their deadlines. A class with subclasses still
+/// taking cases cannot be retired, so nothing is left without a class.
+pub async fn update_category(
+    store: &Store,
+    ctx: &Ctx,
+    id: Uuid,
+    expected_version: i64,
+    ch: CategoryChange,
+) -> Result<Category, StoreError> {
+    let mut tx = store.begin().await?;
+    let select = format!("SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1");
+    let before = sqlx::query(&select)
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(category_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)?;
+    if before.version != expected_version {
+        return Err(StoreError::Conflict);
+    }
+    if before.parent_id.is_some() && ch.handling_time.is_none() {
+        return Err(StoreError::invalid("amount", "required"));
+    }
+    if before.parent_id.is_none() && !ch.active {
+        let live: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM category WHERE parent_id = $1 AND active = 1")
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+        if live > 0 {
+            return Err(StoreError::invalid("active", "has_active_subclasses"));
+        }
+    }
+    let (amount, unit) = ch
+        .handling_time
+        .map(|h| h.parts())
+        .map_or((None, None), |(a, u)| (Some(a), Some(u)));
+    let n = sqlx::query(
+        "UPDATE category SET name = $1, deadline_amount = $2, deadline_unit = $3, duplicate_radius_m = $4, \
+         standard_codes = $5, active = $6, version = version + 1, updated_at = $7 WHERE id = $8 AND version = $9",
+    )
+    .bind(ch.name.trim())
+    .bind(amount)
+    .bind(unit)
+    .bind(ch.duplicate_radius_m)
+    .bind(serde_json::to_string(&ch.standard_codes).unwrap_or_default())
+    .bind(crate::sql::flag(ch.active))
+    .bind(now_micros())
+    .bind(id.to_string())
+    .bind(expected_version)
+    .execute(&mut *tx)
+    .await?;
+    if n.rows_affected() != 1 {
+        return Err(StoreError::Conflict);
+    }
+    let row = sqlx::query(&select)
+        .bind(id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+    let after = category_from_row(&row)?;
+    audit::changed(
+        &mut tx,
+        ctx,
+        "update",
+        "category",
+        &id.to_string(),
+        &before,
+        &after,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
 // ------------------------------------------------------------ routing and calendar
 
 pub async fn add_routing_rule(

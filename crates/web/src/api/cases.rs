@@ -228,6 +228,24 @@ pub struct CategoryDto {
     pub handling_time: Option<serde_json::Value>,
     pub duplicate_radius_m: i64,
     pub standard_codes: Vec<String>,
+    /// false once retired: it takes no new cases.
+    pub active: bool,
+    /// Send it back when changing the category.
+    pub version: i64,
+}
+
+fn category_dto(c: cs::Category) -> CategoryDto {
+    CategoryDto {
+        id: c.id,
+        parent_id: c.parent_id,
+        code: c.code,
+        name: c.name,
+        handling_time: c.handling_time.and_then(|h| serde_json::to_value(h).ok()),
+        duplicate_radius_m: c.duplicate_radius_m,
+        standard_codes: c.standard_codes,
+        active: c.active,
+        version: c.version,
+    }
 }
 
 /// The problem catalogue, classes before subclasses.
@@ -241,17 +259,75 @@ pub async fn categories(
         cs::categories(&state.store)
             .await?
             .into_iter()
-            .map(|c| CategoryDto {
-                id: c.id,
-                parent_id: c.parent_id,
-                code: c.code,
-                name: c.name,
-                handling_time: c.handling_time.and_then(|h| serde_json::to_value(h).ok()),
-                duplicate_radius_m: c.duplicate_radius_m,
-                standard_codes: c.standard_codes,
-            })
+            .map(category_dto)
             .collect(),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CategoryBody {
+    /// The version the caller read.
+    pub version: i64,
+    pub name: String,
+    /// e.g. {"unit": "days", "amount": 3}; required for a subclass.
+    #[schema(value_type = Option<Object>)]
+    pub handling_time: Option<serde_json::Value>,
+    /// 1–5000 m; 50 when absent.
+    pub duplicate_radius_m: Option<i64>,
+    #[serde(default)]
+    pub standard_codes: Vec<String>,
+    pub active: bool,
+}
+
+/// Renames, re-times or retires a category; its code and class stay.
+#[utoipa::path(put, path = "/categories/{id}", tag = "cases", request_body = CategoryBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = CategoryDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_category(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(b): ApiJson<CategoryBody>,
+) -> AppResult<Json<CategoryDto>> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let existing = cs::category(&state.store, id).await?;
+    let mut e = FieldErrors::new();
+    let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
+    let handling_time = match b.handling_time {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => {
+            match serde_json::from_value::<wenming_domain::case::HandlingTime>(v)
+                .ok()
+                .filter(|h| h.parts().0 > 0)
+            {
+                Some(h) => Some(h),
+                None => {
+                    e.add("handling_time", "invalid_choice");
+                    None
+                }
+            }
+        }
+    };
+    if existing.parent_id.is_some() && handling_time.is_none() && e.is_empty() {
+        e.add("handling_time", "required");
+    }
+    if b.duplicate_radius_m
+        .is_some_and(|r| !(1..=5000).contains(&r))
+    {
+        e.add("duplicate_radius_m", "invalid_number");
+    }
+    let Some(name) = name.filter(|_| e.is_empty()) else {
+        return Err(AppError::Invalid(e));
+    };
+    let ch = cs::CategoryChange {
+        name,
+        handling_time,
+        duplicate_radius_m: b.duplicate_radius_m,
+        standard_codes: b.standard_codes,
+        active: b.active,
+    };
+    Ok(Json(category_dto(
+        cs::update_category(&state.store, &auth.ctx(), id, b.version, ch).await?,
+    )))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -83,6 +83,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::get))
         .routes(routes!(cases::step))
         .routes(routes!(cases::categories))
+        .routes(routes!(cases::update_category))
         .routes(routes!(cases::routing_rules, cases::add_routing_rule))
         .routes(routes!(cases::calendar_days, cases::set_calendar_day))
         .routes(routes!(tasks::list))

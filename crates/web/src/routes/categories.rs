@@ -1,20 +1,22 @@
-//! The problem catalogue (大类 / 小类): see it, add to it.
+//! The problem catalogue (大类 / 小类): see it, add to it, edit it.
 
 use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
+use crate::extract::P;
 use crate::extract::Q;
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::case::HandlingTime;
 use wenming_domain::policy::{Action, Resource};
 use wenming_store::StoreError;
-use wenming_store::case::{self as cs, Category, CategoryInput};
+use wenming_store::case::{self as cs, Category, CategoryChange, CategoryInput};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct CategoryForm {
@@ -32,6 +34,11 @@ pub struct CategoryForm {
     pub radius: String,
     #[serde(default)]
     pub standards: String,
+    /// Only on the edit form: the checkbox sends "on" when ticked.
+    #[serde(default)]
+    pub active: String,
+    #[serde(default)]
+    pub version: String,
 }
 
 impl CategoryForm {
@@ -155,6 +162,117 @@ pub async fn create(
     match result {
         Ok(_) => Ok(see_other("/cases/categories", "created")),
         Err(StoreError::Invalid(e)) => page(&state, &auth, f.form, e, None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl CategoryForm {
+    fn of(c: &Category) -> Self {
+        let (amount, unit) = match c.handling_time {
+            Some(h) => {
+                let (a, u) = h.parts();
+                (a.to_string(), u.to_string())
+            }
+            None => (String::new(), "hours".into()),
+        };
+        CategoryForm {
+            parent_id: c.parent_id.map(|p| p.to_string()).unwrap_or_default(),
+            code: c.code.clone(),
+            name: c.name.clone(),
+            amount,
+            unit,
+            radius: c.duplicate_radius_m.to_string(),
+            standards: c.standard_codes.join("、"),
+            active: if c.active { "on".into() } else { String::new() },
+            version: c.version.to_string(),
+        }
+    }
+
+    /// The editable part; the code and class of the record stand.
+    fn change(&self, existing: &Category) -> Result<CategoryChange, FieldErrors> {
+        let probe = CategoryForm {
+            parent_id: existing
+                .parent_id
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            code: existing.code.clone(),
+            ..self.clone()
+        };
+        probe.parse().map(|i| CategoryChange {
+            name: i.name,
+            handling_time: i.handling_time,
+            duplicate_radius_m: i.duplicate_radius_m,
+            standard_codes: i.standard_codes,
+            active: self.active == "on",
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cases/category.html")]
+struct EditPage {
+    p: PageCtx,
+    category: Category,
+    class_name: Option<String>,
+    form: CategoryForm,
+    errors: FieldErrors,
+    conflict: bool,
+}
+
+async fn edit_page(
+    state: &AppState,
+    auth: &Auth,
+    category: Category,
+    form: CategoryForm,
+    errors: FieldErrors,
+    conflict: bool,
+) -> AppResult<Response> {
+    let class_name = match category.parent_id {
+        Some(p) => Some(cs::category(&state.store, p).await?.name),
+        None => None,
+    };
+    let status = form_status(&errors, conflict);
+    let page = EditPage {
+        p: PageCtx::new(auth, state),
+        category,
+        class_name,
+        form,
+        errors,
+        conflict,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Response> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let c = cs::category(&state.store, id).await?;
+    let form = CategoryForm::of(&c);
+    edit_page(&state, &auth, c, form, FieldErrors::new(), false).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    P(id): P<Uuid>,
+    f: CsrfForm<CategoryForm>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let existing = cs::category(&state.store, id).await?;
+    let version: i64 = f.form.version.trim().parse().unwrap_or(-1);
+    let result = match f.form.change(&existing) {
+        Ok(ch) => cs::update_category(&state.store, &auth.ctx(), id, version, ch).await,
+        Err(e) => Err(StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(_) => Ok(see_other("/cases/categories", "saved")),
+        Err(StoreError::Invalid(e)) => edit_page(&state, &auth, existing, f.form, e, false).await,
+        Err(StoreError::Conflict) => {
+            edit_page(&state, &auth, existing, f.form, FieldErrors::new(), true).await
+        }
         Err(e) => Err(e.into()),
     }
 }

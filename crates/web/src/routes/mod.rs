@@ -91,6 +91,10 @@ pub fn router() -> Router<AppState> {
             "/cases/categories",
             get(categories::list).post(categories::create),
         )
+        .route(
+            "/cases/categories/{id}",
+            get(categories::edit).post(categories::update),
+        )
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/step", post(cases::take_step))
         .route("/tasks", get(tasks::list))
