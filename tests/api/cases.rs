@@ -968,6 +968,43 @@ async fn the_office_keeps_routing_rules_and_holidays(b: Backend) {
         StatusCode::FORBIDDEN,
         "a read-only token cannot"
     );
+
+    // Removing: the page takes the Monday off the calendar, the API drops
+    // the rule, and the next report falls back to the district-wide rule.
+    let r = office
+        .post("/cases/routing/days/2027-02-08/delete", &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cal = wenming_store::case::calendar(&app.store, jiff::tz::TimeZone::UTC)
+        .await
+        .unwrap();
+    assert!(cal.is_working_day(jiff::civil::date(2027, 2, 8)));
+    let rule = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["category"] == sub(&cats, "0602").name.as_str())
+        .unwrap();
+    let path = format!("/routing-rules/{}", rule["id"].as_str().unwrap());
+    assert_eq!(
+        call(Method::DELETE, &path, &token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        call(Method::DELETE, &path, &token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND,
+        "a rule removed twice is not there the second time"
+    );
+    let c = report(&app, &token, sub(&cats, "0602").id, IN_FM).await;
+    assert_ne!(c["suggested_unit_id"], fm_unit.as_str());
     let unit = app.as_role("unit").await;
     assert_eq!(
         unit.post(

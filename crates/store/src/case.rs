@@ -299,6 +299,65 @@ pub async fn add_routing_rule(
     Ok(id)
 }
 
+/// Removes a rule; cases already routed keep their unit.
+pub async fn remove_routing_rule(store: &Store, ctx: &Ctx, id: Uuid) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let before: Option<(Option<String>, Option<String>, String)> =
+        sqlx::query_as("SELECT category_id, region_id, unit_id FROM routing_rule WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = before.ok_or(StoreError::NotFound)?;
+    sqlx::query("DELETE FROM routing_rule WHERE id = $1")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        "delete",
+        "routing_rule",
+        &id.to_string(),
+        Some(&before),
+        None::<&()>,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Takes a date off the calendar: it counts as an ordinary weekday or
+/// weekend again. Deadlines already set do not move.
+pub async fn remove_calendar_day(
+    store: &Store,
+    ctx: &Ctx,
+    day: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin().await?;
+    let before: Option<(String, String)> =
+        sqlx::query_as("SELECT kind, name FROM calendar_day WHERE day = $1")
+            .bind(day.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = before.ok_or(StoreError::NotFound)?;
+    sqlx::query("DELETE FROM calendar_day WHERE day = $1")
+        .bind(day.to_string())
+        .execute(&mut *tx)
+        .await?;
+    audit::append(
+        &mut tx,
+        ctx,
+        "delete",
+        "calendar_day",
+        &day.to_string(),
+        Some(&before),
+        None::<&()>,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The unit a case goes to: the most specific rule for its subclass (or its
 /// class) and the deepest region containing it wins. Specific category
 /// beats region depth.

@@ -448,3 +448,30 @@ pub async fn set_calendar_day(
         _ => Err(AppError::Invalid(e)),
     }
 }
+
+/// Removes a routing rule; cases already routed keep their unit.
+#[utoipa::path(delete, path = "/routing-rules/{id}", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_routing_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<StatusCode> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    cs::remove_routing_rule(&state.store, &auth.ctx(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes a date off the calendar; deadlines already set do not move.
+#[utoipa::path(delete, path = "/calendar-days/{day}", tag = "cases", params(("day" = String, Path, description = "YYYY-MM-DD")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_calendar_day(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(day): P<String>,
+) -> AppResult<StatusCode> {
+    auth.check(Action::ManageFramework, Resource::Collection)?;
+    let day = day.parse().map_err(|_| AppError::NotFound)?;
+    cs::remove_calendar_day(&state.store, &auth.ctx(), day).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -86,6 +86,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::update_category))
         .routes(routes!(cases::routing_rules, cases::add_routing_rule))
         .routes(routes!(cases::calendar_days, cases::set_calendar_day))
+        .routes(routes!(cases::remove_routing_rule))
+        .routes(routes!(cases::remove_calendar_day))
         .routes(routes!(tasks::list))
         .routes(routes!(tasks::get, tasks::update))
         .routes(routes!(tasks::assign))

@@ -88,6 +88,14 @@ pub fn router() -> Router<AppState> {
         .route("/cases/routing/rules", post(routing::add_rule))
         .route("/cases/routing/days", post(routing::add_day))
         .route(
+            "/cases/routing/rules/{id}/delete",
+            post(routing::remove_rule),
+        )
+        .route(
+            "/cases/routing/days/{day}/delete",
+            post(routing::remove_day),
+        )
+        .route(
             "/cases/categories",
             get(categories::list).post(categories::create),
         )

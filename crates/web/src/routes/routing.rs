@@ -5,6 +5,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
+use crate::extract::P;
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -120,4 +121,27 @@ pub async fn add_day(State(state): State<AppState>, f: CsrfForm<DayForm>) -> App
         }
         _ => page(&state, &auth, e).await,
     }
+}
+
+pub async fn remove_rule(
+    State(state): State<AppState>,
+    P(id): P<Uuid>,
+    f: CsrfForm<super::account::Nothing>,
+) -> AppResult<Response> {
+    f.auth
+        .check(Action::ManageFramework, Resource::Collection)?;
+    cs::remove_routing_rule(&state.store, &f.auth.ctx(), id).await?;
+    Ok(see_other("/cases/routing", "saved"))
+}
+
+pub async fn remove_day(
+    State(state): State<AppState>,
+    P(day): P<String>,
+    f: CsrfForm<super::account::Nothing>,
+) -> AppResult<Response> {
+    f.auth
+        .check(Action::ManageFramework, Resource::Collection)?;
+    let day = day.parse().map_err(|_| crate::error::AppError::NotFound)?;
+    cs::remove_calendar_day(&state.store, &f.auth.ctx(), day).await?;
+    Ok(see_other("/cases/routing", "saved"))
 }
