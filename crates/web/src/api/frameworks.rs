@@ -4,7 +4,6 @@ use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -231,9 +230,14 @@ pub async fn import(
     State(state): State<AppState>,
     auth: Auth,
     Q(q): Q<ImportQuery>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> AppResult<(StatusCode, Json<ImportResult>)> {
     auth.check(Action::ManageFramework, Resource::Collection)?;
+    // Official tables run past axum's 2 MB default; the API takes what the
+    // upload page and the CLI take, and says so when a file is bigger.
+    let body = axum::body::to_bytes(body, crate::routes::MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?;
     let name = q.name.unwrap_or_default();
     let year = q
         .year

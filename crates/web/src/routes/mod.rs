@@ -12,6 +12,8 @@ mod metrics;
 mod people;
 mod regions;
 mod routing;
+
+pub(crate) use frameworks::MAX_UPLOAD_BYTES;
 mod session;
 mod tasks;
 
