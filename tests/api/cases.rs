@@ -1060,6 +1060,14 @@ async fn the_office_renames_retimes_and_retires_categories(b: Backend) {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a subclass needs its handling time"
     );
+    let mut typo = form("道路坑洼破损", "2", v.clone(), "on");
+    typo[4].1 = "5.2.1、9.9.9".into();
+    let r = post(typo).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().await.unwrap().contains("不是现行测评体系中的标准"),
+        "a standard code the framework does not have is named"
+    );
     let r = post(form("道路坑洼破损", "2", v.clone(), "on")).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let after = wenming_store::case::category(&app.store, potholes.id)
@@ -1110,6 +1118,14 @@ async fn the_office_renames_retimes_and_retires_categories(b: Backend) {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["errors"][0]["field"], "handling_time", "{body}");
+    let r = call(Method::PUT, &format!("/categories/{}", potholes.id), &token)
+        .json(&json!({"version": after.version, "name": "道路坑洼破损",
+            "handling_time": {"unit": "days", "amount": 2}, "standard_codes": ["9.9.9"], "active": true}))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "standard_codes", "{body}");
     let r = call(Method::PUT, &format!("/categories/{}", potholes.id), &token)
         .json(&json!({"version": after.version, "name": "道路坑洼破损",
             "handling_time": {"unit": "days", "amount": 2}, "active": false}))

@@ -94,6 +94,39 @@ pub struct CategoryInput {
     pub active: bool,
 }
 
+/// A category maps to standards of the framework in force, so a typo in a
+/// code is caught here rather than in a half-year report. With no framework
+/// active yet there is nothing to check against.
+async fn check_standard_codes(
+    conn: &mut AnyConnection,
+    codes: &[String],
+) -> Result<(), StoreError> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let active: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM framework WHERE status = 'active' ORDER BY year DESC, updated_at DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(framework) = active else {
+        return Ok(());
+    };
+    for code in codes {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM framework_node WHERE framework_id = $1 AND kind = 'standard' AND code = $2",
+        )
+        .bind(&framework)
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if found.is_none() {
+            return Err(StoreError::invalid("standards", "unknown_standard"));
+        }
+    }
+    Ok(())
+}
+
 pub async fn create_category(
     store: &Store,
     ctx: &Ctx,
@@ -116,6 +149,7 @@ pub async fn create_category(
     if input.parent_id.is_some() && input.handling_time.is_none() {
         return Err(StoreError::invalid("deadline_amount", "required"));
     }
+    check_standard_codes(&mut tx, &input.standard_codes).await?;
     let id = wenming_domain::new_id();
     let (amount, unit) = input
         .handling_time
@@ -191,6 +225,7 @@ pub async fn update_category(
     if before.parent_id.is_some() && ch.handling_time.is_none() {
         return Err(StoreError::invalid("amount", "required"));
     }
+    check_standard_codes(&mut tx, &ch.standard_codes).await?;
     if before.parent_id.is_none() && !ch.active {
         let live: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM category WHERE parent_id = $1 AND active = 1")

@@ -325,9 +325,23 @@ pub async fn update_category(
         standard_codes: b.standard_codes,
         active: b.active,
     };
-    Ok(Json(category_dto(
-        cs::update_category(&state.store, &auth.ctx(), id, b.version, ch).await?,
-    )))
+    match cs::update_category(&state.store, &auth.ctx(), id, b.version, ch).await {
+        Ok(c) => Ok(Json(category_dto(c))),
+        // The store speaks the form's field names; the API's is standard_codes.
+        Err(wenming_store::StoreError::Invalid(e)) => {
+            let mut named = FieldErrors::new();
+            for f in e.0 {
+                let field = if f.field == "standards" {
+                    "standard_codes".to_string()
+                } else {
+                    f.field
+                };
+                named.add(field, f.code);
+            }
+            Err(AppError::Invalid(named))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
