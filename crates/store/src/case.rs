@@ -112,17 +112,16 @@ async fn check_standard_codes(
     let Some(framework) = active else {
         return Ok(());
     };
-    for code in codes {
-        let found: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM framework_node WHERE framework_id = $1 AND kind = 'standard' AND code = $2",
-        )
-        .bind(&framework)
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if found.is_none() {
-            return Err(StoreError::invalid("standards", "unknown_standard"));
-        }
+    let known: std::collections::HashSet<String> = sqlx::query_scalar(
+        "SELECT code FROM framework_node WHERE framework_id = $1 AND kind = 'standard'",
+    )
+    .bind(&framework)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .collect();
+    if codes.iter().any(|c| !known.contains(c)) {
+        return Err(StoreError::invalid("standards", "unknown_standard"));
     }
     Ok(())
 }
