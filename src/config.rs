@@ -25,6 +25,13 @@ struct FileConfig {
     timezone: Option<String>,
     log_format: Option<String>,
     max_connections: Option<u32>,
+    files_bucket: Option<String>,
+    photo_max_mb: Option<u64>,
+    photo_far_metres: Option<u64>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    escalate_head_after_hours: Option<u64>,
+    escalate_repeat_hours: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +43,14 @@ pub struct Config {
     pub timezone: jiff::tz::TimeZone,
     pub json_logs: bool,
     pub max_connections: u32,
+    /// An S3 bucket for files instead of `data_dir/files`.
+    pub files_bucket: Option<String>,
+    pub photo_max_mb: u64,
+    pub photo_far_metres: u64,
+    /// Where escalations are posted, and the key they are signed with.
+    pub webhook: Option<(String, String)>,
+    pub escalate_head_after_hours: u64,
+    pub escalate_repeat_hours: u64,
 }
 
 #[derive(Debug)]
@@ -78,6 +93,35 @@ fn pick(
         value: v.clone(),
         from: format!("{file_key} in wenming.toml"),
     })
+}
+
+/// A whole number from the environment or the file, within `range`.
+fn number(
+    env_key: &str,
+    file: Option<u64>,
+    file_key: &str,
+    range: std::ops::RangeInclusive<u64>,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let file = file.map(|n| n.to_string());
+    match pick(None, "", env_key, file.as_ref(), file_key) {
+        Some(s) => s
+            .value
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                bad(
+                    &s,
+                    &format!(
+                        "expected a number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
+        None => Ok(default),
+    }
 }
 
 fn bad(s: &Sourced, why: &str) -> ConfigError {
@@ -224,7 +268,88 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
         },
     };
 
+    let files_bucket = pick(
+        None,
+        "",
+        "WENMING_FILES_BUCKET",
+        file.files_bucket.as_ref(),
+        "files_bucket",
+    )
+    .map(|s| s.value);
+    let photo_max_mb = number(
+        "WENMING_PHOTO_MAX_MB",
+        file.photo_max_mb,
+        "photo_max_mb",
+        1..=50,
+        10,
+    )?;
+    let photo_far_metres = number(
+        "WENMING_PHOTO_FAR_METRES",
+        file.photo_far_metres,
+        "photo_far_metres",
+        10..=5000,
+        200,
+    )?;
+    let escalate_head_after_hours = number(
+        "WENMING_ESCALATE_HEAD_AFTER_HOURS",
+        file.escalate_head_after_hours,
+        "escalate_head_after_hours",
+        1..=720,
+        24,
+    )?;
+    let escalate_repeat_hours = number(
+        "WENMING_ESCALATE_REPEAT_HOURS",
+        file.escalate_repeat_hours,
+        "escalate_repeat_hours",
+        1..=720,
+        24,
+    )?;
+    let webhook_url = pick(
+        None,
+        "",
+        "WENMING_WEBHOOK_URL",
+        file.webhook_url.as_ref(),
+        "webhook_url",
+    );
+    let webhook = match webhook_url {
+        None => None,
+        Some(u) => {
+            if !(u.value.starts_with("http://") || u.value.starts_with("https://")) {
+                return Err(bad(&u, "expected an http:// or https:// address"));
+            }
+            let secret = pick(
+                None,
+                "",
+                "WENMING_WEBHOOK_SECRET",
+                file.webhook_secret.as_ref(),
+                "webhook_secret",
+            );
+            match secret {
+                Some(k) if k.value.len() >= 16 => Some((u.value, k.value)),
+                // The key itself is never echoed back.
+                Some(k) => {
+                    return Err(ConfigError(format!(
+                        "{} is not valid: a webhook secret has at least 16 characters",
+                        k.from
+                    )));
+                }
+                None => {
+                    return Err(ConfigError(format!(
+                        "{} is set but WENMING_WEBHOOK_SECRET (or webhook_secret) is not: deliveries are always signed",
+                        u.from
+                    )));
+                }
+            }
+        }
+    };
+
     Ok(Config {
+        files_bucket,
+        photo_max_mb,
+        photo_far_metres,
+        webhook,
+        escalate_head_after_hours,
+        escalate_repeat_hours,
         data_dir,
         database_url,
         listen,

@@ -182,6 +182,14 @@ fn init_logging(json: bool) {
     }
 }
 
+fn open_files(cfg: &config::Config) -> Result<wenming_store::files::Files, Failure> {
+    match &cfg.files_bucket {
+        Some(bucket) => wenming_store::files::Files::s3(bucket).map_err(Failure::Config),
+        None => wenming_store::files::Files::local(&cfg.data_dir.join("files"))
+            .map_err(Failure::Runtime),
+    }
+}
+
 async fn open_store(cfg: &config::Config) -> Result<Store, Failure> {
     if cfg.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(cfg.data_dir.join("files")).map_err(|e| {
@@ -239,7 +247,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Demo => {
             let store = open_store(&cfg).await?;
             bootstrap(&store).await?;
-            load_demo_city(&store).await
+            load_demo_city(&store, &cfg).await
         }
         Command::Framework { command } => {
             let store = open_store(&cfg).await?;
@@ -289,8 +297,8 @@ async fn bootstrap(store: &Store) -> Result<demo::Bootstrap, Failure> {
         .map_err(|e| Failure::Runtime(format!("cannot prepare the first administrator: {e}")))
 }
 
-async fn load_demo_city(store: &Store) -> Result<(), Failure> {
-    match demo::load_all(store).await {
+async fn load_demo_city(store: &Store, cfg: &config::Config) -> Result<(), Failure> {
+    match demo::load_all(store, &open_files(cfg)?).await {
         Ok(demo::DemoOutcome::Loaded) => println!("Loaded the demo city 青岚市."),
         Ok(demo::DemoOutcome::AlreadyLoaded) => println!("The demo city is already loaded."),
         Err(e) => return Err(Failure::Runtime(format!("cannot load the demo city: {e}"))),
@@ -302,7 +310,7 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     let store = open_store(&cfg).await?;
     let boot = bootstrap(&store).await?;
     if load_demo {
-        load_demo_city(&store).await?;
+        load_demo_city(&store, &cfg).await?;
     }
     let web = WebConfig {
         listen: cfg.listen,
@@ -312,6 +320,12 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
             .is_some_and(|u| u.starts_with("https://")),
         public_url: cfg.public_url.clone(),
         timezone: cfg.timezone.clone(),
+        files: open_files(&cfg)?,
+        photo_rules: wenming_store::photo::PhotoRules {
+            max_bytes: cfg.photo_max_mb as usize * 1024 * 1024,
+            far_metres: cfg.photo_far_metres as f64,
+            ..Default::default()
+        },
     };
     let app = Application::build(store.clone(), web)
         .await

@@ -231,7 +231,7 @@ async fn two_instances_share_sessions(b: Backend) {
     let app = TestApp::demo(b).await;
     let s = app.as_role("leader").await;
     let second = open_store(&app.database_url).await;
-    let (addr, _stop) = serve(second).await;
+    let (addr, _stop) = serve(second, app.files.clone()).await;
     let r = s
         .client
         .get(format!("http://{addr}/units"))
@@ -272,7 +272,7 @@ async fn generated_admin_password_must_be_changed(b: Backend) {
             .is_none(),
         "only once"
     );
-    let (addr, _stop) = serve(store).await;
+    let (addr, _stop) = serve(store, wenming_store::files::Files::memory()).await;
     let s = Session {
         client: TestApp::client(),
         base: format!("http://{addr}"),

@@ -18,13 +18,13 @@ on_both!(
     the_office_renames_retimes_and_retires_categories,
 );
 
-async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
+pub(crate) async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
     wenming_store::demo::load_catalogue(&app.store)
         .await
         .unwrap()
 }
 
-fn sub<'a>(
+pub(crate) fn sub<'a>(
     cats: &'a [wenming_store::case::Category],
     code: &str,
 ) -> &'a wenming_store::case::Category {
@@ -32,10 +32,10 @@ fn sub<'a>(
 }
 
 /// A point inside 临江区's first grid cell, and one in 凤鸣区.
-const IN_LJ: (f64, f64) = (118.61, 31.21);
-const IN_FM: (f64, f64) = (118.73, 31.21);
+pub(crate) const IN_LJ: (f64, f64) = (118.61, 31.21);
+pub(crate) const IN_FM: (f64, f64) = (118.73, 31.21);
 
-async fn report(
+pub(crate) async fn report(
     app: &TestApp,
     token: &str,
     category: uuid::Uuid,
@@ -51,11 +51,42 @@ async fn report(
     r.json().await.unwrap()
 }
 
-async fn step(
+/// Uploads an image through the API, as a phone app would.
+pub(crate) async fn upload_photo(app: &TestApp, token: &str, bytes: Vec<u8>) -> reqwest::Response {
+    let call = bearer(&format!("http://{}", app.addr));
+    call(Method::POST, "/photos", token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A picture taken now, where the case is, uploaded by `token`'s owner.
+pub(crate) async fn fresh_photo(
+    app: &TestApp,
+    token: &str,
+    case: &serde_json::Value,
+    seed: u64,
+) -> String {
+    let here = wenming_domain::geo::Point {
+        lon: case["lon"].as_f64().unwrap_or(118.61),
+        lat: case["lat"].as_f64().unwrap_or(31.21),
+    };
+    let bytes =
+        wenming_store::photo::synthetic_jpeg(seed, Some(jiff::Timestamp::now()), Some(here));
+    let r = upload_photo(app, token, bytes).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: serde_json::Value = r.json().await.unwrap();
+    v["id"].as_str().unwrap().to_string()
+}
+
+pub(crate) async fn step_with(
     app: &TestApp,
     token: &str,
     case: &serde_json::Value,
     s: serde_json::Value,
+    photo_ids: &[String],
 ) -> reqwest::Response {
     let call = bearer(&format!("http://{}", app.addr));
     call(
@@ -63,13 +94,33 @@ async fn step(
         &format!("/cases/{}/steps", case["id"].as_str().unwrap()),
         token,
     )
-    .json(&json!({"version": case["version"], "step": s}))
+    .json(&json!({"version": case["version"], "step": s, "photo_ids": photo_ids}))
     .send()
     .await
     .unwrap()
 }
 
-fn later(hours: i64) -> String {
+/// One step; a rectification comes, as it must, with a fresh photo of the
+/// place (tests of the photo rules call `step_with` instead).
+pub(crate) async fn step(
+    app: &TestApp,
+    token: &str,
+    case: &serde_json::Value,
+    s: serde_json::Value,
+) -> reqwest::Response {
+    let photos = if s["step"] == "handle" {
+        let seed = case["number"].as_str().map_or(0, |n| {
+            n.bytes()
+                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+        }) ^ case["version"].as_u64().unwrap_or(0);
+        vec![fresh_photo(app, token, case, seed).await]
+    } else {
+        vec![]
+    };
+    step_with(app, token, case, s, &photos).await
+}
+
+pub(crate) fn later(hours: i64) -> String {
     (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours)).to_string()
 }
 
@@ -511,7 +562,9 @@ async fn the_case_page_offers_only_allowed_steps(b: Backend) {
 async fn the_full_demo_has_cases_in_every_state() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     assert_eq!(
-        wenming_store::demo::load_all(&app.store).await.unwrap(),
+        wenming_store::demo::load_all(&app.store, &app.files)
+            .await
+            .unwrap(),
         wenming_store::demo::DemoOutcome::Loaded
     );
     let states: Vec<(String, i64)> =

@@ -7,6 +7,7 @@ use reqwest::{Client, Response, StatusCode};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use uuid::Uuid;
+use wenming_store::files::Files;
 use wenming_store::{Store, StoreConfig};
 use wenming_web::{Application, WebConfig};
 
@@ -81,6 +82,8 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
+    /// The app's file storage (in memory), shared with any second instance.
+    pub files: Files,
     pub database_url: String,
     dir: Option<PathBuf>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -110,10 +113,12 @@ pub async fn open_store(url: &str) -> Store {
 
 /// Serves another instance on the same database (as a second server behind
 /// a load balancer would).
-pub async fn serve(store: Store) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let app = Application::build(store, WebConfig::local("127.0.0.1:0".parse().unwrap()))
-        .await
-        .unwrap();
+pub async fn serve(store: Store, files: Files) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let config = WebConfig {
+        files,
+        ..WebConfig::local("127.0.0.1:0".parse().unwrap())
+    };
+    let app = Application::build(store, config).await.unwrap();
     let addr = app.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
@@ -130,10 +135,12 @@ impl TestApp {
         wenming_store::demo::bootstrap(&store, Some(ADMIN_PASSWORD))
             .await
             .unwrap();
-        let (addr, tx) = serve(store.clone()).await;
+        let files = Files::memory();
+        let (addr, tx) = serve(store.clone(), files.clone()).await;
         TestApp {
             addr,
             store,
+            files,
             database_url: url,
             dir,
             shutdown: Some(tx),

@@ -10,5 +10,6 @@ mod cases;
 mod cli;
 mod framework;
 mod org;
+mod photos;
 mod roles;
 mod tasks;

@@ -415,7 +415,9 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: boo
 async fn case_pages_render_on_desktop_and_phone() {
     let Some(driver) = start_driver() else { return };
     let app = TestApp::spawn(Backend::Sqlite).await;
-    wenming_store::demo::load_all(&app.store).await.unwrap();
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
     for (phone, tag, who, english) in [
         (false, "desktop-zh", "office", false),
         (false, "desktop-en", "office", true),

@@ -928,6 +928,8 @@ pub struct IntakeInput {
     pub address: Option<String>,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
+    /// Photos uploaded beforehand by the reporter, attached as "before".
+    pub photo_ids: Vec<Uuid>,
 }
 
 impl IntakeForm {
@@ -978,6 +980,7 @@ impl IntakeForm {
                     address,
                     reporter_name,
                     reporter_phone,
+                    photo_ids: vec![],
                 })
             }
             _ => Err(e),

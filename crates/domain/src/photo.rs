@@ -70,10 +70,14 @@ pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
 
+/// EXIF times have whole seconds and phone clocks drift a little: a photo
+/// taken within this of the dispatch is not called older than it.
+pub const CLOCK_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
 /// At or under this many differing bits two photos are the same picture.
 pub const NEAR_IDENTICAL_BITS: u32 = 6;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoRole {
     Before,
@@ -96,7 +100,7 @@ pub struct PhotoFacts {
 
 /// Warnings for the verifier. None of them refuses the photo: a flag asks a
 /// person to look.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "flag", rename_all = "snake_case")]
 pub enum Flag {
     /// Taken before the case was dispatched: not a picture of the fix.
@@ -128,7 +132,7 @@ pub fn flags(
     let mut out = vec![];
     if photo.role == PhotoRole::After {
         match (photo.taken_at, dispatched_at) {
-            (Some(t), Some(d)) if t < d => out.push(Flag::TakenBeforeDispatch),
+            (Some(t), Some(d)) if t + CLOCK_GRACE < d => out.push(Flag::TakenBeforeDispatch),
             (None, _) => out.push(Flag::NoCaptureTime),
             _ => {}
         }

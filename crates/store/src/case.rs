@@ -13,6 +13,7 @@ use wenming_domain::case::{
     Ask, CaseActor, CaseFacts, CaseState, HandlingTime, IntakeInput, Refusal, Source, Step, apply,
 };
 use wenming_domain::geo::Point;
+use wenming_domain::photo::PhotoRole;
 use wenming_domain::policy::Scope;
 
 // ------------------------------------------------------------ categories
@@ -509,7 +510,11 @@ pub struct Case {
     pub extensions: i64,
     pub duplicate_of: Option<Uuid>,
     pub reported_at: jiff::Timestamp,
+    pub dispatched_at: Option<jiff::Timestamp>,
     pub closed_at: Option<jiff::Timestamp>,
+    /// 0 until the overdue job warns someone; 1 the liaison, 2 the head.
+    pub escalation_level: i64,
+    pub escalated_at: Option<jiff::Timestamp>,
     pub version: i64,
     #[serde(skip)]
     facts: CaseFacts,
@@ -589,7 +594,10 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
         extensions,
         duplicate_of: o("duplicate_of")?.as_deref().map(parse_uuid).transpose()?,
         reported_at: ts(r.try_get("reported_at")?),
+        dispatched_at: r.try_get::<Option<i64>, _>("dispatched_at")?.map(ts),
         closed_at: closed.map(ts),
+        escalation_level: r.try_get("escalation_level")?,
+        escalated_at: r.try_get::<Option<i64>, _>("escalated_at")?.map(ts),
         version: r.try_get("version")?,
         facts,
     })
@@ -746,6 +754,7 @@ pub async fn intake(
     store: &Store,
     ctx: &Ctx,
     input: &IntakeInput,
+    photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<Case, StoreError> {
     let everything = crate::org::whole_city(store).await?;
@@ -813,7 +822,7 @@ pub async fn intake(
         // Two retries racing with one client id: the loser is told, not duplicated.
         if e.is_unique_violation() { StoreError::Conflict } else { e }
     })?;
-    record_event(
+    let event_id = record_event(
         &mut tx,
         ctx,
         id,
@@ -823,6 +832,22 @@ pub async fn intake(
         Some(&input.description),
         None,
         now,
+    )
+    .await?;
+    crate::photo::attach(
+        &mut tx,
+        ctx,
+        &StepPhotos {
+            ids: &input.photo_ids,
+            rules: photo_rules,
+        },
+        id,
+        event_id,
+        PhotoRole::Before,
+        &crate::photo::CaseWhere {
+            point: input.point,
+            dispatched_at: None,
+        },
     )
     .await?;
     #[derive(Serialize)]
@@ -858,12 +883,13 @@ async fn record_event(
     note: Option<&str>,
     data: Option<String>,
     at: i64,
-) -> Result<(), StoreError> {
+) -> Result<Uuid, StoreError> {
+    let event_id = wenming_domain::new_id();
     sqlx::query(
         "INSERT INTO case_event (id, case_id, step, from_state, to_state, actor_id, actor_name, note, data, at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
-    .bind(wenming_domain::new_id().to_string())
+    .bind(event_id.to_string())
     .bind(case_id.to_string())
     .bind(step)
     .bind(from.map(CaseState::code))
@@ -875,7 +901,7 @@ async fn record_event(
     .bind(at)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(event_id)
 }
 
 #[derive(Debug)]
@@ -909,6 +935,7 @@ fn note_of(step: &Step) -> Option<String> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Takes one step, as the workflow allows, on the version the actor saw:
 /// if someone else acted first the update matches nothing and the actor is
 /// told (Conflict) instead of overwriting.
@@ -920,15 +947,22 @@ pub async fn step(
     id: Uuid,
     expected_version: i64,
     s: &Step,
+    photos: &StepPhotos<'_>,
 ) -> Result<Case, StepError> {
     let case = get(store, scope, id).await?;
     if case.version != expected_version {
         return Err(StoreError::Conflict.into());
     }
     let mut tx = store.begin().await?;
-    write_step(&mut tx, ctx, &case, actor, s).await?;
+    write_step(&mut tx, ctx, &case, actor, s, photos).await?;
     tx.commit().await?;
     Ok(get(store, &crate::org::whole_city(store).await?, id).await?)
+}
+
+/// Photos that come with a step (uploaded beforehand, by the same person).
+pub struct StepPhotos<'a> {
+    pub ids: &'a [Uuid],
+    pub rules: &'a crate::photo::PhotoRules,
 }
 
 /// Decides and writes one step on a case as it was read, inside the
@@ -939,10 +973,18 @@ async fn write_step(
     case: &Case,
     actor: &CaseActor,
     s: &Step,
+    photos: &StepPhotos<'_>,
 ) -> Result<(), StepError> {
     let (id, expected_version) = (case.id, case.version);
     let now_ts = jiff::Timestamp::now();
     let after = apply(case.facts(), actor, s, now_ts).map_err(StepError::Refused)?;
+    // A rectification is reported with pictures of the fixed place.
+    if matches!(s, Step::Handle { .. }) && photos.ids.is_empty() {
+        return Err(StepError::Refused(Refusal::Invalid {
+            field: "photo_ids",
+            code: "photo_required",
+        }));
+    }
     let now = now_micros();
     let to = after.state.unwrap_or(CaseState::Reported);
     if let Step::MarkDuplicate { original } = s {
@@ -1012,7 +1054,7 @@ async fn write_step(
             .await?;
     }
     let data = serde_json::to_string(s).ok();
-    record_event(
+    let event_id = record_event(
         conn,
         ctx,
         id,
@@ -1022,6 +1064,25 @@ async fn write_step(
         note_of(s).as_deref(),
         data,
         now,
+    )
+    .await?;
+    // Pictures taken before dispatch show the problem; after it, the fix.
+    let role = if case.dispatched_at.is_some() || matches!(s, Step::Dispatch { .. }) {
+        PhotoRole::After
+    } else {
+        PhotoRole::Before
+    };
+    crate::photo::attach(
+        conn,
+        ctx,
+        photos,
+        id,
+        event_id,
+        role,
+        &crate::photo::CaseWhere {
+            point: case.point,
+            dispatched_at: case.dispatched_at,
+        },
     )
     .await?;
     #[derive(Serialize)]
@@ -1086,16 +1147,48 @@ pub async fn bulk_dispatch(
     }
     let mut tx = store.begin().await.map_err(|e| (None, e.into()))?;
     for (c, s) in &planned {
-        write_step(&mut tx, ctx, c, actor, s)
-            .await
-            .map_err(|e| (Some(c.number.clone()), e))?;
+        write_step(
+            &mut tx,
+            ctx,
+            c,
+            actor,
+            s,
+            &StepPhotos {
+                ids: &[],
+                rules: &crate::photo::PhotoRules::default(),
+            },
+        )
+        .await
+        .map_err(|e| (Some(c.number.clone()), e))?;
     }
     tx.commit().await.map_err(|e| (None, e.into()))?;
     Ok(planned.len())
 }
 
+/// Case numbers by id, for naming other cases (a re-used photo's).
+pub async fn numbers(
+    store: &Store,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if out.contains_key(id) {
+            continue;
+        }
+        let n: Option<String> = sqlx::query_scalar("SELECT number FROM case_record WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(store.reader())
+            .await?;
+        if let Some(n) = n {
+            out.insert(*id, n);
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseEvent {
+    pub id: Uuid,
     pub step: String,
     pub from_state: Option<String>,
     pub to_state: String,
@@ -1105,13 +1198,14 @@ pub struct CaseEvent {
 }
 
 pub async fn events(store: &Store, id: Uuid) -> Result<Vec<CaseEvent>, StoreError> {
-    let rows = sqlx::query("SELECT step, from_state, to_state, actor_name, note, at FROM case_event WHERE case_id = $1 ORDER BY at, id")
+    let rows = sqlx::query("SELECT id, step, from_state, to_state, actor_name, note, at FROM case_event WHERE case_id = $1 ORDER BY at, id")
         .bind(id.to_string())
         .fetch_all(store.reader())
         .await?;
     rows.iter()
         .map(|r| {
             Ok(CaseEvent {
+                id: parse_uuid(&r.try_get::<String, _>("id")?)?,
                 step: r.try_get("step")?,
                 from_state: r.try_get("from_state")?,
                 to_state: r.try_get("to_state")?,

@@ -2,6 +2,7 @@
 //! cells with boundaries, about forty responsible units, and one account per
 //! role so a newcomer can look around as each kind of user.
 
+use crate::files::Files;
 use crate::{Ctx, Store, StoreError, accounts, org};
 use sqlx::Row;
 use wenming_domain::account::{Role, ScopeRef, UserInput};
@@ -931,7 +932,7 @@ pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>,
 
 /// The catalogue, then a few hundred cases walked through the workflow as
 /// far as a pseudo-random draw says, spread over the grid.
-pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
+pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreError> {
     use crate::case;
     use wenming_domain::case::{Ask, CaseActor, IntakeInput, Source, Step};
     let subclasses = load_catalogue(store).await?;
@@ -940,6 +941,7 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
     // pseudo-random draw says, by the demo office and the unit's staff.
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC);
     let everything = crate::org::whole_city(store).await?;
+    let rules = crate::photo::PhotoRules::default();
     let office_id: Option<String> =
         sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'")
             .fetch_optional(store.reader())
@@ -1008,35 +1010,48 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
         let cat = &subclasses[(r % subclasses.len() as u64) as usize];
         let lon = lon0 + 0.001 + (next() % 10_000) as f64 / 10_000.0 * (span - 0.002);
         let lat = lat0 + 0.001 + (next() % 10_000) as f64 / 10_000.0 * (span - 0.002);
+        let point = wenming_domain::geo::Point { lon, lat };
+        // A photo of the problem, taken when it was reported.
+        let before = demo_photo(store, files, &office_ctx, i as u64, point).await?;
         let input = IntakeInput {
+            photo_ids: vec![before],
             client_id: None,
             source: sources[(next() % sources.len() as u64) as usize],
             category_id: cat.id,
             description: format!("{}：{}", cat.name, phrases[i % phrases.len()]),
-            point: Some(wenming_domain::geo::Point { lon, lat }),
+            point: Some(point),
             address: None,
             reporter_name: None,
             reporter_phone: None,
         };
-        let c = case::intake(store, &office_ctx, &input, &tz).await?;
+        let c = case::intake(store, &office_ctx, &input, &rules, &tz).await?;
         let stage = next() % 100;
         if stage < 8 {
             continue; // still waiting to be registered
         }
+        let act_with =
+            |c: &case::Case, actor: &CaseActor, ctx: &Ctx, s: Step, photos: Vec<uuid::Uuid>| {
+                let (actor, ctx) = (actor.clone(), ctx.clone());
+                let (id, v) = (c.id, c.version);
+                let everything = everything.clone();
+                let rules = rules.clone();
+                async move {
+                    let photos = case::StepPhotos {
+                        ids: &photos,
+                        rules: &rules,
+                    };
+                    case::step(store, &ctx, &everything, &actor, id, v, &s, &photos)
+                        .await
+                        .map_err(|e| match e {
+                            case::StepError::Store(e) => e,
+                            case::StepError::Refused(r) => {
+                                StoreError::Corrupt(format!("demo step refused: {r}"))
+                            }
+                        })
+                }
+            };
         let act = |c: &case::Case, actor: &CaseActor, ctx: &Ctx, s: Step| {
-            let (actor, ctx) = (actor.clone(), ctx.clone());
-            let (id, v) = (c.id, c.version);
-            let everything = everything.clone();
-            async move {
-                case::step(store, &ctx, &everything, &actor, id, v, &s)
-                    .await
-                    .map_err(|e| match e {
-                        case::StepError::Store(e) => e,
-                        case::StepError::Refused(r) => {
-                            StoreError::Corrupt(format!("demo step refused: {r}"))
-                        }
-                    })
-            }
+            act_with(c, actor, ctx, s, vec![])
         };
         if stage < 11 {
             act(
@@ -1101,13 +1116,22 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
             .await?;
             continue;
         }
-        let c = act(
+        // One rectification in twenty-five hands in the problem's own
+        // photo as the "after" picture: the verifier sees it flagged.
+        let seed = if i % 25 == 7 {
+            i as u64
+        } else {
+            100_000 + i as u64
+        };
+        let after = demo_photo(store, files, &staff_ctx, seed, point).await?;
+        let c = act_with(
             &c,
             &staff,
             &staff_ctx,
             Step::Handle {
                 note: "已安排人员现场处置".into(),
             },
+            vec![after],
         )
         .await?;
         if stage < 50 {
@@ -1141,6 +1165,28 @@ pub async fn load_cases(store: &Store) -> Result<usize, StoreError> {
     Ok(total)
 }
 
+/// A generated photo near `point`, taken now, staged by `ctx`'s person.
+async fn demo_photo(
+    store: &Store,
+    files: &Files,
+    ctx: &Ctx,
+    seed: u64,
+    point: wenming_domain::geo::Point,
+) -> Result<uuid::Uuid, StoreError> {
+    let bytes = crate::photo::synthetic_jpeg(seed, Some(jiff::Timestamp::now()), Some(point));
+    let p = crate::photo::stage(
+        store,
+        files,
+        ctx,
+        "photos",
+        bytes,
+        &crate::photo::PhotoRules::default(),
+        &jiff::tz::TimeZone::UTC,
+    )
+    .await?;
+    Ok(p.id)
+}
+
 /// The demo's cases were all made just now; spread them over the last two
 /// months (every time on a case moves by the same amount), so lists, trends
 /// and overdue flags look like a working city. Demo data only: real cases
@@ -1166,6 +1212,13 @@ async fn backdate(store: &Store) -> Result<(), StoreError> {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "UPDATE photo SET taken_at = taken_at - $1, uploaded_at = uploaded_at - $1 WHERE case_id = $2",
+        )
+        .bind(shift)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())
@@ -1173,10 +1226,10 @@ async fn backdate(store: &Store) -> Result<(), StoreError> {
 
 /// Everything the demo has: the city, its framework and tasks, and its
 /// cases. (Tests that need no cases load only `load`, which is faster.)
-pub async fn load_all(store: &Store) -> Result<DemoOutcome, StoreError> {
+pub async fn load_all(store: &Store, files: &Files) -> Result<DemoOutcome, StoreError> {
     let outcome = load(store).await?;
     if outcome == DemoOutcome::Loaded {
-        load_cases(store).await?;
+        load_cases(store, files).await?;
     }
     Ok(outcome)
 }

@@ -17,6 +17,9 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("{0}")]
     Corrupt(String),
+    /// The object store (local folder or bucket) failed.
+    #[error("file storage error: {0}")]
+    Files(String),
 }
 
 impl From<FieldErrors> for StoreError {

@@ -8,9 +8,11 @@ pub mod case;
 mod db;
 pub mod demo;
 mod error;
+pub mod files;
 pub mod framework;
 mod migrate;
 pub mod org;
+pub mod photo;
 mod sql;
 pub mod task;
 

@@ -37,9 +37,19 @@ const MIGRATIONS: &[Migration] = &[
         name: "cases",
         sql: include_str!("../migrations/0005_cases.sql"),
     },
+    Migration {
+        version: 6,
+        name: "photos",
+        sql: include_str!("../migrations/0006_photos.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "escalation",
+        sql: include_str!("../migrations/0007_escalation.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

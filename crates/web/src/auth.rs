@@ -267,3 +267,99 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         Ok(CsrfForm { auth, form })
     }
 }
+
+/// At most this many photos come with one form.
+pub const MAX_PHOTOS: usize = 9;
+
+/// A form that may carry photos (a report, a step): its text fields, as
+/// `CsrfForm` would read them, and the files sent as `photos` when it is
+/// posted as multipart. The CSRF
+/// token is checked before anything is kept; a photo over the size cap stops
+/// the read at the cap instead of buffering the rest.
+pub struct CsrfMultipart<T> {
+    pub auth: Auth,
+    pub form: T,
+    pub photos: Vec<Vec<u8>>,
+    /// Set when a photo was too big or too many came: the field's error.
+    pub photo_error: Option<&'static str>,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> AppResult<Self> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            // A form with no file input posts plainly: same fields, no photos.
+            let f = CsrfForm::<T>::from_request(req, state).await?;
+            return Ok(CsrfMultipart {
+                auth: f.auth,
+                form: f.form,
+                photos: vec![],
+                photo_error: None,
+            });
+        }
+        let (mut parts, body) = req.into_parts();
+        let auth = Auth::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let mut mp = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| {
+                AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"))
+            })?;
+        let malformed =
+            || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
+        let cap = state.config.photo_rules.max_bytes;
+        let (mut pairs, mut photos, mut photo_error) = (vec![], vec![], None);
+        while let Some(mut field) = mp.next_field().await.map_err(|_| malformed())? {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "photos" {
+                let mut bytes = vec![];
+                let mut too_big = false;
+                while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+                    if bytes.len() + chunk.len() > cap {
+                        too_big = true;
+                        break;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                if too_big {
+                    photo_error = Some("photo_too_large");
+                } else if photos.len() >= MAX_PHOTOS {
+                    photo_error = Some("too_many_photos");
+                } else if !bytes.is_empty() {
+                    // An empty file input still sends an empty part.
+                    photos.push(bytes);
+                }
+                if too_big {
+                    // Read past the rest so the person gets the form back
+                    // with the reason, not a broken connection.
+                    while field.chunk().await.map_err(|_| malformed())?.is_some() {}
+                }
+            } else {
+                let text = field.text().await.map_err(|_| malformed())?;
+                if text.len() > MAX_FORM_BYTES {
+                    return Err(malformed());
+                }
+                pairs.push((name, text));
+            }
+        }
+        let csrf = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        auth.check_csrf(csrf)?;
+        let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| malformed())?;
+        let form: T = serde_urlencoded::from_str(&encoded).map_err(|_| malformed())?;
+        Ok(CsrfMultipart {
+            auth,
+            form,
+            photos,
+            photo_error,
+        })
+    }
+}

@@ -52,6 +52,9 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Where times are shown; storage is always UTC.
     pub timezone: jiff::tz::TimeZone,
+    /// Where photos and other files are kept.
+    pub files: wenming_store::files::Files,
+    pub photo_rules: wenming_store::photo::PhotoRules,
 }
 
 impl WebConfig {
@@ -61,6 +64,8 @@ impl WebConfig {
             public_url: None,
             secure_cookies: false,
             timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+            files: wenming_store::files::Files::memory(),
+            photo_rules: wenming_store::photo::PhotoRules::default(),
         }
     }
 }

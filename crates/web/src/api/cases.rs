@@ -141,6 +141,9 @@ pub struct IntakeBody {
     pub address: Option<String>,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
+    /// Photos of the problem, uploaded first with POST /photos.
+    #[serde(default)]
+    pub photo_ids: Vec<Uuid>,
 }
 
 /// Reports a problem; the case starts as reported, with the unit routing suggests.
@@ -164,8 +167,16 @@ pub async fn create(
         reporter_name: s(b.reporter_name),
         reporter_phone: s(b.reporter_phone),
     };
-    let input = form.parse()?;
-    let c = cs::intake(&state.store, &auth.ctx(), &input, &state.config.timezone).await?;
+    let mut input = form.parse()?;
+    input.photo_ids = b.photo_ids;
+    let c = cs::intake(
+        &state.store,
+        &auth.ctx(),
+        &input,
+        &state.config.photo_rules,
+        &state.config.timezone,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(dto(c))))
 }
 
@@ -176,6 +187,10 @@ pub struct StepBody {
     /// e.g. {"step": "dispatch", "unit": "…", "deadline": "2026-12-01T09:00:00Z"}
     #[schema(value_type = Object)]
     pub step: serde_json::Value,
+    /// Photos for this step, uploaded first with POST /photos; a
+    /// rectification (handle) needs at least one.
+    #[serde(default)]
+    pub photo_ids: Vec<Uuid>,
 }
 
 /// Takes one workflow step. A step the case's state does not allow, or one
@@ -199,6 +214,10 @@ pub async fn step(
         id,
         b.version,
         &s,
+        &cs::StepPhotos {
+            ids: &b.photo_ids,
+            rules: &state.config.photo_rules,
+        },
     )
     .await
     {

@@ -6,6 +6,7 @@ mod audit;
 mod cases;
 mod dto;
 mod frameworks;
+mod photos;
 mod regions;
 mod tasks;
 mod tokens;
@@ -88,6 +89,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::calendar_days, cases::set_calendar_day))
         .routes(routes!(cases::remove_routing_rule))
         .routes(routes!(cases::remove_calendar_day))
+        .routes(routes!(photos::upload))
+        .routes(routes!(photos::get))
+        .routes(routes!(photos::of_case))
+        .routes(routes!(photos::original))
+        .routes(routes!(photos::thumbnail))
         .routes(routes!(tasks::list))
         .routes(routes!(tasks::get, tasks::update))
         .routes(routes!(tasks::assign))

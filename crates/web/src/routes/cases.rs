@@ -3,7 +3,7 @@
 
 use super::see_other;
 use crate::AppState;
-use crate::auth::{Auth, CsrfForm};
+use crate::auth::{Auth, CsrfForm, CsrfMultipart};
 use crate::error::{AppError, AppResult};
 use crate::extract::{P, Q};
 use crate::page::{PageCtx, form_status, render, urlencode};
@@ -334,13 +334,36 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> AppResult<Re
     ))
 }
 
-pub async fn create(State(state): State<AppState>, f: CsrfForm<IntakeForm>) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    f: CsrfMultipart<IntakeForm>,
+) -> AppResult<Response> {
     let auth = f.auth;
     auth.scope(Action::ReportCases)?;
     let categories = cs::categories(&state.store).await?;
-    let result = match f.form.parse() {
-        Ok(input) => cs::intake(&state.store, &auth.ctx(), &input, &state.config.timezone).await,
-        Err(e) => Err(StoreError::Invalid(e)),
+    let result = match (f.form.parse(), f.photo_error) {
+        (_, Some(code)) => Err(StoreError::invalid("photos", code)),
+        (Ok(mut input), None) => {
+            match super::stage_photos(&state, &auth, "photos", f.photos).await {
+                Ok(ids) => {
+                    input.photo_ids = ids;
+                    let r = cs::intake(
+                        &state.store,
+                        &auth.ctx(),
+                        &input,
+                        &state.config.photo_rules,
+                        &state.config.timezone,
+                    )
+                    .await;
+                    if r.is_err() {
+                        super::photos::discard(&state, &input.photo_ids).await;
+                    }
+                    r
+                }
+                Err(e) => Err(e),
+            }
+        }
+        (Err(e), None) => Err(StoreError::Invalid(e)),
     };
     match result {
         Ok(c) => Ok(see_other(&format!("/cases/{}", c.id), "reported")),
@@ -365,11 +388,99 @@ struct ShowPage {
     overdue: bool,
     refusal: Option<String>,
     conflict: bool,
+    before: Vec<PhotoView>,
+    after: Vec<PhotoView>,
+    /// After photos carrying a warning, for the verifier.
+    flagged: usize,
+}
+
+/// A photo as the case page shows it: when it was taken and what is
+/// suspicious about it.
+struct PhotoView {
+    id: Uuid,
+    event_id: Option<Uuid>,
+    taken: Option<String>,
+    flags: Vec<FlagView>,
+}
+
+struct FlagView {
+    text: String,
+    /// The other case a re-used picture is on.
+    case_link: Option<(Uuid, String)>,
+}
+
+fn flag_view(
+    lang: crate::i18n::Lang,
+    f: &wenming_domain::photo::Flag,
+    numbers: &std::collections::HashMap<Uuid, String>,
+    this_case: Uuid,
+) -> FlagView {
+    use wenming_domain::photo::{Flag, PhotoRole};
+    let t = |k: &str| crate::i18n::t(lang, k);
+    let role = |r: &PhotoRole| match r {
+        PhotoRole::Before => t("case.before"),
+        PhotoRole::After => t("case.after"),
+    };
+    let other = |c: &Uuid| {
+        if *c == this_case {
+            None
+        } else {
+            numbers.get(c).map(|n| (*c, n.clone()))
+        }
+    };
+    match f {
+        Flag::TakenBeforeDispatch => FlagView {
+            text: t("photo_flag.taken_before_dispatch").into(),
+            case_link: None,
+        },
+        Flag::FarFromCase { metres } => FlagView {
+            text: crate::i18n::fill(
+                t("photo_flag.far_from_case"),
+                &[("metres", &metres.to_string())],
+            ),
+            case_link: None,
+        },
+        Flag::NoCaptureTime => FlagView {
+            text: t("photo_flag.no_capture_time").into(),
+            case_link: None,
+        },
+        Flag::SameFile { case_id, role: r } => FlagView {
+            text: crate::i18n::fill(
+                t(if *case_id == this_case {
+                    "photo_flag.same_file_here"
+                } else {
+                    "photo_flag.same_file"
+                }),
+                &[("role", role(r))],
+            ),
+            case_link: other(case_id),
+        },
+        Flag::NearIdentical {
+            case_id, role: r, ..
+        } => FlagView {
+            text: crate::i18n::fill(
+                t(if *case_id == this_case {
+                    "photo_flag.near_identical_here"
+                } else {
+                    "photo_flag.near_identical"
+                }),
+                &[("role", role(r))],
+            ),
+            case_link: other(case_id),
+        },
+    }
 }
 
 impl ShowPage {
     fn can(&self, step: &str) -> bool {
         self.steps.contains(&step)
+    }
+    fn photos_of(&self, event: &Uuid) -> Vec<&PhotoView> {
+        self.before
+            .iter()
+            .chain(self.after.iter())
+            .filter(|p| p.event_id.as_ref() == Some(event))
+            .collect()
     }
     fn suggested(&self, unit: &Uuid) -> bool {
         self.c.suggested_unit_id.as_ref() == Some(unit)
@@ -404,7 +515,43 @@ async fn show_page(
     } else {
         vec![]
     };
+    let photos = wenming_store::photo::of_case(&state.store, id).await?;
+    let others: Vec<Uuid> = photos
+        .iter()
+        .flat_map(|ph| ph.flags.iter())
+        .filter_map(|f| match f {
+            wenming_domain::photo::Flag::SameFile { case_id, .. }
+            | wenming_domain::photo::Flag::NearIdentical { case_id, .. } => Some(*case_id),
+            _ => None,
+        })
+        .collect();
+    let numbers = cs::numbers(&state.store, &others).await?;
+    let (mut before, mut after) = (vec![], vec![]);
+    for ph in photos {
+        let view = PhotoView {
+            id: ph.id,
+            event_id: ph.event_id,
+            taken: ph.taken_at.map(|t| {
+                t.to_zoned_datetime(state.config.timezone.clone())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string()
+            }),
+            flags: ph
+                .flags
+                .iter()
+                .map(|f| flag_view(auth.lang, f, &numbers, id))
+                .collect(),
+        };
+        match ph.role {
+            Some(wenming_domain::photo::PhotoRole::After) => after.push(view),
+            _ => before.push(view),
+        }
+    }
+    let flagged = after.iter().filter(|v| !v.flags.is_empty()).count();
     let page = ShowPage {
+        before,
+        after,
+        flagged,
         p: PageCtx::new(auth, state).with_flash(done),
         duplicates,
         events: cs::events(&state.store, id).await?,
@@ -529,11 +676,18 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
 pub async fn take_step(
     State(state): State<AppState>,
     P(id): P<Uuid>,
-    f: CsrfForm<Vec<(String, String)>>,
+    f: CsrfMultipart<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     let scope = auth.scope(Action::WorkCases)?;
-    let (step, version) = match step_from(&f.form, &state.config.timezone) {
+    let parsed = match f.photo_error {
+        Some(code) => Err(Refusal::Invalid {
+            field: "photos",
+            code,
+        }),
+        None => step_from(&f.form, &state.config.timezone),
+    };
+    let (step, version) = match parsed {
         Ok(s) => s,
         Err(r) => {
             return show_page(
@@ -547,7 +701,27 @@ pub async fn take_step(
             .await;
         }
     };
-    match cs::step(
+    let photo_ids = match super::stage_photos(&state, &auth, "photos", f.photos).await {
+        Ok(ids) => ids,
+        Err(StoreError::Invalid(e)) => {
+            let code = e.0.first().map(|x| x.code).unwrap_or("invalid_choice");
+            let r = Refusal::Invalid {
+                field: "photos",
+                code,
+            };
+            return show_page(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(refusal_message(auth.lang, &r)),
+                false,
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let result = cs::step(
         &state.store,
         &auth.ctx(),
         &scope,
@@ -555,9 +729,16 @@ pub async fn take_step(
         id,
         version,
         &step,
+        &cs::StepPhotos {
+            ids: &photo_ids,
+            rules: &state.config.photo_rules,
+        },
     )
-    .await
-    {
+    .await;
+    if result.is_err() {
+        super::photos::discard(&state, &photo_ids).await;
+    }
+    match result {
         Ok(_) => Ok(see_other(&format!("/cases/{id}"), "step_taken")),
         Err(StepError::Refused(r)) => {
             show_page(

@@ -10,6 +10,7 @@ mod home;
 mod map;
 mod metrics;
 mod people;
+pub(crate) mod photos;
 mod regions;
 mod routing;
 
@@ -18,6 +19,10 @@ mod session;
 mod tasks;
 
 pub use cases::case_actor;
+pub(crate) use photos::{
+    original as photo_original, stage_all as stage_photos, thumbnail as photo_thumbnail,
+    visible as visible_photo,
+};
 pub use tasks::today;
 mod units;
 mod users;
@@ -105,6 +110,8 @@ pub fn router() -> Router<AppState> {
             "/cases/categories/{id}",
             get(categories::edit).post(categories::update),
         )
+        .route("/photos/{id}", get(photos::original))
+        .route("/photos/{id}/thumbnail", get(photos::thumbnail))
         .route("/cases/{id}", get(cases::show))
         .route("/cases/{id}/step", post(cases::take_step))
         .route("/tasks", get(tasks::list))

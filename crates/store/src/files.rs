@@ -1,0 +1,118 @@
+//! Stored files (photos and, later, evidence materials) behind one
+//! object-storage interface: a local folder by default, an S3 bucket by
+//! configuration, memory in tests. Keys are ours (`photos/…`); callers never
+//! see a filesystem path.
+
+use crate::StoreError;
+use futures_util::StreamExt;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Files {
+    inner: Arc<dyn ObjectStore>,
+    label: String,
+}
+
+impl std::fmt::Debug for Files {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Files({})", self.label)
+    }
+}
+
+fn failed(e: object_store::Error) -> StoreError {
+    match e {
+        object_store::Error::NotFound { .. } => StoreError::NotFound,
+        other => StoreError::Files(other.to_string()),
+    }
+}
+
+impl Files {
+    /// A folder on this machine; files are synced to disk before a write
+    /// returns, because a case row will point at them.
+    pub fn local(dir: &std::path::Path) -> Result<Files, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the files folder {}: {e}", dir.display()))?;
+        let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
+            .map_err(|e| format!("cannot use the files folder {}: {e}", dir.display()))?
+            .with_fsync(true)
+            .with_automatic_cleanup(true);
+        Ok(Files {
+            inner: Arc::new(fs),
+            label: format!("folder {}", dir.display()),
+        })
+    }
+
+    pub fn memory() -> Files {
+        Files {
+            inner: Arc::new(object_store::memory::InMemory::new()),
+            label: "memory".into(),
+        }
+    }
+
+    /// An S3 or S3-compatible bucket; credentials, region and endpoint come
+    /// from the standard `AWS_*` environment variables, never from our
+    /// configuration file, so they stay out of it and out of logs.
+    #[cfg(feature = "s3")]
+    pub fn s3(bucket: &str) -> Result<Files, String> {
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(|e| format!("cannot use the S3 bucket {bucket}: {e}"))?;
+        Ok(Files {
+            inner: Arc::new(s3),
+            label: format!("bucket {bucket}"),
+        })
+    }
+
+    #[cfg(not(feature = "s3"))]
+    pub fn s3(bucket: &str) -> Result<Files, String> {
+        Err(format!(
+            "files_bucket is set ({bucket}) but this build has no S3 support: build with `--features s3`"
+        ))
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.inner
+            .put(&Path::from(key), PutPayload::from(bytes))
+            .await
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<bytes::Bytes, StoreError> {
+        let r = self.inner.get(&Path::from(key)).await.map_err(failed)?;
+        r.bytes().await.map_err(failed)
+    }
+
+    /// Removing what is already gone is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.inner.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// Keys under `prefix` last written before `before` (seconds since the
+    /// epoch), for the orphan sweep.
+    pub async fn keys_older_than(
+        &self,
+        prefix: &str,
+        before: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = Path::from(prefix);
+        let mut out = vec![];
+        let mut s = self.inner.list(Some(&prefix));
+        while let Some(meta) = s.next().await {
+            let meta = meta.map_err(failed)?;
+            if meta.last_modified.timestamp() < before {
+                out.push(meta.location.to_string());
+            }
+        }
+        Ok(out)
+    }
+}

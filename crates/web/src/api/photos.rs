@@ -1,0 +1,137 @@
+use super::dto::ErrorBody;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, AppResult};
+use crate::extract::P;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::policy::Action;
+use wenming_store::photo::{self as ph, Photo};
+
+#[derive(Serialize, ToSchema)]
+pub struct PhotoDto {
+    pub id: Uuid,
+    /// None until a report or step attaches it.
+    pub case_id: Option<Uuid>,
+    /// before (the problem) or after (the fix)
+    pub role: Option<String>,
+    /// jpeg, png or webp, by content
+    pub kind: String,
+    pub byte_size: i64,
+    pub width: i64,
+    pub height: i64,
+    pub sha256: String,
+    /// EXIF capture time, when the camera wrote one.
+    pub taken_at: Option<String>,
+    pub gps_lon: Option<f64>,
+    pub gps_lat: Option<f64>,
+    /// Warnings for the verifier: taken_before_dispatch, far_from_case,
+    /// same_file, near_identical, no_capture_time.
+    #[schema(value_type = Vec<Object>)]
+    pub flags: serde_json::Value,
+    pub uploaded_at: String,
+}
+
+pub fn dto(p: Photo) -> PhotoDto {
+    PhotoDto {
+        id: p.id,
+        case_id: p.case_id,
+        role: p
+            .role
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| v.as_str().map(str::to_string)),
+        kind: serde_json::to_value(p.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        byte_size: p.byte_size,
+        width: p.width,
+        height: p.height,
+        sha256: p.sha256,
+        taken_at: p.taken_at.map(|t| t.to_string()),
+        gps_lon: p.gps.map(|g| g.lon),
+        gps_lat: p.gps.map(|g| g.lat),
+        flags: serde_json::to_value(&p.flags).unwrap_or_default(),
+        uploaded_at: p.uploaded_at.to_string(),
+    }
+}
+
+/// Uploads one photo (JPEG, PNG or WebP, judged by content) to use in a
+/// report or step: send its id in `photo_ids`. Unused uploads are removed
+/// after a day.
+#[utoipa::path(post, path = "/photos", tag = "cases",
+    request_body(content = Vec<u8>, description = "The image file", content_type = "application/octet-stream"),
+    responses((status = 201, body = PhotoDto), (status = 422, body = ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: axum::body::Body,
+) -> AppResult<(StatusCode, Json<PhotoDto>)> {
+    if !auth.may(Action::ReportCases) {
+        auth.scope(Action::WorkCases)?;
+    }
+    let bytes = axum::body::to_bytes(body, state.config.photo_rules.max_bytes)
+        .await
+        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "photo_too_large")))?;
+    let mut ids = crate::routes::stage_photos(&state, &auth, "file", vec![bytes.to_vec()]).await?;
+    let p = ph::get(&state.store, ids.remove(0)).await?;
+    Ok((StatusCode::CREATED, Json(dto(p))))
+}
+
+#[utoipa::path(get, path = "/photos/{id}", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PhotoDto), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<PhotoDto>> {
+    Ok(Json(dto(
+        crate::routes::visible_photo(&state, &auth, id).await?
+    )))
+}
+
+/// The photos of a case, before and after, with the verifier's flags.
+#[utoipa::path(get, path = "/cases/{id}/photos", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<PhotoDto>), (status = 404, body = ErrorBody)))]
+pub async fn of_case(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<Vec<PhotoDto>>> {
+    let scope = auth.scope(Action::ViewCases)?;
+    wenming_store::case::get(&state.store, &scope, id).await?;
+    Ok(Json(
+        ph::of_case(&state.store, id)
+            .await?
+            .into_iter()
+            .map(dto)
+            .collect(),
+    ))
+}
+
+/// The original file, as uploaded.
+#[utoipa::path(get, path = "/photos/{id}/original", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "image/*", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn original(
+    state: State<AppState>,
+    auth: Auth,
+    id: P<Uuid>,
+) -> AppResult<axum::response::Response> {
+    crate::routes::photo_original(state, auth, id).await
+}
+
+/// A JPEG at most 480 pixels on its longer side.
+#[utoipa::path(get, path = "/photos/{id}/thumbnail", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn thumbnail(
+    state: State<AppState>,
+    auth: Auth,
+    id: P<Uuid>,
+) -> AppResult<axum::response::Response> {
+    crate::routes::photo_thumbnail(state, auth, id).await
+}
