@@ -327,6 +327,19 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
             ..Default::default()
         },
     };
+    let jobs = wenming_web::jobs::JobConfig {
+        escalation: wenming_store::escalation::EscalationPolicy {
+            head_after: jiff::SignedDuration::from_hours(cfg.escalate_head_after_hours as i64),
+            repeat: jiff::SignedDuration::from_hours(cfg.escalate_repeat_hours as i64),
+            webhook: cfg.webhook.is_some(),
+        },
+        webhook: cfg
+            .webhook
+            .clone()
+            .map(|(url, secret)| wenming_web::jobs::WebhookTarget { url, secret }),
+        ..Default::default()
+    };
+    wenming_web::jobs::spawn(store.clone(), web.files.clone(), jobs);
     let app = Application::build(store.clone(), web)
         .await
         .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", cfg.listen)))?;

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod cases;
 mod cli;
+mod escalation;
 mod framework;
 mod org;
 mod photos;

@@ -1010,12 +1010,18 @@ async fn write_step(
     };
     let sql = format!(
         "UPDATE case_record SET state = $1, unit_id = $2, deadline = $3, pending_ask = $4, before_ask = $5, dispatched_by = $6, \
-         handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = COALESCE($11, duplicate_of){}{}{}{}, \
+         handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = COALESCE($11, duplicate_of){}{}{}{}{}, \
          version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
         stamp("registered_at", matches!(s, Step::Register)),
         stamp("dispatched_at", matches!(s, Step::Dispatch { .. })),
         stamp("handled_at", matches!(s, Step::Handle { .. })),
         stamp("closed_at", to == CaseState::Closed),
+        // A new deadline starts the overdue warnings over.
+        if after.deadline != case.deadline {
+            ", escalation_level = 0, next_escalation_at = NULL"
+        } else {
+            ""
+        },
     );
     let n = sqlx::query(&sql)
         .bind(to.code())

@@ -8,13 +8,16 @@ pub mod case;
 mod db;
 pub mod demo;
 mod error;
+pub mod escalation;
 pub mod files;
 pub mod framework;
+pub mod jobs;
 mod migrate;
 pub mod org;
 pub mod photo;
 mod sql;
 pub mod task;
+pub mod webhook;
 
 pub use db::{Backend, Store, StoreConfig, redact_url};
 pub use error::StoreError;

@@ -100,6 +100,8 @@ pub struct Auth {
     pub lang: Lang,
     pub request_id: Option<String>,
     pub path: String,
+    /// Unread notifications, for the page header (0 for API calls).
+    pub unread: i64,
 }
 
 impl Auth {
@@ -159,7 +161,14 @@ async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>
     let Some((user, actor)) = accounts::resolve_actor(store, user_id, read_only).await? else {
         return Ok(None);
     };
+    // Pages show the count in their header; API calls do not pay for it.
+    let unread = if session.is_some() && !full_path(parts).starts_with("/api/") {
+        wenming_store::escalation::unread(store, user.id).await?
+    } else {
+        0
+    };
     Ok(Some(Auth {
+        unread,
         user,
         actor,
         session,

@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod extract;
 pub mod i18n;
+pub mod jobs;
 mod middleware;
 mod page;
 pub(crate) mod routes;

@@ -23,6 +23,7 @@ pub struct PageCtx {
     pub csrf: String,
     pub nav: Vec<NavItem>,
     pub flash: Option<&'static str>,
+    pub unread: i64,
     tz: jiff::tz::TimeZone,
 }
 
@@ -57,6 +58,7 @@ impl PageCtx {
             lang: auth.lang,
             path: auth.path.clone(),
             user_name: Some(auth.user.display_name.clone()),
+            unread: auth.unread,
             csrf: auth.csrf().to_string(),
             nav,
             flash: None,
@@ -72,6 +74,7 @@ impl PageCtx {
             csrf: String::new(),
             nav: vec![],
             flash: None,
+            unread: 0,
             tz: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
         }
     }

@@ -6,6 +6,7 @@ mod audit;
 mod cases;
 mod dto;
 mod frameworks;
+mod notifications;
 mod photos;
 mod regions;
 mod tasks;
@@ -89,6 +90,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::calendar_days, cases::set_calendar_day))
         .routes(routes!(cases::remove_routing_rule))
         .routes(routes!(cases::remove_calendar_day))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::read))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

@@ -9,6 +9,7 @@ mod frameworks;
 mod home;
 mod map;
 mod metrics;
+mod notifications;
 mod people;
 pub(crate) mod photos;
 mod regions;
@@ -110,6 +111,9 @@ pub fn router() -> Router<AppState> {
             "/cases/categories/{id}",
             get(categories::edit).post(categories::update),
         )
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::read_all))
+        .route("/notifications/{id}/open", post(notifications::open))
         .route("/photos/{id}", get(photos::original))
         .route("/photos/{id}/thumbnail", get(photos::thumbnail))
         .route("/cases/{id}", get(cases::show))

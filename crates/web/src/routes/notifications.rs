@@ -1,0 +1,74 @@
+//! A person's notifications (overdue warnings for now), newest first.
+
+use super::see_other;
+use crate::AppState;
+use crate::auth::{Auth, CsrfForm};
+use crate::error::AppResult;
+use crate::extract::{P, Q};
+use crate::page::{PageCtx, render};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+use wenming_store::escalation::{self, Notification};
+
+#[derive(Template)]
+#[template(path = "notifications.html")]
+struct ListPage {
+    p: PageCtx,
+    items: Vec<Notification>,
+}
+
+impl ListPage {
+    fn text(&self, n: &Notification) -> String {
+        let key = if n.level >= escalation::HEAD {
+            "notification.overdue_head"
+        } else {
+            "notification.overdue_liaison"
+        };
+        crate::i18n::fill(
+            crate::i18n::t(self.p.lang, key),
+            &[
+                ("number", n.number.as_deref().unwrap_or("")),
+                ("hours", &n.overdue_hours.to_string()),
+            ],
+        )
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(d): Q<super::Done>,
+) -> AppResult<Response> {
+    let items = escalation::notifications(&state.store, auth.user.id, 100).await?;
+    let page = ListPage {
+        p: PageCtx::new(&auth, &state).with_flash(d.done.as_deref()),
+        items,
+    };
+    Ok(render(&page).into_response())
+}
+
+pub async fn read_all(
+    State(state): State<AppState>,
+    f: CsrfForm<super::account::Nothing>,
+) -> AppResult<Response> {
+    escalation::mark_read(&state.store, f.auth.user.id, None).await?;
+    Ok(see_other("/notifications", "saved"))
+}
+
+/// Opening a notification marks it read and goes to its case.
+pub async fn open(
+    State(state): State<AppState>,
+    P(id): P<Uuid>,
+    f: CsrfForm<super::account::Nothing>,
+) -> AppResult<Response> {
+    escalation::mark_read(&state.store, f.auth.user.id, Some(id)).await?;
+    let target = escalation::notifications(&state.store, f.auth.user.id, 200)
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .and_then(|n| n.case_id)
+        .map_or_else(|| "/notifications".to_string(), |c| format!("/cases/{c}"));
+    Ok(axum::response::Redirect::to(&target).into_response())
+}
