@@ -384,6 +384,43 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: boo
         .await
         .unwrap();
     shot(c, &format!("case-{who}-{tag}")).await;
+    // A case whose fix came with a re-used photo: what the verifier sees.
+    let flagged: Option<String> = sqlx::query_scalar(
+        "SELECT case_id FROM photo WHERE flags LIKE '%same_file%' ORDER BY case_id LIMIT 1",
+    )
+    .fetch_optional(app.store.reader())
+    .await
+    .unwrap();
+    if let Some(id) = flagged.filter(|_| who == "office") {
+        c.goto(&app.url(&format!("/cases/{id}"))).await.unwrap();
+        c.wait()
+            .for_element(Locator::Css("figure.photo.flagged"))
+            .await
+            .unwrap();
+        c.execute(
+            "document.querySelector('figure.photo.flagged').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+        shot(c, &format!("case-flagged-{who}-{tag}")).await;
+    }
+    c.goto(&app.url("/notifications")).await.unwrap();
+    shot(c, &format!("notifications-{who}-{tag}")).await;
+    if who == "office" {
+        c.goto(&app.url("/cases/new")).await.unwrap();
+        c.wait()
+            .for_element(Locator::Css("input[type=file][name=photos]"))
+            .await
+            .unwrap();
+        c.execute(
+            "document.querySelector('input[name=photos]').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+        shot(c, &format!("case-new-{who}-{tag}")).await;
+    }
     c.goto(&app.url("/cases/metrics")).await.unwrap();
     shot(c, &format!("metrics-{who}-{tag}")).await;
     c.goto(&app.url("/cases/map")).await.unwrap();
@@ -418,11 +455,17 @@ async fn case_pages_render_on_desktop_and_phone() {
     wenming_store::demo::load_all(&app.store, &app.files)
         .await
         .unwrap();
+    // The overdue demo cases warn their units, as the job would.
+    wenming_store::escalation::run(&app.store, &Default::default(), jiff::Timestamp::now())
+        .await
+        .unwrap();
     for (phone, tag, who, english) in [
         (false, "desktop-zh", "office", false),
         (false, "desktop-en", "office", true),
         (true, "phone-en", "unit", true),
         (true, "phone-zh", "office", false),
+        (true, "phone-zh", "unit", false),
+        (false, "desktop-zh", "unit", false),
     ] {
         let c = browser(&driver, phone).await;
         case_walk(&c, &app, tag, who, english).await;

@@ -26,11 +26,24 @@ impl ListPage {
         } else {
             "notification.overdue_liaison"
         };
+        let t = |k| crate::i18n::t(self.p.lang, k);
+        // Past two days, whole days read better than hundreds of hours.
+        let overdue = if n.overdue_hours >= 48 {
+            crate::i18n::fill(
+                t("notification.days"),
+                &[("n", &(n.overdue_hours / 24).to_string())],
+            )
+        } else {
+            crate::i18n::fill(
+                t("notification.hours"),
+                &[("n", &n.overdue_hours.to_string())],
+            )
+        };
         crate::i18n::fill(
-            crate::i18n::t(self.p.lang, key),
+            t(key),
             &[
                 ("number", n.number.as_deref().unwrap_or("")),
-                ("hours", &n.overdue_hours.to_string()),
+                ("overdue", &overdue),
             ],
         )
     }
