@@ -13,6 +13,10 @@ fn wenming(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output
         "WENMING_DATA_DIR",
         "WENMING_ADMIN_PASSWORD",
         "WENMING_TIMEZONE",
+        "WENMING_WEBHOOK_URL",
+        "WENMING_WEBHOOK_SECRET",
+        "WENMING_PHOTO_MAX_MB",
+        "WENMING_FILES_BUCKET",
         "LANG",
         "LC_ALL",
     ] {
@@ -73,12 +77,32 @@ fn bad_configuration_exits_2_naming_the_key() {
             vec![],
             "--public-url",
         ),
+        (
+            vec!["serve"],
+            vec![("WENMING_PHOTO_MAX_MB", "500")],
+            "WENMING_PHOTO_MAX_MB",
+        ),
+        // A webhook is always signed: a URL without its secret is refused.
+        (
+            vec!["serve"],
+            vec![("WENMING_WEBHOOK_URL", "https://sms.example.gov.cn/hook")],
+            "WENMING_WEBHOOK_SECRET",
+        ),
+        (
+            vec!["serve"],
+            vec![
+                ("WENMING_WEBHOOK_URL", "https://sms.example.gov.cn/hook"),
+                ("WENMING_WEBHOOK_SECRET", "short"),
+            ],
+            "WENMING_WEBHOOK_SECRET",
+        ),
     ];
     for (args, env, key) in cases {
         let o = wenming(&d, &args, &env);
         assert_eq!(o.status.code(), Some(2), "{args:?} {env:?}: {}", stderr(&o));
         let e = stderr(&o);
         assert!(e.contains(key), "the message names {key}: {e}");
+        assert!(!e.contains("short"), "a secret is never echoed: {e}");
         assert_eq!(e.trim().lines().count(), 1, "one sentence: {e}");
     }
     std::fs::write(
