@@ -1,6 +1,7 @@
 //! `wenming`: runs a city's National Civilized City campaign.
 
 mod config;
+mod perf;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -60,6 +61,63 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Fill a database with a synthetic city (the demo city and many cases),
+    /// for measuring. Refuses a database holding real cases unless forced.
+    Gen {
+        /// district (50,000 cases), city (1,000,000) or province (20,000,000).
+        #[arg(long, value_name = "SIZE", conflicts_with = "cases")]
+        scale: Option<String>,
+        /// An exact number of cases instead of a scale.
+        #[arg(long, value_name = "N")]
+        cases: Option<u64>,
+        /// The same seed gives the same rows.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Add to a database that already holds cases not made by `gen`.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Drive a running wenming on this machine with one request mix and
+    /// report throughput and latency.
+    Load {
+        /// The server, on loopback (http://127.0.0.1:8080).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An API token (read-write for intake), from the account page.
+        #[arg(long, env = "WENMING_LOAD_TOKEN")]
+        token: String,
+        #[arg(long, value_enum)]
+        mix: perf::Mix,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Stop after this many requests...
+        #[arg(long, default_value_t = 10_000)]
+        requests: u64,
+        /// ...or this many seconds, whichever comes first.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Measure the whole table (generation, raw baselines, the server under
+    /// load) on SQLite and, given an admin URL, PostgreSQL; write the
+    /// results to a Markdown file.
+    Bench {
+        #[arg(long, default_value = "district")]
+        scale: String,
+        #[arg(long, value_name = "N")]
+        cases: Option<u64>,
+        /// A PostgreSQL URL whose server may create a scratch database
+        /// (postgres://postgres@127.0.0.1:5432/postgres).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+        /// Seconds per load run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Where the scratch SQLite databases go.
+        #[arg(long, default_value = "target/bench-data")]
+        work_dir: PathBuf,
     },
 }
 
@@ -276,6 +334,80 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => {
             let store = open_store(&cfg).await?;
             reset_password(&store, &username).await
+        }
+        Command::Gen {
+            scale,
+            cases,
+            seed,
+            force,
+        } => {
+            let cases = match (cases, scale.as_deref()) {
+                (Some(n), _) => n,
+                (None, None) => wenming_store::generate::scale("district").unwrap_or(50_000),
+                (None, Some(s)) => wenming_store::generate::scale(s).ok_or_else(|| {
+                    Failure::Config(format!(
+                        "--scale {s} is not valid: expected district, city or province"
+                    ))
+                })?,
+            };
+            let store = open_store(&cfg).await?;
+            bootstrap(&store).await?;
+            perf::gen_into(
+                &store,
+                &wenming_store::generate::GenSpec { cases, seed, force },
+            )
+            .await
+            .map(|_| ())
+            .map_err(Failure::Runtime)
+        }
+        Command::Load {
+            url,
+            token,
+            mix,
+            concurrency,
+            requests,
+            seconds,
+        } => {
+            perf::check_loopback(&url).map_err(Failure::Config)?;
+            let r = perf::run_load(&perf::LoadSpec {
+                base: url.trim_end_matches('/').to_string(),
+                token,
+                mix,
+                concurrency: concurrency.clamp(1, 1024),
+                max_requests: requests,
+                duration: std::time::Duration::from_secs(seconds.clamp(1, 3600)),
+            })
+            .await
+            .map_err(Failure::Runtime)?;
+            perf::print_load(mix, concurrency, &r);
+            Ok(())
+        }
+        Command::Bench {
+            scale,
+            cases,
+            postgres,
+            output,
+            seconds,
+            work_dir,
+        } => {
+            let cases = match cases {
+                Some(n) => n,
+                None => wenming_store::generate::scale(&scale).ok_or_else(|| {
+                    Failure::Config(format!(
+                        "--scale {scale} is not valid: expected district, city or province"
+                    ))
+                })?,
+            };
+            perf::bench(perf::BenchSpec {
+                cases,
+                seed: 1,
+                postgres_admin_url: postgres,
+                output,
+                duration: std::time::Duration::from_secs(seconds.clamp(2, 600)),
+                work_dir,
+            })
+            .await
+            .map_err(Failure::Runtime)
         }
     }
 }

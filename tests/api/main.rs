@@ -12,5 +12,6 @@ mod escalation;
 mod framework;
 mod org;
 mod photos;
+mod plans;
 mod roles;
 mod tasks;

@@ -656,7 +656,37 @@ pub async fn list(
     scope: &Scope,
     f: &CaseFilter,
 ) -> Result<(Vec<Case>, Option<String>), StoreError> {
-    let mut sql = Sql::new(&format!("{CASE_SELECT} WHERE 1 = 1"));
+    let limit = f.limit.clamp(1, 500);
+    let sql = list_sql(scope, f, CASE_SELECT);
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    let mut cases: Vec<Case> = rows.iter().map(case_from_row).collect::<Result<_, _>>()?;
+    let next = if cases.len() as i64 > limit {
+        cases.truncate(limit as usize);
+        cases
+            .last()
+            .map(|c| format!("{}.{}", c.reported_at.as_microsecond(), c.id))
+    } else {
+        None
+    };
+    Ok((cases, next))
+}
+
+/// How SQLite would run the list query for this filter (`EXPLAIN QUERY
+/// PLAN`), one line a step: tests check the hot lists use their index.
+pub async fn list_plan(
+    store: &Store,
+    scope: &Scope,
+    f: &CaseFilter,
+) -> Result<Vec<String>, StoreError> {
+    let sql = list_sql(scope, f, &format!("EXPLAIN QUERY PLAN {CASE_SELECT}"));
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>("detail")?))
+        .collect()
+}
+
+fn list_sql(scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
+    let mut sql = Sql::new(&format!("{select} WHERE 1 = 1"));
     scope_cases(&mut sql, scope);
     if !f.states.is_empty() {
         let ph: Vec<String> = f.states.iter().map(|s| sql.text_arg(s.code())).collect();
@@ -694,17 +724,7 @@ pub async fn list(
     sql.push(&format!(
         " ORDER BY c.reported_at DESC, c.id DESC LIMIT {pl}"
     ));
-    let rows = sql.query().fetch_all(store.reader()).await?;
-    let mut cases: Vec<Case> = rows.iter().map(case_from_row).collect::<Result<_, _>>()?;
-    let next = if cases.len() as i64 > limit {
-        cases.truncate(limit as usize);
-        cases
-            .last()
-            .map(|c| format!("{}.{}", c.reported_at.as_microsecond(), c.id))
-    } else {
-        None
-    };
-    Ok((cases, next))
+    sql
 }
 
 pub fn parse_cursor(c: &str) -> Option<(i64, String)> {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod baseline;
 pub mod case;
 mod db;
 pub mod demo;
@@ -11,6 +12,7 @@ mod error;
 pub mod escalation;
 pub mod files;
 pub mod framework;
+pub mod generate;
 pub mod jobs;
 mod migrate;
 pub mod org;

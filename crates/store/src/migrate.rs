@@ -47,9 +47,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "escalation",
         sql: include_str!("../migrations/0007_escalation.sql"),
     },
+    Migration {
+        version: 8,
+        name: "list index",
+        sql: include_str!("../migrations/0008_list_index.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

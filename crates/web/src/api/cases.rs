@@ -508,3 +508,56 @@ pub async fn remove_calendar_day(
     cs::remove_calendar_day(&state.store, &auth.ctx(), day).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct MetricsQuery {
+    /// YYYY-MM; the current month when absent.
+    month: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnitMetrics {
+    pub unit_id: Uuid,
+    pub unit: String,
+    /// None for a unit with fewer cases due than `min_n`: listed, not ranked.
+    pub rank: Option<usize>,
+    /// Every rate as {num, den}; see docs for the formulas.
+    #[schema(value_type = Object)]
+    pub metrics: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MetricsReport {
+    pub month: String,
+    pub min_n: u64,
+    #[schema(value_type = Object)]
+    pub total: serde_json::Value,
+    /// Ranked units first (红榜 at the top), then the unranked.
+    pub units: Vec<UnitMetrics>,
+}
+
+/// A month's case metrics per unit in the caller's scope, with the ranking.
+#[utoipa::path(get, path = "/metrics", tag = "cases", params(MetricsQuery), responses((status = 200, body = MetricsReport)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<MetricsQuery>,
+) -> AppResult<Json<MetricsReport>> {
+    let m = crate::routes::metrics::month_metrics(&state, &auth, q.month.as_deref().unwrap_or(""))
+        .await?;
+    Ok(Json(MetricsReport {
+        month: m.first.strftime("%Y-%m").to_string(),
+        min_n: crate::routes::metrics::MIN_N,
+        total: serde_json::to_value(&m.total).unwrap_or_default(),
+        units: m
+            .units
+            .into_iter()
+            .map(|(id, r)| UnitMetrics {
+                unit_id: id,
+                unit: r.name,
+                rank: r.rank,
+                metrics: serde_json::to_value(&r.m).unwrap_or_default(),
+            })
+            .collect(),
+    }))
+}

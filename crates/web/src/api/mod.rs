@@ -90,6 +90,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::calendar_days, cases::set_calendar_day))
         .routes(routes!(cases::remove_routing_rule))
         .routes(routes!(cases::remove_calendar_day))
+        .routes(routes!(cases::metrics))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::read))
         .routes(routes!(photos::upload))

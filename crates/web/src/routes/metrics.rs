@@ -68,15 +68,21 @@ pub struct MonthQuery {
     month: String,
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    auth: Auth,
-    Q(q): Q<MonthQuery>,
-) -> AppResult<Response> {
+/// One month's metrics per unit, ranked, and the total: what the page and
+/// the API show.
+pub struct MonthMetrics {
+    pub first: jiff::civil::Date,
+    pub prev_first: jiff::civil::Date,
+    pub next_first: jiff::civil::Date,
+    pub units: Vec<(Uuid, Row)>,
+    pub total: Metrics,
+}
+
+pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppResult<MonthMetrics> {
     let scope = auth.scope(Action::ViewCases)?;
     let tz = state.config.timezone.clone();
     let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
-    let first = format!("{}-01", q.month.trim())
+    let first = format!("{}-01", month.trim())
         .parse::<jiff::civil::Date>()
         .unwrap_or_else(|_| today.first_of_month());
     let next_first = first.last_of_month().tomorrow().unwrap_or(first);
@@ -111,22 +117,42 @@ pub async fn page(
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let mut rows: Vec<Row> = per_unit
+    let mut units: Vec<(Uuid, Row)> = per_unit
         .into_iter()
-        .map(|(u, m)| Row {
-            name: names.get(&u).cloned().unwrap_or_default(),
-            rank: ranking.ranked.iter().find(|r| r.unit == u).map(|r| r.rank),
-            m,
+        .map(|(u, m)| {
+            (
+                u,
+                Row {
+                    name: names.get(&u).cloned().unwrap_or_default(),
+                    rank: ranking.ranked.iter().find(|r| r.unit == u).map(|r| r.rank),
+                    m,
+                },
+            )
         })
         .collect();
-    rows.sort_by_key(|r| (r.rank.is_none(), r.rank.unwrap_or(usize::MAX)));
+    units.sort_by_key(|(_, r)| (r.rank.is_none(), r.rank.unwrap_or(usize::MAX)));
+    Ok(MonthMetrics {
+        first,
+        prev_first,
+        next_first,
+        units,
+        total: compute(&records, period, now, &calendar, &DEFAULT_COMPOSITE),
+    })
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<MonthQuery>,
+) -> AppResult<Response> {
+    let m = month_metrics(&state, &auth, &q.month).await?;
     let page = MetricsPage {
         p: PageCtx::new(&auth, &state),
-        month: first.strftime("%Y-%m").to_string(),
-        prev: prev_first.strftime("%Y-%m").to_string(),
-        next: next_first.strftime("%Y-%m").to_string(),
-        total: compute(&records, period, now, &calendar, &DEFAULT_COMPOSITE),
-        rows,
+        month: m.first.strftime("%Y-%m").to_string(),
+        prev: m.prev_first.strftime("%Y-%m").to_string(),
+        next: m.next_first.strftime("%Y-%m").to_string(),
+        total: m.total,
+        rows: m.units.into_iter().map(|(_, r)| r).collect(),
         min_n: MIN_N,
     };
     Ok(render(&page))

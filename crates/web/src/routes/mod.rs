@@ -8,7 +8,7 @@ mod categories;
 mod frameworks;
 mod home;
 mod map;
-mod metrics;
+pub(crate) mod metrics;
 mod notifications;
 mod people;
 pub(crate) mod photos;

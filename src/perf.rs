@@ -1,0 +1,690 @@
+//! Measuring wenming: the synthetic deployment (`wenming gen`), the load
+//! harness (`wenming load`), and the whole table (`wenming bench`), which
+//! runs the raw baselines and the server on the same database in the same
+//! run and writes docs/benchmarks.md.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wenming_store::generate::{GenSpec, generate};
+use wenming_store::{Store, StoreConfig};
+
+/// Fills a database with a synthetic city, printing progress and an ETA.
+pub async fn gen_into(store: &Store, spec: &GenSpec) -> Result<f64, String> {
+    let started = Instant::now();
+    let total = spec.cases;
+    let mut last = Instant::now();
+    let report = generate(store, spec, |done| {
+        if last.elapsed() >= Duration::from_millis(500) || done == total {
+            last = Instant::now();
+            let secs = started.elapsed().as_secs_f64();
+            let rate = done as f64 / secs.max(1e-3);
+            let eta = (total - done) as f64 / rate.max(1.0);
+            let width = 30;
+            let filled = (done as usize * width) / total.max(1) as usize;
+            eprint!(
+                "\r[{}{}] {done}/{total} cases, {rate:.0}/s, ETA {eta:.0} s   ",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            let _ = std::io::stderr().flush();
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    eprintln!();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "Generated {} cases and {} events in {secs:.1} s ({:.0} cases/s).",
+        report.cases,
+        report.events,
+        report.cases as f64 / secs.max(1e-3)
+    );
+    Ok(secs)
+}
+
+// ------------------------------------------------------------ load harness
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// Reports without photos (POST /cases).
+    Intake,
+    /// One unit's cases in one state, a page of 50.
+    List,
+    /// One case by id.
+    Case,
+    /// The month's metrics across all units.
+    Metrics,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub base: String,
+    pub token: String,
+    pub mix: Mix,
+    pub concurrency: usize,
+    pub max_requests: u64,
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadResult {
+    pub requests: u64,
+    pub errors: u64,
+    pub secs: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub first_error: Option<String>,
+}
+
+impl LoadResult {
+    pub fn rate(&self) -> f64 {
+        self.requests as f64 / self.secs.max(1e-9)
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+/// Only this machine: a load generator must not be pointed at someone else.
+pub fn check_loopback(base: &str) -> Result<(), String> {
+    let host = base
+        .strip_prefix("http://")
+        .and_then(|r| r.split(['/', ':']).next())
+        .unwrap_or("");
+    if matches!(host, "127.0.0.1" | "localhost" | "[") || base.starts_with("http://[::1]") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{base}: the load harness only drives a server on this machine (http://127.0.0.1:PORT)"
+        ))
+    }
+}
+
+/// What the mixes pick from, read once through the API.
+struct Targets {
+    categories: Vec<String>,
+    units: Vec<String>,
+    cases: Vec<String>,
+}
+
+async fn targets(http: &reqwest::Client, spec: &LoadSpec) -> Result<Targets, String> {
+    let get = |path: String| {
+        let http = http.clone();
+        let url = format!("{}/api/v1{path}", spec.base);
+        let token = spec.token.clone();
+        async move {
+            let r = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !r.status().is_success() {
+                return Err(format!("{path}: HTTP {}", r.status()));
+            }
+            r.json::<serde_json::Value>()
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let ids = |v: &serde_json::Value, filter: &dyn Fn(&serde_json::Value) -> bool| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|x| filter(x))
+            .filter_map(|x| x["id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let categories = ids(&get("/categories".into()).await?, &|c| {
+        !c["parent_id"].is_null() && c["active"] == true
+    });
+    let units = ids(&get("/units?limit=500".into()).await?["items"], &|_| true);
+    let cases = ids(&get("/cases?limit=500".into()).await?["items"], &|_| true);
+    Ok(Targets {
+        categories,
+        units,
+        cases,
+    })
+}
+
+/// Drives one mix with `concurrency` clients until `max_requests` are made
+/// or `duration` has passed, whichever comes first.
+pub async fn run_load(spec: &LoadSpec) -> Result<LoadResult, String> {
+    check_loopback(&spec.base)?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(spec.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let t = Arc::new(targets(&http, spec).await?);
+    if t.categories.is_empty() || t.units.is_empty() {
+        return Err(
+            "the server has no categories or units to drive; run `wenming gen` first".into(),
+        );
+    }
+    let issued = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + spec.duration;
+    let mut tasks = vec![];
+    for worker in 0..spec.concurrency {
+        let (http, t, issued, spec) = (http.clone(), t.clone(), issued.clone(), spec.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            let (mut errors, mut first_error) = (0u64, None);
+            let mut n = worker as u64;
+            loop {
+                if Instant::now() >= deadline
+                    || issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        >= spec.max_requests
+                {
+                    break;
+                }
+                n = n
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let pick = |v: &[String]| v[(n >> 33) as usize % v.len().max(1)].clone();
+                let api = format!("{}/api/v1", spec.base);
+                let req = match spec.mix {
+                    Mix::Intake => {
+                        let lon = 118.601 + ((n >> 20) % 3580) as f64 / 10_000.0;
+                        let lat = 31.201 + ((n >> 40) % 3580) as f64 / 10_000.0;
+                        http.post(format!("{api}/cases")).json(&serde_json::json!({
+                            "source": "hotline", "category_id": pick(&t.categories),
+                            "description": "压测：路边垃圾堆积", "lon": lon, "lat": lat,
+                            "client_id": uuid::Uuid::new_v4(),
+                        }))
+                    }
+                    Mix::List => http.get(format!(
+                        "{api}/cases?unit_id={}&state=closed&limit=50",
+                        pick(&t.units)
+                    )),
+                    Mix::Case if !t.cases.is_empty() => {
+                        http.get(format!("{api}/cases/{}", pick(&t.cases)))
+                    }
+                    Mix::Case => http.get(format!("{api}/cases?limit=1")),
+                    Mix::Metrics => http.get(format!("{api}/metrics")),
+                };
+                let t0 = Instant::now();
+                let r = req.bearer_auth(&spec.token).send().await;
+                let ok = match r {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        true
+                    }
+                    Ok(r) => {
+                        first_error.get_or_insert_with(|| format!("HTTP {}", r.status()));
+                        false
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert_with(|| e.to_string());
+                        false
+                    }
+                };
+                lat.push(t0.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (lat, errors, first_error)
+        }));
+    }
+    let mut all = vec![];
+    let mut result = LoadResult::default();
+    for task in tasks {
+        let (lat, errors, first) = task.await.map_err(|e| e.to_string())?;
+        all.extend(lat);
+        result.errors += errors;
+        if result.first_error.is_none() {
+            result.first_error = first;
+        }
+    }
+    result.secs = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    result.requests = all.len() as u64;
+    result.p50_ms = percentile(&all, 0.50);
+    result.p95_ms = percentile(&all, 0.95);
+    result.p99_ms = percentile(&all, 0.99);
+    Ok(result)
+}
+
+pub fn print_load(mix: Mix, concurrency: usize, r: &LoadResult) {
+    println!(
+        "{mix:?} × {concurrency}: {} requests in {:.1} s = {:.0}/s; p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; {} errors{}",
+        r.requests,
+        r.secs,
+        r.rate(),
+        r.p50_ms,
+        r.p95_ms,
+        r.p99_ms,
+        r.errors,
+        r.first_error
+            .as_deref()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default()
+    );
+}
+
+// ------------------------------------------------------------ baselines
+
+/// Milliseconds (p50, p99) of `sql` run `times` times with no web stack.
+pub async fn raw_query_ms(
+    store: &Store,
+    sql: &str,
+    binds: &[String],
+    times: usize,
+) -> Result<(f64, f64), String> {
+    let mut lat = vec![];
+    for _ in 0..times {
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b.clone());
+        }
+        let t0 = Instant::now();
+        q.fetch_all(store.reader())
+            .await
+            .map_err(|e| e.to_string())?;
+        lat.push(t0.elapsed().as_micros() as u64);
+    }
+    lat.sort_unstable();
+    Ok((percentile(&lat, 0.5), percentile(&lat, 0.99)))
+}
+
+// ------------------------------------------------------------ the table
+
+pub struct BenchSpec {
+    pub cases: u64,
+    pub seed: u64,
+    pub postgres_admin_url: Option<String>,
+    pub output: std::path::PathBuf,
+    pub duration: Duration,
+    pub work_dir: std::path::PathBuf,
+}
+
+struct Row {
+    measure: String,
+    result: String,
+    baseline: String,
+    ratio: String,
+    goal: String,
+    verdict: String,
+}
+
+fn row(
+    measure: &str,
+    result: String,
+    baseline: String,
+    ratio: String,
+    goal: &str,
+    met: Option<bool>,
+) -> Row {
+    Row {
+        measure: measure.into(),
+        result,
+        baseline,
+        ratio,
+        goal: goal.into(),
+        verdict: match met {
+            Some(true) => "met".into(),
+            Some(false) => "**missed**".into(),
+            None => "—".into(),
+        },
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// Runs the whole table on one backend; returns its rows.
+async fn bench_backend(
+    spec: &BenchSpec,
+    label: &str,
+    url: &str,
+    data_dir: &std::path::Path,
+) -> Result<Vec<Row>, String> {
+    let mut rows = vec![];
+    let store = Store::connect(&StoreConfig {
+        url: url.into(),
+        max_connections: 10,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    println!("== {label}: generating {} cases", spec.cases);
+    let gen_secs = gen_into(
+        &store,
+        &GenSpec {
+            cases: spec.cases,
+            seed: spec.seed,
+            force: false,
+        },
+    )
+    .await?;
+    rows.push(row(
+        &format!("generate {} cases (with their events)", spec.cases),
+        format!(
+            "{gen_secs:.0} s ({:.0} cases/s)",
+            spec.cases as f64 / gen_secs
+        ),
+        "—".into(),
+        "—".into(),
+        "minutes, not hours",
+        Some(gen_secs < 15.0 * 60.0),
+    ));
+    // Baselines, before the server starts, on the same database.
+    println!("== {label}: raw baselines");
+    let raw_insert = wenming_store::baseline::raw_insert_rate(&store, spec.duration / 2)
+        .await
+        .map_err(|e| e.to_string())?;
+    let unit: String = sqlx::query_scalar(
+        "SELECT unit_id FROM case_record WHERE unit_id IS NOT NULL GROUP BY unit_id ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    .fetch_one(store.reader())
+    .await
+    .map_err(|e| e.to_string())?;
+    // The query the list page runs, joins and all, with no web stack.
+    let list_sql = "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
+                    u.name AS unit_name FROM case_record c JOIN category cat ON cat.id = c.category_id \
+                    LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id \
+                    WHERE c.state IN ('closed') AND c.unit_id = $1 ORDER BY c.reported_at DESC, c.id DESC LIMIT 51";
+    let (raw_list_p50, raw_list_p99) =
+        raw_query_ms(&store, list_sql, std::slice::from_ref(&unit), 200).await?;
+    let now = jiff::Timestamp::now();
+    let month_start = now
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .first_of_month()
+        .to_datetime(jiff::civil::Time::midnight())
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .map_err(|e| e.to_string())?
+        .timestamp()
+        .as_microsecond();
+    let group_sql = format!(
+        "SELECT unit_id, COUNT(*), SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) FROM case_record \
+         WHERE registered_at >= {month_start} GROUP BY unit_id"
+    );
+    let (raw_group_p50, _) = raw_query_ms(&store, &group_sql, &[], 20).await?;
+
+    // The server, as its own process on this database.
+    let port = free_port()?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let mut child = std::process::Command::new(&exe)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("WENMING_DATABASE_URL", url)
+        .env("WENMING_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..600 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
+            && r.status().is_success()
+        {
+            ready = Some(t0.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let Some(cold) = ready else {
+        let _ = child.kill();
+        return Err("the server did not become ready in 3 s".into());
+    };
+    let pid = child.id();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_kib(pid).unwrap_or(0);
+    let office: String = sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'")
+        .fetch_one(store.reader())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (_, token) = wenming_store::accounts::create_token(
+        &store,
+        &wenming_store::Ctx::system("bench"),
+        office.parse().map_err(|_| "office id".to_string())?,
+        "bench",
+        false,
+        Some(1),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(idle));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(k) = rss_kib(pid) {
+                    peak.fetch_max(k, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let load = |mix, concurrency| LoadSpec {
+        base: base.clone(),
+        token: token.clone(),
+        mix,
+        concurrency,
+        max_requests: u64::MAX,
+        duration: spec.duration,
+    };
+    println!("== {label}: load");
+    let intake = run_load(&load(Mix::Intake, 64)).await?;
+    print_load(Mix::Intake, 64, &intake);
+    let list = run_load(&load(Mix::List, 8)).await?;
+    print_load(Mix::List, 8, &list);
+    let case = run_load(&load(Mix::Case, 8)).await?;
+    print_load(Mix::Case, 8, &case);
+    let metrics = run_load(&LoadSpec {
+        max_requests: 20,
+        ..load(Mix::Metrics, 1)
+    })
+    .await?;
+    print_load(Mix::Metrics, 1, &metrics);
+    sampler.abort();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let ratio = intake.rate() / raw_insert;
+    rows.push(row(
+        "case intake, no photos, 64 clients",
+        format!(
+            "{:.0}/s (p99 {:.0} ms, {} errors)",
+            intake.rate(),
+            intake.p99_ms,
+            intake.errors
+        ),
+        format!("{raw_insert:.0} rows/s single-row durable insert loop"),
+        format!("{ratio:.2}"),
+        "≥ 0.5 × raw",
+        Some(ratio >= 0.5 && intake.errors == 0),
+    ));
+    rows.push(row(
+        "filtered list (one unit, closed, 50 a page), 8 clients",
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms ({:.0}/s)",
+            list.p50_ms,
+            list.p99_ms,
+            list.rate()
+        ),
+        format!("raw SQL p50 {raw_list_p50:.1} ms, p99 {raw_list_p99:.1} ms"),
+        format!("{:.1}", list.p99_ms / raw_list_p99.max(0.001)),
+        "p99 ≤ 20 ms and ≤ 1.5 × raw",
+        Some(
+            list.p99_ms <= 20.0 && list.p99_ms <= 1.5 * raw_list_p99.max(0.001) && list.errors == 0,
+        ),
+    ));
+    rows.push(row(
+        "one case by id, 8 clients",
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms ({:.0}/s)",
+            case.p50_ms,
+            case.p99_ms,
+            case.rate()
+        ),
+        "—".into(),
+        "—".into(),
+        "—",
+        None,
+    ));
+    rows.push(row(
+        "month metrics across all units",
+        format!("p50 {:.0} ms, p99 {:.0} ms", metrics.p50_ms, metrics.p99_ms),
+        format!("raw GROUP BY p50 {raw_group_p50:.0} ms"),
+        format!("{:.1}", metrics.p50_ms / raw_group_p50.max(0.001)),
+        "≤ 200 ms",
+        Some(metrics.p99_ms <= 200.0 && metrics.errors == 0),
+    ));
+    rows.push(row(
+        &format!("cold start to ready, {} cases", spec.cases),
+        format!("{} ms", cold.as_millis()),
+        "—".into(),
+        "—".into(),
+        "≤ 300 ms",
+        Some(cold.as_millis() <= 300),
+    ));
+    rows.push(row(
+        "RSS idle",
+        format!("{:.1} MB", idle as f64 / 1024.0),
+        "—".into(),
+        "—".into(),
+        "≤ 40 MB",
+        Some(idle <= 40 * 1024),
+    ));
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    rows.push(row(
+        "RSS under the load above",
+        format!("{:.1} MB", peak as f64 / 1024.0),
+        "—".into(),
+        "—".into(),
+        "≤ 150 MB",
+        Some(peak <= 150 * 1024),
+    ));
+    Ok(rows)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or_else(String::new, |k| format!(", {} GiB", k / 1024 / 1024));
+    format!("{cores} cores ({cpu}){mem}")
+}
+
+pub async fn bench(spec: BenchSpec) -> Result<(), String> {
+    std::fs::create_dir_all(&spec.work_dir).map_err(|e| e.to_string())?;
+    let mut sections = vec![];
+    let sqlite_dir = spec.work_dir.join(format!("sqlite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&sqlite_dir);
+    std::fs::create_dir_all(&sqlite_dir).map_err(|e| e.to_string())?;
+    let sqlite_url = format!("sqlite://{}", sqlite_dir.join("wenming.db").display());
+    let rows = bench_backend(&spec, "SQLite", &sqlite_url, &sqlite_dir).await?;
+    sections.push(("SQLite (WAL, synchronous = FULL)".to_string(), rows));
+    let _ = std::fs::remove_dir_all(&sqlite_dir);
+    if let Some(admin) = &spec.postgres_admin_url {
+        let name = format!("wenming_bench_{}", std::process::id());
+        let admin_store = Store::connect(&StoreConfig {
+            url: admin.clone(),
+            max_connections: 1,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        wenming_store::baseline::execute(&admin_store, &format!("CREATE DATABASE {name}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (prefix, _) = admin
+            .rsplit_once('/')
+            .ok_or("a PostgreSQL URL ends in /DATABASE")?;
+        let url = format!("{prefix}/{name}");
+        let dir = spec.work_dir.join(format!("pg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let result = bench_backend(&spec, "PostgreSQL", &url, &dir).await;
+        let _ = wenming_store::baseline::execute(
+            &admin_store,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+        sections.push((
+            "PostgreSQL (same machine, default settings)".to_string(),
+            result?,
+        ));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let size = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let mut md = String::new();
+    md.push_str("# Benchmarks\n\n");
+    md.push_str(&format!(
+        "Measured by `bench/run` (which runs `wenming bench`) on {}, {}, commit {commit}, \
+         {} generated cases, {} s per load run. Each goal is compared with the raw database \
+         measured in the same run on the same file or server. Regenerate this file with `bench/run`.\n\n",
+        jiff::Timestamp::now().strftime("%Y-%m-%d"),
+        machine(),
+        spec.cases,
+        spec.duration.as_secs()
+    ));
+    md.push_str(&format!(
+        "Release binary: {:.1} MB ({}).\n\n",
+        size as f64 / 1024.0 / 1024.0,
+        if cfg!(debug_assertions) {
+            "a debug build: figures below are not representative"
+        } else {
+            "release build"
+        }
+    ));
+    for (title, rows) in sections {
+        md.push_str(&format!("## {title}\n\n| measure | result | baseline | ratio | goal | |\n|---|---|---|---|---|---|\n"));
+        for r in rows {
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                r.measure, r.result, r.baseline, r.ratio, r.goal, r.verdict
+            ));
+        }
+        md.push('\n');
+    }
+    std::fs::write(&spec.output, md).map_err(|e| e.to_string())?;
+    println!("Wrote {}.", spec.output.display());
+    Ok(())
+}
