@@ -16,7 +16,69 @@ on_both!(
     bulk_dispatch_is_all_or_nothing,
     the_office_keeps_routing_rules_and_holidays,
     the_office_renames_retimes_and_retires_categories,
+    reports_arriving_together_are_each_saved_or_refused_alone,
 );
+
+/// Intake commits reports that arrive together in one transaction; each
+/// must still succeed or fail on its own, with its own number.
+async fn reports_arriving_together_are_each_saved_or_refused_alone(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let inspector = app.token("inspector", false).await;
+    let category = sub(&cats, "0101").id;
+    let mut tasks = vec![];
+    for i in 0..40 {
+        let (base, token) = (format!("http://{}", app.addr), inspector.clone());
+        // Every eighth is outside the city; a retried client id comes twice.
+        let lon = if i % 8 == 0 { 120.5 } else { IN_LJ.0 };
+        let client_id = if i >= 38 {
+            "0190f0e0-0000-7000-8000-000000000001".to_string()
+        } else {
+            uuid::Uuid::new_v4().to_string()
+        };
+        tasks.push(tokio::spawn(async move {
+            let r = bearer(&base)(Method::POST, "/cases", &token)
+                .json(
+                    &json!({"client_id": client_id, "source": "inspection", "category_id": category,
+                    "description": "路边垃圾堆积", "lon": lon, "lat": IN_LJ.1}),
+                )
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (i, status, r.json::<serde_json::Value>().await.unwrap())
+        }));
+    }
+    let mut numbers = std::collections::BTreeSet::new();
+    let mut retried = vec![];
+    for t in tasks {
+        let (i, status, body) = t.await.unwrap();
+        if i % 8 == 0 {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{i}: {body}");
+            assert_eq!(body["errors"][0]["code"], "outside_city");
+        } else if i >= 38 {
+            retried.push((status, body));
+        } else {
+            assert_eq!(status, StatusCode::CREATED, "{i}: {body}");
+            assert!(numbers.insert(body["number"].as_str().unwrap().to_string()));
+        }
+    }
+    // The same client id twice at once: one case, the other call gets it
+    // back or is told of the clash; never two cases.
+    let created: Vec<_> = retried
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .collect();
+    assert!(!created.is_empty(), "{retried:?}");
+    assert!(
+        retried
+            .iter()
+            .all(|(s, _)| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{retried:?}"
+    );
+    assert_eq!(app.count("case_record").await, 33 + 1);
+    assert_eq!(numbers.len(), 33);
+}
 
 pub(crate) async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {
     wenming_store::demo::load_catalogue(&app.store)

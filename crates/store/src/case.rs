@@ -799,12 +799,35 @@ pub async fn intake(
     if cat.parent_id.is_none() || !cat.active {
         return Err(StoreError::invalid("category_id", "choose_subclass"));
     }
+    let id = crate::intake_queue::submit(
+        store,
+        crate::intake_queue::Job {
+            ctx: ctx.clone(),
+            input: input.clone(),
+            category: cat,
+            rules: photo_rules.clone(),
+            tz: tz.clone(),
+        },
+    )
+    .await?;
+    get(store, &everything, id).await
+}
+
+/// The writes of one intake, inside the caller's transaction (the intake
+/// queue's, which commits many intakes at once).
+pub(crate) async fn intake_write(
+    tx: &mut AnyConnection,
+    ctx: &Ctx,
+    input: &IntakeInput,
+    cat: &Category,
+    photo_rules: &crate::photo::PhotoRules,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Uuid, StoreError> {
     let id = input.client_id.unwrap_or_else(wenming_domain::new_id);
     let now = now_micros();
-    let mut tx = store.begin().await?;
     let located = match input.point {
         Some(p) => {
-            let l = locate(&mut tx, p).await?;
+            let l = locate(&mut *tx, p).await?;
             if l.is_none() {
                 return Err(StoreError::invalid("lon", "outside_city"));
             }
@@ -812,9 +835,9 @@ pub async fn intake(
         }
         None => None,
     };
-    let suggested = route(&mut tx, &cat, located.as_ref().map(|l| l.1.as_str())).await?;
+    let suggested = route(&mut *tx, cat, located.as_ref().map(|l| l.1.as_str())).await?;
     let year = ts(now).to_zoned_datetime(tz.clone()).year();
-    let number = next_number(&mut tx, year).await?;
+    let number = next_number(&mut *tx, year).await?;
     sqlx::query(
         "INSERT INTO case_record (id, number, source, category_id, description, lon, lat, address, region_id, reporter_name, \
          reporter_phone, reported_by, state, unit_id, suggested_unit_id, deadline, pending_ask, before_ask, dispatched_by, \
@@ -843,7 +866,7 @@ pub async fn intake(
         if e.is_unique_violation() { StoreError::Conflict } else { e }
     })?;
     let event_id = record_event(
-        &mut tx,
+        &mut *tx,
         ctx,
         id,
         "report",
@@ -855,7 +878,7 @@ pub async fn intake(
     )
     .await?;
     crate::photo::attach(
-        &mut tx,
+        &mut *tx,
         ctx,
         &StepPhotos {
             ids: &input.photo_ids,
@@ -877,7 +900,7 @@ pub async fn intake(
         category: &'a str,
     }
     audit::created(
-        &mut tx,
+        &mut *tx,
         ctx,
         "case",
         &id.to_string(),
@@ -888,8 +911,7 @@ pub async fn intake(
         },
     )
     .await?;
-    tx.commit().await?;
-    get(store, &everything, id).await
+    Ok(id)
 }
 
 #[allow(clippy::too_many_arguments)]

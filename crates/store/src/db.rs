@@ -24,6 +24,7 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    intake: crate::intake_queue::IntakeQueue,
 }
 
 /// A URL with its password replaced, for messages and logs.
@@ -84,6 +85,7 @@ impl Store {
                     read,
                     write,
                     backend,
+                    intake: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -92,6 +94,7 @@ impl Store {
                     read: p.clone(),
                     write: p,
                     backend,
+                    intake: Default::default(),
                 }
             }
         };
@@ -119,6 +122,10 @@ impl Store {
 
     pub fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    pub(crate) fn intake_queue(&self) -> &crate::intake_queue::IntakeQueue {
+        &self.intake
     }
 
     pub(crate) fn writer(&self) -> &AnyPool {
