@@ -28,7 +28,9 @@ const MAX_BATCH: usize = 64;
 
 /// The queue's sender, started with the first report of a store.
 #[derive(Clone, Default)]
-pub(crate) struct IntakeQueue(Arc<Mutex<Option<mpsc::Sender<(Job, Reply)>>>>);
+pub(crate) struct IntakeQueue(Arc<Mutex<Option<Sender>>>);
+
+type Sender = mpsc::Sender<(Job, Reply)>;
 
 pub(crate) async fn submit(store: &Store, job: Job) -> Result<Uuid, StoreError> {
     let sender = {
@@ -84,7 +86,7 @@ async fn write_batch(store: &Store, batch: Vec<(Job, Reply)>) {
     let mut results: Vec<(Reply, Result<Uuid, StoreError>)> = vec![];
     for (job, reply) in batch {
         let r = async {
-            let mut sp = (&mut *tx).begin().await?;
+            let mut sp = (*tx).begin().await?;
             match intake_write(
                 &mut sp,
                 &job.ctx,
