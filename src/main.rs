@@ -354,7 +354,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             bootstrap(&store).await?;
             perf::gen_into(
                 &store,
-                &wenming_store::generate::GenSpec { cases, seed, force },
+                &wenming_store::generate::GenSpec {
+                    cases,
+                    seed,
+                    force,
+                    until: wenming_store::generate::today(),
+                },
             )
             .await
             .map(|_| ())

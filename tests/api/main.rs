@@ -10,6 +10,7 @@ mod cases;
 mod cli;
 mod escalation;
 mod framework;
+mod generate;
 mod org;
 mod photos;
 mod plans;

@@ -171,33 +171,61 @@ fn on_segment(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> bool {
 /// in one of them rather than in neither; callers take the first match in a
 /// stable order.
 pub fn contains(geometry: &Value, p: Point) -> bool {
-    let pt = (p.lon, p.lat);
-    rings_of(geometry).iter().any(|polygon| {
-        let Some((outer, holes)) = polygon.split_first() else {
+    Shape::of(geometry).contains(p)
+}
+
+/// A boundary read once for many point tests: its rings and bounding box.
+#[derive(Debug, Clone, Default)]
+pub struct Shape {
+    polygons: Vec<Vec<Vec<(f64, f64)>>>,
+    min: (f64, f64),
+    max: (f64, f64),
+}
+
+impl Shape {
+    pub fn of(geometry: &Value) -> Shape {
+        let polygons = rings_of(geometry);
+        let (mut min, mut max) = ((f64::MAX, f64::MAX), (f64::MIN, f64::MIN));
+        for p in polygons.iter().flatten().flatten() {
+            min = (min.0.min(p.0), min.1.min(p.1));
+            max = (max.0.max(p.0), max.1.max(p.1));
+        }
+        Shape { polygons, min, max }
+    }
+
+    /// Inside or on the edge (a point on a shared border belongs to both).
+    pub fn contains(&self, p: Point) -> bool {
+        let pt = (p.lon, p.lat);
+        if pt.0 < self.min.0 || pt.0 > self.max.0 || pt.1 < self.min.1 || pt.1 > self.max.1 {
             return false;
-        };
-        let inside = |ring: &Vec<(f64, f64)>| {
-            let mut c = false;
-            for i in 0..ring.len() {
-                let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
-                if on_segment(pt, a, b) {
-                    return Some(true);
+        }
+        self.polygons.iter().any(|polygon| {
+            let Some((outer, holes)) = polygon.split_first() else {
+                return false;
+            };
+            let inside = |ring: &Vec<(f64, f64)>| {
+                let mut c = false;
+                for i in 0..ring.len() {
+                    let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
+                    if on_segment(pt, a, b) {
+                        return Some(true);
+                    }
+                    if (a.1 > pt.1) != (b.1 > pt.1)
+                        && pt.0 < (b.0 - a.0) * (pt.1 - a.1) / (b.1 - a.1) + a.0
+                    {
+                        c = !c;
+                    }
                 }
-                if (a.1 > pt.1) != (b.1 > pt.1)
-                    && pt.0 < (b.0 - a.0) * (pt.1 - a.1) / (b.1 - a.1) + a.0
-                {
-                    c = !c;
-                }
-            }
-            Some(c)
-        };
-        inside(outer) == Some(true)
-            && !holes.iter().any(|h| {
-                // On a hole's edge is still inside the polygon.
-                let on_edge = (0..h.len()).any(|i| on_segment(pt, h[i], h[(i + 1) % h.len()]));
-                !on_edge && inside(h) == Some(true)
-            })
-    })
+                Some(c)
+            };
+            inside(outer) == Some(true)
+                && !holes.iter().any(|h| {
+                    // On a hole's edge is still inside the polygon.
+                    let on_edge = (0..h.len()).any(|i| on_segment(pt, h[i], h[(i + 1) % h.len()]));
+                    !on_edge && inside(h) == Some(true)
+                })
+        })
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use wenming_domain::calendar::Calendar;
 use wenming_domain::case::{
     Ask, CaseActor, CaseFacts, CaseState, HandlingTime, IntakeInput, Refusal, Source, Step, apply,
 };
-use wenming_domain::geo::Point;
+use wenming_domain::geo::{Point, Shape};
 use wenming_domain::photo::PhotoRole;
 use wenming_domain::policy::Scope;
 
@@ -733,38 +733,68 @@ pub fn parse_cursor(c: &str) -> Option<(i64, String)> {
 }
 
 /// The finest region (grid cell first) whose boundary holds the point.
-async fn locate(conn: &mut AnyConnection, p: Point) -> Result<Option<(Uuid, String)>, StoreError> {
-    let rows = sqlx::query("SELECT id, path, boundary FROM region WHERE boundary IS NOT NULL ORDER BY LENGTH(path) DESC, code")
-        .fetch_all(&mut *conn)
-        .await?;
-    for r in rows {
-        let b: String = r.try_get("boundary")?;
-        let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else {
-            continue;
-        };
-        if wenming_domain::geo::contains(&geometry, p) {
-            let id: String = r.try_get("id")?;
-            return Ok(Some((parse_uuid(&id)?, r.try_get("path")?)));
-        }
-    }
-    Ok(None)
-}
-
-async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, StoreError> {
-    sqlx::query(
-        "INSERT INTO case_number (year, last) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING",
-    )
-    .bind(year as i64)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE case_number SET last = last + 1 WHERE year = $1")
-        .bind(year as i64)
-        .execute(&mut *conn)
-        .await?;
-    let last: i64 = sqlx::query_scalar("SELECT last FROM case_number WHERE year = $1")
-        .bind(year as i64)
+/// Boundaries are read and parsed once and kept until a region changes.
+async fn locate(
+    conn: &mut AnyConnection,
+    cache: &ShapeCache,
+    p: Point,
+) -> Result<Option<(Uuid, String)>, StoreError> {
+    let stamp = sqlx::query("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM region")
         .fetch_one(&mut *conn)
         .await?;
+    let stamp: (i64, i64) = (stamp.try_get("n")?, stamp.try_get("at")?);
+    let shapes = {
+        let cached = cache.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|(s, _)| *s == stamp)
+            .map(|(_, v)| v.clone())
+    };
+    let shapes = match shapes {
+        Some(v) => v,
+        None => {
+            let rows = sqlx::query("SELECT id, path, boundary FROM region WHERE boundary IS NOT NULL ORDER BY LENGTH(path) DESC, code")
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut v = vec![];
+            for r in rows {
+                let b: String = r.try_get("boundary")?;
+                let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else {
+                    continue;
+                };
+                let id: String = r.try_get("id")?;
+                v.push((
+                    parse_uuid(&id)?,
+                    r.try_get::<String, _>("path")?,
+                    Shape::of(&geometry),
+                ));
+            }
+            let v = std::sync::Arc::new(v);
+            *cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, v.clone()));
+            v
+        }
+    };
+    Ok(shapes
+        .iter()
+        .find(|(_, _, shape)| shape.contains(p))
+        .map(|(id, path, _)| (*id, path.clone())))
+}
+
+/// Parsed region boundaries and the (count, last change) they were read
+/// at, kept per store.
+#[derive(Clone, Default)]
+pub(crate) struct ShapeCache(std::sync::Arc<std::sync::Mutex<Option<CachedShapes>>>);
+
+type CachedShapes = ((i64, i64), std::sync::Arc<Vec<(Uuid, String, Shape)>>);
+
+async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, StoreError> {
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO case_number (year, last) VALUES ($1, 1) \
+         ON CONFLICT (year) DO UPDATE SET last = case_number.last + 1 RETURNING last",
+    )
+    .bind(year as i64)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(format!("{year}-{last:06}"))
 }
 
@@ -778,20 +808,21 @@ pub async fn intake(
     tz: &jiff::tz::TimeZone,
 ) -> Result<Case, StoreError> {
     let everything = crate::org::whole_city(store).await?;
-    if let Some(cid) = input.client_id
-        && let Ok(existing) = get(store, &everything, cid).await
-    {
-        // A retry by the same reporter gets its case back; anyone else
-        // reusing the id learns nothing about it.
-        let by: Option<String> =
+    if let Some(cid) = input.client_id {
+        let by: Option<Option<String>> =
             sqlx::query_scalar("SELECT reported_by FROM case_record WHERE id = $1")
                 .bind(cid.to_string())
-                .fetch_one(store.reader())
+                .fetch_optional(store.reader())
                 .await?;
-        if by == ctx.actor_id.map(|u| u.to_string()) {
-            return Ok(existing);
+        // A retry by the same reporter gets its case back; anyone else
+        // reusing the id learns nothing about it.
+        match by {
+            Some(by) if by == ctx.actor_id.map(|u| u.to_string()) => {
+                return get(store, &everything, cid).await;
+            }
+            Some(_) => return Err(StoreError::invalid("client_id", "duplicate")),
+            None => {}
         }
-        return Err(StoreError::invalid("client_id", "duplicate"));
     }
     let cat = category(store, input.category_id)
         .await
@@ -815,8 +846,10 @@ pub async fn intake(
 
 /// The writes of one intake, inside the caller's transaction (the intake
 /// queue's, which commits many intakes at once).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn intake_write(
     tx: &mut AnyConnection,
+    shapes: &ShapeCache,
     ctx: &Ctx,
     input: &IntakeInput,
     cat: &Category,
@@ -827,7 +860,7 @@ pub(crate) async fn intake_write(
     let now = now_micros();
     let located = match input.point {
         Some(p) => {
-            let l = locate(&mut *tx, p).await?;
+            let l = locate(&mut *tx, shapes, p).await?;
             if l.is_none() {
                 return Err(StoreError::invalid("lon", "outside_city"));
             }

@@ -25,6 +25,7 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     intake: crate::intake_queue::IntakeQueue,
+    shapes: crate::case::ShapeCache,
 }
 
 /// A URL with its password replaced, for messages and logs.
@@ -86,6 +87,7 @@ impl Store {
                     write,
                     backend,
                     intake: Default::default(),
+                    shapes: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -95,6 +97,7 @@ impl Store {
                     write: p,
                     backend,
                     intake: Default::default(),
+                    shapes: Default::default(),
                 }
             }
         };
@@ -126,6 +129,10 @@ impl Store {
 
     pub(crate) fn intake_queue(&self) -> &crate::intake_queue::IntakeQueue {
         &self.intake
+    }
+
+    pub(crate) fn shape_cache(&self) -> &crate::case::ShapeCache {
+        &self.shapes
     }
 
     pub(crate) fn writer(&self) -> &AnyPool {

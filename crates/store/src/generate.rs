@@ -15,8 +15,18 @@ use sqlx::Row;
 pub struct GenSpec {
     pub cases: u64,
     pub seed: u64,
+    /// The end of the generated year; with the seed it fixes every row.
+    pub until: jiff::Timestamp,
     /// Write into a database that holds cases not made by the generator.
     pub force: bool,
+}
+
+/// Today's start (UTC): the default end of the generated year, so runs on
+/// one day with one seed give the same rows.
+pub fn today() -> jiff::Timestamp {
+    let now = jiff::Timestamp::now();
+    jiff::Timestamp::from_second(now.as_second() - now.as_second().rem_euclid(86_400))
+        .unwrap_or(now)
 }
 
 /// The named sizes of `wenming gen --scale`.
@@ -74,8 +84,10 @@ struct Cell {
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
 
-/// Case rows per INSERT statement and per transaction.
-const ROWS_PER_STATEMENT: usize = 400;
+/// Case rows per INSERT statement and per transaction. Small statements:
+/// sqlx looks each parameter up by name in SQLite, which grows with the
+/// square of their number (thousands of them spent 80% of the time there).
+const ROWS_PER_STATEMENT: usize = 40;
 const ROWS_PER_TRANSACTION: usize = 4_000;
 
 /// Refuses a database with real work in it (unless forced), makes sure the
@@ -109,7 +121,7 @@ pub async fn generate(
     }
     let world = World::read(store).await?;
     let mut rng = Rng(spec.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let now = crate::now_micros();
+    let now = spec.until.as_microsecond();
     let year = crate::ts(now)
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .year() as i64;
@@ -118,18 +130,22 @@ pub async fn generate(
             .bind(year)
             .fetch_one(store.reader())
             .await?;
+    // A bulk load: a big page cache for the writer, and durability once at
+    // the end rather than at every commit (this process only).
+    if store.backend() == crate::Backend::Sqlite {
+        crate::baseline::execute(store, "PRAGMA cache_size = -262144").await?;
+        crate::baseline::execute(store, "PRAGMA synchronous = NORMAL").await?;
+    }
+    let season = Season::new(now);
     let mut report = GenReport::default();
     let mut done = 0u64;
     while done < spec.cases {
         let n = (spec.cases - done).min(ROWS_PER_TRANSACTION as u64) as usize;
         let batch: Vec<GenCase> = (0..n)
             .map(|i| {
-                world.case(
-                    &mut rng,
-                    now,
-                    year,
-                    first_number + (done as i64) + i as i64 + 1,
-                )
+                let k = done + i as u64;
+                let at = season.instant(now, (k as f64 + 0.5) / spec.cases as f64);
+                world.case(&mut rng, now, at, year, first_number + k as i64 + 1)
             })
             .collect();
         let mut tx = store.begin().await?;
@@ -162,7 +178,55 @@ pub async fn generate(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    if store.backend() == crate::Backend::Sqlite {
+        crate::baseline::execute(store, "PRAGMA synchronous = FULL").await?;
+        crate::baseline::execute(store, "PRAGMA cache_size = -2000").await?;
+    }
     Ok(report)
+}
+
+/// The year behind `now`, with more reports in summer (street vending,
+/// litter and night markets) than in winter: the k-th of n cases falls where
+/// the season's running total reaches k/n, so cases come out in time order.
+struct Season {
+    /// Running share of the year's reports at the end of each day, oldest first.
+    cumulative: Vec<f64>,
+}
+
+impl Season {
+    fn new(now: i64) -> Season {
+        let start = now - 365 * DAY;
+        let weights: Vec<f64> = (0..365)
+            .map(|d| {
+                let month = crate::ts(start + d * DAY)
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .month();
+                0.75 + 0.25 * (((month as f64) - 1.0) / 12.0 * std::f64::consts::TAU - 2.2).sin()
+            })
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let mut run = 0.0;
+        let cumulative = weights
+            .iter()
+            .map(|w| {
+                run += w / total;
+                run
+            })
+            .collect();
+        Season { cumulative }
+    }
+
+    /// The instant at which a share `q` (0–1) of the year's reports is in.
+    fn instant(&self, now: i64, q: f64) -> i64 {
+        let day = self.cumulative.partition_point(|c| *c < q).min(364);
+        let before = if day == 0 {
+            0.0
+        } else {
+            self.cumulative[day - 1]
+        };
+        let within = ((q - before) / (self.cumulative[day] - before).max(1e-12)).clamp(0.0, 1.0);
+        now - 365 * DAY + day as i64 * DAY + (within * DAY as f64) as i64
+    }
 }
 
 struct World {
@@ -254,21 +318,7 @@ impl World {
         Ok(w)
     }
 
-    fn case(&self, rng: &mut Rng, now: i64, year: i64, seq: i64) -> GenCase {
-        // Reported within the last year, more in summer (the season of
-        // street vending, litter and night markets), mostly in the daytime.
-        let reported_at = loop {
-            let day = rng.below(365) as i64;
-            let at = now - day * DAY - rng.below(DAY as u64) as i64;
-            let month = crate::ts(at)
-                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-                .month();
-            let weight =
-                0.75 + 0.25 * (((month as f64) - 1.0) / 12.0 * std::f64::consts::TAU - 2.2).sin();
-            if rng.unit() < weight {
-                break at;
-            }
-        };
+    fn case(&self, rng: &mut Rng, now: i64, reported_at: i64, year: i64, seq: i64) -> GenCase {
         let cell = &self.cells[rng.below(self.cells.len() as u64) as usize];
         let lon = cell.min.0 + rng.unit() * (cell.max.0 - cell.min.0);
         let lat = cell.min.1 + rng.unit() * (cell.max.1 - cell.min.1);
@@ -355,7 +405,13 @@ impl World {
             ("rejected" | "voided", _) => registered_at.or(Some(reported_at)),
             _ => None,
         };
-        let id = uuid::Uuid::from_u64_pair(rng.next(), rng.next());
+        // Time-ordered like UUIDv7 (milliseconds first): cases are made in
+        // the order they were reported, so every index is appended to.
+        let id = uuid::Uuid::from_u128(
+            ((reported_at / 1000) as u128) << 80
+                | (rng.next() as u128) << 16
+                | (seq as u128 & 0xFFFF),
+        );
         GenCase {
             id,
             number: format!("{year}-{seq:06}"),
@@ -510,7 +566,7 @@ async fn insert_events(
             k += 1;
             events.push(GenEvent {
                 // Derived from the case's id, so a seed gives the same rows.
-                id: uuid::Uuid::from_u128(c.id.as_u128() ^ (k << 100)),
+                id: uuid::Uuid::from_u128(c.id.as_u128().wrapping_add(k)),
                 case_id: c.id,
                 step,
                 from: last,

@@ -89,6 +89,7 @@ async fn write_batch(store: &Store, batch: Vec<(Job, Reply)>) {
             let mut sp = (*tx).begin().await?;
             match intake_write(
                 &mut sp,
+                store.shape_cache(),
                 &job.ctx,
                 &job.input,
                 &job.category,

@@ -49,7 +49,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 8,
-        name: "list index",
+        name: "list and metrics indexes",
         sql: include_str!("../migrations/0008_list_index.sql"),
     },
 ];
