@@ -16,3 +16,4 @@ mod photos;
 mod plans;
 mod roles;
 mod tasks;
+mod workflow;
