@@ -119,16 +119,34 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
         ),
         (
             "parked",
-            vec![by(office, reg), by(office, disp), by(unit, park), by(office, approve)],
+            vec![
+                by(office, reg),
+                by(office, disp),
+                by(unit, park),
+                by(office, approve),
+            ],
         ),
-        ("handled", vec![by(office, reg), by(office, disp), by(unit, handle)]),
+        (
+            "handled",
+            vec![by(office, reg), by(office, disp), by(unit, handle)],
+        ),
         (
             "rework",
-            vec![by(office, reg), by(office, disp), by(unit, handle), by(inspector, fail)],
+            vec![
+                by(office, reg),
+                by(office, disp),
+                by(unit, handle),
+                by(inspector, fail),
+            ],
         ),
         (
             "closed",
-            vec![by(office, reg), by(office, disp), by(unit, handle), by(inspector, pass)],
+            vec![
+                by(office, reg),
+                by(office, disp),
+                by(unit, handle),
+                by(inspector, pass),
+            ],
         ),
     ];
     let fresh = |path: Vec<(String, Step)>| {
@@ -186,7 +204,10 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
                     }
                     (true, Err(Refusal::Invalid { field, code })) => {
                         assert_eq!(
-                            (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+                            (
+                                body["errors"][0]["field"].as_str(),
+                                body["errors"][0]["code"].as_str()
+                            ),
                             (Some(field), Some(code)),
                             "{what}: {body}"
                         )
@@ -194,8 +215,13 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
                 }
                 refused += 1;
                 // A refusal changes nothing.
-                let now: serde_json::Value = fetch(&app, &office.token, &id).await.json().await.unwrap();
-                assert_eq!((&now["state"], &now["version"]), (&c["state"], &c["version"]), "{what}");
+                let now: serde_json::Value =
+                    fetch(&app, &office.token, &id).await.json().await.unwrap();
+                assert_eq!(
+                    (&now["state"], &now["version"]),
+                    (&c["state"], &c["version"]),
+                    "{what}"
+                );
             }
         }
     }

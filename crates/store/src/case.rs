@@ -396,37 +396,49 @@ pub async fn remove_calendar_day(
 /// The unit a case goes to: the most specific rule for its subclass (or its
 /// class) and the deepest region containing it wins. Specific category
 /// beats region depth.
-async fn route(
-    conn: &mut AnyConnection,
-    category: &Category,
-    region_path: Option<&str>,
-) -> Result<Option<Uuid>, StoreError> {
+/// A routing rule as intake weighs it: (category, unit, region path).
+pub(crate) type Rule = (Option<Uuid>, Uuid, Option<String>);
+
+async fn routing_table(conn: &mut AnyConnection) -> Result<Vec<Rule>, StoreError> {
     let rows = sqlx::query(
         "SELECT rr.category_id, rr.unit_id, r.path FROM routing_rule rr LEFT JOIN region r ON r.id = rr.region_id",
     )
     .fetch_all(&mut *conn)
     .await?;
+    rows.iter()
+        .map(|row| {
+            let cat: Option<String> = row.try_get("category_id")?;
+            let unit: String = row.try_get("unit_id")?;
+            Ok((
+                cat.as_deref().map(parse_uuid).transpose()?,
+                parse_uuid(&unit)?,
+                row.try_get("path")?,
+            ))
+        })
+        .collect()
+}
+
+/// The most specific rule: subclass over class over any, deeper region
+/// over shallower.
+fn route(rules: &[Rule], category: &Category, region_path: Option<&str>) -> Option<Uuid> {
     let mut best: Option<(u8, usize, Uuid)> = None;
-    for row in rows {
-        let cat: Option<String> = row.try_get("category_id")?;
-        let unit: String = row.try_get("unit_id")?;
-        let path: Option<String> = row.try_get("path")?;
-        let cat_score = match cat.as_deref().map(parse_uuid).transpose()? {
+    for (cat, unit, path) in rules {
+        let cat_score = match cat {
             None => 0,
-            Some(c) if c == category.id => 2,
-            Some(c) if Some(c) == category.parent_id => 1,
+            Some(c) if *c == category.id => 2,
+            Some(c) if Some(*c) == category.parent_id => 1,
             Some(_) => continue,
         };
-        let depth = match (&path, region_path) {
+        let depth = match (path, region_path) {
             (None, _) => 0,
             (Some(p), Some(rp)) if rp.starts_with(p.as_str()) => p.matches('/').count(),
             _ => continue,
         };
         if best.is_none_or(|(c, d, _)| (cat_score, depth) > (c, d)) {
-            best = Some((cat_score, depth, parse_uuid(&unit)?));
+            best = Some((cat_score, depth, *unit));
         }
     }
-    Ok(best.map(|b| b.2))
+    best.map(|b| b.2)
 }
 
 /// The calendar with the holidays and make-up days on record.
@@ -732,52 +744,58 @@ pub fn parse_cursor(c: &str) -> Option<(i64, String)> {
     Some((a.parse().ok()?, Uuid::parse_str(id).ok()?.to_string()))
 }
 
-/// The finest region (grid cell first) whose boundary holds the point.
-/// Boundaries are read and parsed once and kept until a region changes.
-async fn locate(
-    conn: &mut AnyConnection,
-    cache: &ShapeCache,
-    p: Point,
-) -> Result<Option<(Uuid, String)>, StoreError> {
+/// Region boundaries, finest first (grid cells before communities ...),
+/// read and parsed once and kept until a region changes.
+async fn shapes(conn: &mut AnyConnection, cache: &ShapeCache) -> Result<Shapes, StoreError> {
     let stamp = sqlx::query("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM region")
         .fetch_one(&mut *conn)
         .await?;
     let stamp: (i64, i64) = (stamp.try_get("n")?, stamp.try_get("at")?);
-    let shapes = {
+    {
         let cached = cache.0.lock().unwrap_or_else(|e| e.into_inner());
-        cached
-            .as_ref()
-            .filter(|(s, _)| *s == stamp)
-            .map(|(_, v)| v.clone())
-    };
-    let shapes = match shapes {
-        Some(v) => v,
-        None => {
-            let rows = sqlx::query("SELECT id, path, boundary FROM region WHERE boundary IS NOT NULL ORDER BY LENGTH(path) DESC, code")
-                .fetch_all(&mut *conn)
-                .await?;
-            let mut v = vec![];
-            for r in rows {
-                let b: String = r.try_get("boundary")?;
-                let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else {
-                    continue;
-                };
-                let id: String = r.try_get("id")?;
-                v.push((
-                    parse_uuid(&id)?,
-                    r.try_get::<String, _>("path")?,
-                    Shape::of(&geometry),
-                ));
-            }
-            let v = std::sync::Arc::new(v);
-            *cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, v.clone()));
-            v
+        if let Some((s, v)) = cached.as_ref()
+            && *s == stamp
+        {
+            return Ok(v.clone());
         }
-    };
-    Ok(shapes
-        .iter()
-        .find(|(_, _, shape)| shape.contains(p))
-        .map(|(id, path, _)| (*id, path.clone())))
+    }
+    let rows = sqlx::query("SELECT id, path, boundary FROM region WHERE boundary IS NOT NULL ORDER BY LENGTH(path) DESC, code")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut v = vec![];
+    for r in rows {
+        let b: String = r.try_get("boundary")?;
+        let Ok(geometry) = serde_json::from_str::<serde_json::Value>(&b) else {
+            continue;
+        };
+        let id: String = r.try_get("id")?;
+        v.push((
+            parse_uuid(&id)?,
+            r.try_get::<String, _>("path")?,
+            Shape::of(&geometry),
+        ));
+    }
+    let v = std::sync::Arc::new(v);
+    *cache.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((stamp, v.clone()));
+    Ok(v)
+}
+
+type Shapes = std::sync::Arc<Vec<(Uuid, String, Shape)>>;
+
+/// What every report in a batch is placed and routed by, read once a batch.
+pub(crate) struct IntakeWorld {
+    shapes: Shapes,
+    rules: Vec<Rule>,
+}
+
+pub(crate) async fn intake_world(
+    conn: &mut AnyConnection,
+    cache: &ShapeCache,
+) -> Result<IntakeWorld, StoreError> {
+    Ok(IntakeWorld {
+        shapes: shapes(&mut *conn, cache).await?,
+        rules: routing_table(conn).await?,
+    })
 }
 
 /// Parsed region boundaries and the (count, last change) they were read
@@ -785,7 +803,7 @@ async fn locate(
 #[derive(Clone, Default)]
 pub(crate) struct ShapeCache(std::sync::Arc<std::sync::Mutex<Option<CachedShapes>>>);
 
-type CachedShapes = ((i64, i64), std::sync::Arc<Vec<(Uuid, String, Shape)>>);
+type CachedShapes = ((i64, i64), Shapes);
 
 async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, StoreError> {
     let last: i64 = sqlx::query_scalar(
@@ -849,7 +867,7 @@ pub async fn intake(
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn intake_write(
     tx: &mut AnyConnection,
-    shapes: &ShapeCache,
+    world: &IntakeWorld,
     ctx: &Ctx,
     input: &IntakeInput,
     cat: &Category,
@@ -860,7 +878,12 @@ pub(crate) async fn intake_write(
     let now = now_micros();
     let located = match input.point {
         Some(p) => {
-            let l = locate(&mut *tx, shapes, p).await?;
+            // The finest region whose boundary holds the point.
+            let l = world
+                .shapes
+                .iter()
+                .find(|(_, _, shape)| shape.contains(p))
+                .map(|(id, path, _)| (*id, path.clone()));
             if l.is_none() {
                 return Err(StoreError::invalid("lon", "outside_city"));
             }
@@ -868,7 +891,7 @@ pub(crate) async fn intake_write(
         }
         None => None,
     };
-    let suggested = route(&mut *tx, cat, located.as_ref().map(|l| l.1.as_str())).await?;
+    let suggested = route(&world.rules, cat, located.as_ref().map(|l| l.1.as_str()));
     let year = ts(now).to_zoned_datetime(tz.clone()).year();
     let number = next_number(&mut *tx, year).await?;
     sqlx::query(
@@ -1388,31 +1411,40 @@ pub async fn metric_records(
     );
     sql.push(" OR (c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline IS NOT NULL))");
     scope_cases(&mut sql, scope);
-    let rows = sql.query().fetch_all(store.reader()).await?;
-    rows.iter()
-        .map(|r| {
-            let opt = |k: &str| -> Result<Option<jiff::Timestamp>, StoreError> {
-                Ok(r.try_get::<Option<i64>, _>(k)?.map(ts))
-            };
-            let unit: Option<String> = r.try_get("unit_id")?;
-            let source: String = r.try_get("source")?;
-            let state: String = r.try_get("state")?;
-            let reworks: i64 = r.try_get("reworks")?;
-            let extensions: i64 = r.try_get("extensions")?;
-            Ok(wenming_domain::metrics::CaseRecord {
-                unit: unit.as_deref().map(parse_uuid).transpose()?,
-                from_inspector: source == "inspection",
-                registered_at: opt("registered_at")?,
-                dispatched_at: opt("dispatched_at")?,
-                deadline: opt("deadline")?,
-                handled_at: opt("handled_at")?,
-                closed_at: opt("closed_at")?,
-                reworked: reworks > 0,
-                extended: extensions > 0,
-                open: CaseState::parse(&state).is_some_and(CaseState::is_open),
-            })
-        })
-        .collect()
+    // Streamed: a month at city scale is a hundred thousand rows, and each
+    // is turned into its small record as it arrives instead of all being
+    // held as database rows first.
+    use futures_util::TryStreamExt;
+    let query = sql.query();
+    let mut rows = query.fetch(store.reader());
+    let mut out = vec![];
+    while let Some(r) = rows.try_next().await? {
+        out.push(metric_record(&r)?);
+    }
+    Ok(out)
+}
+
+fn metric_record(r: &AnyRow) -> Result<wenming_domain::metrics::CaseRecord, StoreError> {
+    let opt = |k: &str| -> Result<Option<jiff::Timestamp>, StoreError> {
+        Ok(r.try_get::<Option<i64>, _>(k)?.map(ts))
+    };
+    let unit: Option<String> = r.try_get("unit_id")?;
+    let source: String = r.try_get("source")?;
+    let state: String = r.try_get("state")?;
+    let reworks: i64 = r.try_get("reworks")?;
+    let extensions: i64 = r.try_get("extensions")?;
+    Ok(wenming_domain::metrics::CaseRecord {
+        unit: unit.as_deref().map(parse_uuid).transpose()?,
+        from_inspector: source == "inspection",
+        registered_at: opt("registered_at")?,
+        dispatched_at: opt("dispatched_at")?,
+        deadline: opt("deadline")?,
+        handled_at: opt("handled_at")?,
+        closed_at: opt("closed_at")?,
+        reworked: reworks > 0,
+        extended: extensions > 0,
+        open: CaseState::parse(&state).is_some_and(CaseState::is_open),
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -83,13 +83,23 @@ async fn write_batch(store: &Store, batch: Vec<(Job, Reply)>) {
             return;
         }
     };
+    let world = match crate::case::intake_world(&mut tx, store.shape_cache()).await {
+        Ok(w) => w,
+        Err(e) => {
+            let msg = e.to_string();
+            for (_, reply) in batch {
+                let _ = reply.send(Err(StoreError::Corrupt(msg.clone())));
+            }
+            return;
+        }
+    };
     let mut results: Vec<(Reply, Result<Uuid, StoreError>)> = vec![];
     for (job, reply) in batch {
         let r = async {
             let mut sp = (*tx).begin().await?;
             match intake_write(
                 &mut sp,
-                store.shape_cache(),
+                &world,
                 &job.ctx,
                 &job.input,
                 &job.category,

@@ -96,19 +96,19 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
         at(first).map_err(|_| crate::error::AppError::Internal)?,
         at(next_first).map_err(|_| crate::error::AppError::Internal)?,
     );
-    let records = cs::metric_records(&state.store, &scope, start, end).await?;
+    let mut records = cs::metric_records(&state.store, &scope, start, end).await?;
     let calendar = cs::calendar(&state.store, tz).await?;
     let period = Period { start, end };
     let now = jiff::Timestamp::now();
-    let mut by_unit: BTreeMap<Uuid, Vec<_>> = BTreeMap::new();
-    for r in &records {
-        if let Some(u) = r.unit {
-            by_unit.entry(u).or_default().push(r.clone());
-        }
-    }
-    let per_unit: Vec<(Uuid, Metrics)> = by_unit
-        .iter()
-        .map(|(u, rs)| (*u, compute(rs, period, now, &calendar, &DEFAULT_COMPOSITE)))
+    // Sorted by unit, each unit's records are one slice: no copies.
+    records.sort_by_key(|r| r.unit);
+    let per_unit: Vec<(Uuid, Metrics)> = records
+        .chunk_by(|a, b| a.unit == b.unit)
+        .filter_map(|rs| {
+            rs[0]
+                .unit
+                .map(|u| (u, compute(rs, period, now, &calendar, &DEFAULT_COMPOSITE)))
+        })
         .collect();
     let ranking = rank(&per_unit, MIN_N);
     let city = org::whole_city(&state.store).await?;
