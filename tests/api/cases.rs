@@ -182,6 +182,32 @@ pub(crate) async fn step(
     step_with(app, token, case, s, &photos).await
 }
 
+/// Registers a reported case and dispatches it to `unit_name`, due in
+/// `hours`, as the office would; returns the case as the API shows it.
+pub(crate) async fn register_and_dispatch(
+    app: &TestApp,
+    office: &str,
+    c: &serde_json::Value,
+    unit_name: &str,
+    hours: i64,
+) -> serde_json::Value {
+    let c: serde_json::Value = step(app, office, c, json!({"step": "register"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let unit = app.unit_id(unit_name).await;
+    let r = step(
+        app,
+        office,
+        &c,
+        json!({"step": "dispatch", "unit": unit, "deadline": later(hours)}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
 pub(crate) fn later(hours: i64) -> String {
     (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours)).to_string()
 }
@@ -496,22 +522,7 @@ async fn units_only_see_and_act_on_their_own_cases(b: Backend) {
     let office = app.token("office", false).await;
     let unit = app.token("unit", false).await;
     let c = report(&app, &office, sub(&cats, "0601").id, IN_LJ).await;
-    let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let other = app.unit_id("市住房和城乡建设局").await;
-    let c: serde_json::Value = step(
-        &app,
-        &office,
-        &c,
-        json!({"step": "dispatch", "unit": other, "deadline": later(24)}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let c = register_and_dispatch(&app, &office, &c, "市住房和城乡建设局", 24).await;
     let call = bearer(&format!("http://{}", app.addr));
     let r = call(
         Method::GET,

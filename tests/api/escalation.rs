@@ -24,22 +24,7 @@ async fn dispatched_case(app: &TestApp) -> serde_json::Value {
     let cats = catalogue(app).await;
     let office = app.token("office", false).await;
     let c = report(app, &office, sub(&cats, "0101").id, IN_LJ).await;
-    let c: serde_json::Value = step(app, &office, &c, json!({"step": "register"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let cgj = app.unit_id("市城市管理局").await;
-    step(
-        app,
-        &office,
-        &c,
-        json!({"step": "dispatch", "unit": cgj, "deadline": later(1)}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap()
+    register_and_dispatch(app, &office, &c, "市城市管理局", 1).await
 }
 
 fn policy(webhook: bool) -> EscalationPolicy {

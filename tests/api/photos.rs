@@ -163,22 +163,7 @@ async fn reused_old_and_distant_after_photos_are_flagged_for_the_verifier(b: Bac
         .json()
         .await
         .unwrap();
-    let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let cgj = app.unit_id("市城市管理局").await;
-    let c: serde_json::Value = step(
-        &app,
-        &office,
-        &c,
-        json!({"step": "dispatch", "unit": cgj, "deadline": later(48)}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let c = register_and_dispatch(&app, &office, &c, "市城市管理局", 48).await;
     // A fix reported with no picture is refused; so is someone else's upload.
     let r = step_with(
         &app,

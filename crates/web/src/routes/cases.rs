@@ -428,6 +428,19 @@ fn flag_view(
             numbers.get(c).map(|n| (*c, n.clone()))
         }
     };
+    // The same picture elsewhere: on this case ("…_here") or on another,
+    // which is then linked.
+    let reused = |case_id: &Uuid, r: &PhotoRole, key: &str| FlagView {
+        text: crate::i18n::fill(
+            t(&if *case_id == this_case {
+                format!("photo_flag.{key}_here")
+            } else {
+                format!("photo_flag.{key}")
+            }),
+            &[("role", role(r))],
+        ),
+        case_link: other(case_id),
+    };
     match f {
         Flag::TakenBeforeDispatch => FlagView {
             text: t("photo_flag.taken_before_dispatch").into(),
@@ -444,30 +457,10 @@ fn flag_view(
             text: t("photo_flag.no_capture_time").into(),
             case_link: None,
         },
-        Flag::SameFile { case_id, role: r } => FlagView {
-            text: crate::i18n::fill(
-                t(if *case_id == this_case {
-                    "photo_flag.same_file_here"
-                } else {
-                    "photo_flag.same_file"
-                }),
-                &[("role", role(r))],
-            ),
-            case_link: other(case_id),
-        },
+        Flag::SameFile { case_id, role: r } => reused(case_id, r, "same_file"),
         Flag::NearIdentical {
             case_id, role: r, ..
-        } => FlagView {
-            text: crate::i18n::fill(
-                t(if *case_id == this_case {
-                    "photo_flag.near_identical_here"
-                } else {
-                    "photo_flag.near_identical"
-                }),
-                &[("role", role(r))],
-            ),
-            case_link: other(case_id),
-        },
+        } => reused(case_id, r, "near_identical"),
     }
 }
 
