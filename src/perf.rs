@@ -722,6 +722,9 @@ fn machine() -> String {
     format!("{cores} cores ({cpu}){mem}")
 }
 
+/// Where the hand-written reading of the table starts in docs/benchmarks.md.
+const NOTES_HEADING: &str = "## Reading the table";
+
 pub async fn bench(spec: BenchSpec) -> Result<(), String> {
     std::fs::create_dir_all(&spec.work_dir).map_err(|e| e.to_string())?;
     let mut sections = vec![];
@@ -798,6 +801,12 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
             ));
         }
         md.push('\n');
+    }
+    // The reading of the figures is written by hand below them; keep it.
+    if let Ok(old) = std::fs::read_to_string(&spec.output)
+        && let Some(at) = old.find(NOTES_HEADING)
+    {
+        md.push_str(&old[at..]);
     }
     std::fs::write(&spec.output, md).map_err(|e| e.to_string())?;
     println!("Wrote {}.", spec.output.display());

@@ -41,6 +41,9 @@ impl Default for PhotoRules {
     }
 }
 
+/// Photos decoded at once, in this process.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// The longer side of a thumbnail, in pixels.
 const THUMB_SIDE: u32 = 480;
 
@@ -239,12 +242,19 @@ pub async fn stage(
 ) -> Result<Photo, StoreError> {
     let (limits, tz2) = (limits.clone(), tz.clone());
     let field_owned = field.to_string();
+    // Decoding takes a CPU and several times the file's size in memory: a
+    // burst of uploads waits its turn instead of decoding all at once.
+    let turn = DECODING
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Files(format!("photo reader stopped: {e}")))?;
     let (bytes, r) = tokio::task::spawn_blocking(move || {
         let r = read(&field_owned, &bytes, &limits, &tz2);
         (bytes, r)
     })
     .await
     .map_err(|e| StoreError::Files(format!("photo reader stopped: {e}")))?;
+    drop(turn);
     let r = r?;
     let id = wenming_domain::new_id();
     let byte_size = bytes.len() as i64;
