@@ -124,6 +124,18 @@ async fn shot(c: &Client, name: &str) {
     std::fs::write(shot_dir().join(format!("{name}.png")), png).unwrap();
 }
 
+/// Waits for `css`, scrolls it into view, and takes the screenshot there.
+async fn shot_at(c: &Client, css: &str, name: &str) {
+    c.wait().for_element(Locator::Css(css)).await.unwrap();
+    c.execute(
+        "document.querySelector(arguments[0]).scrollIntoView()",
+        vec![serde_json::json!(css)],
+    )
+    .await
+    .unwrap();
+    shot(c, name).await;
+}
+
 async fn fill(c: &Client, id: &str, value: &str) {
     let e = c.find(Locator::Id(id)).await.unwrap();
     e.clear().await.unwrap();
@@ -393,33 +405,23 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: boo
     .unwrap();
     if let Some(id) = flagged.filter(|_| who == "office") {
         c.goto(&app.url(&format!("/cases/{id}"))).await.unwrap();
-        c.wait()
-            .for_element(Locator::Css("figure.photo.flagged"))
-            .await
-            .unwrap();
-        c.execute(
-            "document.querySelector('figure.photo.flagged').scrollIntoView()",
-            vec![],
+        shot_at(
+            c,
+            "figure.photo.flagged",
+            &format!("case-flagged-{who}-{tag}"),
         )
-        .await
-        .unwrap();
-        shot(c, &format!("case-flagged-{who}-{tag}")).await;
+        .await;
     }
     c.goto(&app.url("/notifications")).await.unwrap();
     shot(c, &format!("notifications-{who}-{tag}")).await;
     if who == "office" {
         c.goto(&app.url("/cases/new")).await.unwrap();
-        c.wait()
-            .for_element(Locator::Css("input[type=file][name=photos]"))
-            .await
-            .unwrap();
-        c.execute(
-            "document.querySelector('input[name=photos]').scrollIntoView()",
-            vec![],
+        shot_at(
+            c,
+            "input[type=file][name=photos]",
+            &format!("case-new-{who}-{tag}"),
         )
-        .await
-        .unwrap();
-        shot(c, &format!("case-new-{who}-{tag}")).await;
+        .await;
     }
     c.goto(&app.url("/cases/metrics")).await.unwrap();
     shot(c, &format!("metrics-{who}-{tag}")).await;

@@ -1274,20 +1274,28 @@ pub async fn numbers(
     store: &Store,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
-    let mut out = std::collections::HashMap::new();
-    for id in ids {
-        if out.contains_key(id) {
-            continue;
-        }
-        let n: Option<String> = sqlx::query_scalar("SELECT number FROM case_record WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(store.reader())
-            .await?;
-        if let Some(n) = n {
-            out.insert(*id, n);
-        }
+    if ids.is_empty() {
+        return Ok(Default::default());
     }
-    Ok(out)
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT id, number FROM case_record WHERE id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.to_string());
+    }
+    q.fetch_all(store.reader())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                parse_uuid(&r.try_get::<String, _>("id")?)?,
+                r.try_get("number")?,
+            ))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]

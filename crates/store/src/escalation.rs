@@ -357,6 +357,19 @@ pub async fn unread(store: &Store, user: Uuid) -> Result<i64, StoreError> {
     .await?)
 }
 
+/// Marks one of this person's notifications read and gives the case it is
+/// about. Someone else's is not found.
+pub async fn open(store: &Store, user: Uuid, id: Uuid) -> Result<Option<Uuid>, StoreError> {
+    mark_read(store, user, Some(id)).await?;
+    let case: Option<String> =
+        sqlx::query_scalar("SELECT case_id FROM notification WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user.to_string())
+            .fetch_one(store.reader())
+            .await?;
+    case.as_deref().map(parse_uuid).transpose()
+}
+
 /// Marks one (or, with None, all) of this person's notifications read.
 /// Someone else's is not found.
 pub async fn mark_read(store: &Store, user: Uuid, id: Option<Uuid>) -> Result<u64, StoreError> {

@@ -561,19 +561,32 @@ pub async fn sweep(
     let mut removed = 0;
     let before = cutoff / 1_000_000;
     for prefix in ["photos", "thumbs"] {
-        for key in files.keys_older_than(prefix, before).await? {
-            let id = key
-                .rsplit('/')
-                .next()
-                .map(|s| s.trim_end_matches(".jpg"))
-                .unwrap_or_default();
-            let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photo WHERE id = $1")
-                .bind(id)
-                .fetch_one(store.reader())
-                .await?;
-            if known == 0 {
-                files.delete(&key).await?;
-                removed += 1;
+        let keys = files.keys_older_than(prefix, before).await?;
+        // Which of the listed files have a row: asked a few hundred at a
+        // time, not once a file.
+        for chunk in keys.chunks(200) {
+            let ids: Vec<&str> = chunk
+                .iter()
+                .map(|k| {
+                    k.rsplit('/')
+                        .next()
+                        .map(|s| s.trim_end_matches(".jpg"))
+                        .unwrap_or_default()
+                })
+                .collect();
+            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id FROM photo WHERE id IN ({})", marks.join(", "));
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            let known: std::collections::HashSet<String> =
+                q.fetch_all(store.reader()).await?.into_iter().collect();
+            for (key, id) in chunk.iter().zip(&ids) {
+                if !known.contains(*id) {
+                    files.delete(key).await?;
+                    removed += 1;
+                }
             }
         }
     }

@@ -76,12 +76,8 @@ pub async fn open(
     P(id): P<Uuid>,
     f: CsrfForm<super::account::Nothing>,
 ) -> AppResult<Response> {
-    escalation::mark_read(&state.store, f.auth.user.id, Some(id)).await?;
-    let target = escalation::notifications(&state.store, f.auth.user.id, 200)
+    let target = escalation::open(&state.store, f.auth.user.id, id)
         .await?
-        .into_iter()
-        .find(|n| n.id == id)
-        .and_then(|n| n.case_id)
         .map_or_else(|| "/notifications".to_string(), |c| format!("/cases/{c}"));
     Ok(axum::response::Redirect::to(&target).into_response())
 }
