@@ -224,7 +224,7 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
     ) {
         Some(s) => jiff::tz::TimeZone::get(&s.value)
             .map_err(|_| bad(&s, "expected an IANA time zone such as Asia/Shanghai"))?,
-        None => jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+        None => default_timezone(),
     };
 
     let json_logs = match pick(
@@ -358,4 +358,9 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
         json_logs,
         max_connections,
     })
+}
+
+/// The zone when none is configured: China's one civil time.
+pub fn default_timezone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)
 }

@@ -261,6 +261,7 @@ async fn open_store(cfg: &config::Config) -> Result<Store, Failure> {
     let store = Store::connect(&StoreConfig {
         url: cfg.database_url.clone(),
         max_connections: cfg.max_connections,
+        timezone: cfg.timezone.clone(),
     })
     .await
     .map_err(|e| {

@@ -438,6 +438,7 @@ async fn bench_backend(
     let store = Store::connect(&StoreConfig {
         url: url.into(),
         max_connections: 10,
+        timezone: crate::config::default_timezone(),
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -740,6 +741,7 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
         let admin_store = Store::connect(&StoreConfig {
             url: admin.clone(),
             max_connections: 1,
+            timezone: crate::config::default_timezone(),
         })
         .await
         .map_err(|e| e.to_string())?;

@@ -104,6 +104,7 @@ pub async fn open_store(url: &str) -> Store {
     let store = Store::connect(&StoreConfig {
         url: url.into(),
         max_connections: 5,
+        timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
     })
     .await
     .unwrap();

@@ -15,5 +15,6 @@ mod org;
 mod photos;
 mod plans;
 mod roles;
+mod tallies;
 mod tasks;
 mod workflow;

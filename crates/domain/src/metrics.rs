@@ -5,6 +5,7 @@
 
 use crate::calendar::Calendar;
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -21,7 +22,9 @@ pub struct CaseRecord {
     pub closed_at: Option<Timestamp>,
     pub reworked: bool,
     pub extended: bool,
-    pub open: bool,
+    /// With the unit (dispatched, in rework, or awaiting an approval): the
+    /// states in which a passed deadline makes it overdue.
+    pub with_unit: bool,
 }
 
 /// `[start, end)`.
@@ -116,6 +119,193 @@ pub fn composite(m: &Metrics, terms: &[Term]) -> Option<f64> {
     Some(total)
 }
 
+/// What one case adds to a period's metrics: everything but the overdue
+/// count, which depends on the moment it is asked. The metrics of a period
+/// are the sum of its cases' tallies, so a month's can be kept as a running
+/// sum and a changed case corrected by its new tally less its old: signed,
+/// and in whole seconds so that the sums are exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub registered: i64,
+    pub from_inspector: i64,
+    pub due: i64,
+    pub closed: i64,
+    pub closed_on_time: i64,
+    pub handled_of_due: i64,
+    pub handled_on_time: i64,
+    pub handled: i64,
+    pub reworked: i64,
+    /// Working seconds from dispatch to handling, of the cases handled.
+    pub handling_secs: i64,
+    pub dispatched: i64,
+    pub extended: i64,
+}
+
+impl Tally {
+    /// Its counts in a fixed order, for storing and summing column by column.
+    pub fn counts(&self) -> [i64; 12] {
+        [
+            self.registered,
+            self.from_inspector,
+            self.due,
+            self.closed,
+            self.closed_on_time,
+            self.handled_of_due,
+            self.handled_on_time,
+            self.handled,
+            self.reworked,
+            self.handling_secs,
+            self.dispatched,
+            self.extended,
+        ]
+    }
+    pub fn from_counts(c: [i64; 12]) -> Tally {
+        Tally {
+            registered: c[0],
+            from_inspector: c[1],
+            due: c[2],
+            closed: c[3],
+            closed_on_time: c[4],
+            handled_of_due: c[5],
+            handled_on_time: c[6],
+            handled: c[7],
+            reworked: c[8],
+            handling_secs: c[9],
+            dispatched: c[10],
+            extended: c[11],
+        }
+    }
+    pub fn is_zero(&self) -> bool {
+        self.counts() == [0; 12]
+    }
+}
+
+impl std::ops::Add for Tally {
+    type Output = Tally;
+    fn add(self, o: Tally) -> Tally {
+        let (a, b) = (self.counts(), o.counts());
+        Tally::from_counts(std::array::from_fn(|i| a[i] + b[i]))
+    }
+}
+
+impl std::ops::Sub for Tally {
+    type Output = Tally;
+    fn sub(self, o: Tally) -> Tally {
+        let (a, b) = (self.counts(), o.counts());
+        Tally::from_counts(std::array::from_fn(|i| a[i] - b[i]))
+    }
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, o: Tally) {
+        *self = *self + o;
+    }
+}
+
+/// The one definition of what a case counts for in a period.
+pub fn tally(r: &CaseRecord, period: Period, calendar: &Calendar) -> Tally {
+    let mut t = Tally::default();
+    let one = |b: bool| i64::from(b);
+    if period.contains(r.registered_at) {
+        t.registered = 1;
+        t.from_inspector = one(r.from_inspector);
+    }
+    if period.contains(r.deadline) {
+        let deadline = r.deadline.unwrap_or(Timestamp::MAX);
+        t.due = 1;
+        // Closed or handled by the end of the period it was due in.
+        if let Some(c) = r.closed_at.filter(|c| *c < period.end) {
+            t.closed = 1;
+            t.closed_on_time = one(c <= deadline);
+        }
+        if let Some(h) = r.handled_at.filter(|h| *h < period.end) {
+            t.handled_of_due = 1;
+            t.handled_on_time = one(h <= deadline);
+        }
+    }
+    if period.contains(r.handled_at) {
+        t.handled = 1;
+        t.reworked = one(r.reworked);
+        if let (Some(d), Some(h)) = (r.dispatched_at, r.handled_at) {
+            t.handling_secs = (calendar.working_hours_between(d, h) * 3600.0).round() as i64;
+        }
+    }
+    if period.contains(r.dispatched_at) {
+        t.dispatched = 1;
+        t.extended = one(r.extended);
+    }
+    t
+}
+
+/// A calendar month in the city's zone, as its number `yyyymm`.
+pub fn month_key(t: Timestamp, tz: &TimeZone) -> i32 {
+    let d = t.to_zoned_datetime(tz.clone()).date();
+    i32::from(d.year()) * 100 + i32::from(d.month())
+}
+
+/// The month `yyyymm` as a period in the city's zone.
+pub fn month_period(key: i32, tz: &TimeZone) -> Option<Period> {
+    let first =
+        jiff::civil::Date::new(i16::try_from(key / 100).ok()?, (key % 100) as i8, 1).ok()?;
+    let next = first.last_of_month().tomorrow().ok()?;
+    let at = |d: jiff::civil::Date| d.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp());
+    Some(Period {
+        start: at(first)?,
+        end: at(next)?,
+    })
+}
+
+/// A case's tallies month by month: the months its registration,
+/// dispatch, deadline and handling fell in, each with what it counts for
+/// there. Their sum over a month's cases is that month's `tally` sum.
+pub fn monthly(r: &CaseRecord, tz: &TimeZone, calendar: &Calendar) -> Vec<(i32, Tally)> {
+    let mut months: Vec<i32> = [r.registered_at, r.dispatched_at, r.deadline, r.handled_at]
+        .into_iter()
+        .flatten()
+        .map(|t| month_key(t, tz))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    months
+        .into_iter()
+        .filter_map(|m| Some((m, tally(r, month_period(m, tz)?, calendar))))
+        .filter(|(_, t)| !t.is_zero())
+        .collect()
+}
+
+/// Overdue now: with the unit, past the deadline.
+pub fn overdue(r: &CaseRecord, now: Timestamp) -> bool {
+    r.with_unit && r.deadline.is_some_and(|d| d < now)
+}
+
+/// The metrics of a summed tally.
+pub fn from_tally(t: Tally, overdue_now: u64, terms: &[Term]) -> Metrics {
+    let n = |x: i64| x.max(0) as u64;
+    let rate = |num: i64, den: i64| Rate {
+        num: n(num),
+        den: n(den),
+    };
+    let mut m = Metrics {
+        registered: n(t.registered),
+        due: n(t.due),
+        close_rate: rate(t.closed, t.due),
+        on_time_close_rate: rate(t.closed_on_time, t.due),
+        handling_rate: rate(t.handled_of_due, t.due),
+        on_time_handling_rate: rate(t.handled_on_time, t.due),
+        rework_rate: rate(t.reworked, t.handled),
+        extension_rate: rate(t.extended, t.dispatched),
+        mean_handling_hours: (t.handled > 0)
+            .then(|| t.handling_secs as f64 / 3600.0 / t.handled as f64),
+        handled_in_period: n(t.handled),
+        overdue_now,
+        inspector_share: rate(t.from_inspector, t.registered),
+        composite: None,
+    };
+    m.composite = composite(&m, terms);
+    m
+}
+
+/// The metrics of a period computed from its cases' records.
 pub fn compute(
     records: &[CaseRecord],
     period: Period,
@@ -123,59 +313,13 @@ pub fn compute(
     calendar: &Calendar,
     terms: &[Term],
 ) -> Metrics {
-    let mut m = Metrics::default();
-    let mut hours = 0.0;
+    let mut t = Tally::default();
+    let mut overdue_now = 0;
     for r in records {
-        if period.contains(r.registered_at) {
-            m.registered += 1;
-            m.inspector_share.den += 1;
-            if r.from_inspector {
-                m.inspector_share.num += 1;
-            }
-        }
-        if period.contains(r.deadline) {
-            let deadline = r.deadline.unwrap_or(Timestamp::MAX);
-            m.due += 1;
-            m.close_rate.den += 1;
-            m.on_time_close_rate.den += 1;
-            m.handling_rate.den += 1;
-            m.on_time_handling_rate.den += 1;
-            if let Some(c) = r.closed_at.filter(|c| *c < period.end) {
-                m.close_rate.num += 1;
-                if c <= deadline {
-                    m.on_time_close_rate.num += 1;
-                }
-            }
-            if let Some(h) = r.handled_at.filter(|h| *h < period.end) {
-                m.handling_rate.num += 1;
-                if h <= deadline {
-                    m.on_time_handling_rate.num += 1;
-                }
-            }
-        }
-        if period.contains(r.handled_at) {
-            m.handled_in_period += 1;
-            m.rework_rate.den += 1;
-            if r.reworked {
-                m.rework_rate.num += 1;
-            }
-            if let (Some(d), Some(h)) = (r.dispatched_at, r.handled_at) {
-                hours += calendar.working_hours_between(d, h);
-            }
-        }
-        if period.contains(r.dispatched_at) {
-            m.extension_rate.den += 1;
-            if r.extended {
-                m.extension_rate.num += 1;
-            }
-        }
-        if r.open && r.deadline.is_some_and(|d| d < now) {
-            m.overdue_now += 1;
-        }
+        t += tally(r, period, calendar);
+        overdue_now += u64::from(overdue(r, now));
     }
-    m.mean_handling_hours = (m.handled_in_period > 0).then(|| hours / m.handled_in_period as f64);
-    m.composite = composite(&m, terms);
-    m
+    from_tally(t, overdue_now, terms)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -270,7 +414,7 @@ mod tests {
             closed_at: closed.map(|d| at(d, 16)),
             reworked,
             extended: false,
-            open,
+            with_unit: open,
         };
         vec![
             r(2, 2, (2026, 11, 10), Some(9), Some(10), false, false, true),
@@ -324,6 +468,79 @@ mod tests {
         // C Thu 5 10:00 → Thu 19 15:00 = 7 + 9×8 + 6 = 85
         // E Mon 23 10:00 → Mon 30 15:00 = 7 + 4×8 + 6 = 45
         assert!((m.mean_handling_hours.unwrap() - (45.0 + 69.0 + 85.0 + 45.0) / 4.0).abs() < 1e-9);
+    }
+
+    /// The running monthly sums must give what computing a month from its
+    /// cases gives, for cases spread over months and crossing their ends.
+    #[test]
+    fn monthly_tallies_sum_to_the_computed_month() {
+        let tz = TimeZone::get("Asia/Shanghai").unwrap();
+        let mut seed: u64 = 7;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let base = date(2026, 9, 1)
+            .to_zoned_datetime(tz.clone())
+            .unwrap()
+            .timestamp();
+        let hours = |h: u64| base + jiff::SignedDuration::from_hours(h as i64);
+        let mut records = vec![];
+        for _ in 0..2000 {
+            let reg = next(24 * 90);
+            let disp = reg + next(48);
+            let dl = disp + 24 + next(24 * 20);
+            let handled = (next(4) > 0).then(|| disp + next(24 * 25));
+            let closed = handled.filter(|_| next(3) > 0).map(|h| h + next(72));
+            records.push(CaseRecord {
+                unit: None,
+                from_inspector: next(2) == 0,
+                registered_at: Some(hours(reg)),
+                dispatched_at: (next(10) > 0).then(|| hours(disp)),
+                deadline: Some(hours(dl)),
+                handled_at: handled.map(hours),
+                closed_at: closed.map(hours),
+                reworked: next(5) == 0,
+                extended: next(7) == 0,
+                with_unit: closed.is_none(),
+            });
+        }
+        let mut sums: std::collections::BTreeMap<i32, Tally> = Default::default();
+        for r in &records {
+            for (m, t) in monthly(r, &tz, &cal()) {
+                *sums.entry(m).or_default() += t;
+            }
+        }
+        assert!(sums.len() >= 4, "the cases span several months");
+        for (m, t) in sums {
+            let p = month_period(m, &tz).unwrap();
+            let direct = compute(&records, p, base, &cal(), &DEFAULT_COMPOSITE);
+            assert_eq!(
+                from_tally(t, direct.overdue_now, &DEFAULT_COMPOSITE),
+                direct,
+                "month {m}"
+            );
+        }
+        assert_eq!(
+            month_period(202612, &tz).unwrap().end,
+            date(2027, 1, 1)
+                .to_zoned_datetime(tz.clone())
+                .unwrap()
+                .timestamp()
+        );
+        assert_eq!(
+            month_key(
+                date(2026, 11, 30)
+                    .at(23, 30, 0, 0)
+                    .to_zoned_datetime(tz.clone())
+                    .unwrap()
+                    .timestamp(),
+                &tz
+            ),
+            202611
+        );
     }
 
     #[test]

@@ -379,6 +379,7 @@ pub async fn remove_calendar_day(
         .bind(day.to_string())
         .execute(&mut *tx)
         .await?;
+    crate::tally::invalidate(&mut tx).await?;
     audit::append(
         &mut tx,
         ctx,
@@ -390,6 +391,7 @@ pub async fn remove_calendar_day(
     )
     .await?;
     tx.commit().await?;
+    crate::tally::forget_calendar(store);
     Ok(())
 }
 
@@ -472,6 +474,8 @@ pub async fn set_calendar_day(
         .bind(day.to_string())
         .execute(&mut *tx)
         .await?;
+    // Working hours are counted anew: the month tallies are rebuilt.
+    crate::tally::invalidate(&mut tx).await?;
     sqlx::query("INSERT INTO calendar_day (day, kind, name) VALUES ($1, $2, $3)")
         .bind(day.to_string())
         .bind(if workday { "workday" } else { "holiday" })
@@ -492,6 +496,7 @@ pub async fn set_calendar_day(
     )
     .await?;
     tx.commit().await?;
+    crate::tally::forget_calendar(store);
     Ok(())
 }
 
@@ -616,7 +621,7 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
 }
 
 /// Cases in scope: by the region they lie in, or the unit they are with.
-fn scope_cases(sql: &mut Sql, scope: &Scope) {
+pub(crate) fn scope_cases(sql: &mut Sql, scope: &Scope) {
     if scope.is_everything() {
         return;
     }
@@ -1051,8 +1056,9 @@ pub async fn step(
     if case.version != expected_version {
         return Err(StoreError::Conflict.into());
     }
+    let cal = crate::tally::calendar(store).await?;
     let mut tx = store.begin().await?;
-    write_step(&mut tx, ctx, &case, actor, s, photos).await?;
+    write_step(&mut tx, ctx, &cal, &case, actor, s, photos).await?;
     tx.commit().await?;
     Ok(get(store, &crate::org::whole_city(store).await?, id).await?)
 }
@@ -1065,9 +1071,11 @@ pub struct StepPhotos<'a> {
 
 /// Decides and writes one step on a case as it was read, inside the
 /// caller's transaction; the update matches only that version.
+#[allow(clippy::too_many_arguments)]
 async fn write_step(
     conn: &mut AnyConnection,
     ctx: &Ctx,
+    cal: &Calendar,
     case: &Case,
     actor: &CaseActor,
     s: &Step,
@@ -1099,6 +1107,20 @@ async fn write_step(
             }));
         }
     }
+    // Duplicates close with their original; every case this step changes
+    // has its month tallies corrected.
+    let mut touched = vec![id.to_string()];
+    if to == CaseState::Closed {
+        touched.extend(
+            sqlx::query_scalar::<_, String>(
+                "SELECT id FROM case_record WHERE duplicate_of = $1 AND state = 'duplicate'",
+            )
+            .bind(id.to_string())
+            .fetch_all(&mut *conn)
+            .await?,
+        );
+    }
+    let before = crate::tally::of_cases(conn, cal, &touched).await?;
     let stamp = |col: &str, when: bool| {
         if when {
             format!(", {col} = COALESCE({col}, $12)")
@@ -1149,7 +1171,6 @@ async fn write_step(
     if n.rows_affected() != 1 {
         return Err(StoreError::Conflict.into());
     }
-    // Duplicates close with their original.
     if to == CaseState::Closed {
         sqlx::query("UPDATE case_record SET closed_at = COALESCE(closed_at, $1), version = version + 1, updated_at = $1 WHERE duplicate_of = $2 AND state = 'duplicate'")
             .bind(now)
@@ -1157,6 +1178,8 @@ async fn write_step(
             .execute(&mut *conn)
             .await?;
     }
+    let after_tallies = crate::tally::of_cases(conn, cal, &touched).await?;
+    crate::tally::apply(conn, &before, &after_tallies).await?;
     let data = serde_json::to_string(s).ok();
     let event_id = record_event(
         conn,
@@ -1228,6 +1251,9 @@ pub async fn bulk_dispatch(
     tz: jiff::tz::TimeZone,
 ) -> Result<usize, (Option<String>, StepError)> {
     let cal = calendar(store, tz).await.map_err(|e| (None, e.into()))?;
+    let tally_cal = crate::tally::calendar(store)
+        .await
+        .map_err(|e| (None, e.into()))?;
     let mut planned = vec![];
     for (id, version) in items {
         let c = get(store, scope, *id).await.map_err(|e| (None, e.into()))?;
@@ -1254,6 +1280,7 @@ pub async fn bulk_dispatch(
         write_step(
             &mut tx,
             ctx,
+            &tally_cal,
             c,
             actor,
             s,
@@ -1432,7 +1459,7 @@ pub async fn metric_records(
     Ok(out)
 }
 
-fn metric_record(r: &AnyRow) -> Result<wenming_domain::metrics::CaseRecord, StoreError> {
+pub(crate) fn metric_record(r: &AnyRow) -> Result<wenming_domain::metrics::CaseRecord, StoreError> {
     let opt = |k: &str| -> Result<Option<jiff::Timestamp>, StoreError> {
         Ok(r.try_get::<Option<i64>, _>(k)?.map(ts))
     };
@@ -1451,7 +1478,7 @@ fn metric_record(r: &AnyRow) -> Result<wenming_domain::metrics::CaseRecord, Stor
         closed_at: opt("closed_at")?,
         reworked: reworks > 0,
         extended: extensions > 0,
-        open: CaseState::parse(&state).is_some_and(CaseState::is_open),
+        with_unit: CaseState::parse(&state).is_some_and(CaseState::with_unit),
     })
 }
 

@@ -14,6 +14,8 @@ pub enum Backend {
 pub struct StoreConfig {
     pub url: String,
     pub max_connections: u32,
+    /// The city's zone: months and working days are counted in it.
+    pub timezone: jiff::tz::TimeZone,
 }
 
 /// The database. On SQLite all writes go through one connection, so writers
@@ -26,6 +28,8 @@ pub struct Store {
     backend: Backend,
     intake: crate::intake_queue::IntakeQueue,
     shapes: crate::case::ShapeCache,
+    timezone: jiff::tz::TimeZone,
+    calendar: crate::tally::CalendarCache,
 }
 
 /// A URL with its password replaced, for messages and logs.
@@ -88,6 +92,8 @@ impl Store {
                     backend,
                     intake: Default::default(),
                     shapes: Default::default(),
+                    timezone: cfg.timezone.clone(),
+                    calendar: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -98,6 +104,8 @@ impl Store {
                     backend,
                     intake: Default::default(),
                     shapes: Default::default(),
+                    timezone: cfg.timezone.clone(),
+                    calendar: Default::default(),
                 }
             }
         };
@@ -133,6 +141,14 @@ impl Store {
 
     pub(crate) fn shape_cache(&self) -> &crate::case::ShapeCache {
         &self.shapes
+    }
+
+    pub fn timezone(&self) -> &jiff::tz::TimeZone {
+        &self.timezone
+    }
+
+    pub(crate) fn calendar_cache(&self) -> &crate::tally::CalendarCache {
+        &self.calendar
     }
 
     pub(crate) fn writer(&self) -> &AnyPool {

@@ -421,6 +421,8 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    // The holidays just entered mark the month tallies for rebuilding.
+    crate::tally::rebuild(store).await?;
     Ok(DemoOutcome::Loaded)
 }
 
@@ -1230,6 +1232,8 @@ pub async fn load_all(store: &Store, files: &Files) -> Result<DemoOutcome, Store
     let outcome = load(store).await?;
     if outcome == DemoOutcome::Loaded {
         load_cases(store, files).await?;
+        // The demo's cases are moved back in time after they are made.
+        crate::tally::rebuild(store).await?;
     }
     Ok(outcome)
 }

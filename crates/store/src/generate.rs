@@ -182,6 +182,7 @@ pub async fn generate(
         crate::baseline::execute(store, "PRAGMA synchronous = FULL").await?;
         crate::baseline::execute(store, "PRAGMA cache_size = -2000").await?;
     }
+    crate::tally::rebuild(store).await?;
     // Fresh statistics, so the planner knows the tables grew.
     crate::baseline::execute(store, "ANALYZE").await?;
     Ok(report)

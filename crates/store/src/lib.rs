@@ -19,6 +19,7 @@ mod migrate;
 pub mod org;
 pub mod photo;
 mod sql;
+pub mod tally;
 pub mod task;
 pub mod webhook;
 

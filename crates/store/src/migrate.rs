@@ -52,9 +52,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "list and metrics indexes",
         sql: include_str!("../migrations/0008_list_index.sql"),
     },
+    Migration {
+        version: 9,
+        name: "monthly case tallies",
+        sql: include_str!("../migrations/0009_case_tally.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

@@ -1,5 +1,5 @@
 //! Background work of a running server: overdue escalation, webhook
-//! deliveries and the file sweep. Each pass takes its job's lease first, so
+//! deliveries, the file sweep and rebuilding the month tallies. Each pass takes its job's lease first, so
 //! with several instances on one database each job runs once.
 
 use hmac::{Hmac, Mac};
@@ -153,6 +153,15 @@ async fn once(
         if ok + bad > 0 {
             tracing::info!(delivered = ok, failed = bad, "webhook deliveries");
         }
+    }
+    // After a calendar change (or on a database older than the sums) the
+    // month tallies are built again; the metrics page computes from the
+    // cases meanwhile.
+    if !wenming_store::tally::is_built(store).await?
+        && jobs::try_lease(store, "case_tally", holder, lease, now).await?
+    {
+        let rows = wenming_store::tally::rebuild(store).await?;
+        tracing::info!(rows, "month tallies rebuilt");
     }
     // About hourly: a sweep has little to find.
     if ticks % 60 == 1 && jobs::try_lease(store, "file_sweep", holder, lease, now).await? {

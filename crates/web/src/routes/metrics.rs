@@ -11,9 +11,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
-use wenming_domain::metrics::{DEFAULT_COMPOSITE, Metrics, Period, Rate, compute, rank};
+use wenming_domain::metrics::{
+    DEFAULT_COMPOSITE, Metrics, Period, Rate, Tally, compute, from_tally, rank,
+};
 use wenming_domain::policy::Action;
-use wenming_store::{case as cs, org};
+use wenming_store::{case as cs, org, tally};
 
 /// Units with fewer cases due than this are listed but not ranked.
 pub const MIN_N: u64 = 10;
@@ -96,18 +98,55 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
         at(first).map_err(|_| crate::error::AppError::Internal)?,
         at(next_first).map_err(|_| crate::error::AppError::Internal)?,
     );
-    let mut records = cs::metric_records(&state.store, &scope, start, end).await?;
-    let calendar = cs::calendar(&state.store, tz).await?;
-    let period = Period { start, end };
     let now = jiff::Timestamp::now();
-    // Sorted by unit, each unit's records are one slice: no copies.
-    records.sort_by_key(|r| r.unit);
-    let per_unit: Vec<(Uuid, Metrics)> = records
-        .chunk_by(|a, b| a.unit == b.unit)
-        .filter_map(|rs| {
-            rs[0]
-                .unit
-                .map(|u| (u, compute(rs, period, now, &calendar, &DEFAULT_COMPOSITE)))
+    let key = i32::from(first.year()) * 100 + i32::from(first.month());
+    let (per_unit, total) = match tally::month(&state.store, &scope, key).await? {
+        Some(sums) => {
+            let overdue = tally::overdue_by_unit(&state.store, &scope, now).await?;
+            let mut per_unit: BTreeMap<Uuid, Tally> =
+                overdue.keys().map(|u| (*u, Tally::default())).collect();
+            let mut all = Tally::default();
+            for (unit, t) in sums {
+                all += t;
+                if let Some(u) = unit {
+                    *per_unit.entry(u).or_default() += t;
+                }
+            }
+            let at = |u: &Uuid| overdue.get(u).copied().unwrap_or(0);
+            (
+                per_unit
+                    .into_iter()
+                    .map(|(u, t)| (u, from_tally(t, at(&u), &DEFAULT_COMPOSITE)))
+                    .collect::<Vec<_>>(),
+                from_tally(all, overdue.values().sum(), &DEFAULT_COMPOSITE),
+            )
+        }
+        // The sums are being rebuilt (a calendar change, or a database that
+        // had cases before they existed): the same figures from the cases.
+        None => {
+            let mut records = cs::metric_records(&state.store, &scope, start, end).await?;
+            let calendar = cs::calendar(&state.store, tz).await?;
+            let period = Period { start, end };
+            // Sorted by unit, each unit's records are one slice: no copies.
+            records.sort_by_key(|r| r.unit);
+            let per_unit: Vec<(Uuid, Metrics)> = records
+                .chunk_by(|a, b| a.unit == b.unit)
+                .filter_map(|rs| {
+                    rs[0]
+                        .unit
+                        .map(|u| (u, compute(rs, period, now, &calendar, &DEFAULT_COMPOSITE)))
+                })
+                .collect();
+            let total = compute(&records, period, now, &calendar, &DEFAULT_COMPOSITE);
+            (per_unit, total)
+        }
+    };
+    // A unit is listed when it had something to count this month or is
+    // late now, however its figures were reached.
+    let per_unit: Vec<(Uuid, Metrics)> = per_unit
+        .into_iter()
+        .filter(|(_, m)| {
+            m.registered + m.due + m.handled_in_period + m.extension_rate.den + m.overdue_now > 0
         })
         .collect();
     let ranking = rank(&per_unit, MIN_N);
@@ -136,7 +175,7 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
         prev_first,
         next_first,
         units,
-        total: compute(&records, period, now, &calendar, &DEFAULT_COMPOSITE),
+        total,
     })
 }
 
