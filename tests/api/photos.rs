@@ -364,7 +364,10 @@ async fn refused_reports_and_abandoned_uploads_leave_no_files(b: Backend) {
         .unwrap();
     let abandoned = abandoned["id"].as_str().unwrap().to_string();
     app.files
-        .put("photos/00000000-0000-0000-0000-000000000001", vec![1, 2, 3])
+        .put(
+            "photos/00000000-0000-0000-0000-000000000001",
+            vec![1u8, 2, 3].into(),
+        )
         .await
         .unwrap();
     // A day is the grace period; the test asks for none.

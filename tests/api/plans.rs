@@ -37,3 +37,28 @@ async fn a_units_list_in_one_state_is_read_from_its_index_without_sorting() {
         "{plan:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_months_sums_and_the_overdue_count_read_their_indexes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let everything = wenming_store::org::whole_city(&app.store).await.unwrap();
+    let [month, overdue] = wenming_store::tally::query_plans(&app.store, &everything)
+        .await
+        .unwrap();
+    // One month's rows, found by the key's first column, not every month's.
+    assert!(
+        month
+            .iter()
+            .any(|l| l.contains("SEARCH c USING") && l.contains("month=?")),
+        "{month:#?}"
+    );
+    // Only the cases with their unit, by state and deadline, not every case.
+    assert!(
+        overdue.iter().any(|l| l.contains("case_overdue")),
+        "{overdue:#?}"
+    );
+    assert!(
+        !overdue.iter().any(|l| l.starts_with("SCAN c")),
+        "{overdue:#?}"
+    );
+}

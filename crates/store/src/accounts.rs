@@ -697,23 +697,58 @@ pub async fn resolve_actor(
     user_id: Uuid,
     read_only: bool,
 ) -> Result<Option<(User, Actor)>, StoreError> {
-    let user = match get_user(store, user_id).await {
-        Ok(u) if u.active => u,
-        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let rows = sqlx::query(
-        "SELECT g.role, g.scope_kind, g.scope_id, r.path FROM role_grant g \
-         LEFT JOIN region r ON g.scope_kind = 'region' AND r.id = g.scope_id WHERE g.user_id = $1",
+    let rows = sqlx::query(&ACTOR_BY_USER)
+        .bind(user_id.to_string())
+        .fetch_all(store.reader())
+        .await?;
+    actor_from_rows(&rows, read_only)
+}
+
+/// The account and its grants in one query: every request asks this, so
+/// it is one round trip, not two.
+fn actor_select() -> String {
+    let user: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+    format!(
+        "SELECT {}, g.role, g.scope_kind, g.scope_id, r.path FROM app_user u \
+         LEFT JOIN role_grant g ON g.user_id = u.id \
+         LEFT JOIN region r ON g.scope_kind = 'region' AND r.id = g.scope_id",
+        user.join(", ")
     )
-    .bind(user_id.to_string())
-    .fetch_all(store.reader())
-    .await?;
+}
+
+static ACTOR_BY_USER: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{} WHERE u.id = $1", actor_select()));
+
+static ACTOR_BY_TOKEN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} JOIN api_token t ON t.user_id = u.id WHERE t.token_hash = $1 \
+         AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        actor_select().replacen(
+            "SELECT ",
+            "SELECT t.id AS token_id, t.read_only, t.last_used_at, ",
+            1
+        )
+    )
+});
+
+/// One row per grant (or one with no grant): the active user and what they may do.
+fn actor_from_rows(rows: &[AnyRow], read_only: bool) -> Result<Option<(User, Actor)>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = user_from_row(first)?;
+    if !user.active {
+        return Ok(None);
+    }
     let mut grants = vec![];
-    for r in &rows {
-        let role: String = r.try_get("role")?;
-        let kind: String = r.try_get("scope_kind")?;
-        let sid: String = r.try_get("scope_id")?;
+    for r in rows {
+        let (Some(role), Some(kind), Some(sid)) = (
+            r.try_get::<Option<String>, _>("role")?,
+            r.try_get::<Option<String>, _>("scope_kind")?,
+            r.try_get::<Option<String>, _>("scope_id")?,
+        ) else {
+            continue;
+        };
         let path: Option<String> = r.try_get("path")?;
         let Some(role) = Role::parse(&role) else {
             continue;
@@ -727,7 +762,7 @@ pub async fn resolve_actor(
         grants.push(ActorGrant { role, reach });
     }
     let actor = Actor {
-        user_id,
+        user_id: user.id,
         display_name: user.display_name.clone(),
         grants,
         read_only,
@@ -852,19 +887,17 @@ pub async fn revoke_token(
 pub async fn authenticate_token(
     store: &Store,
     secret: &str,
-) -> Result<Option<(Uuid, bool)>, StoreError> {
+) -> Result<Option<(User, Actor)>, StoreError> {
     let now = now_micros();
-    let row = sqlx::query(
-        "SELECT id, user_id, read_only, last_used_at FROM api_token WHERE token_hash = $1 \
-         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
-    )
-    .bind(sha256_hex(secret))
-    .bind(now)
-    .fetch_optional(store.reader())
-    .await?;
-    let Some(r) = row else { return Ok(None) };
-    let id: String = r.try_get("id")?;
-    let uid: String = r.try_get("user_id")?;
+    let rows = sqlx::query(&ACTOR_BY_TOKEN)
+        .bind(sha256_hex(secret))
+        .bind(now)
+        .fetch_all(store.reader())
+        .await?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let id: String = r.try_get("token_id")?;
     let ro: i64 = r.try_get("read_only")?;
     let used: Option<i64> = r.try_get("last_used_at")?;
     if used.is_none_or(|u| now - u > 60_000_000) {
@@ -874,5 +907,5 @@ pub async fn authenticate_token(
             .execute(store.writer())
             .await?;
     }
-    Ok(Some((parse_uuid(&uid)?, ro != 0)))
+    actor_from_rows(&rows, ro != 0)
 }

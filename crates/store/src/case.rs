@@ -642,6 +642,19 @@ pub(crate) fn scope_cases(sql: &mut Sql, scope: &Scope) {
     }
 }
 
+/// A case read back by whoever just wrote it (their scope was checked
+/// before the write), without asking for the whole city's scope first.
+async fn get_written(store: &Store, id: Uuid) -> Result<Case, StoreError> {
+    let row = sqlx::query(&format!("{CASE_SELECT} WHERE c.id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref()
+        .map(case_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
 pub async fn get(store: &Store, scope: &Scope, id: Uuid) -> Result<Case, StoreError> {
     let mut sql = Sql::new(&format!("{CASE_SELECT} WHERE c.id = "));
     let p = sql.text_arg(id.to_string());
@@ -830,7 +843,6 @@ pub async fn intake(
     photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<Case, StoreError> {
-    let everything = crate::org::whole_city(store).await?;
     if let Some(cid) = input.client_id {
         let by: Option<Option<String>> =
             sqlx::query_scalar("SELECT reported_by FROM case_record WHERE id = $1")
@@ -841,7 +853,7 @@ pub async fn intake(
         // reusing the id learns nothing about it.
         match by {
             Some(by) if by == ctx.actor_id.map(|u| u.to_string()) => {
-                return get(store, &everything, cid).await;
+                return get_written(store, cid).await;
             }
             Some(_) => return Err(StoreError::invalid("client_id", "duplicate")),
             None => {}
@@ -864,7 +876,7 @@ pub async fn intake(
         },
     )
     .await?;
-    get(store, &everything, id).await
+    get_written(store, id).await
 }
 
 /// The writes of one intake, inside the caller's transaction (the intake
@@ -1060,7 +1072,7 @@ pub async fn step(
     let mut tx = store.begin().await?;
     write_step(&mut tx, ctx, &cal, &case, actor, s, photos).await?;
     tx.commit().await?;
-    Ok(get(store, &crate::org::whole_city(store).await?, id).await?)
+    Ok(get_written(store, id).await?)
 }
 
 /// Photos that come with a step (uploaded beforehand, by the same person).

@@ -1181,7 +1181,7 @@ async fn demo_photo(
         files,
         ctx,
         "photos",
-        bytes,
+        bytes.into(),
         &crate::photo::PhotoRules::default(),
         &jiff::tz::TimeZone::UTC,
     )

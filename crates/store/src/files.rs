@@ -76,7 +76,7 @@ impl Files {
         &self.label
     }
 
-    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+    pub async fn put(&self, key: &str, bytes: bytes::Bytes) -> Result<(), StoreError> {
         self.inner
             .put(&Path::from(key), PutPayload::from(bytes))
             .await

@@ -236,7 +236,7 @@ pub async fn stage(
     files: &Files,
     ctx: &Ctx,
     field: &str,
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     limits: &PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<Photo, StoreError> {
@@ -258,9 +258,15 @@ pub async fn stage(
     let r = r?;
     let id = wenming_domain::new_id();
     let byte_size = bytes.len() as i64;
-    files.put(&original_key(id), bytes).await?;
-    if let Err(e) = files.put(&thumbnail_key(id), r.thumbnail.clone()).await {
+    // Both files are written (and synced) at once.
+    let (okey, tkey) = (original_key(id), thumbnail_key(id));
+    let (original, thumbnail) = tokio::join!(
+        files.put(&okey, bytes),
+        files.put(&tkey, r.thumbnail.clone().into())
+    );
+    if let Err(e) = original.and(thumbnail) {
         let _ = files.delete(&original_key(id)).await;
+        let _ = files.delete(&thumbnail_key(id)).await;
         return Err(e);
     }
     let written = insert(store, ctx, id, &r, byte_size).await;

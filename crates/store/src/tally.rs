@@ -245,18 +245,7 @@ pub async fn month(
     if !is_built(store).await? {
         return Ok(None);
     }
-    let sums: Vec<String> = COLUMNS
-        .iter()
-        .map(|c| format!("CAST(SUM(c.{c}) AS BIGINT) AS {c}"))
-        .collect();
-    let mut sql = Sql::new(&format!(
-        "SELECT c.unit_id, {} FROM case_tally c LEFT JOIN region r ON r.id = c.region_id WHERE c.month = ",
-        sums.join(", ")
-    ));
-    let m = sql.int_arg(i64::from(month));
-    sql.push(&m);
-    scope_cases(&mut sql, scope);
-    sql.push(" GROUP BY c.unit_id");
+    let sql = month_sql("", scope, month);
     let rows = sql.query().fetch_all(store.reader()).await?;
     rows.iter()
         .map(|r| {
@@ -283,20 +272,60 @@ pub async fn overdue_by_unit(
     scope: &Scope,
     now: jiff::Timestamp,
 ) -> Result<HashMap<Uuid, u64>, StoreError> {
-    let mut sql = Sql::new(
-        "SELECT c.unit_id, COUNT(*) AS n FROM case_record c LEFT JOIN region r ON r.id = c.region_id \
-         WHERE c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < ",
-    );
-    let at = sql.int_arg(now.as_microsecond());
-    sql.push(&at);
-    scope_cases(&mut sql, scope);
-    sql.push(" GROUP BY c.unit_id");
+    let sql = overdue_sql("", scope, now);
     let mut out = HashMap::new();
     for r in sql.query().fetch_all(store.reader()).await? {
         let unit: Option<String> = r.try_get("unit_id")?;
         let n: i64 = r.try_get("n")?;
         if let Some(u) = unit {
             out.insert(crate::org::parse_uuid(&u)?, n.max(0) as u64);
+        }
+    }
+    Ok(out)
+}
+
+fn month_sql(prefix: &str, scope: &Scope, month: i32) -> Sql {
+    let sums: Vec<String> = COLUMNS
+        .iter()
+        .map(|c| format!("CAST(SUM(c.{c}) AS BIGINT) AS {c}"))
+        .collect();
+    let mut sql = Sql::new(&format!(
+        "{prefix}SELECT c.unit_id, {} FROM case_tally c LEFT JOIN region r ON r.id = c.region_id WHERE c.month = ",
+        sums.join(", ")
+    ));
+    let m = sql.int_arg(i64::from(month));
+    sql.push(&m);
+    scope_cases(&mut sql, scope);
+    sql.push(" GROUP BY c.unit_id");
+    sql
+}
+
+fn overdue_sql(prefix: &str, scope: &Scope, now: jiff::Timestamp) -> Sql {
+    let mut sql = Sql::new(&format!(
+        "{prefix}SELECT c.unit_id, COUNT(*) AS n FROM case_record c LEFT JOIN region r ON r.id = c.region_id \
+         WHERE c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < "
+    ));
+    let at = sql.int_arg(now.as_microsecond());
+    sql.push(&at);
+    scope_cases(&mut sql, scope);
+    sql.push(" GROUP BY c.unit_id");
+    sql
+}
+
+/// SQLite's plans for a month's sums and the overdue count, for the test
+/// that they read their indexes.
+pub async fn query_plans(store: &Store, scope: &Scope) -> Result<[Vec<String>; 2], StoreError> {
+    let mut out: [Vec<String>; 2] = Default::default();
+    let now = jiff::Timestamp::now();
+    for (i, sql) in [
+        month_sql("EXPLAIN QUERY PLAN ", scope, 202611),
+        overdue_sql("EXPLAIN QUERY PLAN ", scope, now),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for r in sql.query().fetch_all(store.reader()).await? {
+            out[i].push(r.try_get("detail")?);
         }
     }
     Ok(out)

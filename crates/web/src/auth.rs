@@ -145,20 +145,23 @@ fn full_path(parts: &Parts) -> String {
 
 async fn authenticate(parts: &Parts, state: &AppState) -> AppResult<Option<Auth>> {
     let store = &state.store;
-    let (user_id, read_only, session) = if let Some(token) = bearer(&parts.headers) {
+    let (resolved, session) = if let Some(token) = bearer(&parts.headers) {
         match accounts::authenticate_token(store, token).await? {
-            Some((uid, ro)) => (uid, ro, None),
+            Some(r) => (Some(r), None),
             None => return Err(AppError::Unauthorized),
         }
     } else if let Some(c) = cookie(&parts.headers, SESSION_COOKIE) {
         match accounts::lookup_session(store, &c).await? {
-            Some(s) => (s.user_id, false, Some(s)),
+            Some(s) => (
+                accounts::resolve_actor(store, s.user_id, false).await?,
+                Some(s),
+            ),
             None => return Ok(None),
         }
     } else {
         return Ok(None);
     };
-    let Some((user, actor)) = accounts::resolve_actor(store, user_id, read_only).await? else {
+    let Some((user, actor)) = resolved else {
         return Ok(None);
     };
     // Pages show the count in their header; API calls do not pay for it.
@@ -288,7 +291,7 @@ pub const MAX_PHOTOS: usize = 9;
 pub struct CsrfMultipart<T> {
     pub auth: Auth,
     pub form: T,
-    pub photos: Vec<Vec<u8>>,
+    pub photos: Vec<bytes::Bytes>,
     /// Set when a photo was too big or too many came: the field's error.
     pub photo_error: Option<&'static str>,
 }
@@ -341,7 +344,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
                     photo_error = Some("too_many_photos");
                 } else if !bytes.is_empty() {
                     // An empty file input still sends an empty part.
-                    photos.push(bytes);
+                    photos.push(bytes::Bytes::from(bytes));
                 }
                 if too_big {
                     // Read past the rest so the person gets the form back

@@ -61,6 +61,9 @@ pub fn dto(p: Photo) -> PhotoDto {
     }
 }
 
+/// Uploads handled at once: enough to keep both decoders and the disk busy.
+static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Uploads one photo (JPEG, PNG or WebP, judged by content) to use in a
 /// report or step: send its id in `photo_ids`. Unused uploads are removed
 /// after a day.
@@ -75,10 +78,13 @@ pub async fn upload(
     if !auth.may(Action::ReportCases) {
         auth.scope(Action::WorkCases)?;
     }
+    // A few uploads are read and handled at a time; the rest wait in their
+    // connections instead of each holding its picture in memory meanwhile.
+    let _turn = UPLOADS.acquire().await.map_err(|_| AppError::Internal)?;
     let bytes = axum::body::to_bytes(body, state.config.photo_rules.max_bytes)
         .await
         .map_err(|_| AppError::Invalid(FieldErrors::single("file", "photo_too_large")))?;
-    let mut ids = crate::routes::stage_photos(&state, &auth, "file", vec![bytes.to_vec()]).await?;
+    let mut ids = crate::routes::stage_photos(&state, &auth, "file", vec![bytes]).await?;
     let p = ph::get(&state.store, ids.remove(0)).await?;
     Ok((StatusCode::CREATED, Json(dto(p))))
 }

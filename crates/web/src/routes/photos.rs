@@ -20,7 +20,7 @@ pub async fn stage_all(
     state: &AppState,
     auth: &Auth,
     field: &str,
-    uploads: Vec<Vec<u8>>,
+    uploads: Vec<bytes::Bytes>,
 ) -> Result<Vec<Uuid>, StoreError> {
     let mut ids = vec![];
     for bytes in uploads {
