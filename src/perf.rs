@@ -156,7 +156,9 @@ async fn targets(http: &reqwest::Client, spec: &LoadSpec) -> Result<Targets, Str
     let units = ids(&get("/units?limit=500".into()).await?["items"], &|_| true);
     let cases = ids(&get("/cases?limit=500".into()).await?["items"], &|_| true);
     let photos = if spec.mix == Mix::IntakePhoto {
-        (0..8)
+        // Distinct pictures, so that most uploads are new ones as in a
+        // working city; some come round again and are flagged as re-used.
+        (0..32)
             .map(|i| wenming_store::photo::noise_jpeg(i, PHOTO_SIDE.0, PHOTO_SIDE.1))
             .collect()
     } else {

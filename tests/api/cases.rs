@@ -78,6 +78,16 @@ async fn reports_arriving_together_are_each_saved_or_refused_alone(b: Backend) {
     );
     assert_eq!(app.count("case_record").await, 33 + 1);
     assert_eq!(numbers.len(), 33);
+    // Reports written together chain their audit records one after another.
+    let v = wenming_store::audit::verify(&app.store).await.unwrap();
+    assert!(v.broken.is_none(), "{:?}", v.broken);
+    let reports: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'case' AND action = 'create'",
+    )
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(reports, 34, "one audit record a case");
 }
 
 pub(crate) async fn catalogue(app: &TestApp) -> Vec<wenming_store::case::Category> {

@@ -5,6 +5,38 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use wenming_domain::audit::{AuditRecord, BrokenLink, ChainVerifier};
 
+/// Where the next record links on. `Direct` reads and advances the head row
+/// for each record; `Held` keeps it in memory through a batch of writes in
+/// one transaction (the group commit), which took the head's lock first and
+/// writes it back once at the end with `Chain::finish`.
+pub enum Chain {
+    Direct,
+    Held { seq: i64, hash: String },
+}
+
+impl Chain {
+    /// Locks the head for this transaction and holds it.
+    pub(crate) async fn hold(conn: &mut AnyConnection) -> Result<Chain, StoreError> {
+        let (seq, hash): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(Chain::Held { seq, hash })
+    }
+
+    /// Writes a held head back.
+    pub(crate) async fn finish(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        if let Chain::Held { seq, hash } = self {
+            sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(hash)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Appends one record inside the caller's transaction. The head row is
 /// updated first, which on PostgreSQL holds its row lock until commit, so
 /// concurrent writers chain one after another instead of forking the chain.
@@ -17,10 +49,38 @@ pub async fn append<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<(), StoreError> {
-    let (seq, prev_hash): (i64, String) =
-        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *conn)
-            .await?;
+    append_to(
+        conn,
+        &mut Chain::Direct,
+        ctx,
+        action,
+        entity_type,
+        entity_id,
+        before,
+        after,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn append_to<B: Serialize, A: Serialize>(
+    conn: &mut AnyConnection,
+    chain: &mut Chain,
+    ctx: &Ctx,
+    action: &str,
+    entity_type: &str,
+    entity_id: &str,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<(), StoreError> {
+    let (seq, prev_hash): (i64, String) = match chain {
+        Chain::Direct => {
+            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *conn)
+                .await?
+        }
+        Chain::Held { seq, hash } => (*seq + 1, hash.clone()),
+    };
     let record = AuditRecord {
         seq,
         id: wenming_domain::new_id().to_string(),
@@ -57,10 +117,18 @@ pub async fn append<B: Serialize, A: Serialize>(
     .bind(&record.hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&record.hash)
-        .execute(&mut *conn)
-        .await?;
+    match chain {
+        Chain::Direct => {
+            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                .bind(&record.hash)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Chain::Held { seq, hash } => {
+            *seq = record.seq;
+            *hash = record.hash;
+        }
+    }
     Ok(())
 }
 

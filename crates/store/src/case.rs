@@ -806,13 +806,12 @@ pub(crate) struct IntakeWorld {
     rules: Vec<Rule>,
 }
 
-pub(crate) async fn intake_world(
-    conn: &mut AnyConnection,
-    cache: &ShapeCache,
-) -> Result<IntakeWorld, StoreError> {
+/// Boundaries and routing rules as they stand, for a batch of reports.
+pub(crate) async fn intake_world_now(store: &Store) -> Result<IntakeWorld, StoreError> {
+    let mut conn = store.reader().acquire().await?;
     Ok(IntakeWorld {
-        shapes: shapes(&mut *conn, cache).await?,
-        rules: routing_table(conn).await?,
+        shapes: shapes(&mut conn, store.shape_cache()).await?,
+        rules: routing_table(&mut conn).await?,
     })
 }
 
@@ -823,15 +822,25 @@ pub(crate) struct ShapeCache(std::sync::Arc<std::sync::Mutex<Option<CachedShapes
 
 type CachedShapes = ((i64, i64), Shapes);
 
-async fn next_number(conn: &mut AnyConnection, year: i16) -> Result<String, StoreError> {
+/// Takes the next `n` case numbers of `year`; returns the first.
+pub(crate) async fn take_numbers(
+    conn: &mut AnyConnection,
+    year: i16,
+    n: i64,
+) -> Result<i64, StoreError> {
     let last: i64 = sqlx::query_scalar(
-        "INSERT INTO case_number (year, last) VALUES ($1, 1) \
-         ON CONFLICT (year) DO UPDATE SET last = case_number.last + 1 RETURNING last",
+        "INSERT INTO case_number (year, last) VALUES ($1, $2) \
+         ON CONFLICT (year) DO UPDATE SET last = case_number.last + $2 RETURNING last",
     )
     .bind(year as i64)
+    .bind(n)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(format!("{year}-{last:06}"))
+    Ok(last - n + 1)
+}
+
+pub(crate) fn case_number(year: i16, n: i64) -> String {
+    format!("{year}-{n:06}")
 }
 
 /// Takes in a reported problem. A retry with the same client id returns the
@@ -865,34 +874,32 @@ pub async fn intake(
     if cat.parent_id.is_none() || !cat.active {
         return Err(StoreError::invalid("category_id", "choose_subclass"));
     }
-    let id = crate::intake_queue::submit(
+    let id = crate::group_commit::submit(
         store,
-        crate::intake_queue::Job {
+        crate::group_commit::Work::Intake(Box::new(crate::group_commit::Job {
             ctx: ctx.clone(),
             input: input.clone(),
             category: cat,
             rules: photo_rules.clone(),
             tz: tz.clone(),
-        },
+        })),
     )
     .await?;
     get_written(store, id).await
 }
 
-/// The writes of one intake, inside the caller's transaction (the intake
-/// queue's, which commits many intakes at once).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn intake_write(
-    tx: &mut AnyConnection,
+/// Where a report goes, decided before anything is written: a report
+/// outside the city is refused here.
+pub(crate) struct Planned {
+    located: Option<(Uuid, String)>,
+    suggested: Option<Uuid>,
+}
+
+pub(crate) fn intake_plan(
     world: &IntakeWorld,
-    ctx: &Ctx,
     input: &IntakeInput,
     cat: &Category,
-    photo_rules: &crate::photo::PhotoRules,
-    tz: &jiff::tz::TimeZone,
-) -> Result<Uuid, StoreError> {
-    let id = input.client_id.unwrap_or_else(wenming_domain::new_id);
-    let now = now_micros();
+) -> Result<Planned, StoreError> {
     let located = match input.point {
         Some(p) => {
             // The finest region whose boundary holds the point.
@@ -909,8 +916,30 @@ pub(crate) async fn intake_write(
         None => None,
     };
     let suggested = route(&world.rules, cat, located.as_ref().map(|l| l.1.as_str()));
-    let year = ts(now).to_zoned_datetime(tz.clone()).year();
-    let number = next_number(&mut *tx, year).await?;
+    Ok(Planned { located, suggested })
+}
+
+/// The year a report made now is numbered in.
+pub(crate) fn number_year(now: i64, tz: &jiff::tz::TimeZone) -> i16 {
+    ts(now).to_zoned_datetime(tz.clone()).year()
+}
+
+/// The writes of one planned intake, inside the caller's transaction (the
+/// group commit's, which commits many writes at once).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn intake_write(
+    tx: &mut AnyConnection,
+    planned: &Planned,
+    number: &str,
+    now: i64,
+    ctx: &Ctx,
+    input: &IntakeInput,
+    cat: &Category,
+    photo_rules: &crate::photo::PhotoRules,
+    chain: &mut audit::Chain,
+) -> Result<Uuid, StoreError> {
+    let id = input.client_id.unwrap_or_else(wenming_domain::new_id);
+    let (located, suggested) = (&planned.located, planned.suggested);
     sqlx::query(
         "INSERT INTO case_record (id, number, source, category_id, description, lon, lat, address, region_id, reporter_name, \
          reporter_phone, reported_by, state, unit_id, suggested_unit_id, deadline, pending_ask, before_ask, dispatched_by, \
@@ -918,7 +947,7 @@ pub(crate) async fn intake_write(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'reported', NULL, $13, NULL, NULL, NULL, '[]', '[]', 0, 0, 0, NULL, $14, 1, $14)",
     )
     .bind(id.to_string())
-    .bind(&number)
+    .bind(number)
     .bind(input.source.code())
     .bind(cat.id.to_string())
     .bind(&input.description)
@@ -972,16 +1001,19 @@ pub(crate) async fn intake_write(
         source: &'a str,
         category: &'a str,
     }
-    audit::created(
+    audit::append_to(
         &mut *tx,
+        chain,
         ctx,
+        "create",
         "case",
         &id.to_string(),
-        &Reported {
-            number: &number,
+        None::<&()>,
+        Some(&Reported {
+            number,
             source: input.source.code(),
             category: &cat.name,
-        },
+        }),
     )
     .await?;
     Ok(id)

@@ -26,7 +26,7 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
-    intake: crate::intake_queue::IntakeQueue,
+    group: crate::group_commit::GroupCommit,
     shapes: crate::case::ShapeCache,
     timezone: jiff::tz::TimeZone,
     calendar: crate::tally::CalendarCache,
@@ -90,7 +90,7 @@ impl Store {
                     read,
                     write,
                     backend,
-                    intake: Default::default(),
+                    group: Default::default(),
                     shapes: Default::default(),
                     timezone: cfg.timezone.clone(),
                     calendar: Default::default(),
@@ -102,7 +102,7 @@ impl Store {
                     read: p.clone(),
                     write: p,
                     backend,
-                    intake: Default::default(),
+                    group: Default::default(),
                     shapes: Default::default(),
                     timezone: cfg.timezone.clone(),
                     calendar: Default::default(),
@@ -135,8 +135,8 @@ impl Store {
         &self.read
     }
 
-    pub(crate) fn intake_queue(&self) -> &crate::intake_queue::IntakeQueue {
-        &self.intake
+    pub(crate) fn group_commit(&self) -> &crate::group_commit::GroupCommit {
+        &self.group
     }
 
     pub(crate) fn shape_cache(&self) -> &crate::case::ShapeCache {

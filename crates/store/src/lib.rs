@@ -13,7 +13,7 @@ pub mod escalation;
 pub mod files;
 pub mod framework;
 pub mod generate;
-mod intake_queue;
+mod group_commit;
 pub mod jobs;
 mod migrate;
 pub mod org;

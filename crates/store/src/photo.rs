@@ -255,21 +255,37 @@ pub async fn stage(
     .await
     .map_err(|e| StoreError::Files(format!("photo reader stopped: {e}")))?;
     drop(turn);
-    let r = r?;
+    let mut r = r?;
     let id = wenming_domain::new_id();
     let byte_size = bytes.len() as i64;
     // Both files are written (and synced) at once.
     let (okey, tkey) = (original_key(id), thumbnail_key(id));
     let (original, thumbnail) = tokio::join!(
         files.put(&okey, bytes),
-        files.put(&tkey, r.thumbnail.clone().into())
+        files.put(&tkey, std::mem::take(&mut r.thumbnail).into())
     );
     if let Err(e) = original.and(thumbnail) {
         let _ = files.delete(&original_key(id)).await;
         let _ = files.delete(&thumbnail_key(id)).await;
         return Err(e);
     }
-    let written = insert(store, ctx, id, &r, byte_size).await;
+    // The row is committed with whatever else is being written at the time.
+    let written = crate::group_commit::submit(
+        store,
+        crate::group_commit::Work::Photo(Box::new(NewPhoto {
+            id,
+            kind: r.kind,
+            byte_size,
+            width: r.width,
+            height: r.height,
+            sha256: r.sha256.clone(),
+            dhash: r.dhash,
+            taken_at: r.taken_at,
+            gps: r.gps,
+            uploaded_by: ctx.actor_id,
+        })),
+    )
+    .await;
     if let Err(e) = written {
         // The row did not land: take the files back. Should this fail too,
         // the sweep finds them, since no row names them.
@@ -280,42 +296,54 @@ pub async fn stage(
     get(store, id).await
 }
 
-async fn insert(
-    store: &crate::Store,
-    ctx: &Ctx,
-    id: Uuid,
-    r: &Reading,
+/// A staged photo's row, as the group commit writes it.
+pub(crate) struct NewPhoto {
+    pub id: Uuid,
+    kind: ImageKind,
     byte_size: i64,
-) -> Result<(), StoreError> {
-    let mut tx = store.begin().await?;
+    width: u32,
+    height: u32,
+    sha256: String,
+    dhash: u64,
+    taken_at: Option<jiff::Timestamp>,
+    gps: Option<Point>,
+    uploaded_by: Option<Uuid>,
+}
+
+/// The photo's row and its eight hash bands, inside the caller's transaction.
+pub(crate) async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO photo (id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, \
          gps_lon, gps_lat, flags, uploaded_by, uploaded_at) \
          VALUES ($1, NULL, NULL, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, '[]', $11, $12)",
     )
-    .bind(id.to_string())
-    .bind(kind_code(r.kind))
-    .bind(byte_size)
-    .bind(r.width as i64)
-    .bind(r.height as i64)
-    .bind(&r.sha256)
-    .bind(r.dhash as i64)
-    .bind(r.taken_at.map(|t| t.as_microsecond()))
-    .bind(r.gps.map(|p| p.lon))
-    .bind(r.gps.map(|p| p.lat))
-    .bind(ctx.actor_id.map(|u| u.to_string()))
+    .bind(p.id.to_string())
+    .bind(kind_code(p.kind))
+    .bind(p.byte_size)
+    .bind(i64::from(p.width))
+    .bind(i64::from(p.height))
+    .bind(&p.sha256)
+    .bind(p.dhash as i64)
+    .bind(p.taken_at.map(|t| t.as_microsecond()))
+    .bind(p.gps.map(|g| g.lon))
+    .bind(p.gps.map(|g| g.lat))
+    .bind(p.uploaded_by.map(|u| u.to_string()))
     .bind(now_micros())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    for (band, value) in band_values(r.dhash) {
-        sqlx::query("INSERT INTO photo_band (band, value, photo_id) VALUES ($1, $2, $3)")
-            .bind(band)
-            .bind(value)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+    let bands: Vec<(i64, i64)> = band_values(p.dhash).collect();
+    let marks: Vec<String> = (0..bands.len())
+        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO photo_band (band, value, photo_id) VALUES {}",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (band, value) in bands {
+        q = q.bind(band).bind(value).bind(p.id.to_string());
     }
-    tx.commit().await?;
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -494,22 +522,49 @@ fn facts(p: &Photo) -> PhotoFacts {
     }
 }
 
-/// Attached photos with the same file or sharing a band of the perceptual
-/// hash: the only ones that can be the same picture.
+/// Attached photos that may be the same picture: the same file, or a
+/// perceptual hash within `NEAR_IDENTICAL_BITS`. Two such hashes always
+/// share one of the eight bytes (`photo_band`), so only photos sharing a
+/// band are candidates; a band is one byte, so at a large photo count many
+/// share one by chance: the candidates' hashes are compared here first and
+/// only the real matches are read whole.
 async fn look_alikes(conn: &mut AnyConnection, p: &Photo) -> Result<Vec<Photo>, StoreError> {
-    let mut sql = format!(
-        "SELECT {COLUMNS} FROM photo WHERE case_id IS NOT NULL AND id <> $1 AND (sha256 = $2 OR id IN \
-         (SELECT photo_id FROM photo_band WHERE "
+    let mut sql = String::from(
+        "SELECT id, dhash, sha256 FROM photo WHERE case_id IS NOT NULL AND id <> $1 AND (sha256 = $2 OR id IN \
+         (SELECT photo_id FROM photo_band WHERE ",
     );
     let mut conds = vec![];
     for b in 0..BANDS {
         conds.push(format!("(band = {b} AND value = ${})", b + 3));
     }
     sql.push_str(&conds.join(" OR "));
-    sql.push_str(")) ORDER BY uploaded_at LIMIT 50");
+    sql.push_str("))");
     let mut q = sqlx::query(&sql).bind(p.id.to_string()).bind(&p.sha256);
     for (_, v) in band_values(p.dhash) {
         q = q.bind(v);
+    }
+    let mut matches = vec![];
+    for r in q.fetch_all(&mut *conn).await? {
+        let (id, dhash, sha): (String, i64, String) =
+            (r.try_get("id")?, r.try_get("dhash")?, r.try_get("sha256")?);
+        if sha == p.sha256 || rules::hamming(dhash as u64, p.dhash) <= rules::NEAR_IDENTICAL_BITS {
+            matches.push(id);
+        }
+    }
+    if matches.is_empty() {
+        return Ok(vec![]);
+    }
+    // A picture used a thousand times is named by its first uses; the
+    // statement stays small.
+    matches.truncate(1000);
+    let marks: Vec<String> = (1..=matches.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM photo WHERE id IN ({}) ORDER BY uploaded_at LIMIT 50",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in &matches {
+        q = q.bind(id);
     }
     let rows = q.fetch_all(&mut *conn).await?;
     rows.iter().map(from_row).collect()
