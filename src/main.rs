@@ -77,6 +77,10 @@ enum Command {
         /// Add to a database that already holds cases not made by `gen`.
         #[arg(long)]
         force: bool,
+        /// Give this many handled cases a generated photo of the problem and
+        /// one of the fix (with capture time and GPS), stored like uploads.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        photos: u64,
     },
     /// Drive a running wenming on this machine with one request mix and
     /// report throughput and latency.
@@ -342,6 +346,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             cases,
             seed,
             force,
+            photos,
         } => {
             let cases = match (cases, scale.as_deref()) {
                 (Some(n), _) => n,
@@ -364,8 +369,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 },
             )
             .await
-            .map(|_| ())
-            .map_err(Failure::Runtime)
+            .map_err(Failure::Runtime)?;
+            if photos > 0 {
+                let files = open_files(&cfg)?;
+                let made = wenming_store::generate::photos(&store, &files, photos)
+                    .await
+                    .map_err(|e| Failure::Runtime(e.to_string()))?;
+                println!("Attached {made} generated photos.");
+            }
+            Ok(())
         }
         Command::Load {
             url,

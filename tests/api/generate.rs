@@ -8,6 +8,7 @@ use wenming_store::generate::{GenSpec, generate};
 on_both!(
     the_same_seed_gives_the_same_city,
     a_database_with_real_cases_is_refused_unless_forced,
+    generated_cases_can_carry_photos_of_the_problem_and_the_fix,
 );
 
 async fn digest(app: &TestApp) -> Vec<(String, String, String, String, String, i64)> {
@@ -106,4 +107,64 @@ async fn a_database_with_real_cases_is_refused_unless_forced(b: Backend) {
     .await
     .unwrap();
     assert_eq!(app.count("case_record").await, 51);
+}
+
+async fn generated_cases_can_carry_photos_of_the_problem_and_the_fix(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let spec = GenSpec {
+        cases: 300,
+        seed: 3,
+        force: false,
+        until: wenming_store::generate::today(),
+    };
+    generate(&app.store, &spec, |_| {}).await.unwrap();
+    let made = wenming_store::generate::photos(&app.store, &app.files, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        made, 8,
+        "a before and an after photo for each of four cases"
+    );
+    let cases: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT case_id FROM photo WHERE case_id IS NOT NULL")
+            .fetch_all(app.store.reader())
+            .await
+            .unwrap();
+    assert_eq!(cases.len(), 4);
+    // As the verifier sees them: one of each, the pictures' own time and
+    // place, nothing flagged (they are different pictures, taken in time).
+    let admin = app.token("admin", false).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    for id in &cases {
+        let r = call(reqwest::Method::GET, &format!("/cases/{id}/photos"), &admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let photos: Vec<serde_json::Value> = r.json().await.unwrap();
+        let roles: Vec<&str> = photos.iter().filter_map(|p| p["role"].as_str()).collect();
+        assert_eq!(roles.len(), 2, "{photos:?}");
+        assert!(
+            roles.contains(&"before") && roles.contains(&"after"),
+            "{roles:?}"
+        );
+        for p in &photos {
+            assert!(p["taken_at"].is_string() && p["gps_lon"].is_number(), "{p}");
+            assert_eq!(p["flags"], serde_json::json!([]), "{p}");
+            let original = call(
+                reqwest::Method::GET,
+                &format!("/photos/{}/original", p["id"].as_str().unwrap()),
+                &admin,
+            )
+            .send()
+            .await
+            .unwrap();
+            assert_eq!(original.status(), reqwest::StatusCode::OK);
+        }
+    }
+    // Asked again, other cases get theirs.
+    wenming_store::generate::photos(&app.store, &app.files, 2)
+        .await
+        .unwrap();
+    assert_eq!(app.count("photo").await, 12);
 }

@@ -69,83 +69,72 @@ async fn month_tallies_agree_with_the_cases_as_they_move(b: Backend) {
         app.token("inspector", false).await,
         app.token("admin", false).await,
     );
-    let ok = |r: reqwest::Response| async move {
-        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
-        r.json::<Value>().await.unwrap()
-    };
     let category = sub(&cats, "0201").id;
     let mut moved = 0;
     for i in 0..3 {
         let c = report(&app, &inspector, category, IN_FM).await;
         let c = register_and_dispatch(&app, &office, &c, "市城市管理局", 2 + i).await;
-        let c = ok(step(&app, &unit, &c, json!({"step": "handle", "note": "已清理"})).await).await;
+        let c = act(&app, &unit, &c, json!({"step": "handle", "note": "已清理"})).await;
         let passed = i != 1;
-        let c = ok(step(
+        let c = act(
             &app,
             &admin,
             &c,
             json!({"step": "verify", "passed": passed, "note": "复查"}),
         )
-        .await)
         .await;
         if !passed {
-            let c = ok(step(
+            let c = act(
                 &app,
                 &unit,
                 &c,
                 json!({"step": "handle", "note": "再次清理"}),
             )
-            .await)
             .await;
-            ok(step(
+            act(
                 &app,
                 &admin,
                 &c,
                 json!({"step": "verify", "passed": true, "note": ""}),
             )
-            .await)
             .await;
         }
         moved += 1;
     }
     let original = report(&app, &inspector, category, IN_LJ).await;
-    let original = ok(step(&app, &office, &original, json!({"step": "register"})).await).await;
+    let original = act(&app, &office, &original, json!({"step": "register"})).await;
     let dup = report(&app, &inspector, category, IN_LJ).await;
-    let dup = ok(step(&app, &office, &dup, json!({"step": "register"})).await).await;
-    ok(step(
+    let dup = act(&app, &office, &dup, json!({"step": "register"})).await;
+    act(
         &app,
         &office,
         &dup,
         json!({"step": "mark_duplicate", "original": original["id"]}),
     )
-    .await)
     .await;
     let unit_name = "市城市管理局";
     let original = register_and_dispatch_registered(&app, &office, &original, unit_name).await;
-    let original = ok(step(
+    let original = act(
         &app,
         &unit,
         &original,
         json!({"step": "handle", "note": "已处理"}),
     )
-    .await)
     .await;
-    ok(step(
+    act(
         &app,
         &admin,
         &original,
         json!({"step": "verify", "passed": true, "note": ""}),
     )
-    .await)
     .await;
     let rejected = report(&app, &inspector, category, IN_LJ).await;
-    ok(step(
+    act(
         &app,
         &office,
         &rejected,
         json!({"step": "reject", "reason": "不属于受理范围"}),
     )
-    .await)
     .await;
     // And generated cases of earlier months move on too: the administrator
     // checks what waits for checking (passing some, sending one back) and
@@ -168,7 +157,7 @@ async fn month_tallies_agree_with_the_cases_as_they_move(b: Backend) {
             .await;
             if state == "handled" {
                 let s = json!({"step": "verify", "passed": k != 0, "note": "抽查"});
-                ok(step(&app, &admin, &c, s).await).await;
+                act(&app, &admin, &c, s).await;
             } else {
                 register_and_dispatch_registered(&app, &office, &c, unit_name).await;
             }
@@ -232,5 +221,15 @@ async fn register_and_dispatch_registered(
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// One step that must succeed; the case as it is after it.
+async fn act(app: &TestApp, token: &str, c: &Value, s: Value) -> Value {
+    ok(step(app, token, c, s).await).await
+}
+
+async fn ok(r: reqwest::Response) -> Value {
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     r.json().await.unwrap()
 }

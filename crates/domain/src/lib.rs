@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod org;
 pub mod photo;
 pub mod policy;
+pub mod site;
 pub mod task;
 pub mod validation;
 

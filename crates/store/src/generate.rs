@@ -8,7 +8,7 @@
 //! Generated cases are measurement data: they have no audit records and no
 //! photos, and a database holding real work is refused unless forced.
 
-use crate::{Store, StoreError, demo};
+use crate::{Ctx, Store, StoreError, demo};
 use sqlx::Row;
 
 #[derive(Debug, Clone)]
@@ -183,9 +183,89 @@ pub async fn generate(
         crate::baseline::execute(store, "PRAGMA cache_size = -2000").await?;
     }
     crate::tally::rebuild(store).await?;
-    // Fresh statistics, so the planner knows the tables grew.
-    crate::baseline::execute(store, "ANALYZE").await?;
+    // Fresh statistics, so the planner knows the tables grew; on PostgreSQL
+    // also the visibility map, as after any bulk load, so that index-only
+    // scans need not visit the rows (autovacuum would do it later, in the
+    // middle of whatever runs next).
+    let analyze = match store.backend() {
+        crate::Backend::Sqlite => "ANALYZE",
+        crate::Backend::Postgres => "VACUUM (ANALYZE)",
+    };
+    crate::baseline::execute(store, analyze).await?;
     Ok(report)
+}
+
+/// Gives the first `n` generated cases that were handled a picture of the
+/// problem, taken where and when it was reported, and one of the fix, taken
+/// when it was handled: distinct generated pictures with capture time and
+/// GPS, stored in `files` and attached to the report and handling events as
+/// the case page and the photo API show them. Returns how many photos.
+pub async fn photos(store: &Store, files: &crate::files::Files, n: u64) -> Result<u64, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.lon, c.lat, c.reported_at, c.handled_at, c.reported_by, c.handled_by, \
+         (SELECT e.id FROM case_event e WHERE e.case_id = c.id AND e.step = 'report') AS report_event, \
+         (SELECT MAX(e.id) FROM case_event e WHERE e.case_id = c.id AND e.step = 'handle') AS handle_event \
+         FROM case_record c WHERE c.handled_at IS NOT NULL AND c.lon IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM photo p WHERE p.case_id = c.id) ORDER BY c.number",
+    )
+    .fetch_all(store.reader())
+    .await?;
+    let mut made = 0;
+    for r in rows.iter().take(n as usize) {
+        let id: String = r.try_get("id")?;
+        let point = wenming_domain::geo::Point {
+            lon: r.try_get("lon")?,
+            lat: r.try_get("lat")?,
+        };
+        let (Some(report_event), Some(handle_event)) = (
+            r.try_get::<Option<String>, _>("report_event")?,
+            r.try_get::<Option<String>, _>("handle_event")?,
+        ) else {
+            continue;
+        };
+        let reporter: Option<String> = r.try_get("reported_by")?;
+        let handlers: String = r.try_get("handled_by")?;
+        let handler = serde_json::from_str::<Vec<uuid::Uuid>>(&handlers)
+            .ok()
+            .and_then(|v| v.first().copied());
+        let shots = [
+            (
+                r.try_get::<i64, _>("reported_at")?,
+                reporter.as_deref().and_then(|u| u.parse().ok()),
+                report_event,
+                wenming_domain::photo::PhotoRole::Before,
+            ),
+            (
+                r.try_get::<Option<i64>, _>("handled_at")?
+                    .unwrap_or_default(),
+                handler,
+                handle_event,
+                wenming_domain::photo::PhotoRole::After,
+            ),
+        ];
+        for (at, by, event, role) in shots {
+            let seed = made * 7_919 + 17;
+            let bytes = crate::photo::synthetic_jpeg(seed, Some(crate::ts(at)), Some(point));
+            let ctx = Ctx {
+                actor_id: by,
+                actor_name: "system:gen".into(),
+                request_id: None,
+            };
+            let p = crate::photo::stage(
+                store,
+                files,
+                &ctx,
+                "photos",
+                bytes.into(),
+                &crate::photo::PhotoRules::default(),
+                store.timezone(),
+            )
+            .await?;
+            crate::photo::link(store, p.id, &id, &event, role).await?;
+            made += 1;
+        }
+    }
+    Ok(made)
 }
 
 /// The year behind `now`, with more reports in summer (street vending,

@@ -296,6 +296,25 @@ pub async fn stage(
     get(store, id).await
 }
 
+/// Attaches a staged photo to a case event without judging it: for
+/// generated cities, whose pictures are made honest.
+pub(crate) async fn link(
+    store: &crate::Store,
+    photo: Uuid,
+    case_id: &str,
+    event_id: &str,
+    role: PhotoRole,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE photo SET case_id = $1, event_id = $2, role = $3 WHERE id = $4")
+        .bind(case_id)
+        .bind(event_id)
+        .bind(role_code(role))
+        .bind(photo.to_string())
+        .execute(store.writer())
+        .await?;
+    Ok(())
+}
+
 /// A staged photo's row, as the group commit writes it.
 pub(crate) struct NewPhoto {
     pub id: Uuid,
@@ -693,6 +712,19 @@ pub fn synthetic_jpeg(seed: u64, taken_at: Option<Timestamp>, gps: Option<Point>
 }
 
 /// A picture of noise (for measuring uploads: noise barely compresses, so
+/// What the server does with one upload's bytes before storing them
+/// (checks, decoding, thumbnail, perceptual hash, SHA-256, EXIF), for the
+/// benchmark's baseline of the same work without the web stack.
+pub fn examine(bytes: &[u8]) -> Result<usize, StoreError> {
+    read(
+        "file",
+        bytes,
+        &PhotoRules::default(),
+        &jiff::tz::TimeZone::UTC,
+    )
+    .map(|r| r.thumbnail.len())
+}
+
 /// 1100 × 820 at quality 95 is about 2 MB, a phone photo's size).
 pub fn noise_jpeg(seed: u64, width: u32, height: u32) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

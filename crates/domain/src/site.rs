@@ -1,0 +1,553 @@
+//! Sites (点位) and inspection rounds: which sites a round visits — a
+//! sample stratified by site type and region, the same for the same seed —
+//! and who inspects each, rotated so that nobody checks where they work or
+//! the site they checked last time (resisting collusion).
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// What sampling needs to know of a site.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteRef {
+    pub id: Uuid,
+    pub type_code: String,
+    /// The region the site lies in, and its path (e.g. `/1/3/7/`), so that
+    /// "works in this region" covers the regions below it.
+    pub region_path: String,
+    pub last_inspected: Option<Timestamp>,
+    /// Who inspected it last, if anyone.
+    pub last_inspector: Option<Uuid>,
+}
+
+/// How a round picks its sites.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleSpec {
+    /// How many sites in all.
+    pub size: usize,
+    pub seed: u64,
+    /// Leave out sites inspected at or after this instant.
+    #[serde(default)]
+    pub skip_inspected_since: Option<Timestamp>,
+}
+
+/// A stratum: one site type in one region (the district: the path's first
+/// three levels, `/city/district/`).
+type Stratum = (String, String);
+
+/// The district part of a region path: `/1/3/7/9/` → `/1/3/`.
+pub fn district_of(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let keep = parts.len().min(2);
+    format!("/{}/", parts[..keep].join("/"))
+}
+
+/// A small, fixed pseudo-random generator (SplitMix64): the sample must be
+/// the same on every machine and every version for the same seed.
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Sizes per stratum: proportional to its eligible sites (largest
+/// remainder), but every stratum gets one first when the sample is large
+/// enough to visit each — evaluators look at every kind of place.
+fn allocate(sizes: &BTreeMap<Stratum, usize>, total: usize) -> BTreeMap<Stratum, usize> {
+    let total = total.min(sizes.values().sum());
+    let mut out: BTreeMap<Stratum, usize> = sizes.keys().map(|k| (k.clone(), 0)).collect();
+    if total < sizes.len() {
+        // Fewer sites than strata: the biggest strata get one each.
+        let mut by_size: Vec<(&Stratum, &usize)> = sizes.iter().collect();
+        by_size.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (k, _) in by_size.into_iter().take(total) {
+            out.insert(k.clone(), 1);
+        }
+        return out;
+    }
+    for v in out.values_mut() {
+        *v = 1;
+    }
+    let left = total - sizes.len();
+    let room_total: usize = sizes.values().map(|n| n - 1).sum();
+    if left == 0 || room_total == 0 {
+        return out;
+    }
+    // Largest remainder: whole shares first, then one more to the strata
+    // whose exact share lost the most to rounding.
+    let mut given = 0;
+    let mut rest = vec![];
+    for (k, n) in sizes {
+        let exact = left as f64 * (n - 1) as f64 / room_total as f64;
+        let whole = exact.floor() as usize;
+        out.insert(k.clone(), 1 + whole);
+        given += whole;
+        rest.push((exact - whole as f64, k, n - 1 - whole));
+    }
+    rest.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    for (_, k, spare) in rest {
+        if given == left {
+            break;
+        }
+        if spare > 0 {
+            out.insert(k.clone(), out[k] + 1);
+            given += 1;
+        }
+    }
+    out
+}
+
+/// The sites a round visits, in the order they are listed. The same sites
+/// and seed give the same sample whatever order the sites come in.
+pub fn sample(sites: &[SiteRef], spec: &SampleSpec) -> Vec<Uuid> {
+    let mut strata: BTreeMap<Stratum, Vec<Uuid>> = BTreeMap::new();
+    for s in sites {
+        if spec
+            .skip_inspected_since
+            .is_some_and(|since| s.last_inspected.is_some_and(|t| t >= since))
+        {
+            continue;
+        }
+        strata
+            .entry((s.type_code.clone(), district_of(&s.region_path)))
+            .or_default()
+            .push(s.id);
+    }
+    for ids in strata.values_mut() {
+        ids.sort();
+    }
+    let sizes: BTreeMap<Stratum, usize> =
+        strata.iter().map(|(k, v)| (k.clone(), v.len())).collect();
+    let quota = allocate(&sizes, spec.size);
+    let mut rng = Mix(spec.seed);
+    let mut out = vec![];
+    for (k, mut ids) in strata {
+        let n = quota.get(&k).copied().unwrap_or(0);
+        // A partial Fisher-Yates shuffle: the first n are the sample.
+        for i in 0..n.min(ids.len()) {
+            let j = i + rng.below(ids.len() - i);
+            ids.swap(i, j);
+        }
+        out.extend(ids.into_iter().take(n));
+    }
+    out
+}
+
+/// An inspector as rotation sees them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InspectorRef {
+    pub id: Uuid,
+    /// Paths of the regions they work in (their unit's, their grid's).
+    pub works_in: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationRules {
+    /// Not to a site in a region they work in.
+    pub not_where_they_work: bool,
+    /// Not to the site they inspected last time.
+    pub not_twice_in_a_row: bool,
+}
+
+impl Default for RotationRules {
+    fn default() -> Self {
+        RotationRules {
+            not_where_they_work: true,
+            not_twice_in_a_row: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Assignment {
+    To(Uuid),
+    /// Every inspector is ruled out for this site; the office must choose.
+    NoneEligible,
+}
+
+/// Who inspects each sampled site: the eligible inspector with the fewest
+/// sites so far, ties broken by the seed, so that work is even and nobody
+/// can predict their sites.
+pub fn assign(
+    sites: &[&SiteRef],
+    inspectors: &[InspectorRef],
+    rules: RotationRules,
+    seed: u64,
+) -> Vec<(Uuid, Assignment)> {
+    let mut rng = Mix(seed ^ 0x5EED);
+    let mut load: BTreeMap<Uuid, usize> = inspectors.iter().map(|i| (i.id, 0)).collect();
+    let mut out = vec![];
+    for site in sites {
+        let eligible: Vec<&InspectorRef> = inspectors
+            .iter()
+            .filter(|i| {
+                !(rules.not_where_they_work
+                    && i.works_in
+                        .iter()
+                        .any(|w| site.region_path.starts_with(w.as_str())))
+            })
+            .filter(|i| !(rules.not_twice_in_a_row && site.last_inspector == Some(i.id)))
+            .collect();
+        let least = eligible.iter().map(|i| load[&i.id]).min();
+        let Some(least) = least else {
+            out.push((site.id, Assignment::NoneEligible));
+            continue;
+        };
+        let tied: Vec<&&InspectorRef> = eligible.iter().filter(|i| load[&i.id] == least).collect();
+        let pick = tied[rng.below(tied.len())].id;
+        *load.entry(pick).or_default() += 1;
+        out.push((site.id, Assignment::To(pick)));
+    }
+    out
+}
+
+/// The standards a site is checked against: those inspected on site whose
+/// site types name the site's type (by code or by name, as frameworks are
+/// written by hand).
+pub fn applies(standard_site_types: &[String], type_code: &str, type_name: &str) -> bool {
+    standard_site_types
+        .iter()
+        .any(|t| t.trim() == type_code || t.trim() == type_name)
+}
+
+/// How a standard is observed at a site.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Observation {
+    /// Met or not.
+    PassFail,
+    /// At least so many (e.g. 5 public-service displays within 300 m).
+    AtLeast { count: u32 },
+    /// At least this share, in percent (e.g. 95% of lamps lit).
+    Percent { at_least: f64 },
+}
+
+/// What an inspector recorded for one standard.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Recorded {
+    Pass,
+    Fail,
+    NotApplicable,
+    Count { count: u32 },
+    Share { observed: u32, of: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    NotApplicable,
+}
+
+/// Judges a recording against the standard's rule; a recording of the
+/// wrong kind names the field to fix.
+pub fn judge(rule: Observation, r: Recorded) -> Result<Outcome, &'static str> {
+    Ok(match (rule, r) {
+        (_, Recorded::NotApplicable) => Outcome::NotApplicable,
+        (Observation::PassFail, Recorded::Pass) => Outcome::Pass,
+        (Observation::PassFail, Recorded::Fail) => Outcome::Fail,
+        (Observation::AtLeast { count }, Recorded::Count { count: seen }) => {
+            if seen >= count {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            }
+        }
+        (Observation::Percent { at_least }, Recorded::Share { observed, of }) => {
+            if of == 0 || observed > of {
+                return Err("share");
+            }
+            if observed as f64 * 100.0 >= at_least * of as f64 - 1e-9 {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            }
+        }
+        (Observation::AtLeast { .. }, _) => return Err("count"),
+        (Observation::Percent { .. }, _) => return Err("share"),
+        (Observation::PassFail, _) => return Err("result"),
+    })
+}
+
+/// 得分率: passed of those observed (not-applicable ones left out).
+pub fn score_rate(outcomes: impl IntoIterator<Item = Outcome>) -> Option<f64> {
+    let (mut pass, mut seen) = (0u64, 0u64);
+    for o in outcomes {
+        match o {
+            Outcome::Pass => {
+                pass += 1;
+                seen += 1;
+            }
+            Outcome::Fail => seen += 1,
+            Outcome::NotApplicable => {}
+        }
+    }
+    (seen > 0).then(|| pass as f64 / seen as f64)
+}
+
+/// The distinct strata of a set of sites, for showing how a sample covers them.
+pub fn strata_of<'a>(sites: impl IntoIterator<Item = &'a SiteRef>) -> BTreeSet<(String, String)> {
+    sites
+        .into_iter()
+        .map(|s| (s.type_code.clone(), district_of(&s.region_path)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(n: u128, ty: &str, path: &str) -> SiteRef {
+        SiteRef {
+            id: Uuid::from_u128(n),
+            type_code: ty.into(),
+            region_path: path.into(),
+            last_inspected: None,
+            last_inspector: None,
+        }
+    }
+
+    fn city() -> Vec<SiteRef> {
+        let mut v = vec![];
+        let mut n = 1;
+        // Two districts; markets are few, back lanes many.
+        for (ty, per) in [("market", 3), ("back_lane", 20), ("bus_stop", 10)] {
+            for d in ["/1/2/", "/1/3/"] {
+                for k in 0..per {
+                    v.push(site(n, ty, &format!("{d}{}/", 10 + k % 4)));
+                    n += 1;
+                }
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_sample_in_any_order() {
+        let sites = city();
+        let spec = SampleSpec {
+            size: 12,
+            seed: 42,
+            skip_inspected_since: None,
+        };
+        let a = sample(&sites, &spec);
+        let mut reversed = sites.clone();
+        reversed.reverse();
+        assert_eq!(a, sample(&reversed, &spec));
+        assert_eq!(a.len(), 12);
+        let b = sample(
+            &sites,
+            &SampleSpec {
+                seed: 43,
+                ..spec.clone()
+            },
+        );
+        assert_ne!(a, b, "another seed, another sample");
+    }
+
+    #[test]
+    fn every_kind_of_place_in_every_district_is_visited_and_big_strata_get_more() {
+        let sites = city();
+        let picked: BTreeSet<Uuid> = sample(
+            &sites,
+            &SampleSpec {
+                size: 24,
+                seed: 7,
+                skip_inspected_since: None,
+            },
+        )
+        .into_iter()
+        .collect();
+        let chosen: Vec<&SiteRef> = sites.iter().filter(|s| picked.contains(&s.id)).collect();
+        assert_eq!(strata_of(chosen.iter().copied()).len(), 6, "all six strata");
+        let count = |ty: &str| chosen.iter().filter(|s| s.type_code == ty).count();
+        assert!(count("back_lane") > count("bus_stop"));
+        assert!(count("bus_stop") > count("market"));
+        assert_eq!(chosen.len(), 24);
+    }
+
+    #[test]
+    fn recently_inspected_sites_can_be_left_out() {
+        let mut sites = city();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        for s in sites.iter_mut().filter(|s| s.type_code == "market") {
+            s.last_inspected = Some(now);
+        }
+        let picked = sample(
+            &sites,
+            &SampleSpec {
+                size: 30,
+                seed: 1,
+                skip_inspected_since: Some(now - jiff::SignedDuration::from_hours(24 * 7)),
+            },
+        );
+        assert!(
+            picked
+                .iter()
+                .all(|id| sites.iter().find(|s| s.id == *id).unwrap().type_code != "market")
+        );
+    }
+
+    #[test]
+    fn a_sample_larger_than_the_city_takes_every_site() {
+        let sites = city();
+        let picked = sample(
+            &sites,
+            &SampleSpec {
+                size: 10_000,
+                seed: 1,
+                skip_inspected_since: None,
+            },
+        );
+        assert_eq!(picked.len(), sites.len());
+    }
+
+    #[test]
+    fn inspectors_do_not_check_where_they_work_or_the_same_site_twice() {
+        let mut sites = city();
+        let (a, b, c) = (
+            Uuid::from_u128(901),
+            Uuid::from_u128(902),
+            Uuid::from_u128(903),
+        );
+        // A site in the second district, checked by c last time: only a may go.
+        sites[3].last_inspector = Some(c);
+        let inspectors = vec![
+            InspectorRef {
+                id: a,
+                works_in: vec!["/1/2/".into()],
+            },
+            InspectorRef {
+                id: b,
+                works_in: vec!["/1/3/".into()],
+            },
+            InspectorRef {
+                id: c,
+                works_in: vec!["/1/2/10/".into()],
+            },
+        ];
+        let refs: Vec<&SiteRef> = sites.iter().collect();
+        let plan = assign(&refs, &inspectors, RotationRules::default(), 5);
+        for (site, who) in &plan {
+            let s = sites.iter().find(|x| x.id == *site).unwrap();
+            let Assignment::To(who) = who else {
+                panic!("{s:?} has nobody");
+            };
+            let i = inspectors.iter().find(|i| i.id == *who).unwrap();
+            assert!(
+                !i.works_in
+                    .iter()
+                    .any(|w| s.region_path.starts_with(w.as_str())),
+                "{s:?} went to {i:?}"
+            );
+            assert_ne!(s.last_inspector, Some(*who));
+        }
+        assert_eq!(
+            plan.iter().find(|(id, _)| *id == sites[3].id).unwrap().1,
+            Assignment::To(a)
+        );
+        // Work is spread: everyone who may go somewhere gets some.
+        let loads: Vec<usize> = [a, b, c]
+            .iter()
+            .map(|x| {
+                plan.iter()
+                    .filter(|(_, w)| *w == Assignment::To(*x))
+                    .count()
+            })
+            .collect();
+        assert!(loads.iter().all(|l| *l > 0), "{loads:?}");
+        // With the rule off, a site may go back to its last inspector; with
+        // it on and nobody else, the office is told to choose.
+        let lax = RotationRules {
+            not_where_they_work: false,
+            not_twice_in_a_row: false,
+        };
+        let only_c = [InspectorRef {
+            id: c,
+            works_in: vec![],
+        }];
+        let third = &refs[3..4];
+        assert_eq!(assign(third, &only_c, lax, 1)[0].1, Assignment::To(c));
+        assert_eq!(
+            assign(third, &only_c, RotationRules::default(), 1)[0].1,
+            Assignment::NoneEligible
+        );
+    }
+
+    #[test]
+    fn observations_are_judged_by_their_rule() {
+        assert_eq!(
+            judge(Observation::PassFail, Recorded::Fail),
+            Ok(Outcome::Fail)
+        );
+        let displays = Observation::AtLeast { count: 5 };
+        assert_eq!(
+            judge(displays, Recorded::Count { count: 5 }),
+            Ok(Outcome::Pass)
+        );
+        assert_eq!(
+            judge(displays, Recorded::Count { count: 4 }),
+            Ok(Outcome::Fail)
+        );
+        assert_eq!(judge(displays, Recorded::Pass), Err("count"));
+        let lamps = Observation::Percent { at_least: 95.0 };
+        assert_eq!(
+            judge(
+                lamps,
+                Recorded::Share {
+                    observed: 19,
+                    of: 20
+                }
+            ),
+            Ok(Outcome::Pass)
+        );
+        assert_eq!(
+            judge(
+                lamps,
+                Recorded::Share {
+                    observed: 18,
+                    of: 20
+                }
+            ),
+            Ok(Outcome::Fail)
+        );
+        assert_eq!(
+            judge(lamps, Recorded::Share { observed: 3, of: 0 }),
+            Err("share")
+        );
+        assert_eq!(
+            judge(lamps, Recorded::NotApplicable),
+            Ok(Outcome::NotApplicable)
+        );
+        assert_eq!(
+            score_rate([
+                Outcome::Pass,
+                Outcome::Fail,
+                Outcome::NotApplicable,
+                Outcome::Pass
+            ]),
+            Some(2.0 / 3.0)
+        );
+        assert_eq!(score_rate([Outcome::NotApplicable]), None);
+    }
+
+    #[test]
+    fn checklists_match_types_by_code_or_name() {
+        let types = vec!["农贸市场".to_string(), "back_lane".to_string()];
+        assert!(applies(&types, "farmers_market", "农贸市场"));
+        assert!(applies(&types, "back_lane", "背街小巷"));
+        assert!(!applies(&types, "bus_stop", "公交站点"));
+    }
+}
