@@ -212,7 +212,13 @@ async fn me_tells_the_caller_what_they_may_do(b: Backend) {
     assert_eq!(me["grants"][0]["scope_name"], "市城市管理局");
     assert_eq!(
         me["may"],
-        serde_json::json!(["view_units", "view_framework", "view_tasks", "view_cases"]),
+        serde_json::json!([
+            "view_units",
+            "view_framework",
+            "view_tasks",
+            "view_cases",
+            "view_sites"
+        ]),
         "a read-only token may only view"
     );
 }

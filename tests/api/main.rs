@@ -15,6 +15,7 @@ mod org;
 mod photos;
 mod plans;
 mod roles;
+mod sites;
 mod tallies;
 mod tasks;
 mod workflow;

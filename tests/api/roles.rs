@@ -23,6 +23,8 @@ struct Ids {
     city_unit: String,
     lj_unit: String,
     fm_unit: String,
+    /// A site in 临江区 that the unit account's unit does not sponsor.
+    lj_site: String,
 }
 
 async fn ids(app: &TestApp) -> Ids {
@@ -61,6 +63,17 @@ async fn ids(app: &TestApp) -> Ids {
         city_unit: app.unit_id("市城市管理局").await.to_string(),
         lj_unit: app.unit_id("临江区城市管理局").await.to_string(),
         fm_unit: app.unit_id("凤鸣区城市管理局").await.to_string(),
+        lj_site: {
+            let city_unit = app.unit_id("市城市管理局").await;
+            wenming_store::site::list(&app.store, &all, &Default::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.code.starts_with("LJ-") && s.sponsor_unit_id != Some(city_unit))
+                .unwrap()
+                .id
+                .to_string()
+        },
     }
 }
 
@@ -119,6 +132,17 @@ fn page_matrix(i: &Ids) -> Vec<(String, [u16; 5])> {
         ),
         ("/tasks".into(), [200, 200, 200, 200, 200]),
         ("/tasks.xlsx".into(), [200, 200, 200, 200, 200]),
+        ("/sites".into(), [200, 200, 200, 200, 200]),
+        ("/sites/new".into(), [200, 200, 403, 403, 403]),
+        (format!("/sites/{}", i.lj_site), [200, 200, 200, 404, 200]),
+        (
+            format!("/sites/{}/edit", i.lj_site),
+            [200, 200, 403, 404, 403],
+        ),
+        (
+            format!("/audit/site/{}", i.lj_site),
+            [200, 200, 403, 403, 403],
+        ),
         ("/cases".into(), [200, 200, 200, 200, 200]),
         ("/cases?inbox=overdue".into(), [200, 200, 200, 200, 200]),
         ("/cases/new".into(), [200, 200, 200, 403, 403]),
@@ -212,6 +236,9 @@ async fn api_answers_each_role_as_the_policy_says(b: Backend) {
             [200, 200, 403, 403, 403],
         ),
         ("/audit/verify".into(), [200, 403, 403, 403, 403]),
+        ("/site-types".into(), [200, 200, 200, 200, 200]),
+        ("/sites".into(), [200, 200, 200, 200, 200]),
+        (format!("/sites/{}", i.lj_site), [200, 200, 200, 404, 200]),
     ];
     let call = bearer(&format!("http://{}", app.addr));
     let mut wrong = vec![];

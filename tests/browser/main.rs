@@ -475,6 +475,60 @@ async fn case_pages_render_on_desktop_and_phone() {
     }
 }
 
+async fn site_walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
+    sign_in(c, app, "office", DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/sites")).await.unwrap();
+    }
+    c.goto(&app.url("/sites")).await.unwrap();
+    assert!(
+        body_text(c)
+            .await
+            .contains(if english { "Site type" } else { "点位类型" })
+    );
+    shot(c, &format!("sites-{tag}")).await;
+    c.find(Locator::Css("table.list tbody a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("dl.facts"))
+        .await
+        .unwrap();
+    shot(c, &format!("site-{tag}")).await;
+    c.goto(&app.url("/sites/new")).await.unwrap();
+    fill(c, "f-code", "LJ BL 1").await;
+    c.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("div.alert"))
+        .await
+        .unwrap();
+    shot(c, &format!("site-form-error-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_pages_render_on_desktop_and_phone_in_both_languages() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    for (phone, tag, english) in [
+        (false, "desktop-zh", false),
+        (false, "desktop-en", true),
+        (true, "phone-zh", false),
+        (true, "phone-en", true),
+    ] {
+        let c = browser(&driver, phone).await;
+        site_walk(&c, &app, tag, english).await;
+        c.close().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unit_task_pages_render_on_phone_and_desktop() {
     let Some(driver) = start_driver() else { return };

@@ -34,10 +34,14 @@ pub enum Action {
     ReportCases,
     /// Take workflow steps on cases (the workflow decides which).
     WorkCases,
+    /// See sites: in one's regions, or those one's unit sponsors.
+    ViewSites,
+    /// Keep the site register and its types.
+    ManageSites,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 17] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -53,6 +57,8 @@ impl Action {
         Action::ViewCases,
         Action::ReportCases,
         Action::WorkCases,
+        Action::ViewSites,
+        Action::ManageSites,
     ];
 
     /// The roles whose grants carry this action.
@@ -73,6 +79,8 @@ impl Action {
             Action::ViewCases => &[Administrator, Office, Inspector, UnitStaff, Leader],
             Action::ReportCases => &[Administrator, Office, Inspector],
             Action::WorkCases => &[Administrator, Office, Inspector, UnitStaff],
+            Action::ViewSites => &[Administrator, Office, Inspector, UnitStaff, Leader],
+            Action::ManageSites => &[Administrator, Office],
         }
     }
 
@@ -89,6 +97,7 @@ impl Action {
                 | Action::ViewFramework
                 | Action::ViewTasks
                 | Action::ViewCases
+                | Action::ViewSites
         )
     }
 
@@ -102,6 +111,7 @@ impl Action {
             Action::ManageFramework => Action::ViewFramework,
             Action::ManageTasks | Action::ReportProgress => Action::ViewTasks,
             Action::ReportCases | Action::WorkCases => Action::ViewCases,
+            Action::ManageSites => Action::ViewSites,
             other => other,
         }
     }

@@ -305,6 +305,153 @@ pub fn strata_of<'a>(sites: impl IntoIterator<Item = &'a SiteRef>) -> BTreeSet<(
         .collect()
 }
 
+/// How a site lies on the map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Geometry {
+    /// A bus stop, a service window.
+    Point,
+    /// A road, a back lane.
+    Line,
+    /// A market, a park, a residential compound.
+    Area,
+}
+
+impl Geometry {
+    pub const ALL: [Geometry; 3] = [Geometry::Point, Geometry::Line, Geometry::Area];
+    pub fn code(self) -> &'static str {
+        match self {
+            Geometry::Point => "point",
+            Geometry::Line => "line",
+            Geometry::Area => "area",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Geometry> {
+        Self::ALL.into_iter().find(|g| g.code() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteType {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub position: i64,
+    pub geometry: Geometry,
+    pub active: bool,
+}
+
+/// A site as the office enters it (a form, an API body or a spreadsheet
+/// row): text as typed, checked by `parse`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SiteForm {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub type_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub region_id: String,
+    #[serde(default)]
+    pub sponsor_unit_id: String,
+    #[serde(default)]
+    pub chief_name: String,
+    #[serde(default)]
+    pub chief_phone: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub lon: String,
+    #[serde(default)]
+    pub lat: String,
+    /// Checkbox semantics: present means active.
+    #[serde(default)]
+    pub active: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteInput {
+    pub code: String,
+    pub type_id: Uuid,
+    pub name: String,
+    pub region_id: Uuid,
+    pub sponsor_unit_id: Option<Uuid>,
+    pub chief: crate::org::Contact,
+    pub address: Option<String>,
+    pub point: crate::geo::Point,
+    pub active: bool,
+}
+
+impl SiteForm {
+    pub fn parse(&self) -> Result<SiteInput, crate::FieldErrors> {
+        use crate::org::parse_optional_id;
+        use crate::validation;
+        let mut e = crate::FieldErrors::new();
+        let code = validation::text(&mut e, "code", &self.code, true, 32);
+        if code.as_deref().is_some_and(|c| {
+            !c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        }) {
+            e.add("code", "invalid_code");
+        }
+        let name = validation::text(&mut e, "name", &self.name, true, 64);
+        let required_id = |e: &mut crate::FieldErrors, field: &str, v: &str| {
+            let id = parse_optional_id(e, field, v);
+            if id.is_none() && e.for_field(field).is_none() {
+                e.add(field, "required");
+            }
+            id
+        };
+        let type_id = required_id(&mut e, "type_id", &self.type_id);
+        let region_id = required_id(&mut e, "region_id", &self.region_id);
+        let sponsor_unit_id = parse_optional_id(&mut e, "sponsor_unit_id", &self.sponsor_unit_id);
+        let chief = crate::org::Contact {
+            name: validation::text(&mut e, "chief_name", &self.chief_name, false, 32),
+            phone: validation::phone(&mut e, "chief_phone", &self.chief_phone),
+        };
+        let address = validation::text(&mut e, "address", &self.address, false, 128);
+        let point = match (self.lon.trim(), self.lat.trim()) {
+            ("", "") => {
+                e.add("lon", "required");
+                None
+            }
+            (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
+                (Ok(lon), Ok(lat)) => match crate::geo::Point::parse(lon, lat) {
+                    Ok(p) => Some(p),
+                    Err(code) => {
+                        e.add("lon", code);
+                        None
+                    }
+                },
+                _ => {
+                    e.add("lon", "invalid_coordinates");
+                    None
+                }
+            },
+        };
+        let active = matches!(self.active.as_deref(), Some("on" | "true" | "1"));
+        match (code, name, type_id, region_id, point) {
+            (Some(code), Some(name), Some(type_id), Some(region_id), Some(point))
+                if e.is_empty() =>
+            {
+                Ok(SiteInput {
+                    code: code.to_uppercase(),
+                    type_id,
+                    name,
+                    region_id,
+                    sponsor_unit_id,
+                    chief,
+                    address,
+                    point,
+                    active,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,5 +696,42 @@ mod tests {
         assert!(applies(&types, "farmers_market", "农贸市场"));
         assert!(applies(&types, "back_lane", "背街小巷"));
         assert!(!applies(&types, "bus_stop", "公交站点"));
+    }
+
+    #[test]
+    fn a_site_form_names_each_bad_field() {
+        let f = SiteForm {
+            code: "LJ SC 1".into(),
+            name: "".into(),
+            type_id: "x".into(),
+            lon: "200".into(),
+            lat: "31".into(),
+            chief_phone: "12".into(),
+            ..Default::default()
+        };
+        let e = f.parse().unwrap_err();
+        assert_eq!(e.for_field("code"), Some("invalid_code"));
+        assert_eq!(e.for_field("name"), Some("required"));
+        assert_eq!(e.for_field("type_id"), Some("invalid_choice"));
+        assert_eq!(e.for_field("region_id"), Some("required"));
+        assert!(e.for_field("lon").is_some());
+        assert_eq!(e.for_field("chief_phone"), Some("invalid_phone"));
+        let ok = SiteForm {
+            code: "lj-sc-001".into(),
+            name: "滨江路商业街".into(),
+            type_id: Uuid::from_u128(1).to_string(),
+            region_id: Uuid::from_u128(2).to_string(),
+            lon: "118.61".into(),
+            lat: "31.21".into(),
+            chief_name: "王磊".into(),
+            chief_phone: "139 5700 0001".into(),
+            active: Some("on".into()),
+            ..Default::default()
+        }
+        .parse()
+        .unwrap();
+        assert_eq!(ok.code, "LJ-SC-001");
+        assert_eq!(ok.chief.phone.as_deref(), Some("13957000001"));
+        assert!(ok.active);
     }
 }

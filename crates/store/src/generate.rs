@@ -182,6 +182,19 @@ pub async fn generate(
         crate::baseline::execute(store, "PRAGMA synchronous = FULL").await?;
         crate::baseline::execute(store, "PRAGMA cache_size = -2000").await?;
     }
+    // A running city has already warned about its old overdue cases (the
+    // unit's liaison, then its head); their next reminders fall due over
+    // the day after the generated year, as they would in steady state,
+    // instead of all at the first minute of a server started on it.
+    sqlx::query(
+        "UPDATE case_record SET escalation_level = 2, escalated_at = deadline + 3600000000, \
+         next_escalation_at = $1 + (reported_at % 86400000000) \
+         WHERE state IN ('dispatched', 'rework') AND deadline < $2 AND escalation_level = 0",
+    )
+    .bind(now + 86_400_000_000)
+    .bind(now)
+    .execute(store.writer())
+    .await?;
     crate::tally::rebuild(store).await?;
     // Fresh statistics, so the planner knows the tables grew; on PostgreSQL
     // also the visibility map, as after any bulk load, so that index-only

@@ -18,6 +18,7 @@ pub mod jobs;
 mod migrate;
 pub mod org;
 pub mod photo;
+pub mod site;
 mod sql;
 pub mod tally;
 pub mod task;

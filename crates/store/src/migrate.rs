@@ -57,9 +57,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "monthly case tallies",
         sql: include_str!("../migrations/0009_case_tally.sql"),
     },
+    Migration {
+        version: 10,
+        name: "sites",
+        sql: include_str!("../migrations/0010_sites.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

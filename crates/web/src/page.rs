@@ -30,10 +30,11 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 8] = [
+        let items: [(&str, &str, Option<Action>); 9] = [
             ("/", "nav.home", None),
             ("/cases", "nav.cases", Some(Action::ViewCases)),
             ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
+            ("/sites", "nav.sites", Some(Action::ViewSites)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),

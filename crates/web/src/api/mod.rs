@@ -9,6 +9,7 @@ mod frameworks;
 mod notifications;
 mod photos;
 mod regions;
+mod sites;
 mod tasks;
 mod tokens;
 mod units;
@@ -104,6 +105,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::progress))
         .routes(routes!(tasks::bulk))
         .routes(routes!(tasks::coverage))
+        .routes(routes!(sites::types))
+        .routes(routes!(sites::list, sites::create))
+        .routes(routes!(sites::get, sites::update))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
 }

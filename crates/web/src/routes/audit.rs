@@ -95,6 +95,11 @@ pub async fn trail(
             auth.scope(Action::ViewUsers)?;
             accounts::get_user(&state.store, id).await?.display_name
         }
+        "site" => {
+            wenming_store::site::get(&state.store, &auth.scope(Action::ViewSites)?, id)
+                .await?
+                .name
+        }
         _ => return Err(AppError::NotFound),
     };
     let p = PageCtx::new(&auth, &state);

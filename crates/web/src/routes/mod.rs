@@ -17,6 +17,7 @@ mod routing;
 
 pub(crate) use frameworks::MAX_UPLOAD_BYTES;
 mod session;
+mod sites;
 mod tasks;
 
 pub use cases::case_actor;
@@ -50,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/regions/new", get(regions::new_form))
         .route("/regions/{id}", get(regions::show).post(regions::update))
         .route("/regions/{id}/edit", get(regions::edit_form))
+        .route("/sites", get(sites::list).post(sites::create))
+        .route("/sites/new", get(sites::new_form))
+        .route("/sites/{id}", get(sites::show).post(sites::update))
+        .route("/sites/{id}/edit", get(sites::edit_form))
         .route("/units", get(units::list).post(units::create))
         .route("/units.csv", get(units::export_csv))
         .route("/units/new", get(units::new_form))

@@ -1,0 +1,236 @@
+//! The site register (点位) and its types.
+
+use super::dto::ErrorBody;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, P, Q};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::policy::{Action, Resource};
+use wenming_domain::site::{SiteForm, SiteType};
+use wenming_store::site::{self as st, Site, SiteFilter};
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteTypeDto {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    /// point, line or area
+    pub geometry: String,
+    pub active: bool,
+}
+
+impl From<SiteType> for SiteTypeDto {
+    fn from(t: SiteType) -> Self {
+        SiteTypeDto {
+            id: t.id,
+            code: t.code,
+            name: t.name,
+            geometry: t.geometry.code().into(),
+            active: t.active,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SiteDto {
+    pub id: Uuid,
+    pub code: String,
+    pub type_id: Uuid,
+    pub type_code: String,
+    pub type_name: String,
+    pub name: String,
+    pub region_id: Uuid,
+    pub region_name: String,
+    /// 包保单位
+    pub sponsor_unit_id: Option<Uuid>,
+    pub sponsor_unit_name: Option<String>,
+    /// 点位长
+    pub chief_name: Option<String>,
+    pub chief_phone: Option<String>,
+    pub address: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    pub active: bool,
+    pub version: i64,
+}
+
+impl From<Site> for SiteDto {
+    fn from(s: Site) -> Self {
+        SiteDto {
+            id: s.id,
+            code: s.code,
+            type_id: s.type_id,
+            type_code: s.type_code,
+            type_name: s.type_name,
+            name: s.name,
+            region_id: s.region_id,
+            region_name: s.region_name,
+            sponsor_unit_id: s.sponsor_unit_id,
+            sponsor_unit_name: s.sponsor_unit_name,
+            chief_name: s.chief_name,
+            chief_phone: s.chief_phone,
+            address: s.address,
+            lon: s.point.lon,
+            lat: s.point.lat,
+            active: s.active,
+            version: s.version,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SiteBody {
+    /// A short code for lists and spreadsheets, e.g. LJ-SC-003.
+    pub code: String,
+    pub type_id: Uuid,
+    pub name: String,
+    pub region_id: Uuid,
+    pub sponsor_unit_id: Option<Uuid>,
+    pub chief_name: Option<String>,
+    pub chief_phone: Option<String>,
+    pub address: Option<String>,
+    pub lon: f64,
+    pub lat: f64,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Required on update: the version that was read.
+    pub version: Option<i64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SiteBody {
+    fn form(&self) -> SiteForm {
+        let s = |o: &Option<String>| o.clone().unwrap_or_default();
+        SiteForm {
+            code: self.code.clone(),
+            type_id: self.type_id.to_string(),
+            name: self.name.clone(),
+            region_id: self.region_id.to_string(),
+            sponsor_unit_id: self
+                .sponsor_unit_id
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            chief_name: s(&self.chief_name),
+            chief_phone: s(&self.chief_phone),
+            address: s(&self.address),
+            lon: self.lon.to_string(),
+            lat: self.lat.to_string(),
+            active: self.active.then(|| "on".into()),
+        }
+    }
+}
+
+/// The site types, in the office's order.
+#[utoipa::path(get, path = "/site-types", tag = "sites",
+    responses((status = 200, body = Vec<SiteTypeDto>)))]
+pub async fn types(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Vec<SiteTypeDto>>> {
+    auth.scope(Action::ViewSites)?;
+    Ok(Json(
+        st::types(&state.store)
+            .await?
+            .into_iter()
+            .map(SiteTypeDto::from)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SiteQuery {
+    type_id: Option<Uuid>,
+    /// Only sites in this region's subtree.
+    region_id: Option<Uuid>,
+    /// Only the sites this unit sponsors.
+    sponsor_unit_id: Option<Uuid>,
+    /// Leave out retired sites.
+    #[serde(default)]
+    active_only: bool,
+}
+
+/// Sites the caller may see: in their regions, or sponsored by their unit.
+#[utoipa::path(get, path = "/sites", tag = "sites", params(SiteQuery),
+    responses((status = 200, body = Vec<SiteDto>), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Q(q): Q<SiteQuery>,
+) -> AppResult<Json<Vec<SiteDto>>> {
+    let scope = auth.scope(Action::ViewSites)?;
+    let region_path = match q.region_id {
+        Some(r) => Some(
+            wenming_store::org::get_region(&state.store, &scope, r)
+                .await
+                .map_err(|_| AppError::Invalid(FieldErrors::single("region_id", "invalid_choice")))?
+                .path,
+        ),
+        None => None,
+    };
+    let f = SiteFilter {
+        type_id: q.type_id,
+        region_path,
+        sponsor_unit_id: q.sponsor_unit_id,
+        active_only: q.active_only,
+    };
+    let sites = st::list(&state.store, &scope, &f).await?;
+    Ok(Json(sites.into_iter().map(SiteDto::from).collect()))
+}
+
+#[utoipa::path(get, path = "/sites/{id}", tag = "sites", params(("id" = Uuid, Path)),
+    responses((status = 200, body = SiteDto), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<SiteDto>> {
+    let scope = auth.scope(Action::ViewSites)?;
+    Ok(Json(st::get(&state.store, &scope, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/sites", tag = "sites", request_body = SiteBody,
+    responses((status = 201, body = SiteDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<SiteBody>,
+) -> AppResult<(StatusCode, Json<SiteDto>)> {
+    let scope = auth.scope(Action::ManageSites)?;
+    let input = body.form().parse()?;
+    let s = st::create(&state.store, &auth.ctx(), &scope, &input).await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
+}
+
+#[utoipa::path(put, path = "/sites/{id}", tag = "sites", request_body = SiteBody, params(("id" = Uuid, Path)),
+    responses((status = 200, body = SiteDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+    ApiJson(body): ApiJson<SiteBody>,
+) -> AppResult<Json<SiteDto>> {
+    let site = st::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
+    auth.check(
+        Action::ManageSites,
+        Resource::Region {
+            path: &site.region_path,
+        },
+    )?;
+    let version = body
+        .version
+        .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
+    let input = body.form().parse()?;
+    let scope = auth.scope(Action::ManageSites)?;
+    Ok(Json(
+        st::update(&state.store, &auth.ctx(), &scope, id, version, &input)
+            .await?
+            .into(),
+    ))
+}
