@@ -33,5 +33,8 @@ CREATE TABLE case_tally_built (
 );
 
 -- Overdue now: the cases with their unit past the deadline, counted per
--- unit from the index alone (unit and region are in it too).
-CREATE INDEX case_overdue ON case_record (state, deadline, unit_id, region_id);
+-- unit from the index alone (unit and region are in it too). Partial, so
+-- that it holds only the few open cases and no other query (a unit's
+-- closed cases, say) is tempted to read through it.
+CREATE INDEX case_overdue ON case_record (deadline, unit_id, region_id)
+    WHERE state IN ('dispatched', 'rework', 'awaiting_approval');

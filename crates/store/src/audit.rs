@@ -73,62 +73,121 @@ pub(crate) async fn append_to<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<(), StoreError> {
-    let (seq, prev_hash): (i64, String) = match chain {
-        Chain::Direct => {
-            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *conn)
-                .await?
-        }
-        Chain::Held { seq, hash } => (*seq + 1, hash.clone()),
-    };
-    let record = AuditRecord {
-        seq,
-        id: wenming_domain::new_id().to_string(),
-        at_micros: now_micros(),
-        actor_id: ctx.actor_id.map(|u| u.to_string()),
-        actor_name: ctx.actor_name.clone(),
-        request_id: ctx.request_id.clone(),
-        action: action.to_string(),
-        entity_type: entity_type.to_string(),
-        entity_id: entity_id.to_string(),
-        before_json: before.and_then(|b| serde_json::to_string(b).ok()),
-        after_json: after.and_then(|a| serde_json::to_string(a).ok()),
-        prev_hash: String::new(),
-        hash: String::new(),
-    }
-    .seal(&prev_hash);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, id, at, actor_id, actor_name, request_id, action, entity_type, \
-         entity_id, before_json, after_json, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    append_entries(
+        conn,
+        chain,
+        &[Entry {
+            ctx,
+            action,
+            entity_type,
+            entity_id: entity_id.to_string(),
+            before_json: before.and_then(|b| serde_json::to_string(b).ok()),
+            after_json: after.and_then(|a| serde_json::to_string(a).ok()),
+        }],
     )
-    .bind(record.seq)
-    .bind(&record.id)
-    .bind(record.at_micros)
-    .bind(&record.actor_id)
-    .bind(&record.actor_name)
-    .bind(&record.request_id)
-    .bind(&record.action)
-    .bind(&record.entity_type)
-    .bind(&record.entity_id)
-    .bind(&record.before_json)
-    .bind(&record.after_json)
-    .bind(&record.prev_hash)
-    .bind(&record.hash)
-    .execute(&mut *conn)
-    .await?;
+    .await
+}
+
+/// What an audit record says, before it is linked into the chain.
+pub(crate) struct Entry<'a> {
+    pub ctx: &'a Ctx,
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+/// Links the entries into the chain in order and writes them: with a held
+/// head, all with one statement per fifty.
+pub(crate) async fn append_entries(
+    conn: &mut AnyConnection,
+    chain: &mut Chain,
+    entries: &[Entry<'_>],
+) -> Result<(), StoreError> {
+    let seal = |seq: i64, prev: &str, e: &Entry| {
+        AuditRecord {
+            seq,
+            id: wenming_domain::new_id().to_string(),
+            at_micros: now_micros(),
+            actor_id: e.ctx.actor_id.map(|u| u.to_string()),
+            actor_name: e.ctx.actor_name.clone(),
+            request_id: e.ctx.request_id.clone(),
+            action: e.action.to_string(),
+            entity_type: e.entity_type.to_string(),
+            entity_id: e.entity_id.clone(),
+            before_json: e.before_json.clone(),
+            after_json: e.after_json.clone(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+        .seal(prev)
+    };
     match chain {
         Chain::Direct => {
-            sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-                .bind(&record.hash)
-                .execute(&mut *conn)
+            for e in entries {
+                let (seq, prev_hash): (i64, String) = sqlx::query_as(
+                    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash",
+                )
+                .fetch_one(&mut *conn)
                 .await?;
+                let record = seal(seq, &prev_hash, e);
+                insert_records(conn, std::slice::from_ref(&record)).await?;
+                sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+                    .bind(&record.hash)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
         Chain::Held { seq, hash } => {
-            *seq = record.seq;
-            *hash = record.hash;
+            let mut records = Vec::with_capacity(entries.len());
+            for e in entries {
+                let record = seal(*seq + 1, hash, e);
+                *seq = record.seq;
+                hash.clone_from(&record.hash);
+                records.push(record);
+            }
+            for chunk in records.chunks(50) {
+                insert_records(conn, chunk).await?;
+            }
         }
     }
+    Ok(())
+}
+
+async fn insert_records(
+    conn: &mut AnyConnection,
+    records: &[AuditRecord],
+) -> Result<(), StoreError> {
+    let values: Vec<String> = (0..records.len())
+        .map(|i| {
+            let marks: Vec<String> = (1..=13).map(|k| format!("${}", i * 13 + k)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_log (seq, id, at, actor_id, actor_name, request_id, action, entity_type, \
+         entity_id, before_json, after_json, prev_hash, hash) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for r in records {
+        q = q
+            .bind(r.seq)
+            .bind(&r.id)
+            .bind(r.at_micros)
+            .bind(&r.actor_id)
+            .bind(&r.actor_name)
+            .bind(&r.request_id)
+            .bind(&r.action)
+            .bind(&r.entity_type)
+            .bind(&r.entity_id)
+            .bind(&r.before_json)
+            .bind(&r.after_json)
+            .bind(&r.prev_hash)
+            .bind(&r.hash);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -924,99 +924,159 @@ pub(crate) fn number_year(now: i64, tz: &jiff::tz::TimeZone) -> i16 {
     ts(now).to_zoned_datetime(tz.clone()).year()
 }
 
-/// The writes of one planned intake, inside the caller's transaction (the
-/// group commit's, which commits many writes at once).
-#[allow(clippy::too_many_arguments)]
+/// One planned report to write.
+pub(crate) struct ReportWrite<'a> {
+    pub planned: &'a Planned,
+    pub number: String,
+    pub ctx: &'a Ctx,
+    pub input: &'a IntakeInput,
+    pub cat: &'a Category,
+    pub photo_rules: &'a crate::photo::PhotoRules,
+}
+
+/// The writes of planned reports, inside the caller's transaction (the
+/// group commit's, which commits many writes at once): the cases, their
+/// report events and their audit records each with one statement per few
+/// dozen reports, then the photos each report brought. Returns the cases'
+/// ids in order.
 pub(crate) async fn intake_write(
     tx: &mut AnyConnection,
-    planned: &Planned,
-    number: &str,
+    reports: &[ReportWrite<'_>],
     now: i64,
-    ctx: &Ctx,
-    input: &IntakeInput,
-    cat: &Category,
-    photo_rules: &crate::photo::PhotoRules,
     chain: &mut audit::Chain,
-) -> Result<Uuid, StoreError> {
-    let id = input.client_id.unwrap_or_else(wenming_domain::new_id);
-    let (located, suggested) = (&planned.located, planned.suggested);
-    sqlx::query(
-        "INSERT INTO case_record (id, number, source, category_id, description, lon, lat, address, region_id, reporter_name, \
-         reporter_phone, reported_by, state, unit_id, suggested_unit_id, deadline, pending_ask, before_ask, dispatched_by, \
-         handled_by, reworks, extensions, evaluated, duplicate_of, reported_at, version, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'reported', NULL, $13, NULL, NULL, NULL, '[]', '[]', 0, 0, 0, NULL, $14, 1, $14)",
-    )
-    .bind(id.to_string())
-    .bind(number)
-    .bind(input.source.code())
-    .bind(cat.id.to_string())
-    .bind(&input.description)
-    .bind(input.point.map(|p| p.lon))
-    .bind(input.point.map(|p| p.lat))
-    .bind(&input.address)
-    .bind(located.as_ref().map(|l| l.0.to_string()))
-    .bind(&input.reporter_name)
-    .bind(&input.reporter_phone)
-    .bind(ctx.actor_id.map(|u| u.to_string()))
-    .bind(suggested.map(|u| u.to_string()))
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        let e = StoreError::from(e);
-        // Two retries racing with one client id: the loser is told, not duplicated.
-        if e.is_unique_violation() { StoreError::Conflict } else { e }
-    })?;
-    let event_id = record_event(
-        &mut *tx,
-        ctx,
-        id,
-        "report",
-        None,
-        CaseState::Reported,
-        Some(&input.description),
-        None,
-        now,
-    )
-    .await?;
-    crate::photo::attach(
-        &mut *tx,
-        ctx,
-        &StepPhotos {
-            ids: &input.photo_ids,
-            rules: photo_rules,
-        },
-        id,
-        event_id,
-        PhotoRole::Before,
-        &crate::photo::CaseWhere {
-            point: input.point,
-            dispatched_at: None,
-        },
-    )
-    .await?;
+) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<(Uuid, Uuid)> = reports
+        .iter()
+        .map(|r| {
+            (
+                r.input.client_id.unwrap_or_else(wenming_domain::new_id),
+                wenming_domain::new_id(),
+            )
+        })
+        .collect();
+    let rows: Vec<(&ReportWrite, &(Uuid, Uuid))> = reports.iter().zip(&ids).collect();
+    const CASE_COLS: usize = 14;
+    for chunk in rows.chunks(30) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let m = |k: usize| format!("${}", i * CASE_COLS + k);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'reported', NULL, {}, NULL, NULL, NULL, '[]', '[]', 0, 0, 0, NULL, {}, 1, {})",
+                    m(1), m(2), m(3), m(4), m(5), m(6), m(7), m(8), m(9), m(10), m(11), m(12), m(13), m(14), m(14)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_record (id, number, source, category_id, description, lon, lat, address, region_id, reporter_name, \
+             reporter_phone, reported_by, state, unit_id, suggested_unit_id, deadline, pending_ask, before_ask, dispatched_by, \
+             handled_by, reworks, extensions, evaluated, duplicate_of, reported_at, version, updated_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (r, (id, _)) in chunk {
+            q = q
+                .bind(id.to_string())
+                .bind(&r.number)
+                .bind(r.input.source.code())
+                .bind(r.cat.id.to_string())
+                .bind(&r.input.description)
+                .bind(r.input.point.map(|p| p.lon))
+                .bind(r.input.point.map(|p| p.lat))
+                .bind(&r.input.address)
+                .bind(r.planned.located.as_ref().map(|l| l.0.to_string()))
+                .bind(&r.input.reporter_name)
+                .bind(&r.input.reporter_phone)
+                .bind(r.ctx.actor_id.map(|u| u.to_string()))
+                .bind(r.planned.suggested.map(|u| u.to_string()))
+                .bind(now);
+        }
+        q.execute(&mut *tx).await.map_err(|e| {
+            let e = StoreError::from(e);
+            // Two retries racing with one client id: the loser is told, not duplicated.
+            if e.is_unique_violation() {
+                StoreError::Conflict
+            } else {
+                e
+            }
+        })?;
+    }
+    const EVENT_COLS: usize = 6;
+    for chunk in rows.chunks(60) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let m = |k: usize| format!("${}", i * EVENT_COLS + k);
+                format!(
+                    "({}, {}, 'report', NULL, 'reported', {}, {}, {}, NULL, {})",
+                    m(1),
+                    m(2),
+                    m(3),
+                    m(4),
+                    m(5),
+                    m(6)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_event (id, case_id, step, from_state, to_state, actor_id, actor_name, note, data, at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (r, (id, event)) in chunk {
+            q = q
+                .bind(event.to_string())
+                .bind(id.to_string())
+                .bind(r.ctx.actor_id.map(|u| u.to_string()))
+                .bind(&r.ctx.actor_name)
+                .bind(&r.input.description)
+                .bind(now);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for (r, (id, event)) in &rows {
+        if r.input.photo_ids.is_empty() {
+            continue;
+        }
+        crate::photo::attach(
+            &mut *tx,
+            r.ctx,
+            &StepPhotos {
+                ids: &r.input.photo_ids,
+                rules: r.photo_rules,
+            },
+            *id,
+            *event,
+            PhotoRole::Before,
+            &crate::photo::CaseWhere {
+                point: r.input.point,
+                dispatched_at: None,
+            },
+        )
+        .await?;
+    }
     #[derive(Serialize)]
     struct Reported<'a> {
         number: &'a str,
         source: &'a str,
         category: &'a str,
     }
-    audit::append_to(
-        &mut *tx,
-        chain,
-        ctx,
-        "create",
-        "case",
-        &id.to_string(),
-        None::<&()>,
-        Some(&Reported {
-            number,
-            source: input.source.code(),
-            category: &cat.name,
-        }),
-    )
-    .await?;
-    Ok(id)
+    let entries: Vec<audit::Entry> = rows
+        .iter()
+        .map(|(r, (id, _))| audit::Entry {
+            ctx: r.ctx,
+            action: "create",
+            entity_type: "case",
+            entity_id: id.to_string(),
+            before_json: None,
+            after_json: serde_json::to_string(&Reported {
+                number: &r.number,
+                source: r.input.source.code(),
+                category: &r.cat.name,
+            })
+            .ok(),
+        })
+        .collect();
+    audit::append_entries(&mut *tx, chain, &entries).await?;
+    Ok(ids.into_iter().map(|(id, _)| id).collect())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -155,6 +155,22 @@ impl Store {
         &self.write
     }
 
+    /// Keeps the query planner's statistics fresh. SQLite gathers them only
+    /// when asked (a sample of each index, bounded by `analysis_limit`);
+    /// PostgreSQL's autovacuum does it on its own.
+    pub async fn optimize(&self) -> Result<(), sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            let mut conn = self.write.acquire().await?;
+            sqlx::query("PRAGMA analysis_limit = 1000")
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("PRAGMA optimize = 0x10002")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
     }

@@ -6,7 +6,7 @@
 //! alone; the others go on. A lone write is made at once, in a batch of one.
 
 use crate::audit::Chain;
-use crate::case::{Category, case_number, intake_write, number_year, take_numbers};
+use crate::case::{Category, ReportWrite, case_number, intake_write, number_year, take_numbers};
 use crate::{Ctx, Store, StoreError};
 use sqlx::{AnyConnection, Connection};
 use std::sync::{Arc, Mutex};
@@ -147,39 +147,43 @@ async fn all_at_once(store: &Store, planned: &[Planned]) -> Result<Vec<Uuid>, St
 
 async fn write_all(tx: &mut AnyConnection, planned: &[Planned]) -> Result<Vec<Uuid>, StoreError> {
     let now = crate::now_micros();
-    let reports = planned.iter().filter(|p| p.2.is_some()).count() as i64;
-    let mut numbers = None;
     let mut chain = Chain::Direct;
+    let mut reports = vec![];
+    for (work, _, plan) in planned {
+        if let (Work::Intake(job), Some(plan)) = (work, plan) {
+            reports.push((job, plan));
+        }
+    }
+    let mut report_ids = vec![];
+    if !reports.is_empty() {
+        chain = Chain::hold(&mut *tx).await?;
+        // One year for the batch: a batch straddling New Year's midnight
+        // numbers its reports in the year it started.
+        let year = number_year(now, &reports[0].0.tz);
+        let first = take_numbers(&mut *tx, year, reports.len() as i64).await?;
+        let writes: Vec<ReportWrite> = reports
+            .iter()
+            .enumerate()
+            .map(|(k, (job, plan))| ReportWrite {
+                planned: plan,
+                number: case_number(year, first + k as i64),
+                ctx: &job.ctx,
+                input: &job.input,
+                cat: &job.category,
+                photo_rules: &job.rules,
+            })
+            .collect();
+        report_ids = intake_write(&mut *tx, &writes, now, &mut chain).await?;
+    }
+    let mut report_ids = report_ids.into_iter();
     let mut ids = vec![];
     for (work, _, plan) in planned {
         match (work, plan) {
-            (Work::Intake(job), Some(plan)) => {
-                let year = number_year(now, &job.tz);
-                let next = match numbers {
-                    Some((y, n)) if y == year => n,
-                    _ => {
-                        if matches!(chain, Chain::Direct) {
-                            chain = Chain::hold(&mut *tx).await?;
-                        }
-                        take_numbers(&mut *tx, year, reports).await?
-                    }
-                };
-                numbers = Some((year, next + 1));
-                ids.push(
-                    intake_write(
-                        &mut *tx,
-                        plan,
-                        &case_number(year, next),
-                        now,
-                        &job.ctx,
-                        &job.input,
-                        &job.category,
-                        &job.rules,
-                        &mut chain,
-                    )
-                    .await?,
-                );
-            }
+            (Work::Intake(_), Some(_)) => ids.push(
+                report_ids
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("a report was not written".into()))?,
+            ),
             (Work::Photo(p), _) => {
                 crate::photo::insert_row(&mut *tx, p).await?;
                 ids.push(p.id);
@@ -214,18 +218,21 @@ async fn one_by_one(store: &Store, planned: Vec<Planned>) {
                     let year = number_year(now, &job.tz);
                     match take_numbers(&mut sp, year, 1).await {
                         Ok(n) => {
-                            intake_write(
-                                &mut sp,
-                                plan,
-                                &case_number(year, n),
-                                now,
-                                &job.ctx,
-                                &job.input,
-                                &job.category,
-                                &job.rules,
-                                &mut Chain::Direct,
-                            )
-                            .await
+                            let one = ReportWrite {
+                                planned: plan,
+                                number: case_number(year, n),
+                                ctx: &job.ctx,
+                                input: &job.input,
+                                cat: &job.category,
+                                photo_rules: &job.rules,
+                            };
+                            intake_write(&mut sp, &[one], now, &mut Chain::Direct)
+                                .await?
+                                .into_iter()
+                                .next()
+                                .ok_or_else(|| {
+                                    StoreError::Corrupt("a report was not written".into())
+                                })
                         }
                         Err(e) => Err(e),
                     }

@@ -163,6 +163,11 @@ async fn once(
         let rows = wenming_store::tally::rebuild(store).await?;
         tracing::info!(rows, "month tallies rebuilt");
     }
+    // About hourly: fresh planner statistics (the overdue count and the
+    // lists rely on the planner choosing their indexes).
+    if ticks % 60 == 2 {
+        store.optimize().await?;
+    }
     // About hourly: a sweep has little to find.
     if ticks % 60 == 1 && jobs::try_lease(store, "file_sweep", holder, lease, now).await? {
         let removed = wenming_store::photo::sweep(store, files, cfg.staged_for_secs).await?;
