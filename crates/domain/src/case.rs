@@ -946,22 +946,7 @@ impl IntakeForm {
             e.add("category_id", "required");
         }
         let description = validation::text(&mut e, "description", &self.description, true, 2000);
-        let point = match (self.lon.trim(), self.lat.trim()) {
-            ("", "") => None,
-            (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
-                (Ok(lon), Ok(lat)) => match crate::geo::Point::parse(lon, lat) {
-                    Ok(p) => Some(p),
-                    Err(code) => {
-                        e.add("lon", code);
-                        None
-                    }
-                },
-                _ => {
-                    e.add("lon", "invalid_coordinates");
-                    None
-                }
-            },
-        };
+        let point = crate::geo::Point::from_fields(&mut e, &self.lon, &self.lat);
         let address = validation::text(&mut e, "address", &self.address, false, 200);
         if point.is_none() && address.is_none() && e.for_field("lon").is_none() {
             e.add("address", "location_required");

@@ -122,6 +122,27 @@ impl Point {
         Ok(Point { lon, lat })
     }
 
+    /// A point typed into a form's two fields: `None` when both are empty,
+    /// an error on the `lon` field when they do not make a point.
+    pub fn from_fields(e: &mut crate::FieldErrors, lon: &str, lat: &str) -> Option<Point> {
+        match (lon.trim(), lat.trim()) {
+            ("", "") => None,
+            (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
+                (Ok(lon), Ok(lat)) => match Point::parse(lon, lat) {
+                    Ok(p) => Some(p),
+                    Err(code) => {
+                        e.add("lon", code);
+                        None
+                    }
+                },
+                _ => {
+                    e.add("lon", "invalid_coordinates");
+                    None
+                }
+            },
+        }
+    }
+
     /// Great-circle distance in metres (haversine), for duplicates and
     /// photos taken away from the case.
     pub fn distance_m(self, other: Point) -> f64 {

@@ -411,25 +411,10 @@ impl SiteForm {
             phone: validation::phone(&mut e, "chief_phone", &self.chief_phone),
         };
         let address = validation::text(&mut e, "address", &self.address, false, 128);
-        let point = match (self.lon.trim(), self.lat.trim()) {
-            ("", "") => {
-                e.add("lon", "required");
-                None
-            }
-            (lon, lat) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
-                (Ok(lon), Ok(lat)) => match crate::geo::Point::parse(lon, lat) {
-                    Ok(p) => Some(p),
-                    Err(code) => {
-                        e.add("lon", code);
-                        None
-                    }
-                },
-                _ => {
-                    e.add("lon", "invalid_coordinates");
-                    None
-                }
-            },
-        };
+        let point = crate::geo::Point::from_fields(&mut e, &self.lon, &self.lat);
+        if point.is_none() && e.for_field("lon").is_none() {
+            e.add("lon", "required");
+        }
         let active = matches!(self.active.as_deref(), Some("on" | "true" | "1"));
         match (code, name, type_id, region_id, point) {
             (Some(code), Some(name), Some(type_id), Some(region_id), Some(point))
