@@ -321,6 +321,16 @@ pub fn print_load(mix: Mix, concurrency: usize, r: &LoadResult) {
 
 // ------------------------------------------------------------ baselines
 
+/// A file written and synced with its folder, as the file store does.
+fn write_durably(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<(), String> {
+    let mut f = std::fs::File::create(dir.join(name)).map_err(|e| e.to_string())?;
+    f.write_all(bytes).map_err(|e| e.to_string())?;
+    f.sync_all().map_err(|e| e.to_string())?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| e.to_string())
+}
+
 /// Files per second of a loop writing `bytes` to a new file, durably (the
 /// file and its folder synced, as the file store does), and hashing them.
 pub fn raw_file_rate(
@@ -334,13 +344,7 @@ pub fn raw_file_rate(
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < duration {
-        let path = dir.join(format!("f{n}"));
-        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-        f.write_all(bytes).map_err(|e| e.to_string())?;
-        f.sync_all().map_err(|e| e.to_string())?;
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| e.to_string())?;
+        write_durably(&dir, &format!("f{n}"), bytes)?;
         std::hint::black_box(sha2::Sha256::digest(bytes));
         n += 1;
     }
@@ -383,13 +387,7 @@ pub fn raw_photo_rate(
                         let thumb =
                             wenming_store::photo::examine(bytes).map_err(|e| e.to_string())?;
                         std::hint::black_box(thumb);
-                        let path = dir.join(format!("t{t}-{n}"));
-                        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
-                        f.write_all(bytes).map_err(|e| e.to_string())?;
-                        f.sync_all().map_err(|e| e.to_string())?;
-                        std::fs::File::open(dir)
-                            .and_then(|d| d.sync_all())
-                            .map_err(|e| e.to_string())?;
+                        write_durably(dir, &format!("t{t}-{n}"), bytes)?;
                         n += 1;
                     }
                     Ok(n)

@@ -5,7 +5,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// What sampling needs to know of a site.
@@ -297,14 +297,6 @@ pub fn score_rate(outcomes: impl IntoIterator<Item = Outcome>) -> Option<f64> {
     (seen > 0).then(|| pass as f64 / seen as f64)
 }
 
-/// The distinct strata of a set of sites, for showing how a sample covers them.
-pub fn strata_of<'a>(sites: impl IntoIterator<Item = &'a SiteRef>) -> BTreeSet<(String, String)> {
-    sites
-        .into_iter()
-        .map(|s| (s.type_code.clone(), district_of(&s.region_path)))
-        .collect()
-}
-
 /// How a site lies on the map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -440,6 +432,15 @@ impl SiteForm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// The distinct strata of a set of sites.
+    fn strata_of<'a>(sites: impl IntoIterator<Item = &'a SiteRef>) -> BTreeSet<(String, String)> {
+        sites
+            .into_iter()
+            .map(|s| (s.type_code.clone(), district_of(&s.region_path)))
+            .collect()
+    }
 
     fn site(n: u128, ty: &str, path: &str) -> SiteRef {
         SiteRef {

@@ -49,33 +49,9 @@ pub async fn append<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<(), StoreError> {
-    append_to(
-        conn,
-        &mut Chain::Direct,
-        ctx,
-        action,
-        entity_type,
-        entity_id,
-        before,
-        after,
-    )
-    .await
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn append_to<B: Serialize, A: Serialize>(
-    conn: &mut AnyConnection,
-    chain: &mut Chain,
-    ctx: &Ctx,
-    action: &str,
-    entity_type: &str,
-    entity_id: &str,
-    before: Option<&B>,
-    after: Option<&A>,
-) -> Result<(), StoreError> {
     append_entries(
         conn,
-        chain,
+        &mut Chain::Direct,
         &[Entry {
             ctx,
             action,
@@ -159,16 +135,10 @@ async fn insert_records(
     conn: &mut AnyConnection,
     records: &[AuditRecord],
 ) -> Result<(), StoreError> {
-    let values: Vec<String> = (0..records.len())
-        .map(|i| {
-            let marks: Vec<String> = (1..=13).map(|k| format!("${}", i * 13 + k)).collect();
-            format!("({})", marks.join(", "))
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO audit_log (seq, id, at, actor_id, actor_name, request_id, action, entity_type, \
          entity_id, before_json, after_json, prev_hash, hash) VALUES {}",
-        values.join(", ")
+        crate::sql::rows(records.len(), 13)
     );
     let mut q = sqlx::query(&sql);
     for r in records {

@@ -546,6 +546,11 @@ impl Case {
     }
 }
 
+/// Cases with their unit (`CaseState::with_unit`), the ones a passed
+/// deadline makes overdue; written as the overdue index's condition is
+/// (migration 0009), so that the index serves the queries that use it.
+pub(crate) const WITH_UNIT: &str = "c.state IN ('dispatched', 'rework', 'awaiting_approval')";
+
 const CASE_SELECT: &str = "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
     u.name AS unit_name FROM case_record c JOIN category cat ON cat.id = c.category_id \
     LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id";
@@ -738,9 +743,7 @@ fn list_sql(scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
     }
     if let Some(t) = f.overdue_at {
         let p = sql.int_arg(t.as_microsecond());
-        sql.push(&format!(
-            " AND c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < {p}"
-        ));
+        sql.push(&format!(" AND {WITH_UNIT} AND c.deadline < {p}"));
     }
     if let Some((at, id)) = &f.after {
         let pa = sql.int_arg(*at);
@@ -1408,10 +1411,9 @@ pub async fn numbers(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT id, number FROM case_record WHERE id IN ({})",
-        marks.join(", ")
+        crate::sql::marks(ids.len())
     );
     let mut q = sqlx::query(&sql);
     for id in ids {
@@ -1548,7 +1550,7 @@ pub async fn metric_records(
         ]
         .join(" OR "),
     );
-    sql.push(" OR (c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline IS NOT NULL))");
+    sql.push(&format!(" OR ({WITH_UNIT} AND c.deadline IS NOT NULL))"));
     scope_cases(&mut sql, scope);
     // Streamed: a month at city scale is a hundred thousand rows, and each
     // is turned into its small record as it arrives instead of all being
@@ -1637,4 +1639,25 @@ pub async fn calendar_days(store: &Store) -> Result<Vec<CalendarDay>, StoreError
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use wenming_domain::case::CaseState;
+
+    #[test]
+    fn the_with_unit_condition_names_the_domains_states() {
+        let named: Vec<&str> = CaseState::ALL
+            .into_iter()
+            .filter(|s| s.with_unit())
+            .map(CaseState::code)
+            .collect();
+        let listed: Vec<&str> = super::WITH_UNIT.split('\'').skip(1).step_by(2).collect();
+        assert_eq!(listed, named);
+        assert!(
+            include_str!("../migrations/0009_case_tally.sql")
+                .contains(&super::WITH_UNIT.replace("c.state", "state")),
+            "the overdue index's condition"
+        );
+    }
 }

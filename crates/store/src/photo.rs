@@ -351,12 +351,9 @@ pub(crate) async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result
     .execute(&mut *conn)
     .await?;
     let bands: Vec<(i64, i64)> = band_values(p.dhash).collect();
-    let marks: Vec<String> = (0..bands.len())
-        .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect();
     let sql = format!(
         "INSERT INTO photo_band (band, value, photo_id) VALUES {}",
-        marks.join(", ")
+        crate::sql::rows(bands.len(), 3)
     );
     let mut q = sqlx::query(&sql);
     for (band, value) in bands {
@@ -576,10 +573,9 @@ async fn look_alikes(conn: &mut AnyConnection, p: &Photo) -> Result<Vec<Photo>, 
     // A picture used a thousand times is named by its first uses; the
     // statement stays small.
     matches.truncate(1000);
-    let marks: Vec<String> = (1..=matches.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT {COLUMNS} FROM photo WHERE id IN ({}) ORDER BY uploaded_at LIMIT 50",
-        marks.join(", ")
+        crate::sql::marks(matches.len())
     );
     let mut q = sqlx::query(&sql);
     for id in &matches {
@@ -654,8 +650,10 @@ pub async fn sweep(
                         .unwrap_or_default()
                 })
                 .collect();
-            let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT id FROM photo WHERE id IN ({})", marks.join(", "));
+            let sql = format!(
+                "SELECT id FROM photo WHERE id IN ({})",
+                crate::sql::marks(ids.len())
+            );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for id in &ids {
                 q = q.bind(*id);

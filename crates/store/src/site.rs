@@ -150,32 +150,11 @@ fn site_from_row(r: &AnyRow) -> Result<Site, StoreError> {
     })
 }
 
-/// Sites seen by a region scope (their region inside it) or a unit scope
-/// (the units sponsoring them).
-fn scope_sites(sql: &mut Sql, scope: &Scope) {
-    if scope.is_everything() {
-        return;
-    }
-    let mut ors = vec![];
-    for p in &scope.region_paths {
-        let ph = sql.text_arg(format!("{}%", crate::sql::like_escape(p)));
-        ors.push(format!("r.path LIKE {ph} ESCAPE '\\'"));
-    }
-    for u in &scope.unit_ids {
-        let ph = sql.text_arg(u.to_string());
-        ors.push(format!("s.sponsor_unit_id = {ph}"));
-    }
-    if ors.is_empty() {
-        sql.push(" AND 1 = 0");
-    } else {
-        sql.push(&format!(" AND ({})", ors.join(" OR ")));
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct SiteFilter {
     pub type_id: Option<Uuid>,
-    pub region_path: Option<String>,
+    /// Only sites in this region's subtree.
+    pub region_id: Option<Uuid>,
     pub sponsor_unit_id: Option<Uuid>,
     pub active_only: bool,
 }
@@ -183,14 +162,18 @@ pub struct SiteFilter {
 /// Sites in the scope matching the filter, by type and code.
 pub async fn list(store: &Store, scope: &Scope, f: &SiteFilter) -> Result<Vec<Site>, StoreError> {
     let mut sql = Sql::new(&format!("{SITE_SELECT} WHERE 1 = 1"));
-    scope_sites(&mut sql, scope);
+    // Seen by a region scope (the site's region inside it) or a unit scope
+    // (the units sponsoring it).
+    sql.scope(scope, "r.path", Some("s.sponsor_unit_id"));
     if let Some(t) = f.type_id {
         let p = sql.text_arg(t.to_string());
         sql.push(&format!(" AND s.type_id = {p}"));
     }
-    if let Some(path) = &f.region_path {
-        let p = sql.text_arg(format!("{}%", crate::sql::like_escape(path)));
-        sql.push(&format!(" AND r.path LIKE {p} ESCAPE '\\'"));
+    if let Some(region) = f.region_id {
+        let p = sql.text_arg(region.to_string());
+        sql.push(&format!(
+            " AND r.path LIKE (SELECT path FROM region WHERE id = {p}) || '%'"
+        ));
     }
     if let Some(u) = f.sponsor_unit_id {
         let p = sql.text_arg(u.to_string());
@@ -208,7 +191,7 @@ pub async fn get(store: &Store, scope: &Scope, id: Uuid) -> Result<Site, StoreEr
     let mut sql = Sql::new(&format!("{SITE_SELECT} WHERE s.id = "));
     let p = sql.text_arg(id.to_string());
     sql.push(&p);
-    scope_sites(&mut sql, scope);
+    sql.scope(scope, "r.path", Some("s.sponsor_unit_id"));
     let row = sql.query().fetch_optional(store.reader()).await?;
     row.as_ref()
         .map(site_from_row)
@@ -258,6 +241,25 @@ async fn check_refs(
     Ok(())
 }
 
+/// Binds the input's eleven fields as `$1`..`$11`, in the order both the
+/// insert and the update name them.
+fn bind_input<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    input: &'q SiteInput,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(&input.code)
+        .bind(input.type_id.to_string())
+        .bind(&input.name)
+        .bind(input.region_id.to_string())
+        .bind(input.sponsor_unit_id.map(|u| u.to_string()))
+        .bind(&input.chief.name)
+        .bind(&input.chief.phone)
+        .bind(&input.address)
+        .bind(input.point.lon)
+        .bind(input.point.lat)
+        .bind(flag(input.active))
+}
+
 fn unique_code(e: sqlx::Error) -> StoreError {
     let e = StoreError::from(e);
     if e.is_unique_violation() {
@@ -288,23 +290,15 @@ pub(crate) async fn create_in(
     check_refs(&mut *tx, scope, input).await?;
     let id = wenming_domain::new_id();
     let now = now_micros();
-    sqlx::query(
-        "INSERT INTO site (id, code, type_id, name, region_id, sponsor_unit_id, chief_name, chief_phone, \
-         address, lon, lat, shape, active, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, $12, 1, $13, $13)",
+    bind_input(
+        sqlx::query(
+            "INSERT INTO site (code, type_id, name, region_id, sponsor_unit_id, chief_name, chief_phone, \
+             address, lon, lat, active, id, shape, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, $13, $13)",
+        ),
+        input,
     )
     .bind(id.to_string())
-    .bind(&input.code)
-    .bind(input.type_id.to_string())
-    .bind(&input.name)
-    .bind(input.region_id.to_string())
-    .bind(input.sponsor_unit_id.map(|u| u.to_string()))
-    .bind(&input.chief.name)
-    .bind(&input.chief.phone)
-    .bind(&input.address)
-    .bind(input.point.lon)
-    .bind(input.point.lat)
-    .bind(flag(input.active))
     .bind(now)
     .execute(&mut *tx)
     .await
@@ -335,22 +329,14 @@ pub async fn update(
         return Err(StoreError::Conflict);
     }
     check_refs(&mut tx, scope, input).await?;
-    let n = sqlx::query(
-        "UPDATE site SET code = $1, type_id = $2, name = $3, region_id = $4, sponsor_unit_id = $5, \
-         chief_name = $6, chief_phone = $7, address = $8, lon = $9, lat = $10, active = $11, \
-         version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
+    let n = bind_input(
+        sqlx::query(
+            "UPDATE site SET code = $1, type_id = $2, name = $3, region_id = $4, sponsor_unit_id = $5, \
+             chief_name = $6, chief_phone = $7, address = $8, lon = $9, lat = $10, active = $11, \
+             version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
+        ),
+        input,
     )
-    .bind(&input.code)
-    .bind(input.type_id.to_string())
-    .bind(&input.name)
-    .bind(input.region_id.to_string())
-    .bind(input.sponsor_unit_id.map(|u| u.to_string()))
-    .bind(&input.chief.name)
-    .bind(&input.chief.phone)
-    .bind(&input.address)
-    .bind(input.point.lon)
-    .bind(input.point.lat)
-    .bind(flag(input.active))
     .bind(now_micros())
     .bind(id.to_string())
     .bind(expected_version)

@@ -87,6 +87,25 @@ impl Sql {
     }
 }
 
+/// `$1, $2, … $n`, for an `IN (…)` list.
+pub fn marks(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, … $cols), ($cols+1, …), …`: the values of a multi-row insert.
+pub fn rows(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|k| format!("${}", r * cols + k)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -89,10 +89,9 @@ pub(crate) async fn of_cases(
     if ids.is_empty() {
         return Ok(sums);
     }
-    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM case_record c WHERE c.id IN ({})",
-        marks.join(", ")
+        crate::sql::marks(ids.len())
     );
     let mut q = sqlx::query(&sql);
     for id in ids {
@@ -203,18 +202,10 @@ pub async fn rebuild(store: &Store) -> Result<usize, StoreError> {
     // 40 rows of 15 values a statement: sqlx's SQLite driver slows down
     // sharply with the number of parameters in one statement.
     for chunk in rows.chunks(40) {
-        let width = 3 + COLUMNS.len();
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let marks: Vec<String> =
-                    (1..=width).map(|j| format!("${}", i * width + j)).collect();
-                format!("({})", marks.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO case_tally (month, unit_id, region_id, {}) VALUES {}",
             COLUMNS.join(", "),
-            values.join(", ")
+            crate::sql::rows(chunk.len(), 3 + COLUMNS.len())
         );
         let mut q = sqlx::query(&sql);
         for ((month, unit, region), t) in chunk {
@@ -303,7 +294,8 @@ fn month_sql(prefix: &str, scope: &Scope, month: i32) -> Sql {
 fn overdue_sql(prefix: &str, scope: &Scope, now: jiff::Timestamp) -> Sql {
     let mut sql = Sql::new(&format!(
         "{prefix}SELECT c.unit_id, COUNT(*) AS n FROM case_record c LEFT JOIN region r ON r.id = c.region_id \
-         WHERE c.state IN ('dispatched', 'rework', 'awaiting_approval') AND c.deadline < "
+         WHERE {} AND c.deadline < ",
+        crate::case::WITH_UNIT
     ));
     let at = sql.int_arg(now.as_microsecond());
     sql.push(&at);

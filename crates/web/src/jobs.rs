@@ -1,6 +1,7 @@
 //! Background work of a running server: overdue escalation, webhook
-//! deliveries, the file sweep and rebuilding the month tallies. Each pass takes its job's lease first, so
-//! with several instances on one database each job runs once.
+//! deliveries, the file sweep, rebuilding the month tallies and the
+//! planner's statistics. Each pass takes its job's lease first, so with
+//! several instances on one database each job runs once.
 
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};

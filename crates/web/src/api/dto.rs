@@ -149,7 +149,8 @@ pub struct UnitBody {
     pub version: Option<i64>,
 }
 
-fn yes() -> bool {
+/// Serde's default for flags that are on unless said otherwise.
+pub(crate) fn yes() -> bool {
     true
 }
 

@@ -98,14 +98,10 @@ pub struct SiteBody {
     pub address: Option<String>,
     pub lon: f64,
     pub lat: f64,
-    #[serde(default = "yes")]
+    #[serde(default = "super::dto::yes")]
     pub active: bool,
     /// Required on update: the version that was read.
     pub version: Option<i64>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl SiteBody {
@@ -165,18 +161,9 @@ pub async fn list(
     Q(q): Q<SiteQuery>,
 ) -> AppResult<Json<Vec<SiteDto>>> {
     let scope = auth.scope(Action::ViewSites)?;
-    let region_path = match q.region_id {
-        Some(r) => Some(
-            wenming_store::org::get_region(&state.store, &scope, r)
-                .await
-                .map_err(|_| AppError::Invalid(FieldErrors::single("region_id", "invalid_choice")))?
-                .path,
-        ),
-        None => None,
-    };
     let f = SiteFilter {
         type_id: q.type_id,
-        region_path,
+        region_id: q.region_id,
         sponsor_unit_id: q.sponsor_unit_id,
         active_only: q.active_only,
     };

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 use wenming_domain::metrics::{
-    DEFAULT_COMPOSITE, Metrics, Period, Rate, Tally, compute, from_tally, rank,
+    DEFAULT_COMPOSITE, Metrics, Period, Rate, Tally, compute, from_tally, month_key, rank,
 };
 use wenming_domain::policy::Action;
 use wenming_store::{case as cs, org, tally};
@@ -99,7 +99,7 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
         at(next_first).map_err(|_| crate::error::AppError::Internal)?,
     );
     let now = jiff::Timestamp::now();
-    let key = i32::from(first.year()) * 100 + i32::from(first.month());
+    let key = month_key(start, &tz);
     let (per_unit, total) = match tally::month(&state.store, &scope, key).await? {
         Some(sums) => {
             let overdue = tally::overdue_by_unit(&state.store, &scope, now).await?;

@@ -55,15 +55,11 @@ pub async fn list(
     let regions = org::list_regions(&state.store, &scope)
         .await
         .unwrap_or_default();
-    let region_path = Uuid::parse_str(&q.region)
-        .ok()
-        .and_then(|id| regions.iter().find(|r| r.id == id))
-        .map(|r| r.path.clone());
     let all = st::list(
         &state.store,
         &scope,
         &SiteFilter {
-            region_path,
+            region_id: Uuid::parse_str(&q.region).ok(),
             ..Default::default()
         },
     )
