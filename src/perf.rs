@@ -408,21 +408,18 @@ pub fn raw_photo_rate(
     Ok(rate)
 }
 
-/// Milliseconds (p50, p99) of `sql` run `times` times with no web stack.
+/// Milliseconds (p50, p99) of the statements run `times` times in turn with
+/// no web stack.
 pub async fn raw_query_ms(
     store: &Store,
-    sql: &str,
-    binds: &[String],
+    statements: &[wenming_store::sql::Sql],
     times: usize,
 ) -> Result<(f64, f64), String> {
     let mut lat = vec![];
-    for _ in 0..times {
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = q.bind(b.clone());
-        }
+    for sql in statements.iter().cycle().take(times) {
         let t0 = Instant::now();
-        q.fetch_all(store.reader())
+        sql.query()
+            .fetch_all(store.reader())
             .await
             .map_err(|e| e.to_string())?;
         lat.push(t0.elapsed().as_micros() as u64);
@@ -531,17 +528,31 @@ async fn bench_backend(
     let raw_insert = wenming_store::baseline::raw_insert_rate(&store, spec.duration / 2)
         .await
         .map_err(|e| e.to_string())?;
-    let unit: String = sqlx::query_scalar(
-        "SELECT unit_id FROM case_record WHERE unit_id IS NOT NULL GROUP BY unit_id ORDER BY COUNT(*) DESC LIMIT 1",
-    )
-    .fetch_one(store.reader())
-    .await
-    .map_err(|e| e.to_string())?;
-    // The query the list page runs, joins and all, with no web stack.
-    let list_sql = "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
-                    u.name AS unit_name FROM case_record c JOIN category cat ON cat.id = c.category_id \
-                    LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id \
-                    WHERE c.state IN ('closed') AND c.unit_id = $1 ORDER BY c.reported_at DESC, c.id DESC LIMIT 51";
+    // The statement the list page runs, joins and all, for each unit the
+    // list load below picks from, with no web stack.
+    let units: Vec<String> = sqlx::query_scalar("SELECT id FROM unit ORDER BY code LIMIT 500")
+        .fetch_all(store.reader())
+        .await
+        .map_err(|e| e.to_string())?;
+    let city = wenming_store::org::whole_city(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let list_statements: Vec<_> = units
+        .iter()
+        .filter_map(|u| uuid::Uuid::parse_str(u).ok())
+        .map(|u| {
+            wenming_store::case::list_statement(
+                &store,
+                &city,
+                &wenming_store::case::CaseFilter {
+                    states: vec![wenming_domain::case::CaseState::Closed],
+                    unit_id: Some(u),
+                    limit: 50,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
     let now = jiff::Timestamp::now();
     let month_start = now
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -556,7 +567,7 @@ async fn bench_backend(
         "SELECT unit_id, COUNT(*), SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) FROM case_record \
          WHERE registered_at >= {month_start} GROUP BY unit_id"
     );
-    let (raw_group_p50, _) = raw_query_ms(&store, &group_sql, &[], 20).await?;
+    let (raw_group_p50, _) = raw_query_ms(&store, &[wenming_store::sql::Sql::new(&group_sql)], 20).await?;
 
     // The server, as its own process on this database.
     let port = free_port()?;
@@ -638,7 +649,7 @@ async fn bench_backend(
     // above are flushed, so that neither meets the other's checkpoint.
     settle(&store).await?;
     let (raw_list_p50, raw_list_p99) =
-        raw_query_ms(&store, list_sql, std::slice::from_ref(&unit), 200).await?;
+        raw_query_ms(&store, &list_statements, 200).await?;
     let list = run_load(&load(Mix::List, 1)).await?;
     print_load(Mix::List, 1, &list);
     let list8 = run_load(&load(Mix::List, 8)).await?;

@@ -2,6 +2,7 @@
 //! calendar, intake, and steps through the workflow. The state itself is
 //! only ever changed by `step`, which asks `domain::case::apply`.
 
+use crate::db::Backend;
 use crate::org::parse_uuid;
 use crate::sql::Sql;
 use crate::{Ctx, Store, StoreError, audit, now_micros, ts};
@@ -692,7 +693,7 @@ pub async fn list(
     f: &CaseFilter,
 ) -> Result<(Vec<Case>, Option<String>), StoreError> {
     let limit = f.limit.clamp(1, 500);
-    let sql = list_sql(scope, f, CASE_SELECT);
+    let sql = list_sql(store.backend(), scope, f, CASE_SELECT);
     let rows = sql.query().fetch_all(store.reader()).await?;
     let mut cases: Vec<Case> = rows.iter().map(case_from_row).collect::<Result<_, _>>()?;
     let next = if cases.len() as i64 > limit {
@@ -713,23 +714,35 @@ pub async fn list_plan(
     scope: &Scope,
     f: &CaseFilter,
 ) -> Result<Vec<String>, StoreError> {
-    let sql = list_sql(scope, f, &format!("EXPLAIN QUERY PLAN {CASE_SELECT}"));
+    let sql = list_sql(store.backend(), scope, f, &format!("EXPLAIN QUERY PLAN {CASE_SELECT}"));
     let rows = sql.query().fetch_all(store.reader()).await?;
     rows.iter()
         .map(|r| Ok(r.try_get::<String, _>("detail")?))
         .collect()
 }
 
-fn list_sql(scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
+fn list_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
     let mut sql = Sql::new(&format!("{select} WHERE 1 = 1"));
     scope_cases(&mut sql, scope);
     if !f.states.is_empty() {
         let ph: Vec<String> = f.states.iter().map(|s| sql.text_arg(s.code())).collect();
         sql.push(&format!(" AND c.state IN ({})", ph.join(", ")));
     }
+    // With the unit and the state fixed, PostgreSQL is asked for the unit
+    // as a range and the order starting with it: only the unit's own index
+    // (`case_unit_list`) gives that order. Asked plainly, it may walk the
+    // city's newest-first index and filter, expecting a unit's cases spread
+    // evenly in time, and step over tens of thousands of fresh reports to
+    // find a unit's closed cases. (SQLite picks the unit's index by itself
+    // and could not use the state after a range.)
+    let unit_first = backend == Backend::Postgres && f.unit_id.is_some() && f.states.len() == 1;
     if let Some(u) = f.unit_id {
         let p = sql.text_arg(u.to_string());
-        sql.push(&format!(" AND c.unit_id = {p}"));
+        if unit_first {
+            sql.push(&format!(" AND c.unit_id >= {p} AND c.unit_id <= {p}"));
+        } else {
+            sql.push(&format!(" AND c.unit_id = {p}"));
+        }
     }
     if let Some(c) = f.category_id {
         let p = sql.text_arg(c.to_string());
@@ -754,10 +767,19 @@ fn list_sql(scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
     }
     let limit = f.limit.clamp(1, 500);
     let pl = sql.int_arg(limit + 1);
-    sql.push(&format!(
-        " ORDER BY c.reported_at DESC, c.id DESC LIMIT {pl}"
-    ));
+    let order = if unit_first {
+        "c.unit_id DESC, c.reported_at DESC, c.id DESC"
+    } else {
+        "c.reported_at DESC, c.id DESC"
+    };
+    sql.push(&format!(" ORDER BY {order} LIMIT {pl}"));
     sql
+}
+
+/// The list's statement for a filter, for measuring it without the web
+/// stack.
+pub fn list_statement(store: &Store, scope: &Scope, f: &CaseFilter) -> Sql {
+    list_sql(store.backend(), scope, f, CASE_SELECT)
 }
 
 pub fn parse_cursor(c: &str) -> Option<(i64, String)> {

@@ -19,7 +19,7 @@ mod migrate;
 pub mod org;
 pub mod photo;
 pub mod site;
-mod sql;
+pub mod sql;
 pub mod tally;
 pub mod task;
 pub mod webhook;
