@@ -567,7 +567,8 @@ async fn bench_backend(
         "SELECT unit_id, COUNT(*), SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END) FROM case_record \
          WHERE registered_at >= {month_start} GROUP BY unit_id"
     );
-    let (raw_group_p50, _) = raw_query_ms(&store, &[wenming_store::sql::Sql::new(&group_sql)], 20).await?;
+    let (raw_group_p50, _) =
+        raw_query_ms(&store, &[wenming_store::sql::Sql::new(&group_sql)], 20).await?;
 
     // The server, as its own process on this database.
     let port = free_port()?;
@@ -648,8 +649,7 @@ async fn bench_backend(
     // Both are measured one after the other once the writes of the loads
     // above are flushed, so that neither meets the other's checkpoint.
     settle(&store).await?;
-    let (raw_list_p50, raw_list_p99) =
-        raw_query_ms(&store, &list_statements, 200).await?;
+    let (raw_list_p50, raw_list_p99) = raw_query_ms(&store, &list_statements, 200).await?;
     let list = run_load(&load(Mix::List, 1)).await?;
     print_load(Mix::List, 1, &list);
     let list8 = run_load(&load(Mix::List, 8)).await?;

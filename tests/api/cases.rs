@@ -667,7 +667,29 @@ async fn the_full_demo_has_cases_in_every_state() {
     ] {
         assert!(names.contains(&s), "{s} in {states:?}");
     }
-    assert_eq!(states.iter().map(|s| s.1).sum::<i64>(), 240);
+    // The demo's 240 reports, and a case for each failure its inspection
+    // rounds found.
+    let from_rounds: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM finding WHERE outcome = 'fail' AND case_id IS NOT NULL",
+    )
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert!(from_rounds > 10, "{from_rounds} cases from rounds");
+    assert_eq!(states.iter().map(|s| s.1).sum::<i64>(), 240 + from_rounds);
+    // Two rounds finished, one under way with some sites still to visit.
+    let rounds: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.status, (SELECT COUNT(*) FROM round_site s WHERE s.round_id = r.id AND s.inspected_at IS NULL) \
+         FROM inspection_round r ORDER BY r.starts_on",
+    )
+    .fetch_all(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        rounds.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ["closed", "closed", "open"]
+    );
+    assert!(rounds[2].1 > 0, "the open round has sites left");
     assert!(
         wenming_store::audit::verify(&app.store)
             .await

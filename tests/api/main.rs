@@ -15,6 +15,7 @@ mod org;
 mod photos;
 mod plans;
 mod roles;
+mod rounds;
 mod sites;
 mod tallies;
 mod tasks;

@@ -368,7 +368,7 @@ async fn writes_are_refused_outside_role_and_scope(b: Backend) {
             "{role} granting themselves a role"
         );
     }
-    assert_eq!(app.count("role_grant").await, 5, "no grant was added");
+    assert_eq!(app.count("role_grant").await, 7, "no grant was added");
     // A district office cannot create units outside its district.
     let admin = app.as_role("admin").await;
     let uid = app.user_id("inspector").await;

@@ -224,6 +224,9 @@ pub struct StandardSpec {
     pub lead_unit: Option<String>,
     #[serde(default)]
     pub cooperating_units: Vec<String>,
+    /// How it is observed on site; none means met or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<crate::site::Observation>,
 }
 
 /// One node of the tree in the portable (JSON) form.

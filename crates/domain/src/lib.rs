@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod case;
 pub mod framework;
 pub mod geo;
+pub mod inspection;
 pub mod metrics;
 pub mod org;
 pub mod photo;

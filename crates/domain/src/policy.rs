@@ -38,10 +38,16 @@ pub enum Action {
     ViewSites,
     /// Keep the site register and its types.
     ManageSites,
+    /// See inspection rounds, their reports and findings.
+    ViewRounds,
+    /// Draw rounds, send inspectors, close rounds, import third-party results.
+    ManageRounds,
+    /// Record findings at the sites one is sent to.
+    Inspect,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -59,6 +65,9 @@ impl Action {
         Action::WorkCases,
         Action::ViewSites,
         Action::ManageSites,
+        Action::ViewRounds,
+        Action::ManageRounds,
+        Action::Inspect,
     ];
 
     /// The roles whose grants carry this action.
@@ -81,6 +90,9 @@ impl Action {
             Action::WorkCases => &[Administrator, Office, Inspector, UnitStaff],
             Action::ViewSites => &[Administrator, Office, Inspector, UnitStaff, Leader],
             Action::ManageSites => &[Administrator, Office],
+            Action::ViewRounds => &[Administrator, Office, Inspector, Leader],
+            Action::ManageRounds => &[Administrator, Office],
+            Action::Inspect => &[Administrator, Office, Inspector],
         }
     }
 
@@ -98,6 +110,7 @@ impl Action {
                 | Action::ViewTasks
                 | Action::ViewCases
                 | Action::ViewSites
+                | Action::ViewRounds
         )
     }
 
@@ -112,6 +125,7 @@ impl Action {
             Action::ManageTasks | Action::ReportProgress => Action::ViewTasks,
             Action::ReportCases | Action::WorkCases => Action::ViewCases,
             Action::ManageSites => Action::ViewSites,
+            Action::ManageRounds | Action::Inspect => Action::ViewRounds,
             other => other,
         }
     }

@@ -232,6 +232,35 @@ pub enum Observation {
     Percent { at_least: f64 },
 }
 
+impl Observation {
+    /// As written in a framework's table: `≥5` (at least five seen), `≥95%`
+    /// (a share); empty for met or not. `>=` is read as `≥`.
+    pub fn parse_text(text: &str) -> Option<Observation> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Some(Observation::PassFail);
+        }
+        let t = t.strip_prefix('≥').or_else(|| t.strip_prefix(">="))?.trim();
+        match t.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(|at_least| Observation::Percent { at_least }),
+            None => t.parse().ok().map(|count| Observation::AtLeast { count }),
+        }
+    }
+
+    pub fn to_text(self) -> String {
+        match self {
+            Observation::PassFail => String::new(),
+            Observation::AtLeast { count } => format!("≥{count}"),
+            Observation::Percent { at_least } => format!("≥{at_least}%"),
+        }
+    }
+}
+
 /// What an inspector recorded for one standard.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]

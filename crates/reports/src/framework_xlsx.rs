@@ -56,6 +56,7 @@ enum Col {
     Cooperating,
     SiteTypes,
     Evidence,
+    Observation,
 }
 
 /// Header words, official first, then variants seen in the wild.
@@ -72,6 +73,7 @@ const HEADERS: &[(Col, &[&str])] = &[
     (Col::Cooperating, &["配合单位"]),
     (Col::SiteTypes, &["点位类型"]),
     (Col::Evidence, &["材料类型"]),
+    (Col::Observation, &["观测规则", "观察规则", "达标规则"]),
 ];
 
 fn col_letter(mut c: u32) -> String {
@@ -422,6 +424,21 @@ pub fn read(
                 problems.push(problem(place(Col::Evidence), "unknown_evidence_type", bad));
                 vec![]
             });
+        let observation = {
+            let text = get(Col::Observation, &mut problems);
+            match wenming_domain::site::Observation::parse_text(&text) {
+                Some(wenming_domain::site::Observation::PassFail) => None,
+                Some(o) => Some(o),
+                None => {
+                    problems.push(problem(
+                        place(Col::Observation),
+                        "invalid_observation",
+                        text,
+                    ));
+                    None
+                }
+            }
+        };
         let names = |s: String| -> Vec<String> {
             parse_list(&s, |x| Some(x.to_string())).unwrap_or_default()
         };
@@ -456,6 +473,7 @@ pub fn read(
                 evidence_types,
                 lead_unit,
                 cooperating_units: leads,
+                observation,
             }),
             children: vec![],
         };
@@ -746,7 +764,7 @@ fn cell_format() -> Format {
         .set_align(FormatAlign::Top)
 }
 
-const HEAD: [&str; 12] = [
+const HEAD: [&str; 13] = [
     "编码",
     "测评项目",
     "指标名称",
@@ -759,6 +777,7 @@ const HEAD: [&str; 12] = [
     "配合单位",
     "点位类型",
     "材料类型",
+    "观测规则",
 ];
 
 /// The workbook: the tree (one row a standard, upper levels merged), the
@@ -791,7 +810,7 @@ pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
             ws.write_string_with_format(1, i as u16, *h, &hf)?;
         }
         let widths = [
-            8.0, 18.0, 18.0, 18.0, 48.0, 6.0, 8.0, 18.0, 16.0, 20.0, 16.0, 16.0,
+            8.0, 18.0, 18.0, 18.0, 48.0, 6.0, 8.0, 18.0, 16.0, 20.0, 16.0, 16.0, 10.0,
         ];
         for (i, h) in head.iter().enumerate() {
             let w = HEAD
@@ -837,6 +856,11 @@ pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
                     .map(|e| e.zh())
                     .collect::<Vec<_>>()
                     .join("、"),
+                ws,
+            )?;
+            put(
+                "观测规则",
+                s.observation.map(|o| o.to_text()).unwrap_or_default(),
                 ws,
             )?;
             for h in ["测评项目", "指标名称", "测评内容"] {
@@ -1128,6 +1152,7 @@ mod tests {
                     evidence_types: vec![EvidenceType::Photo],
                     lead_unit: Some("市城市管理局".into()),
                     cooperating_units: vec!["市市场监督管理局".into(), "团市委".into()],
+                    observation: None,
                 }),
                 children: vec![],
             };

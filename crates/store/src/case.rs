@@ -714,7 +714,12 @@ pub async fn list_plan(
     scope: &Scope,
     f: &CaseFilter,
 ) -> Result<Vec<String>, StoreError> {
-    let sql = list_sql(store.backend(), scope, f, &format!("EXPLAIN QUERY PLAN {CASE_SELECT}"));
+    let sql = list_sql(
+        store.backend(),
+        scope,
+        f,
+        &format!("EXPLAIN QUERY PLAN {CASE_SELECT}"),
+    );
     let rows = sql.query().fetch_all(store.reader()).await?;
     rows.iter()
         .map(|r| Ok(r.try_get::<String, _>("detail")?))
@@ -918,6 +923,17 @@ pub async fn intake(
 pub(crate) struct Planned {
     located: Option<(Uuid, String)>,
     suggested: Option<Uuid>,
+}
+
+impl Planned {
+    /// Sent to this unit instead of where the routing rules would send it
+    /// (a failed inspection goes to the site's sponsor unit).
+    pub(crate) fn sent_to(self, unit: Option<Uuid>) -> Planned {
+        Planned {
+            suggested: unit.or(self.suggested),
+            ..self
+        }
+    }
 }
 
 pub(crate) fn intake_plan(

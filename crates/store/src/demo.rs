@@ -374,6 +374,20 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             None,
         ),
         (
+            "inspector2",
+            "孙丽娜",
+            Role::Inspector,
+            ScopeRef::Region(districts[1].id),
+            None,
+        ),
+        (
+            "inspector3",
+            "周强",
+            Role::Inspector,
+            ScopeRef::Region(districts[2].id),
+            None,
+        ),
+        (
             "unit",
             "王丽",
             Role::UnitStaff,
@@ -577,6 +591,13 @@ pub fn demo_framework() -> wenming_domain::framework::FrameworkDoc {
                     .expect("demo evidence types are valid"),
                 lead_unit: Some(f[2].to_string()).filter(|s| !s.is_empty()),
                 cooperating_units: list(3),
+                observation: f
+                    .get(7)
+                    .map(|o| {
+                        wenming_domain::site::Observation::parse_text(o)
+                            .expect("demo rules are valid")
+                    })
+                    .filter(|o| *o != wenming_domain::site::Observation::PassFail),
             };
             let mut n = node(NodeKind::Standard, f[0].trim_start_matches('★'));
             n.standard = Some(standard);
@@ -1370,6 +1391,7 @@ pub async fn load_all(store: &Store, files: &Files) -> Result<DemoOutcome, Store
     let outcome = load(store).await?;
     if outcome == DemoOutcome::Loaded {
         load_cases(store, files).await?;
+        crate::demo_rounds::load(store, files).await?;
         // The demo's cases are moved back in time after they are made.
         crate::tally::rebuild(store).await?;
     }

@@ -119,6 +119,8 @@ pub struct StoredStandard {
     pub evidence_types: Vec<EvidenceType>,
     pub lead: Option<UnitRef>,
     pub cooperating: Vec<UnitRef>,
+    /// How it is observed on site; none means met or not.
+    pub observation: Option<wenming_domain::site::Observation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,7 +139,7 @@ pub struct Node {
 }
 
 const NODE_COLUMNS: &str = "id, framework_id, parent_id, kind, code, title, position, depth, declared_points, \
-    points, methods, featured, site_types, evidence_types, version";
+    points, methods, featured, site_types, evidence_types, observation, version";
 
 fn codes<T>(s: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
     s.unwrap_or_default()
@@ -168,6 +170,9 @@ fn node_from_row(r: &AnyRow) -> Result<Node, StoreError> {
             evidence_types: codes(r.try_get("evidence_types")?, EvidenceType::parse),
             lead: None,
             cooperating: vec![],
+            observation: r
+                .try_get::<Option<String>, _>("observation")?
+                .and_then(|o| serde_json::from_str(&o).ok()),
         })
     } else {
         None
@@ -366,6 +371,7 @@ pub async fn export(store: &Store, framework_id: Uuid) -> Result<FrameworkDoc, S
                     evidence_types: s.evidence_types.clone(),
                     lead_unit: s.lead.as_ref().map(|u| u.name.clone()),
                     cooperating_units: s.cooperating.iter().map(|u| u.name.clone()).collect(),
+                    observation: s.observation,
                 }),
                 children: build(Some(n.id), all),
             })
@@ -720,8 +726,8 @@ async fn insert_tree(
             let s = n.standard.as_ref();
             sqlx::query(
                 "INSERT INTO framework_node (id, framework_id, parent_id, kind, code, title, position, depth, declared_points, \
-                 points, methods, featured, site_types, evidence_types, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)",
+                 points, methods, featured, site_types, evidence_types, observation, version, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16)",
             )
             .bind(id.to_string())
             .bind(framework_id.to_string())
@@ -737,6 +743,7 @@ async fn insert_tree(
             .bind(s.map(|s| flag(s.featured)))
             .bind(s.map(|s| serde_json::to_string(&s.site_types).unwrap_or_default()))
             .bind(s.map(|s| join_codes(&s.evidence_types, EvidenceType::code)))
+            .bind(s.and_then(|s| s.observation).and_then(|o| serde_json::to_string(&o).ok()))
             .bind(now)
             .execute(&mut *conn)
             .await?;
@@ -891,6 +898,7 @@ fn snapshot(n: &Node) -> StandardSnapshot {
         evidence_types: vec![],
         lead: None,
         cooperating: vec![],
+        observation: None,
     });
     StandardSnapshot {
         title: n.title.clone(),

@@ -62,9 +62,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "sites",
         sql: include_str!("../migrations/0010_sites.sql"),
     },
+    Migration {
+        version: 11,
+        name: "inspection rounds and findings",
+        sql: include_str!("../migrations/0011_inspections.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

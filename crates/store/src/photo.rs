@@ -65,6 +65,10 @@ pub struct Photo {
     pub flags: Vec<Flag>,
     pub uploaded_at: Timestamp,
     #[serde(skip)]
+    pub uploaded_by: Option<Uuid>,
+    /// The finding it was taken for, if any.
+    pub finding_id: Option<Uuid>,
+    #[serde(skip)]
     pub dhash: u64,
 }
 
@@ -240,6 +244,32 @@ pub async fn stage(
     limits: &PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<Photo, StoreError> {
+    stage_as(
+        store,
+        files,
+        ctx,
+        field,
+        bytes,
+        limits,
+        tz,
+        wenming_domain::new_id(),
+    )
+    .await
+}
+
+/// `stage` under an id the uploading device chose, so that an upload
+/// interrupted and sent again is recognised (see `upload_once`).
+#[allow(clippy::too_many_arguments)]
+pub async fn stage_as(
+    store: &crate::Store,
+    files: &Files,
+    ctx: &Ctx,
+    field: &str,
+    bytes: bytes::Bytes,
+    limits: &PhotoRules,
+    tz: &jiff::tz::TimeZone,
+    id: Uuid,
+) -> Result<Photo, StoreError> {
     let (limits, tz2) = (limits.clone(), tz.clone());
     let field_owned = field.to_string();
     // Decoding takes a CPU and several times the file's size in memory: a
@@ -256,7 +286,6 @@ pub async fn stage(
     .map_err(|e| StoreError::Files(format!("photo reader stopped: {e}")))?;
     drop(turn);
     let mut r = r?;
-    let id = wenming_domain::new_id();
     let byte_size = bytes.len() as i64;
     // Both files are written (and synced) at once.
     let (okey, tkey) = (original_key(id), thumbnail_key(id));
@@ -386,7 +415,7 @@ fn parse_role(s: &str) -> Option<PhotoRole> {
     }
 }
 
-const COLUMNS: &str = "id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, gps_lon, gps_lat, flags, uploaded_at";
+const COLUMNS: &str = "id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, gps_lon, gps_lat, flags, uploaded_at, uploaded_by, finding_id";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
     let id: String = r.try_get("id")?;
@@ -417,6 +446,16 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
         gps: lon.zip(lat).map(|(lon, lat)| Point { lon, lat }),
         flags: serde_json::from_str(&flags).unwrap_or_default(),
         uploaded_at: crate::ts(r.try_get("uploaded_at")?),
+        uploaded_by: r
+            .try_get::<Option<String>, _>("uploaded_by")?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
+        finding_id: r
+            .try_get::<Option<String>, _>("finding_id")?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
         dhash: dhash as u64,
     })
 }
@@ -439,26 +478,6 @@ pub async fn of_case(store: &crate::Store, case_id: Uuid) -> Result<Vec<Photo>, 
     .fetch_all(store.reader())
     .await?;
     rows.iter().map(from_row).collect()
-}
-
-/// The case a photo belongs to, and whether the given person uploaded it:
-/// who may see a photo follows from who may see its case (or, staged, from
-/// having uploaded it).
-pub async fn owner(
-    store: &crate::Store,
-    id: Uuid,
-) -> Result<(Option<Uuid>, Option<Uuid>), StoreError> {
-    let row = sqlx::query("SELECT case_id, uploaded_by FROM photo WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(store.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let c: Option<String> = row.try_get("case_id")?;
-    let u: Option<String> = row.try_get("uploaded_by")?;
-    Ok((
-        c.as_deref().map(parse_uuid).transpose()?,
-        u.as_deref().map(parse_uuid).transpose()?,
-    ))
 }
 
 /// Where the case is and when it was (last) dispatched, for the flags.
@@ -590,14 +609,16 @@ async fn look_alikes(conn: &mut AnyConnection, p: &Photo) -> Result<Vec<Photo>, 
 pub async fn discard(store: &crate::Store, files: &Files, ids: &[Uuid]) -> Result<(), StoreError> {
     for id in ids {
         let mut tx = store.begin().await?;
-        sqlx::query("DELETE FROM photo_band WHERE photo_id = $1 AND photo_id IN (SELECT id FROM photo WHERE case_id IS NULL)")
+        sqlx::query("DELETE FROM photo_band WHERE photo_id = $1 AND photo_id IN (SELECT id FROM photo WHERE case_id IS NULL AND finding_id IS NULL)")
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        let n = sqlx::query("DELETE FROM photo WHERE id = $1 AND case_id IS NULL")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let n = sqlx::query(
+            "DELETE FROM photo WHERE id = $1 AND case_id IS NULL AND finding_id IS NULL",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         if n.rows_affected() == 1 {
             files.delete(&original_key(*id)).await?;
@@ -617,18 +638,19 @@ pub async fn sweep(
     staged_for_secs: i64,
 ) -> Result<usize, StoreError> {
     let cutoff = now_micros() - staged_for_secs * 1_000_000;
-    let stale: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM photo WHERE case_id IS NULL AND uploaded_at < $1")
-            .bind(cutoff)
-            .fetch_all(store.reader())
-            .await?;
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM photo WHERE case_id IS NULL AND finding_id IS NULL AND uploaded_at < $1",
+    )
+    .bind(cutoff)
+    .fetch_all(store.reader())
+    .await?;
     for id in &stale {
         let mut tx = store.begin().await?;
-        sqlx::query("DELETE FROM photo_band WHERE photo_id = $1")
+        sqlx::query("DELETE FROM photo_band WHERE photo_id = $1 AND photo_id IN (SELECT id FROM photo WHERE case_id IS NULL AND finding_id IS NULL)")
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM photo WHERE id = $1 AND case_id IS NULL")
+        sqlx::query("DELETE FROM photo WHERE id = $1 AND case_id IS NULL AND finding_id IS NULL")
             .bind(id)
             .execute(&mut *tx)
             .await?;

@@ -30,11 +30,13 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 9] = [
+        let items: [(&str, &str, Option<Action>); 11] = [
             ("/", "nav.home", None),
             ("/cases", "nav.cases", Some(Action::ViewCases)),
             ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
+            ("/inspect", "nav.inspect", Some(Action::Inspect)),
             ("/sites", "nav.sites", Some(Action::ViewSites)),
+            ("/rounds", "nav.rounds", Some(Action::ViewRounds)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),

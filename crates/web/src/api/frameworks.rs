@@ -75,6 +75,10 @@ pub struct NodeDto {
     pub evidence_types: Vec<String>,
     pub lead_unit: Option<UnitRefDto>,
     pub cooperating_units: Vec<UnitRefDto>,
+    /// How it is observed on site: {"kind":"pass_fail"}, {"kind":"at_least",
+    /// "count":5} or {"kind":"percent","at_least":95.0}; none for met or not.
+    #[schema(value_type = Option<Object>)]
+    pub observation: Option<serde_json::Value>,
     pub version: i64,
 }
 
@@ -112,6 +116,10 @@ impl From<fw::Node> for NodeDto {
                 })
                 .unwrap_or_default(),
             lead_unit: s.as_ref().and_then(|s| s.lead.clone()).map(unit),
+            observation: s
+                .as_ref()
+                .and_then(|s| s.observation)
+                .and_then(|o| serde_json::to_value(o).ok()),
             cooperating_units: s
                 .map(|s| s.cooperating.into_iter().map(unit).collect())
                 .unwrap_or_default(),

@@ -9,6 +9,7 @@ mod frameworks;
 mod notifications;
 mod photos;
 mod regions;
+pub mod rounds;
 mod sites;
 mod tasks;
 mod tokens;
@@ -108,6 +109,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::types))
         .routes(routes!(sites::list, sites::create))
         .routes(routes!(sites::get, sites::update))
+        .routes(routes!(rounds::list, rounds::create))
+        .routes(routes!(rounds::get))
+        .routes(routes!(rounds::close))
+        .routes(routes!(rounds::sites))
+        .routes(routes!(rounds::reassign))
+        .routes(routes!(rounds::checklist))
+        .routes(routes!(rounds::findings, rounds::submit))
+        .routes(routes!(rounds::report))
+        .routes(routes!(rounds::assignments))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
 }

@@ -2,7 +2,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
-use crate::extract::P;
+use crate::extract::{P, Q};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -64,19 +64,34 @@ pub fn dto(p: Photo) -> PhotoDto {
 /// Uploads handled at once: enough to keep both decoders and the disk busy.
 static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// An id the device chose for this photo: sending the same photo again
+    /// with it (after a lost reply or an interrupted upload) returns the
+    /// photo already stored instead of storing it twice.
+    pub client_id: Option<Uuid>,
+}
+
 /// Uploads one photo (JPEG, PNG or WebP, judged by content) to use in a
-/// report or step: send its id in `photo_ids`. Unused uploads are removed
-/// after a day.
-#[utoipa::path(post, path = "/photos", tag = "cases",
+/// report, a step or a finding: send its id in `photo_ids`. Unused uploads
+/// are removed after a day.
+#[utoipa::path(post, path = "/photos", tag = "cases", params(UploadQuery),
     request_body(content = Vec<u8>, description = "The image file", content_type = "application/octet-stream"),
-    responses((status = 201, body = PhotoDto), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = PhotoDto), (status = 200, body = PhotoDto, description = "Stored before under this client_id"),
+        (status = 422, body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     auth: Auth,
+    Q(q): Q<UploadQuery>,
     body: axum::body::Body,
 ) -> AppResult<(StatusCode, Json<PhotoDto>)> {
-    if !auth.may(Action::ReportCases) {
+    if !auth.may(Action::ReportCases) && !auth.may(Action::Inspect) {
         auth.scope(Action::WorkCases)?;
+    }
+    if let Some(id) = q.client_id
+        && let Some(p) = earlier_upload(&state, &auth, id).await?
+    {
+        return Ok((StatusCode::OK, Json(dto(p))));
     }
     // A few uploads are read and handled at a time; the rest wait in their
     // connections instead of each holding its picture in memory meanwhile.
@@ -84,9 +99,44 @@ pub async fn upload(
     let bytes = axum::body::to_bytes(body, state.config.photo_rules.max_bytes)
         .await
         .map_err(|_| AppError::Invalid(FieldErrors::single("file", "photo_too_large")))?;
-    let mut ids = crate::routes::stage_photos(&state, &auth, "file", vec![bytes]).await?;
-    let p = ph::get(&state.store, ids.remove(0)).await?;
-    Ok((StatusCode::CREATED, Json(dto(p))))
+    let Some(id) = q.client_id else {
+        let mut ids = crate::routes::stage_photos(&state, &auth, "file", vec![bytes]).await?;
+        let p = ph::get(&state.store, ids.remove(0)).await?;
+        return Ok((StatusCode::CREATED, Json(dto(p))));
+    };
+    let staged = ph::stage_as(
+        &state.store,
+        &state.config.files,
+        &auth.ctx(),
+        "file",
+        bytes,
+        &state.config.photo_rules,
+        &state.config.timezone,
+        id,
+    )
+    .await;
+    match staged {
+        Ok(p) => Ok((StatusCode::CREATED, Json(dto(p)))),
+        // The same upload sent twice at once: the second finds the first.
+        Err(e) => match earlier_upload(&state, &auth, id).await? {
+            Some(p) => Ok((StatusCode::OK, Json(dto(p)))),
+            None => Err(e.into()),
+        },
+    }
+}
+
+/// A photo this person stored before under `id`; someone else's id is
+/// refused without saying whose it is.
+async fn earlier_upload(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Option<Photo>> {
+    match ph::get(&state.store, id).await {
+        Ok(p) if p.uploaded_by == Some(auth.user.id) => Ok(Some(p)),
+        Ok(_) => Err(AppError::Invalid(FieldErrors::single(
+            "client_id",
+            "duplicate",
+        ))),
+        Err(wenming_store::StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(get, path = "/photos/{id}", tag = "cases", params(("id" = Uuid, Path)),

@@ -54,16 +54,18 @@ pub async fn discard(state: &AppState, ids: &[Uuid]) {
 
 /// The photo, if the caller may see it.
 pub async fn visible(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<ph::Photo> {
-    let scope = auth.scope(Action::ViewCases)?;
-    let (case_id, uploaded_by) = ph::owner(&state.store, id).await?;
-    match case_id {
-        Some(c) => {
+    let p = ph::get(&state.store, id).await?;
+    match p.case_id {
+        Some(c) if auth.may(Action::ViewCases) => {
+            let scope = auth.scope(Action::ViewCases)?;
             wenming_store::case::get(&state.store, &scope, c).await?;
         }
-        None if uploaded_by == Some(auth.user.id) => {}
-        None => return Err(AppError::NotFound),
+        _ if p.uploaded_by == Some(auth.user.id) => {}
+        // A finding's photo is seen by those who see rounds.
+        None if p.finding_id.is_some() && auth.may(Action::ViewRounds) => {}
+        _ => return Err(AppError::NotFound),
     }
-    Ok(ph::get(&state.store, id).await?)
+    Ok(p)
 }
 
 fn mime(k: ImageKind) -> &'static str {
