@@ -583,3 +583,295 @@ async fn login_and_look_around_in_both_languages_on_desktop_and_phone() {
     }
     eprintln!("screenshots saved in {}", shot_dir().display());
 }
+
+// ------------------------------------------------------------ inspections
+
+/// A round drawn through the API for one inspector, so the test knows who
+/// is sent where.
+async fn round_for(app: &TestApp, inspector: &str, size: u32) -> serde_json::Value {
+    let office = app.token("office", false).await;
+    let who = app.user_id(inspector).await;
+    let r = TestApp::client()
+        .post(app.url("/api/v1/rounds"))
+        .bearer_auth(&office)
+        .json(&serde_json::json!({
+            "name": "本周督查", "kind": "supervision", "starts_on": "2026-11-23", "ends_on": "2026-11-27",
+            "sample_size": size, "seed": 3, "not_where_they_work": false, "inspector_ids": [who]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+async fn round_walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
+    sign_in(c, app, "office", DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/rounds")).await.unwrap();
+    }
+    c.goto(&app.url("/rounds")).await.unwrap();
+    assert!(body_text(c).await.contains(if english {
+        "Mock evaluation"
+    } else {
+        "模拟测评"
+    }));
+    shot(c, &format!("rounds-{tag}")).await;
+    // The newest finished round: compared with the one before it.
+    c.find(Locator::LinkText("十月模拟测评"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("section.stats"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains("九月模拟测评"),
+        "compared with September: {text}"
+    );
+    shot(c, &format!("round-report-{tag}")).await;
+    shot_at(
+        c,
+        "table.list tbody tr:last-child",
+        &format!("round-report-sites-{tag}"),
+    )
+    .await;
+    c.goto(&app.url("/rounds/new")).await.unwrap();
+    fill(c, "f-sample_size", "0").await;
+    c.find(Locator::Css("form.form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("div.alert"))
+        .await
+        .unwrap();
+    shot(c, &format!("round-form-error-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_pages_render_on_desktop_and_phone_in_both_languages() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
+    for (phone, tag, english) in [
+        (false, "desktop-zh", false),
+        (false, "desktop-en", true),
+        (true, "phone-zh", false),
+        (true, "phone-en", true),
+    ] {
+        let c = browser(&driver, phone).await;
+        round_walk(&c, &app, tag, english).await;
+        c.close().await.unwrap();
+    }
+}
+
+/// A loopback proxy whose network can be cut: with it off, connections are
+/// refused and those open are dropped, as when a phone loses its signal.
+struct Network {
+    addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Network {
+    async fn to(server: std::net::SocketAddr) -> Network {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !*watch.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let mut down = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(server).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Network { addr, up }
+    }
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+    fn set(&self, up: bool) {
+        self.up.send_replace(up);
+    }
+}
+
+async fn queue_text(c: &Client) -> String {
+    c.find(Locator::Id("queue"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn wait_for_queue(c: &Client, want: &str) -> String {
+    for _ in 0..100 {
+        let q = queue_text(c).await;
+        if q.contains(want) {
+            return q;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the queue never said {want:?}: {}", queue_text(c).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    wenming_store::demo::load_catalogue(&app.store)
+        .await
+        .unwrap();
+    round_for(&app, "inspector", 3).await;
+    let net = Network::to(app.addr).await;
+    let c = browser(&driver, true).await;
+    c.goto(&net.url("/lang?to=zh-CN&back=/login"))
+        .await
+        .unwrap();
+    fill(&c, "f-login", "inspector").await;
+    fill(&c, "f-password", DEMO_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    c.goto(&net.url("/inspect")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#view ul.assignments li a"))
+        .await
+        .unwrap();
+    // The page is kept by the service worker before the signal goes.
+    let controlled = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             navigator.serviceWorker.ready.then(() => {
+               if (navigator.serviceWorker.controller) return done(true);
+               navigator.serviceWorker.addEventListener('controllerchange', () => done(true));
+             });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(controlled, serde_json::json!(true));
+    wait_for_queue(&c, "已全部上传").await;
+
+    net.set(false);
+    let findings_before = app.count("finding").await;
+    let cases_before = app.count("case_record").await;
+    c.find(Locator::Css("#view ul.assignments li a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("form.checklist fieldset.check-item"))
+        .await
+        .unwrap();
+    shot(&c, "inspect-checklist-phone-zh").await;
+    // Every standard met, except the first, which fails with a photo.
+    let items = c
+        .execute(
+            "const boxes = document.querySelectorAll('fieldset.check-item');
+             boxes.forEach((box, i) => {
+               const kind = box.dataset.kind;
+               if (kind === 'pass_fail') box.querySelector(`input[value=${i === 0 ? 'fail' : 'pass'}]`).checked = true;
+               else if (kind === 'at_least') box.querySelector('input[type=number]').value = i === 0 ? '0' : '99';
+               else { const n = box.querySelectorAll('input[type=number]'); n[0].value = i === 0 ? '1' : '20'; n[1].value = '20'; }
+             });
+             return boxes.length;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap();
+    assert!(items >= 1);
+    let photo = std::env::temp_dir().join(format!(
+        "wenming-finding-{}.jpg",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(
+        &photo,
+        wenming_store::photo::synthetic_jpeg(5, Some(jiff::Timestamp::now()), None),
+    )
+    .unwrap();
+    c.find(Locator::Css("fieldset.check-item input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.checklist button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let q = wait_for_queue(&c, "待上传").await;
+    assert!(
+        q.contains(&format!("{items} 条测评记录")) && q.contains("1 张照片"),
+        "{q}"
+    );
+
+    // The tab is reloaded while still offline: the page and the queue are there.
+    c.refresh().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#view ul.assignments li"))
+        .await
+        .unwrap();
+    let q = wait_for_queue(&c, "待上传").await;
+    assert!(q.contains(&format!("{items} 条测评记录")), "{q}");
+    shot(&c, "inspect-offline-queue-phone-zh").await;
+    assert_eq!(
+        app.count("finding").await,
+        findings_before,
+        "nothing arrived while offline"
+    );
+
+    // Back online: everything arrives, once.
+    net.set(true);
+    c.refresh().await.unwrap();
+    wait_for_queue(&c, "已全部上传").await;
+    assert_eq!(app.count("finding").await, findings_before + items as i64);
+    assert_eq!(app.count("case_record").await, cases_before + 1);
+    let photos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM photo WHERE finding_id IS NOT NULL")
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    assert_eq!(photos, 1);
+    shot(&c, "inspect-synced-phone-zh").await;
+    c.refresh().await.unwrap();
+    wait_for_queue(&c, "已全部上传").await;
+    assert_eq!(
+        app.count("finding").await,
+        findings_before + items as i64,
+        "nothing twice"
+    );
+    let _ = std::fs::remove_file(photo);
+    c.close().await.unwrap();
+}

@@ -8,14 +8,31 @@ pub enum Cell {
     Number(f64),
 }
 
+/// One sheet of a workbook: a titled table.
+pub struct Sheet<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub header: &'a [(&'a str, f64)],
+    pub rows: &'a [Vec<Cell>],
+}
+
 pub fn write(
     sheet: &str,
     title: &str,
     header: &[(&str, f64)],
     rows: &[Vec<Cell>],
 ) -> Result<Vec<u8>, XlsxError> {
+    write_sheets(&[Sheet {
+        name: sheet,
+        title,
+        header,
+        rows,
+    }])
+}
+
+/// Several tables, one a sheet (a report's parts).
+pub fn write_sheets(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet().set_name(sheet)?;
     let head = Format::new()
         .set_bold()
         .set_background_color("#EEF0F4")
@@ -25,33 +42,36 @@ pub fn write(
         .set_border(FormatBorder::Thin)
         .set_text_wrap()
         .set_align(FormatAlign::Top);
-    let last = header.len().saturating_sub(1) as u16;
-    ws.merge_range(
-        0,
-        0,
-        0,
-        last,
-        title,
-        &Format::new()
-            .set_bold()
-            .set_font_size(14)
-            .set_align(FormatAlign::Center),
-    )?;
-    for (i, (h, w)) in header.iter().enumerate() {
-        ws.write_string_with_format(1, i as u16, *h, &head)?;
-        ws.set_column_width(i as u16, *w)?;
-    }
-    ws.set_freeze_panes(2, 0)?;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            let (r, c) = (2 + r as u32, c as u16);
-            match v {
-                Cell::Text(t) => ws.write_string_with_format(r, c, t, &cell)?,
-                Cell::Number(n) => ws.write_number_with_format(r, c, *n, &cell)?,
-            };
+    for sh in sheets {
+        let ws = wb.add_worksheet().set_name(sh.name)?;
+        let last = sh.header.len().saturating_sub(1) as u16;
+        ws.merge_range(
+            0,
+            0,
+            0,
+            last,
+            sh.title,
+            &Format::new()
+                .set_bold()
+                .set_font_size(14)
+                .set_align(FormatAlign::Center),
+        )?;
+        for (i, (h, w)) in sh.header.iter().enumerate() {
+            ws.write_string_with_format(1, i as u16, *h, &head)?;
+            ws.set_column_width(i as u16, *w)?;
         }
+        ws.set_freeze_panes(2, 0)?;
+        for (r, row) in sh.rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let (r, c) = (2 + r as u32, c as u16);
+                match v {
+                    Cell::Text(t) => ws.write_string_with_format(r, c, t, &cell)?,
+                    Cell::Number(n) => ws.write_number_with_format(r, c, *n, &cell)?,
+                };
+            }
+        }
+        ws.autofilter(1, 0, 1 + sh.rows.len() as u32, last)?;
     }
-    ws.autofilter(1, 0, 1 + rows.len() as u32, last)?;
     wb.save_to_buffer()
 }
 

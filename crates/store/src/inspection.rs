@@ -694,6 +694,12 @@ pub struct Finding {
     pub photo_ids: Vec<Uuid>,
 }
 
+impl Finding {
+    pub fn outcome_code(&self) -> &'static str {
+        outcome_code(self.outcome)
+    }
+}
+
 const FINDING_SELECT: &str = "SELECT f.*, n.code AS standard_code, n.title AS standard_title, \
     u.display_name AS inspector_name, c.number AS case_number FROM finding f \
     JOIN framework_node n ON n.id = f.standard_id LEFT JOIN app_user u ON u.id = f.inspector_id \

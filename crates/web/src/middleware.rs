@@ -31,7 +31,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(
         h,
         "content-security-policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     );
     set(h, "x-content-type-options", "nosniff");

@@ -7,12 +7,14 @@ mod cases;
 mod categories;
 mod frameworks;
 mod home;
+mod inspect;
 mod map;
 pub(crate) mod metrics;
 mod notifications;
 mod people;
 pub(crate) mod photos;
 mod regions;
+mod rounds;
 mod routing;
 
 pub(crate) use frameworks::MAX_UPLOAD_BYTES;
@@ -51,6 +53,13 @@ pub fn router() -> Router<AppState> {
         .route("/regions/new", get(regions::new_form))
         .route("/regions/{id}", get(regions::show).post(regions::update))
         .route("/regions/{id}/edit", get(regions::edit_form))
+        .route("/inspect", get(inspect::page))
+        .route("/rounds", get(rounds::list).post(rounds::create))
+        .route("/rounds/new", get(rounds::new_form))
+        .route("/rounds/{id}", get(rounds::show))
+        .route("/rounds/{id}/close", post(rounds::close))
+        .route("/rounds/{id}/report.xlsx", get(rounds::export))
+        .route("/rounds/{id}/sites/{site_id}", get(rounds::site))
         .route("/sites", get(sites::list).post(sites::create))
         .route("/sites/new", get(sites::new_form))
         .route("/sites/{id}", get(sites::show).post(sites::update))
@@ -138,6 +147,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))
+        .route("/static/inspect.js", get(inspect::script))
+        .route("/sw.js", get(inspect::service_worker))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
 }

@@ -98,6 +98,9 @@ struct ShowPage {
     site: Site,
     can_edit: bool,
     can_audit: bool,
+    /// Rounds that visited it, newest first (for those who see rounds).
+    history: Vec<wenming_store::inspection::Visit>,
+    open_cases: Vec<(Uuid, String, String, String)>,
 }
 
 pub async fn show(
@@ -119,6 +122,16 @@ pub async fn show(
             )
             .is_ok(),
         can_audit: auth.may(Action::ViewAudit),
+        history: if auth.may(Action::ViewRounds) {
+            wenming_store::inspection::site_history(&state.store, site.id).await?
+        } else {
+            vec![]
+        },
+        open_cases: if auth.may(Action::ViewCases) {
+            wenming_store::inspection::open_cases_of_site(&state.store, site.id).await?
+        } else {
+            vec![]
+        },
         site,
         p,
     };
