@@ -17,6 +17,7 @@ on_both!(
     a_sites_checklist_is_the_frameworks_onsite_standards_for_its_type,
     findings_open_cases_for_the_sponsor_and_resubmission_changes_nothing,
     the_round_report_puts_the_worst_standards_first_and_compares_rounds,
+    a_third_party_result_becomes_a_round_and_unmatched_rows_are_kept,
 );
 
 async fn call(
@@ -558,4 +559,202 @@ async fn the_round_report_puts_the_worst_standards_first_and_compares_rounds(b: 
     let overall = old["round"]["score"]["rate"].as_f64().unwrap();
     let better = report["round"]["score"]["rate"].as_f64().unwrap();
     assert!(better > overall, "{better} > {overall}");
+}
+
+/// A result sheet as evaluators send them: a title row, then the header.
+fn result_sheet(rows: &[[&str; 5]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "第三方测评结果").unwrap();
+    for (c, h) in ["点位", "测评标准", "结果", "备注", "照片"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(2 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+fn photo_zip(names: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for (i, n) in names.iter().enumerate() {
+            z.start_file(*n, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(&wenming_store::photo::synthetic_jpeg(
+                100 + i as u64,
+                None,
+                None,
+            ))
+            .unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+async fn a_third_party_result_becomes_a_round_and_unmatched_rows_are_kept(b: Backend) {
+    let app = city(b).await;
+    let office = app.token("office", false).await;
+    // A market (by code, and by its name) and a back lane of the demo city.
+    let (_, sites) = call(&app, &office, Method::GET, "/sites", None).await;
+    let sites = sites.as_array().unwrap();
+    let unique = |s: &&Value| sites.iter().filter(|o| o["name"] == s["name"]).count() == 1;
+    let market = sites
+        .iter()
+        .filter(unique)
+        .find(|s| s["type_name"] == "农贸市场")
+        .expect("a market of its own name");
+    let lane = sites.iter().find(|s| s["type_name"] == "背街小巷").unwrap();
+    let market_code = market["code"].as_str().unwrap();
+    let market_name = market["name"].as_str().unwrap();
+    let lane_code = lane["code"].as_str().unwrap();
+    let sheet = result_sheet(&[
+        [market_code, "3.2.1", "合格", "", ""],
+        [
+            market_name,
+            "农贸市场设有公平秤，计量器具检定合格",
+            "不合格",
+            "公平秤缺失",
+            "m1.jpg",
+        ],
+        [lane_code, "无占道经营", "不合格", "", "lane.jpg"],
+        ["不存在的点位", "3.2.1", "合格", "", ""],
+        [market_code, "市民文明素质明显提升", "合格", "", ""],
+        [market_code, "3.2.3", "基本合格", "", ""],
+        [market_code, "3.2.1", "合格", "又一次", ""],
+    ]);
+    let zip = photo_zip(&["photos/m1.jpg", "lane.jpg"]);
+    let cases_before = app.count("case_record").await;
+    let form = reqwest::multipart::Form::new()
+        .text("name", "三季度第三方测评")
+        .text("starts_on", "2026-09-20")
+        .text("ends_on", "2026-09-22")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(sheet).file_name("结果.xlsx"),
+        )
+        .part(
+            "photos",
+            reqwest::multipart::Part::bytes(zip).file_name("照片.zip"),
+        );
+    let r = TestApp::client()
+        .post(app.url("/api/v1/rounds/import"))
+        .bearer_auth(&office)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["round"]["kind"], "third_party");
+    assert_eq!(v["findings"], 3, "{v}");
+    assert_eq!(v["cases_opened"], 2);
+    assert_eq!(app.count("case_record").await, cases_before + 2);
+    // Every row is accounted for: the unmatched ones say why, by sheet row.
+    let reasons: Vec<(u64, &str)> = v["unmatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["row"].as_u64().unwrap(), u["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (6, "site"),
+            (7, "standard"),
+            (8, "result"),
+            (9, "duplicate")
+        ]
+    );
+    let round_id = v["round"]["id"].as_str().unwrap();
+    let (_, kept) = call(
+        &app,
+        &office,
+        Method::GET,
+        &format!("/rounds/{round_id}/unmatched"),
+        None,
+    )
+    .await;
+    assert_eq!(kept.as_array().unwrap().len(), 4);
+    // The failure at the market has its photo and a third-party case.
+    let (_, f) = call(
+        &app,
+        &office,
+        Method::GET,
+        &format!(
+            "/rounds/{round_id}/sites/{}/findings",
+            market["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    let failed = f
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["outcome"] == "fail")
+        .unwrap();
+    assert_eq!(failed["photo_ids"].as_array().unwrap().len(), 1);
+    let (_, case) = call(
+        &app,
+        &office,
+        Method::GET,
+        &format!("/cases/{}", failed["case_id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(case["source"], "third_party");
+    // A sheet naming a photo the zip lacks keeps that row too; a sheet with
+    // no usable header is refused whole, naming what is missing.
+    let bad = result_sheet(&[[market_code, "3.2.1", "不合格", "", "missing.jpg"]]);
+    let r = TestApp::client()
+        .post(app.url("/api/v1/rounds/import"))
+        .bearer_auth(&office)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("name", "x")
+                .text("starts_on", "2026-09-20")
+                .text("ends_on", "2026-09-20")
+                .part("file", reqwest::multipart::Part::bytes(bad)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["unmatched"][0]["reason"], "photo", "{v}");
+    let rounds_before = app.count("inspection_round").await;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet().write_string(0, 0, "名称").unwrap();
+    let r = TestApp::client()
+        .post(app.url("/api/v1/rounds/import"))
+        .bearer_auth(&office)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("name", "x")
+                .text("starts_on", "2026-09-20")
+                .text("ends_on", "2026-09-20")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(wb.save_to_buffer().unwrap()),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("missing_columns"));
+    assert_eq!(
+        app.count("inspection_round").await,
+        rounds_before,
+        "nothing half-saved"
+    );
 }

@@ -87,11 +87,11 @@ fn col_letter(mut c: u32) -> String {
     s
 }
 
-fn cell_ref(sheet: &str, row: u32, col: u32) -> String {
+pub(crate) fn cell_ref(sheet: &str, row: u32, col: u32) -> String {
     format!("{sheet}!{}{}", col_letter(col), row + 1)
 }
 
-fn problem(place: String, code: &'static str, detail: impl Into<String>) -> Problem {
+pub(crate) fn problem(place: String, code: &'static str, detail: impl Into<String>) -> Problem {
     Problem {
         place,
         code,
@@ -129,7 +129,7 @@ fn check_container(bytes: &[u8], limits: &Limits) -> Result<(), Problem> {
 
 /// A cell read as text: numbers as written (1.2, not 1.2000001), dates and
 /// errors refused.
-fn text(
+pub(crate) fn text(
     d: Option<&Data>,
     place: impl Fn() -> String,
     limits: &Limits,
@@ -164,9 +164,9 @@ fn text(
     s
 }
 
-struct Sheet {
+pub(crate) struct Sheet {
     name: String,
-    range: calamine::Range<Data>,
+    pub(crate) range: calamine::Range<Data>,
     /// (first row, first col, last row, last col), absolute.
     merged: Vec<(u32, u32, u32, u32)>,
 }
@@ -174,7 +174,7 @@ struct Sheet {
 impl Sheet {
     /// The value at an absolute cell, looking through merged regions to the
     /// top-left cell that holds it.
-    fn get(&self, row: u32, col: u32) -> Option<&Data> {
+    pub(crate) fn get(&self, row: u32, col: u32) -> Option<&Data> {
         for &(r0, c0, r1, c1) in &self.merged {
             if (r0..=r1).contains(&row) && (c0..=c1).contains(&col) {
                 return self.range.get_value((r0, c0));
@@ -191,9 +191,9 @@ impl Sheet {
     }
 }
 
-type Book = Xlsx<Cursor<Vec<u8>>>;
+pub(crate) type Book = Xlsx<Cursor<Vec<u8>>>;
 
-fn open(bytes: &[u8], limits: &Limits) -> Result<(Book, Vec<String>), Vec<Problem>> {
+pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<(Book, Vec<String>), Vec<Problem>> {
     check_container(bytes, limits).map_err(|p| vec![p])?;
     let wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(
         |e: calamine::XlsxError| vec![problem("file".into(), "not_xlsx", e.to_string())],
@@ -202,7 +202,11 @@ fn open(bytes: &[u8], limits: &Limits) -> Result<(Book, Vec<String>), Vec<Proble
     Ok((wb, names))
 }
 
-fn load_sheet(wb: &mut Book, name: &str, limits: &Limits) -> Result<Sheet, Vec<Problem>> {
+pub(crate) fn load_sheet(
+    wb: &mut Book,
+    name: &str,
+    limits: &Limits,
+) -> Result<Sheet, Vec<Problem>> {
     let range = wb
         .worksheet_range(name)
         .map_err(|e| vec![problem(name.into(), "not_xlsx", e.to_string())])?;

@@ -3,5 +3,6 @@
 pub mod csv;
 pub mod framework_xlsx;
 pub mod map;
+pub mod table_read;
 pub mod table_xlsx;
 pub mod tasks_xlsx;

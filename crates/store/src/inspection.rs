@@ -15,7 +15,7 @@ use wenming_domain::FieldErrors;
 use wenming_domain::case::{IntakeInput, Source};
 use wenming_domain::framework::Method;
 use wenming_domain::inspection::{
-    FindingDraft, RoundInput, RoundKind, Score, check, outcome_code, parse_outcome,
+    FindingDraft, Judged, RoundInput, RoundKind, Score, check, outcome_code, parse_outcome,
 };
 use wenming_domain::policy::Scope;
 use wenming_domain::site::{
@@ -385,6 +385,21 @@ pub async fn create(
         .collect();
     let refs: Vec<InspectorRef> = people.into_iter().map(|(i, _)| i).collect();
     let assigned = wenming_domain::site::assign(&chosen, &refs, input.rules, seed);
+    let id = insert_round(&mut tx, ctx, input, framework_id, seed, &assigned, now).await?;
+    tx.commit().await?;
+    get(store, id).await
+}
+
+/// Writes a drawn round and its sites, inside the caller's transaction.
+pub(crate) async fn insert_round(
+    tx: &mut AnyConnection,
+    ctx: &Ctx,
+    input: &RoundInput,
+    framework_id: Uuid,
+    seed: u64,
+    assigned: &[(Uuid, Assignment)],
+    now: i64,
+) -> Result<Uuid, StoreError> {
     let id = wenming_domain::new_id();
     sqlx::query(
         "INSERT INTO inspection_round (id, kind, name, framework_id, starts_on, ends_on, seed, sample_size, skip_days, \
@@ -406,7 +421,7 @@ pub async fn create(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    insert_round_sites(&mut tx, id, &assigned).await?;
+    insert_round_sites(&mut *tx, id, assigned).await?;
     #[derive(Serialize)]
     struct Created<'a> {
         name: &'a str,
@@ -416,7 +431,7 @@ pub async fn create(
         unassigned: usize,
     }
     audit::created(
-        &mut tx,
+        &mut *tx,
         ctx,
         "inspection_round",
         &id.to_string(),
@@ -432,8 +447,7 @@ pub async fn create(
         },
     )
     .await?;
-    tx.commit().await?;
-    get(store, id).await
+    Ok(id)
 }
 
 async fn insert_round_sites(
@@ -940,117 +954,21 @@ async fn submit_once(
     let mut created = 0;
     let mut cases_opened = 0;
     if !fresh.is_empty() {
-        let cats = case::categories(store).await?;
-        let world = case::intake_world_now(store).await?;
-        let source = if round.kind == RoundKind::ThirdParty {
-            Source::ThirdParty
-        } else {
-            Source::Inspection
-        };
+        let world = Intake::now(store).await?;
         let mut tx = store.begin().await?;
-        for (i, (d, item, j)) in fresh.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO finding (id, round_id, site_id, standard_id, outcome, recorded, note, inspector_id, observed_at, \
-                 lon, lat, distance_m, away, case_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14)",
-            )
-            .bind(d.id.to_string())
-            .bind(round_id.to_string())
-            .bind(site_id.to_string())
-            .bind(d.standard_id.to_string())
-            .bind(outcome_code(j.outcome))
-            .bind(serde_json::to_string(&d.recorded).unwrap_or_default())
-            .bind(d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
-            .bind(who.user_id.to_string())
-            .bind(d.observed_at.as_microsecond())
-            .bind(j.point.map(|p| p.lon))
-            .bind(j.point.map(|p| p.lat))
-            .bind(j.distance_m)
-            .bind(flag(j.away))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            for p in &d.photo_ids {
-                let n = sqlx::query(
-                    "UPDATE photo SET finding_id = $1 WHERE id = $2 AND uploaded_by = $3 \
-                     AND finding_id IS NULL AND case_id IS NULL",
-                )
-                .bind(d.id.to_string())
-                .bind(p.to_string())
-                .bind(who.user_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-                if n.rows_affected() != 1 {
-                    return Err(StoreError::invalid(
-                        &format!("findings[{i}].photo_ids"),
-                        "invalid_choice",
-                    ));
-                }
-            }
-            created += 1;
-            if j.outcome != Outcome::Fail {
-                continue;
-            }
-            let Some(cat) = category_for(&cats, &item.code, &site) else {
-                return Err(StoreError::invalid("findings", "no_case_category"));
-            };
-            let description = match d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-                Some(n) => format!("【{}】{} {}：{}", site.name, item.code, item.title, n),
-                None => format!("【{}】{} {}", site.name, item.code, item.title),
-            };
-            let input = IntakeInput {
-                client_id: None,
-                source,
-                category_id: cat.id,
-                description: description.chars().take(500).collect(),
-                point: Some(site.point),
-                address: Some(site.address.clone().unwrap_or_else(|| site.name.clone())),
-                reporter_name: None,
-                reporter_phone: None,
-                photo_ids: d.photo_ids.clone(),
-            };
-            let planned = case::intake_plan(&world, &input, cat)?.sent_to(site.sponsor_unit_id);
-            let year = case::number_year(now, tz);
-            let n = case::take_numbers(&mut tx, year, 1).await?;
-            let write = ReportWrite {
-                planned: &planned,
-                number: case::case_number(year, n),
-                ctx: who.ctx,
-                input: &input,
-                cat,
-                photo_rules,
-            };
-            let case_ids =
-                case::intake_write(&mut tx, &[write], now, &mut audit::Chain::Direct).await?;
-            sqlx::query("UPDATE finding SET case_id = $1 WHERE id = $2")
-                .bind(case_ids.first().map(|c| c.to_string()))
-                .bind(d.id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            cases_opened += 1;
-        }
-        sqlx::query("UPDATE round_site SET inspected_at = $1 WHERE round_id = $2 AND site_id = $3")
-            .bind(now)
-            .bind(round_id.to_string())
-            .bind(site_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        #[derive(Serialize)]
-        struct Recorded<'a> {
-            site: &'a str,
-            findings: usize,
-            failed: usize,
-        }
-        audit::created(
+        (created, cases_opened) = write_findings(
             &mut tx,
-            who.ctx,
-            "inspection",
-            &format!("{round_id}/{site_id}"),
-            &Recorded {
-                site: &site.code,
-                findings: created,
-                failed: cases_opened,
+            &Writing {
+                who,
+                round_id,
+                kind: round.kind,
+                site: &site,
+                world: &world,
+                photo_rules,
+                tz,
+                now,
             },
+            &fresh,
         )
         .await?;
         tx.commit().await?;
@@ -1062,6 +980,160 @@ async fn submit_once(
         created,
         cases_opened,
     })
+}
+
+/// What every finding write of a submission (or an import) shares.
+pub(crate) struct Writing<'a> {
+    pub(crate) who: &'a Submitter<'a>,
+    pub(crate) round_id: Uuid,
+    pub(crate) kind: RoundKind,
+    pub(crate) site: &'a Site,
+    pub(crate) world: &'a Intake,
+    pub(crate) photo_rules: &'a crate::photo::PhotoRules,
+    pub(crate) tz: &'a jiff::tz::TimeZone,
+    pub(crate) now: i64,
+}
+
+/// Case categories, boundaries and routing rules, read once for a batch of
+/// findings whose failures become cases.
+pub(crate) struct Intake {
+    cats: Vec<Category>,
+    world: case::IntakeWorld,
+}
+
+impl Intake {
+    pub(crate) async fn now(store: &Store) -> Result<Intake, StoreError> {
+        Ok(Intake {
+            cats: case::categories(store).await?,
+            world: case::intake_world_now(store).await?,
+        })
+    }
+}
+
+/// Writes checked findings at one site inside the caller's transaction:
+/// the findings, their photos, a case for each failure (for the site's
+/// sponsor unit), the site marked inspected, an audit record. Returns how
+/// many findings and cases were written.
+pub(crate) async fn write_findings(
+    tx: &mut AnyConnection,
+    w: &Writing<'_>,
+    fresh: &[(&FindingDraft, &CheckItem, Judged)],
+) -> Result<(usize, usize), StoreError> {
+    let (who, round_id, site, now) = (w.who, w.round_id, w.site, w.now);
+    let site_id = site.id;
+    let source = if w.kind == RoundKind::ThirdParty {
+        Source::ThirdParty
+    } else {
+        Source::Inspection
+    };
+    let mut created = 0;
+    let mut cases_opened = 0;
+    for (i, (d, item, j)) in fresh.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO finding (id, round_id, site_id, standard_id, outcome, recorded, note, inspector_id, observed_at, \
+             lon, lat, distance_m, away, case_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14)",
+        )
+        .bind(d.id.to_string())
+        .bind(round_id.to_string())
+        .bind(site_id.to_string())
+        .bind(d.standard_id.to_string())
+        .bind(outcome_code(j.outcome))
+        .bind(serde_json::to_string(&d.recorded).unwrap_or_default())
+        .bind(d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
+        .bind(who.user_id.to_string())
+        .bind(d.observed_at.as_microsecond())
+        .bind(j.point.map(|p| p.lon))
+        .bind(j.point.map(|p| p.lat))
+        .bind(j.distance_m)
+        .bind(flag(j.away))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for p in &d.photo_ids {
+            let n = sqlx::query(
+                "UPDATE photo SET finding_id = $1 WHERE id = $2 AND uploaded_by = $3 \
+                 AND finding_id IS NULL AND case_id IS NULL",
+            )
+            .bind(d.id.to_string())
+            .bind(p.to_string())
+            .bind(who.user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            if n.rows_affected() != 1 {
+                return Err(StoreError::invalid(
+                    &format!("findings[{i}].photo_ids"),
+                    "invalid_choice",
+                ));
+            }
+        }
+        created += 1;
+        if j.outcome != Outcome::Fail {
+            continue;
+        }
+        let Some(cat) = category_for(&w.world.cats, &item.code, site) else {
+            return Err(StoreError::invalid("findings", "no_case_category"));
+        };
+        let description = match d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => format!("【{}】{} {}：{}", site.name, item.code, item.title, n),
+            None => format!("【{}】{} {}", site.name, item.code, item.title),
+        };
+        let input = IntakeInput {
+            client_id: None,
+            source,
+            category_id: cat.id,
+            description: description.chars().take(500).collect(),
+            point: Some(site.point),
+            address: Some(site.address.clone().unwrap_or_else(|| site.name.clone())),
+            reporter_name: None,
+            reporter_phone: None,
+            photo_ids: d.photo_ids.clone(),
+        };
+        let planned = case::intake_plan(&w.world.world, &input, cat)?.sent_to(site.sponsor_unit_id);
+        let year = case::number_year(now, w.tz);
+        let n = case::take_numbers(&mut *tx, year, 1).await?;
+        let write = ReportWrite {
+            planned: &planned,
+            number: case::case_number(year, n),
+            ctx: who.ctx,
+            input: &input,
+            cat,
+            photo_rules: w.photo_rules,
+        };
+        let case_ids =
+            case::intake_write(&mut *tx, &[write], now, &mut audit::Chain::Direct).await?;
+        sqlx::query("UPDATE finding SET case_id = $1 WHERE id = $2")
+            .bind(case_ids.first().map(|c| c.to_string()))
+            .bind(d.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        cases_opened += 1;
+    }
+    sqlx::query("UPDATE round_site SET inspected_at = $1 WHERE round_id = $2 AND site_id = $3")
+        .bind(now)
+        .bind(round_id.to_string())
+        .bind(site_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    #[derive(Serialize)]
+    struct Recorded<'a> {
+        site: &'a str,
+        findings: usize,
+        failed: usize,
+    }
+    audit::created(
+        &mut *tx,
+        who.ctx,
+        "inspection",
+        &format!("{round_id}/{site_id}"),
+        &Recorded {
+            site: &site.code,
+            findings: created,
+            failed: cases_opened,
+        },
+    )
+    .await?;
+    Ok((created, cases_opened))
 }
 
 // ------------------------------------------------------------ the round report

@@ -24,6 +24,7 @@ pub mod site;
 pub mod sql;
 pub mod tally;
 pub mod task;
+pub mod third_party;
 pub mod webhook;
 
 pub use db::{Backend, Store, StoreConfig, redact_url};

@@ -118,6 +118,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rounds::findings, rounds::submit))
         .routes(routes!(rounds::report))
         .routes(routes!(rounds::assignments))
+        .routes(routes!(rounds::import))
+        .routes(routes!(rounds::unmatched))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
 }

@@ -564,3 +564,87 @@ pub async fn report(
         sites: r.sites.into_iter().map(Into::into).collect(),
     }))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct UnmatchedDto {
+    pub id: Uuid,
+    /// The row number as the sheet shows it.
+    pub row: u32,
+    pub place: String,
+    pub standard: String,
+    pub result: String,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    /// What did not match: site, standard, result, photo or duplicate.
+    pub reason: String,
+}
+
+impl From<wenming_store::third_party::Unmatched> for UnmatchedDto {
+    fn from(u: wenming_store::third_party::Unmatched) -> Self {
+        UnmatchedDto {
+            id: u.id,
+            row: u.row,
+            place: u.place,
+            standard: u.standard,
+            result: u.result,
+            note: u.note,
+            photos: u.photos,
+            reason: u.reason,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportedDto {
+    pub round: RoundDto,
+    pub findings: usize,
+    pub cases_opened: usize,
+    /// Rows kept for mapping by hand.
+    pub unmatched: Vec<UnmatchedDto>,
+}
+
+/// Takes in a third-party evaluation as a round. Multipart fields: name,
+/// starts_on, ends_on, file (the result sheet: columns 点位/place,
+/// 测评标准/standard, 结果/result, optional 备注/note and 照片/photos) and
+/// photos (a zip holding the files the rows name). Matching rows become
+/// findings (failures open cases); the others are returned and kept.
+#[utoipa::path(post, path = "/rounds/import", tag = "inspections",
+    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    responses((status = 201, body = ImportedDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    multipart: axum::extract::Multipart,
+) -> AppResult<(StatusCode, Json<ImportedDto>)> {
+    auth.scope(Action::ManageRounds)?;
+    let upload = crate::routes::third_party::read_upload(multipart).await?;
+    let i = crate::routes::third_party::run(&state, &auth, upload).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportedDto {
+            round: i.round.into(),
+            findings: i.findings,
+            cases_opened: i.cases_opened,
+            unmatched: i.unmatched.into_iter().map(Into::into).collect(),
+        }),
+    ))
+}
+
+/// The rows of an imported round that matched nothing, still to be mapped.
+#[utoipa::path(get, path = "/rounds/{id}/unmatched", tag = "inspections", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<UnmatchedDto>), (status = 404, body = ErrorBody)))]
+pub async fn unmatched(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<Vec<UnmatchedDto>>> {
+    auth.scope(Action::ViewRounds)?;
+    ins::get(&state.store, id).await?;
+    Ok(Json(
+        wenming_store::third_party::unmatched(&state.store, id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}

@@ -21,6 +21,7 @@ pub(crate) use frameworks::MAX_UPLOAD_BYTES;
 mod session;
 mod sites;
 mod tasks;
+pub mod third_party;
 
 pub use cases::case_actor;
 pub(crate) use photos::{
@@ -56,6 +57,12 @@ pub fn router() -> Router<AppState> {
         .route("/inspect", get(inspect::page))
         .route("/rounds", get(rounds::list).post(rounds::create))
         .route("/rounds/new", get(rounds::new_form))
+        .route(
+            "/rounds/import",
+            get(rounds::import_form).post(rounds::import).layer(
+                axum::extract::DefaultBodyLimit::max(third_party::MAX_IMPORT_BYTES),
+            ),
+        )
         .route("/rounds/{id}", get(rounds::show))
         .route("/rounds/{id}/close", post(rounds::close))
         .route("/rounds/{id}/report.xlsx", get(rounds::export))

@@ -150,10 +150,72 @@ pub async fn create(
 }
 
 #[derive(Template)]
+#[template(path = "rounds/import.html")]
+struct ImportPage {
+    p: PageCtx,
+    form: RoundForm,
+    errors: FieldErrors,
+    problems: Vec<String>,
+}
+
+pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    auth.scope(Action::ManageRounds)?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(state.config.timezone.clone())
+        .date();
+    let page = ImportPage {
+        p: PageCtx::new(&auth, &state),
+        form: RoundForm {
+            starts_on: today.to_string(),
+            ends_on: today.to_string(),
+            ..Default::default()
+        },
+        errors: FieldErrors::new(),
+        problems: vec![],
+    };
+    Ok(render(&page))
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    auth.scope(Action::ManageRounds)?;
+    let upload = super::third_party::read_upload(multipart).await?;
+    auth.check_csrf(&upload.csrf)?;
+    let form = upload.form.clone();
+    let (errors, problems) = match super::third_party::run(&state, &auth, upload).await {
+        Ok(i) => {
+            return Ok(see_other(
+                &format!("/rounds/{}", i.round.id),
+                "round_imported",
+            ));
+        }
+        Err(AppError::Invalid(e)) => (e, vec![]),
+        Err(AppError::Problems(p)) => (
+            FieldErrors::new(),
+            p.iter()
+                .map(|x| crate::describe_problem(auth.lang, x))
+                .collect(),
+        ),
+        Err(e) => return Err(e),
+    };
+    let page = ImportPage {
+        p: PageCtx::new(&auth, &state),
+        form,
+        errors,
+        problems,
+    };
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+}
+
+#[derive(Template)]
 #[template(path = "rounds/show.html")]
 struct ShowPage {
     p: PageCtx,
     rep: Report,
+    unmatched: Vec<wenming_store::third_party::Unmatched>,
     kind_label: &'static str,
     can_manage: bool,
     observations: i64,
@@ -172,6 +234,7 @@ pub async fn show(
         can_manage: auth.may(Action::ManageRounds),
         observations: r.standards.iter().map(|l| l.score.observed).sum(),
         kind_label: crate::i18n::t(auth.lang, &format!("round_kind.{}", r.round.kind.code())),
+        unmatched: wenming_store::third_party::unmatched(&state.store, id).await?,
         rep: r,
     };
     Ok(render(&page))
