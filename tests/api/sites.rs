@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 on_both!(
     the_demo_city_has_site_types_and_sponsored_sites,
     sites_are_entered_checked_and_changed_without_losing_edits,
+    the_register_goes_out_and_back_in_as_a_workbook_all_rows_or_none,
 );
 
 async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
@@ -182,4 +183,221 @@ async fn sites_are_entered_checked_and_changed_without_losing_edits(b: Backend) 
     let (status, list) = s.get_text("/sites").await;
     assert_eq!(status, StatusCode::OK);
     assert!(list.contains("LJ-BL-901"));
+}
+
+fn sheet(rows: &[[&str; 12]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in [
+        "编号",
+        "名称",
+        "点位类型",
+        "所在区域",
+        "包保单位",
+        "点位长",
+        "点位长电话",
+        "地址",
+        "经度",
+        "纬度",
+        "线或面",
+        "在册",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(1 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> (StatusCode, String) {
+    let r = TestApp::client()
+        .post(app.url("/api/v1/sites/import"))
+        .bearer_auth(token)
+        .multipart(
+            reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes)),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn the_register_goes_out_and_back_in_as_a_workbook_all_rows_or_none(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let office = app.token("office", false).await;
+    let before = app.count("site").await;
+    // Out and straight back in: every row is a change, none an addition.
+    let r = bearer(&format!("http://{}", app.addr))(Method::GET, "/sites/export", &office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let exported = r.bytes().await.unwrap().to_vec();
+    let (s, body) = upload(&app, &office, exported).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["added"].as_i64().unwrap(), v["changed"].as_i64().unwrap()),
+        (0, before)
+    );
+    assert_eq!(app.count("site").await, before);
+    // Lines keep their shape through the round trip.
+    let lanes = get_json(&app, &office, "/sites").await;
+    assert!(
+        lanes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["shape"]["type"] == "LineString")
+    );
+
+    // Bad rows: each named by row and column; nothing saved.
+    let bad = sheet(&[
+        [
+            "LJ-NEW-1",
+            "新建点位一",
+            "农贸市场",
+            "LJ",
+            "市城市管理局",
+            "",
+            "",
+            "",
+            "118.6",
+            "31.2",
+            "",
+            "是",
+        ],
+        [
+            "LJ-NEW-2",
+            "新建点位二",
+            "游乐场",
+            "LJ",
+            "",
+            "",
+            "",
+            "",
+            "118.6",
+            "31.2",
+            "",
+            "是",
+        ],
+        [
+            "LJ-NEW-3",
+            "新建点位三",
+            "农贸市场",
+            "LJ",
+            "",
+            "",
+            "",
+            "",
+            "999",
+            "31.2",
+            "",
+            "是",
+        ],
+        [
+            "LJ-NEW-1",
+            "重复编号",
+            "农贸市场",
+            "LJ",
+            "",
+            "",
+            "",
+            "",
+            "118.6",
+            "31.2",
+            "",
+            "是",
+        ],
+        [
+            "LJ-NEW-5",
+            "线",
+            "背街小巷",
+            "LJ",
+            "",
+            "",
+            "",
+            "",
+            "118.6",
+            "31.2",
+            "{\"type\":\"Point\"}",
+            "是",
+        ],
+    ]);
+    let (s, body) = upload(&app, &office, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    for want in ["3", "4", "5", "6"] {
+        assert!(
+            body.contains(&format!("第 {want} 行")),
+            "row {want} in {body}"
+        );
+    }
+    assert!(
+        body.contains("点位类型") && body.contains("经度") && body.contains("线或面"),
+        "{body}"
+    );
+    assert_eq!(app.count("site").await, before, "nothing saved");
+
+    // Good rows: one added, one changed.
+    let sites = get_json(&app, &office, "/sites").await;
+    let first = &sites.as_array().unwrap()[0];
+    let code = first["code"].as_str().unwrap();
+    let region = get_json(
+        &app,
+        &office,
+        &format!("/regions/{}", first["region_id"].as_str().unwrap()),
+    )
+    .await;
+    let region_code = region["code"].as_str().unwrap();
+    let good = sheet(&[
+        [
+            "LJ-NEW-1",
+            "新建点位一",
+            "农贸市场",
+            region_code,
+            "市城市管理局",
+            "李明",
+            "13900001111",
+            "",
+            "118.6",
+            "31.2",
+            "",
+            "是",
+        ],
+        [
+            code,
+            "改过的名称",
+            first["type_name"].as_str().unwrap(),
+            region_code,
+            "",
+            "",
+            "",
+            "",
+            "118.61",
+            "31.21",
+            "",
+            "否",
+        ],
+    ]);
+    let (s, body) = upload(&app, &office, good).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(app.count("site").await, before + 1);
+    let changed = get_json(
+        &app,
+        &office,
+        &format!("/sites/{}", first["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(changed["name"], "改过的名称");
+    assert_eq!(changed["active"], false);
+    // Unit staff may not import.
+    let unit = app.token("unit", false).await;
+    let (s, _) = upload(&app, &unit, sheet(&[])).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

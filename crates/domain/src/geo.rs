@@ -57,6 +57,44 @@ pub fn parse_boundary(text: &str) -> Result<Value, &'static str> {
     Ok(geometry)
 }
 
+/// A site's line (a road, a lane) or area (a market, a park): a GeoJSON
+/// LineString or Polygon (bare or as a Feature) inside China. Areas are
+/// checked as boundaries are.
+pub fn parse_shape(text: &str) -> Result<Value, &'static str> {
+    let v: Value = serde_json::from_str(text).map_err(|_| "invalid_json")?;
+    let geometry = match v.get("type").and_then(Value::as_str) {
+        Some("Feature") => v.get("geometry").cloned().ok_or("shape_not_line_or_area")?,
+        _ => v,
+    };
+    match geometry.get("type").and_then(Value::as_str) {
+        Some("Polygon") => parse_boundary(&geometry.to_string()),
+        Some("LineString") => {
+            let points = geometry
+                .get("coordinates")
+                .and_then(Value::as_array)
+                .ok_or("shape_not_line_or_area")?;
+            if points.len() < 2 {
+                return Err("shape_not_line_or_area");
+            }
+            for p in points {
+                let lon = p
+                    .get(0)
+                    .and_then(Value::as_f64)
+                    .ok_or("shape_not_line_or_area")?;
+                let lat = p
+                    .get(1)
+                    .and_then(Value::as_f64)
+                    .ok_or("shape_not_line_or_area")?;
+                if !(73.0..=136.0).contains(&lon) || !(3.0..=54.0).contains(&lat) {
+                    return Err("boundary_outside_china");
+                }
+            }
+            Ok(geometry)
+        }
+        _ => Err("shape_not_line_or_area"),
+    }
+}
+
 /// A closed rectangular ring, as GeoJSON, for generated boundaries.
 pub fn rectangle(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Value {
     serde_json::json!({
@@ -320,5 +358,27 @@ mod point_tests {
             lat: 31.30 + 50.0 / 111_195.0,
         };
         assert!((a.distance_m(b) - 50.0).abs() < 0.5);
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::parse_shape;
+
+    #[test]
+    fn a_site_shape_is_a_line_or_an_area_inside_china() {
+        let line = r#"{"type":"LineString","coordinates":[[118.60,24.90],[118.62,24.91]]}"#;
+        assert_eq!(parse_shape(line).unwrap()["type"], "LineString");
+        let area = r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[118.6,24.9],[118.61,24.9],[118.61,24.91],[118.6,24.9]]]}}"#;
+        assert_eq!(parse_shape(area).unwrap()["type"], "Polygon");
+        assert_eq!(
+            parse_shape(r#"{"type":"Point","coordinates":[118.6,24.9]}"#),
+            Err("shape_not_line_or_area")
+        );
+        assert_eq!(
+            parse_shape(r#"{"type":"LineString","coordinates":[[2.3,48.8],[2.4,48.9]]}"#),
+            Err("boundary_outside_china")
+        );
+        assert_eq!(parse_shape("not json"), Err("invalid_json"));
     }
 }

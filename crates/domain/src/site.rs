@@ -389,6 +389,9 @@ pub struct SiteForm {
     /// Checkbox semantics: present means active.
     #[serde(default)]
     pub active: Option<String>,
+    /// A line or area as GeoJSON, for roads and markets; empty for a point.
+    #[serde(default)]
+    pub shape: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -402,6 +405,7 @@ pub struct SiteInput {
     pub address: Option<String>,
     pub point: crate::geo::Point,
     pub active: bool,
+    pub shape: Option<serde_json::Value>,
 }
 
 impl SiteForm {
@@ -437,6 +441,16 @@ impl SiteForm {
             e.add("lon", "required");
         }
         let active = matches!(self.active.as_deref(), Some("on" | "true" | "1"));
+        let shape = match self.shape.trim() {
+            "" => None,
+            t => match crate::geo::parse_shape(t) {
+                Ok(v) => Some(v),
+                Err(code) => {
+                    e.add("shape", code);
+                    None
+                }
+            },
+        };
         match (code, name, type_id, region_id, point) {
             (Some(code), Some(name), Some(type_id), Some(region_id), Some(point))
                 if e.is_empty() =>
@@ -451,6 +465,7 @@ impl SiteForm {
                     address,
                     point,
                     active,
+                    shape,
                 })
             }
             _ => Err(e),

@@ -1377,6 +1377,21 @@ async fn load_sites(store: &Store, ctx: &Ctx, everything: &Scope) -> Result<(), 
                     address: None,
                     point: wenming_domain::geo::Point { lon, lat },
                     active: true,
+                    // Roads and lanes as a short line, markets and parks as a
+                    // small area, around where an inspector stands.
+                    shape: match ty.geometry {
+                        Geometry::Line => Some(serde_json::json!({
+                            "type": "LineString",
+                            "coordinates": [[lon - 0.002, lat], [lon + 0.002, lat + 0.0004]]
+                        })),
+                        Geometry::Area => Some(wenming_domain::geo::rectangle(
+                            lon - 0.0008,
+                            lat - 0.0006,
+                            lon + 0.0008,
+                            lat + 0.0006,
+                        )),
+                        Geometry::Point => None,
+                    },
                 };
                 crate::site::create_in(&mut tx, ctx, everything, &input).await?;
                 n += 1;

@@ -110,9 +110,22 @@ pub struct Site {
     pub chief_phone: Option<String>,
     pub address: Option<String>,
     pub point: Point,
+    /// The line or area (GeoJSON), for roads and markets.
+    pub shape: Option<serde_json::Value>,
     pub active: bool,
     pub version: i64,
     pub updated_at: jiff::Timestamp,
+}
+
+impl Site {
+    /// "line" or "area" when the site has a shape.
+    pub fn shape_kind(&self) -> Option<&'static str> {
+        match self.shape.as_ref()?.get("type")?.as_str()? {
+            "LineString" => Some("line"),
+            "Polygon" | "MultiPolygon" => Some("area"),
+            _ => None,
+        }
+    }
 }
 
 const SITE_SELECT: &str = "SELECT s.*, t.code AS type_code, t.name AS type_name, r.name AS region_name, \
@@ -144,6 +157,9 @@ fn site_from_row(r: &AnyRow) -> Result<Site, StoreError> {
             lon: r.try_get("lon")?,
             lat: r.try_get("lat")?,
         },
+        shape: r
+            .try_get::<Option<String>, _>("shape")?
+            .and_then(|t| serde_json::from_str(&t).ok()),
         active: active != 0,
         version: r.try_get("version")?,
         updated_at: ts(r.try_get("updated_at")?),
@@ -241,7 +257,7 @@ async fn check_refs(
     Ok(())
 }
 
-/// Binds the input's eleven fields as `$1`..`$11`, in the order both the
+/// Binds the input's twelve fields as `$1`..`$12`, in the order both the
 /// insert and the update name them.
 fn bind_input<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
@@ -258,6 +274,7 @@ fn bind_input<'q>(
         .bind(input.point.lon)
         .bind(input.point.lat)
         .bind(flag(input.active))
+        .bind(input.shape.as_ref().map(|s| s.to_string()))
 }
 
 fn unique_code(e: sqlx::Error) -> StoreError {
@@ -293,8 +310,8 @@ pub(crate) async fn create_in(
     bind_input(
         sqlx::query(
             "INSERT INTO site (code, type_id, name, region_id, sponsor_unit_id, chief_name, chief_phone, \
-             address, lon, lat, active, id, shape, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, $13, $13)",
+             address, lon, lat, active, shape, id, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14)",
         ),
         input,
     )
@@ -321,19 +338,32 @@ pub async fn update(
     input: &SiteInput,
 ) -> Result<Site, StoreError> {
     let mut tx = store.begin().await?;
-    let before = site_in_tx(&mut tx, id)
+    let after = update_in(&mut tx, ctx, scope, id, expected_version, input).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+pub(crate) async fn update_in(
+    tx: &mut AnyConnection,
+    ctx: &Ctx,
+    scope: &Scope,
+    id: Uuid,
+    expected_version: i64,
+    input: &SiteInput,
+) -> Result<Site, StoreError> {
+    let before = site_in_tx(&mut *tx, id)
         .await?
         .filter(|s| scope.covers_region(&s.region_path))
         .ok_or(StoreError::NotFound)?;
     if before.version != expected_version {
         return Err(StoreError::Conflict);
     }
-    check_refs(&mut tx, scope, input).await?;
+    check_refs(&mut *tx, scope, input).await?;
     let n = bind_input(
         sqlx::query(
             "UPDATE site SET code = $1, type_id = $2, name = $3, region_id = $4, sponsor_unit_id = $5, \
-             chief_name = $6, chief_phone = $7, address = $8, lon = $9, lat = $10, active = $11, \
-             version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
+             chief_name = $6, chief_phone = $7, address = $8, lon = $9, lat = $10, active = $11, shape = $12, \
+             version = version + 1, updated_at = $13 WHERE id = $14 AND version = $15",
         ),
         input,
     )
@@ -346,9 +376,11 @@ pub async fn update(
     if n.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
-    let after = site_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
+    let after = site_in_tx(&mut *tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     audit::changed(
-        &mut tx,
+        &mut *tx,
         ctx,
         "update",
         "site",
@@ -357,6 +389,57 @@ pub async fn update(
         &after,
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
+}
+
+/// Adds or changes many sites at once (a spreadsheet): a row whose code is
+/// registered changes that site, the others are added. One transaction:
+/// a row refused (its reference, a duplicate code) refuses them all, and
+/// the error names the row.
+pub async fn import(
+    store: &Store,
+    ctx: &Ctx,
+    scope: &Scope,
+    rows: &[(u32, SiteInput)],
+) -> Result<(usize, usize), StoreError> {
+    let mut tx = store.begin().await?;
+    let (mut added, mut changed) = (0, 0);
+    for (row, input) in rows {
+        let existing: Option<(String, i64)> =
+            sqlx::query_as("SELECT id, version FROM site WHERE code = $1")
+                .bind(&input.code)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let done = match existing {
+            Some((id, version)) => update_in(&mut tx, ctx, scope, parse_uuid(&id)?, version, input)
+                .await
+                .map(|_| changed += 1),
+            None => create_in(&mut tx, ctx, scope, input)
+                .await
+                .map(|_| added += 1),
+        };
+        if let Err(e) = done {
+            return Err(match e {
+                StoreError::Invalid(fe) => StoreError::Problems(
+                    fe.0.iter()
+                        .map(|f| wenming_domain::framework::Problem {
+                            place: format!("{row}:{}", f.field),
+                            code: f.code,
+                            detail: String::new(),
+                        })
+                        .collect(),
+                ),
+                StoreError::NotFound => {
+                    StoreError::Problems(vec![wenming_domain::framework::Problem {
+                        place: format!("{row}:code"),
+                        code: "not_in_scope",
+                        detail: input.code.clone(),
+                    }])
+                }
+                other => other,
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok((added, changed))
 }

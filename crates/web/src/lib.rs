@@ -23,8 +23,11 @@ pub use error::AppError;
 /// A document problem in words: "测评体系!D12: 未知的测评方法（看天气）".
 pub fn describe_problem(lang: i18n::Lang, p: &wenming_domain::framework::Problem) -> String {
     let key = format!("problem.{}", p.code);
+    let field_key = format!("field_error.{}", p.code);
     let message = if i18n::has(lang, &key) {
         i18n::t(lang, &key)
+    } else if i18n::has(lang, &field_key) {
+        i18n::t(lang, &field_key)
     } else {
         p.code
     };

@@ -109,6 +109,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::types))
         .routes(routes!(sites::list, sites::create))
         .routes(routes!(sites::get, sites::update))
+        .routes(routes!(sites::export))
         .routes(routes!(rounds::list, rounds::create))
         .routes(routes!(rounds::get))
         .routes(routes!(rounds::close))
@@ -118,10 +119,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rounds::findings, rounds::submit))
         .routes(routes!(rounds::report))
         .routes(routes!(rounds::assignments))
-        .routes(routes!(rounds::import))
         .routes(routes!(rounds::unmatched))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
+        // Workbooks and zips of photos are larger than any JSON body.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(sites::import))
+                .routes(routes!(rounds::import))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::routes::third_party::MAX_IMPORT_BYTES,
+                )),
+        )
 }
 
 /// The OpenAPI document, as served at /api/v1/openapi.json.

@@ -57,6 +57,9 @@ pub struct SiteDto {
     pub address: Option<String>,
     pub lon: f64,
     pub lat: f64,
+    /// The line or area (GeoJSON), when the site has one.
+    #[schema(value_type = Option<Object>)]
+    pub shape: Option<serde_json::Value>,
     pub active: bool,
     pub version: i64,
 }
@@ -79,6 +82,7 @@ impl From<Site> for SiteDto {
             address: s.address,
             lon: s.point.lon,
             lat: s.point.lat,
+            shape: s.shape,
             active: s.active,
             version: s.version,
         }
@@ -100,6 +104,11 @@ pub struct SiteBody {
     pub lat: f64,
     #[serde(default = "super::dto::yes")]
     pub active: bool,
+    /// The line or area as GeoJSON (LineString or Polygon), for roads and
+    /// markets.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
+    pub shape: Option<serde_json::Value>,
     /// Required on update: the version that was read.
     pub version: Option<i64>,
 }
@@ -122,6 +131,11 @@ impl SiteBody {
             lon: self.lon.to_string(),
             lat: self.lat.to_string(),
             active: self.active.then(|| "on".into()),
+            shape: self
+                .shape
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -220,4 +234,51 @@ pub async fn update(
             .await?
             .into(),
     ))
+}
+
+/// The sites in the caller's scope as a workbook, names as people read
+/// them; the same shape is taken back by `POST /sites/import`.
+#[utoipa::path(get, path = "/sites/export", tag = "sites",
+    responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<axum::response::Response> {
+    crate::routes::site_sheet::export(&state, &auth).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportedSites {
+    pub added: usize,
+    pub changed: usize,
+}
+
+/// Adds and changes sites from a workbook (multipart field `file`): a row
+/// whose code is registered changes that site, the others are added. All
+/// rows or none; each problem names its row and column.
+#[utoipa::path(post, path = "/sites/import", tag = "sites",
+    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    responses((status = 200, body = ImportedSites), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    mut multipart: axum::extract::Multipart,
+) -> AppResult<Json<ImportedSites>> {
+    auth.scope(Action::ManageSites)?;
+    let mut file = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "malformed")))?
+    {
+        if field.name() == Some("file") {
+            file = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?
+                .to_vec();
+        }
+    }
+    let (added, changed) = crate::routes::site_sheet::import(&state, &auth, file).await?;
+    Ok(Json(ImportedSites { added, changed }))
 }

@@ -19,6 +19,7 @@ mod routing;
 
 pub(crate) use frameworks::MAX_UPLOAD_BYTES;
 mod session;
+pub mod site_sheet;
 mod sites;
 mod tasks;
 pub mod third_party;
@@ -69,6 +70,13 @@ pub fn router() -> Router<AppState> {
         .route("/rounds/{id}/sites/{site_id}", get(rounds::site))
         .route("/sites", get(sites::list).post(sites::create))
         .route("/sites/new", get(sites::new_form))
+        .route("/sites.xlsx", get(sites::export))
+        .route(
+            "/sites/import",
+            get(sites::import_form).post(sites::import).layer(
+                axum::extract::DefaultBodyLimit::max(frameworks::MAX_UPLOAD_BYTES + 65_536),
+            ),
+        )
         .route("/sites/{id}", get(sites::show).post(sites::update))
         .route("/sites/{id}/edit", get(sites::edit_form))
         .route("/units", get(units::list).post(units::create))

@@ -235,6 +235,7 @@ fn form_of(s: &Site) -> SiteForm {
         lon: s.point.lon.to_string(),
         lat: s.point.lat.to_string(),
         active: s.active.then(|| "on".to_string()),
+        shape: s.shape.as_ref().map(|v| v.to_string()).unwrap_or_default(),
     }
 }
 
@@ -301,4 +302,67 @@ pub async fn update(
         }
         Err(e) => Err(AppError::from(e)),
     }
+}
+
+pub async fn export(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    super::site_sheet::export(&state, &auth).await
+}
+
+#[derive(Template)]
+#[template(path = "sites/import.html")]
+struct ImportPage {
+    p: PageCtx,
+    problems: Vec<String>,
+}
+
+pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    auth.scope(Action::ManageSites)?;
+    Ok(render(&ImportPage {
+        p: PageCtx::new(&auth, &state),
+        problems: vec![],
+    }))
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    mut multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    auth.scope(Action::ManageSites)?;
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "malformed")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?;
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => file = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    auth.check_csrf(&csrf)?;
+    let problems = match super::site_sheet::import(&state, &auth, file).await {
+        Ok(_) => return Ok(see_other("/sites", "sites_imported")),
+        Err(AppError::Problems(p)) => p
+            .iter()
+            .map(|x| crate::describe_problem(auth.lang, x))
+            .collect(),
+        Err(AppError::Invalid(e)) => {
+            e.0.iter()
+                .map(|f| crate::middleware::field_message(auth.lang, f.code).to_string())
+                .collect()
+        }
+        Err(e) => return Err(e),
+    };
+    let page = ImportPage {
+        p: PageCtx::new(&auth, &state),
+        problems,
+    };
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
