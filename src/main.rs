@@ -81,6 +81,10 @@ enum Command {
         /// one of the fix (with capture time and GPS), stored like uploads.
         #[arg(long, value_name = "N", default_value_t = 0)]
         photos: u64,
+        /// Add daily patrol rounds over every site until about this many
+        /// findings exist (the city scale's 10,000,000, say).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        findings: u64,
     },
     /// Drive a running wenming on this machine with one request mix and
     /// report throughput and latency.
@@ -347,6 +351,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             force,
             photos,
+            findings,
         } => {
             let cases = match (cases, scale.as_deref()) {
                 (Some(n), _) => n,
@@ -376,6 +381,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .await
                     .map_err(|e| Failure::Runtime(e.to_string()))?;
                 println!("Attached {made} generated photos.");
+            }
+            if findings > 0 {
+                perf::findings_into(&store, findings, seed)
+                    .await
+                    .map_err(Failure::Runtime)?;
             }
             Ok(())
         }
@@ -419,6 +429,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             perf::bench(perf::BenchSpec {
                 cases,
+                // Ten findings a case, as a city's inspection history runs.
+                findings: cases * 10,
                 seed: 1,
                 postgres_admin_url: postgres,
                 output,

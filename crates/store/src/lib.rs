@@ -14,6 +14,7 @@ pub mod escalation;
 pub mod files;
 pub mod framework;
 pub mod generate;
+pub mod generate_findings;
 mod group_commit;
 pub mod inspection;
 pub mod jobs;
