@@ -867,6 +867,9 @@ async fn round_scores(store: &Store, findings: u64) -> Result<Row, String> {
     ))
 }
 
+/// A finding as the phone queues it: its id, its standard, its photo's id.
+type Queued = (uuid::Uuid, String, uuid::Uuid);
+
 /// An inspector's phone sending `n` queued findings, each with a 1 MB
 /// photo, over loopback: photos first under their own ids, then each
 /// site's findings; then everything sent again, as after lost replies.
@@ -928,7 +931,7 @@ async fn sync_findings(store: &Store, base: &str, token: &str, n: usize) -> Resu
         .collect();
     let photo_mb = pictures[0].len() as f64 / 1e6;
     // The queue as the phone holds it: ids made on the device.
-    let queue: Vec<(String, String, Vec<(uuid::Uuid, String, uuid::Uuid)>)> = todo
+    let queue: Vec<(String, String, Vec<Queued>)> = todo
         .iter()
         .map(|(r, s, items)| {
             (
@@ -947,11 +950,11 @@ async fn sync_findings(store: &Store, base: &str, token: &str, n: usize) -> Resu
             .fetch_one(store.reader())
             .await
             .map_err(|e| e.to_string())?;
-    let send = |round: &str, site: &str, items: &[(uuid::Uuid, String, uuid::Uuid)], k: usize| {
+    let send = |round: &str, site: &str, items: &[Queued], k: usize| {
         let (round, site) = (round.to_string(), site.to_string());
         let body = serde_json::json!({ "findings": items.iter().enumerate().map(|(i, (id, std, photo))| serde_json::json!({
             "id": id, "standard_id": std,
-            "recorded": { "result": if (k + i) % 10 == 0 { "fail" } else { "pass" } },
+            "recorded": { "result": if (k + i).is_multiple_of(10) { "fail" } else { "pass" } },
             "photo_ids": [photo], "observed_at": jiff::Timestamp::now().to_string(),
         })).collect::<Vec<_>>() });
         (round, site, body)
