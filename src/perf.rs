@@ -571,7 +571,7 @@ async fn bench_backend(
         .map_err(|e| e.to_string())?;
     // The statement the list page runs, joins and all, for each unit the
     // list load below picks from, with no web stack.
-    let units: Vec<String> = sqlx::query_scalar("SELECT id FROM unit ORDER BY code LIMIT 500")
+    let units: Vec<String> = sqlx::query_scalar("SELECT id FROM unit ORDER BY name LIMIT 500")
         .fetch_all(store.reader())
         .await
         .map_err(|e| e.to_string())?;
@@ -621,7 +621,12 @@ async fn bench_backend(
         .env("WENMING_DATA_DIR", data_dir)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        // Warnings and errors kept beside the database, for a failed run.
+        .stderr(
+            std::fs::File::create(data_dir.join("server.log"))
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null()),
+        )
         .spawn()
         .map_err(|e| e.to_string())?;
     let base = format!("http://127.0.0.1:{port}");
@@ -883,7 +888,7 @@ async fn sync_findings(store: &Store, base: &str, token: &str, n: usize) -> Resu
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("{e:?}"))?;
         let status = r.status();
         let v: serde_json::Value = r.json().await.map_err(|e| e.to_string())?;
         if !status.is_success() {

@@ -84,12 +84,15 @@ fn round_from_row(r: &AnyRow, score: Score) -> Result<Round, StoreError> {
 }
 
 /// Passed and observed findings of each round (or of the given ones): one
-/// grouped read of the findings' index.
+/// grouped read of the findings' index, a row a round.
 pub async fn scores_by_round(
     store: &Store,
     round_ids: Option<&[Uuid]>,
 ) -> Result<HashMap<Uuid, Score>, StoreError> {
-    let mut sql = Sql::new("SELECT round_id AS k, outcome, COUNT(*) AS n FROM finding");
+    let mut sql = Sql::new(
+        "SELECT round_id, CAST(SUM(CASE WHEN outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS passed, \
+         CAST(SUM(CASE WHEN outcome = 'na' THEN 0 ELSE 1 END) AS BIGINT) AS observed FROM finding",
+    );
     if let Some(ids) = round_ids {
         if ids.is_empty() {
             return Ok(HashMap::new());
@@ -97,9 +100,19 @@ pub async fn scores_by_round(
         let ph: Vec<String> = ids.iter().map(|i| sql.text_arg(i.to_string())).collect();
         sql.push(&format!(" WHERE round_id IN ({})", ph.join(", ")));
     }
-    sql.push(" GROUP BY round_id, outcome");
+    sql.push(" GROUP BY round_id");
     let rows = sql.query().fetch_all(store.reader()).await?;
-    tally(&rows)
+    rows.iter()
+        .map(|r| {
+            Ok((
+                parse_uuid(&r.try_get::<String, _>("round_id")?)?,
+                Score {
+                    passed: r.try_get("passed")?,
+                    observed: r.try_get("observed")?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Adds `(k, outcome, n)` rows into scores per key.

@@ -91,6 +91,9 @@ pub async fn upload(
     if let Some(id) = q.client_id
         && let Some(p) = earlier_upload(&state, &auth, id).await?
     {
+        // The body is read all the same: answering before it is read would
+        // close the connection under the phone's next request.
+        let _ = axum::body::to_bytes(body, state.config.photo_rules.max_bytes).await;
         return Ok((StatusCode::OK, Json(dto(p))));
     }
     // A few uploads are read and handled at a time; the rest wait in their
