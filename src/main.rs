@@ -540,7 +540,7 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     }
     if demo::is_loaded(&store).await.unwrap_or(false) {
         println!(
-            "Demo accounts office, inspector, unit and leader share the password {}.",
+            "Demo accounts office, inspector (also inspector2, inspector3), unit and leader share the password {}.",
             demo::DEMO_PASSWORD
         );
     }

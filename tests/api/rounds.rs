@@ -713,6 +713,82 @@ async fn a_third_party_result_becomes_a_round_and_unmatched_rows_are_kept(b: Bac
     )
     .await;
     assert_eq!(case["source"], "third_party");
+    // Mapped by hand: the unknown description is the market's 3.2.3.
+    let (_, nodes) = call(
+        &app,
+        &office,
+        Method::GET,
+        &format!(
+            "/frameworks/{}/nodes",
+            v["round"]["framework_id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    let node = |code: &str| {
+        nodes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["code"] == code)
+            .unwrap()["id"]
+            .clone()
+    };
+    let row7 = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["row"] == 7)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let map = |row: String, standard: Value| {
+        let (app, office, round_id) = (&app, &office, round_id.to_string());
+        let market_id = market["id"].clone();
+        async move {
+            call(
+                app,
+                office,
+                Method::POST,
+                &format!("/rounds/{round_id}/unmatched/{row}/map"),
+                Some(json!({"site_id": market_id, "standard_id": standard})),
+            )
+            .await
+        }
+    };
+    let (s, f) = map(row7.clone(), node("3.2.3")).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(f["outcome"], "pass");
+    assert_eq!(f["standard_code"], "3.2.3");
+    let (_, kept) = call(
+        &app,
+        &office,
+        Method::GET,
+        &format!("/rounds/{round_id}/unmatched"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        kept.as_array().unwrap().len(),
+        3,
+        "the mapped row leaves the list"
+    );
+    let (s, _) = map(row7, node("3.2.3")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a row is mapped once");
+    let row9 = kept
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["row"] == 9)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, e) = map(row9, node("3.2.1")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e.to_string().contains("already_recorded"), "{e}");
+
     // A sheet naming a photo the zip lacks keeps that row too; a sheet with
     // no usable header is refused whole, naming what is missing.
     let bad = result_sheet(&[[market_code, "3.2.1", "不合格", "", "missing.jpg"]]);

@@ -653,6 +653,41 @@ async fn round_walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
         .await
         .unwrap();
     shot(c, &format!("round-form-error-{tag}")).await;
+    c.goto(&app.url("/rounds/import")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[name=photos]"))
+        .await
+        .unwrap();
+    shot(c, &format!("round-import-{tag}")).await;
+    c.goto(&app.url("/sites/import")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[name=file]"))
+        .await
+        .unwrap();
+    shot(c, &format!("sites-import-{tag}")).await;
+    // The inspector's phone page, from the round under way.
+    c.delete_all_cookies().await.unwrap();
+    sign_in(c, app, "inspector2", DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/inspect")).await.unwrap();
+    }
+    c.goto(&app.url("/inspect")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#view ul.assignments li a"))
+        .await
+        .unwrap();
+    shot(c, &format!("inspect-{tag}")).await;
+    c.find(Locator::Css("#view ul.assignments li a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("form.checklist fieldset.check-item"))
+        .await
+        .unwrap();
+    shot(c, &format!("inspect-checklist-{tag}")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

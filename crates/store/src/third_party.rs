@@ -364,3 +364,132 @@ pub async fn unmatched(store: &Store, round_id: Uuid) -> Result<Vec<Unmatched>, 
         })
         .collect()
 }
+
+/// Maps a row that matched nothing to a site and a standard by hand,
+/// recording it as a finding of its round (a failure opens a case, as any
+/// does). The row is marked mapped in the same transaction; mapping it again
+/// is a conflict.
+#[allow(clippy::too_many_arguments)]
+pub async fn map(
+    store: &Store,
+    who: &Submitter<'_>,
+    round_id: Uuid,
+    unmatched_id: Uuid,
+    site_id: Uuid,
+    standard_id: Uuid,
+    outcome: Option<Outcome>,
+    photo_rules: &crate::photo::PhotoRules,
+    tz: &jiff::tz::TimeZone,
+) -> Result<inspection::Finding, StoreError> {
+    let round = inspection::get(store, round_id).await?;
+    let row = unmatched(store, round_id)
+        .await?
+        .into_iter()
+        .find(|u| u.id == unmatched_id)
+        .ok_or(StoreError::NotFound)?;
+    let outcome = match outcome.or_else(|| parse_result_text(&row.result)) {
+        Some(o) => o,
+        None => return Err(StoreError::invalid("result", "required")),
+    };
+    let city = crate::org::whole_city(store).await?;
+    let site = crate::site::get(store, &city, site_id)
+        .await
+        .map_err(|_| StoreError::invalid("site_id", "invalid_choice"))?;
+    let mut conn = store.reader().acquire().await?;
+    let standards = inspection::site_standards(&mut conn, round.framework_id).await?;
+    drop(conn);
+    let list = inspection::checklist_for(&standards, &site.type_code, &site.type_name);
+    let Some(item) = list.iter().find(|c| c.standard_id == standard_id) else {
+        return Err(StoreError::invalid("standard_id", "not_on_checklist"));
+    };
+    let recorded = match outcome {
+        Outcome::Pass => Recorded::Pass,
+        Outcome::Fail => Recorded::Fail,
+        Outcome::NotApplicable => Recorded::NotApplicable,
+    };
+    let now = now_micros();
+    let draft = FindingDraft {
+        id: wenming_domain::new_id(),
+        standard_id,
+        recorded,
+        note: Some(match &row.note {
+            Some(n) => format!("{}（{}）", n, row.standard),
+            None => row.standard.clone(),
+        }),
+        photo_ids: vec![],
+        observed_at: ts(now),
+        lon: None,
+        lat: None,
+    };
+    let world = Intake::now(store).await?;
+    let mut tx = store.begin().await?;
+    let taken: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM finding WHERE round_id = $1 AND site_id = $2 AND standard_id = $3",
+    )
+    .bind(round_id.to_string())
+    .bind(site_id.to_string())
+    .bind(standard_id.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if taken.is_some() {
+        return Err(StoreError::invalid("standard_id", "already_recorded"));
+    }
+    // The site joins the round's sample if the import had not placed it.
+    let placed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM round_site WHERE round_id = $1 AND site_id = $2")
+            .bind(round_id.to_string())
+            .bind(site_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+    if placed == 0 {
+        sqlx::query(
+            "INSERT INTO round_site (round_id, site_id, position, inspector_id, inspected_at) \
+             SELECT $1, $2, COALESCE(MAX(position), -1) + 1, NULL, NULL FROM round_site WHERE round_id = $1",
+        )
+        .bind(round_id.to_string())
+        .bind(site_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
+    inspection::write_findings(
+        &mut tx,
+        &Writing {
+            who,
+            round_id,
+            kind: round.kind,
+            site: &site,
+            world: &world,
+            photo_rules,
+            tz,
+            now,
+        },
+        &[(
+            &draft,
+            item,
+            Judged {
+                outcome,
+                point: None,
+                distance_m: None,
+                away: false,
+            },
+        )],
+    )
+    .await?;
+    let marked = sqlx::query(
+        "UPDATE round_unmatched SET resolved_finding_id = $1 WHERE id = $2 AND round_id = $3 AND resolved_finding_id IS NULL",
+    )
+    .bind(draft.id.to_string())
+    .bind(unmatched_id.to_string())
+    .bind(round_id.to_string())
+    .execute(&mut *tx)
+    .await?;
+    if marked.rows_affected() != 1 {
+        return Err(StoreError::Conflict);
+    }
+    tx.commit().await?;
+    inspection::findings(store, round_id, site_id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == draft.id)
+        .ok_or(StoreError::NotFound)
+}

@@ -120,6 +120,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(rounds::report))
         .routes(routes!(rounds::assignments))
         .routes(routes!(rounds::unmatched))
+        .routes(routes!(rounds::map))
         .routes(routes!(audit::trail))
         .routes(routes!(audit::verify))
         // Workbooks and zips of photos are larger than any JSON body.

@@ -648,3 +648,63 @@ pub async fn unmatched(
             .collect(),
     ))
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct MapBody {
+    pub site_id: Uuid,
+    pub standard_id: Uuid,
+    /// pass, fail or na; leave out to use the row's own result.
+    #[serde(default)]
+    pub result: Option<String>,
+}
+
+/// Maps a row that matched nothing to a site and standard by hand; it is
+/// recorded as a finding of the round (a failure opens a case).
+#[utoipa::path(post, path = "/rounds/{id}/unmatched/{row_id}/map", tag = "inspections",
+    params(("id" = Uuid, Path), ("row_id" = Uuid, Path)), request_body = MapBody,
+    responses((status = 200, body = FindingDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn map(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, row_id)): Path<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<MapBody>,
+) -> AppResult<Json<FindingDto>> {
+    Ok(Json(map_row(&state, &auth, id, row_id, body).await?.into()))
+}
+
+pub async fn map_row(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    row_id: Uuid,
+    body: MapBody,
+) -> AppResult<Finding> {
+    auth.scope(Action::ManageRounds)?;
+    let outcome = match body.result.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(wenming_domain::inspection::parse_outcome(r).ok_or_else(|| {
+            AppError::Invalid(wenming_domain::FieldErrors::single(
+                "result",
+                "invalid_choice",
+            ))
+        })?),
+    };
+    let ctx = auth.ctx();
+    let who = ins::Submitter {
+        ctx: &ctx,
+        user_id: auth.user.id,
+        may_manage: true,
+    };
+    Ok(wenming_store::third_party::map(
+        &state.store,
+        &who,
+        id,
+        row_id,
+        body.site_id,
+        body.standard_id,
+        outcome,
+        &state.config.photo_rules,
+        &state.config.timezone,
+    )
+    .await?)
+}

@@ -66,6 +66,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/rounds/{id}", get(rounds::show))
         .route("/rounds/{id}/close", post(rounds::close))
+        .route("/rounds/{id}/unmatched/{row_id}/map", post(rounds::map))
+        .route("/rounds/{id}/sites/{site_id}/inspector", post(rounds::send))
         .route("/rounds/{id}/report.xlsx", get(rounds::export))
         .route("/rounds/{id}/sites/{site_id}", get(rounds::site))
         .route("/sites", get(sites::list).post(sites::create))

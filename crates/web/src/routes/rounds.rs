@@ -216,6 +216,12 @@ struct ShowPage {
     p: PageCtx,
     rep: Report,
     unmatched: Vec<wenming_store::third_party::Unmatched>,
+    /// Choices for mapping those rows by hand.
+    map_sites: Vec<(Uuid, String)>,
+    map_standards: Vec<(Uuid, String)>,
+    map_error: Option<String>,
+    /// Who the office may send to a site of an open round.
+    inspectors: Vec<(Uuid, String)>,
     kind_label: &'static str,
     can_manage: bool,
     observations: i64,
@@ -227,17 +233,159 @@ pub async fn show(
     P(id): P<Uuid>,
     Q(d): Q<Done>,
 ) -> AppResult<Response> {
+    show_page(&state, &auth, id, d.done.as_deref(), None).await
+}
+
+async fn show_page(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    done: Option<&str>,
+    map_error: Option<String>,
+) -> AppResult<Response> {
     auth.scope(Action::ViewRounds)?;
     let r = ins::report(&state.store, id).await?;
+    let unmatched = wenming_store::third_party::unmatched(&state.store, id).await?;
+    let can_manage = auth.may(Action::ManageRounds);
+    let (mut map_sites, mut map_standards) = (vec![], vec![]);
+    if can_manage && !unmatched.is_empty() {
+        let city = wenming_store::org::whole_city(&state.store).await?;
+        map_sites = wenming_store::site::list(&state.store, &city, &Default::default())
+            .await?
+            .into_iter()
+            .map(|s| (s.id, format!("{} {}（{}）", s.code, s.name, s.type_name)))
+            .collect();
+        let mut conn = state
+            .store
+            .reader()
+            .acquire()
+            .await
+            .map_err(|_| AppError::Internal)?;
+        map_standards = ins::site_standards(&mut conn, r.round.framework_id)
+            .await?
+            .into_iter()
+            .map(|(c, _)| (c.standard_id, format!("{} {}", c.code, c.title)))
+            .collect();
+    }
+    let status = if map_error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
     let page = ShowPage {
-        p: PageCtx::new(&auth, &state).with_flash(d.done.as_deref()),
-        can_manage: auth.may(Action::ManageRounds),
+        p: PageCtx::new(auth, state).with_flash(done),
+        can_manage,
         observations: r.standards.iter().map(|l| l.score.observed).sum(),
         kind_label: crate::i18n::t(auth.lang, &format!("round_kind.{}", r.round.kind.code())),
-        unmatched: wenming_store::third_party::unmatched(&state.store, id).await?,
+        unmatched,
+        map_sites,
+        map_standards,
+        map_error,
+        inspectors: if can_manage {
+            ins::inspector_choices(&state.store).await?
+        } else {
+            vec![]
+        },
         rep: r,
     };
-    Ok(render(&page))
+    Ok((status, render(&page)).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct SendForm {
+    inspector_id: String,
+}
+
+/// The office sends an inspector to a site of an open round (where rotation
+/// found nobody, or plans changed).
+pub async fn send(
+    State(state): State<AppState>,
+    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    f: CsrfForm<SendForm>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    auth.scope(Action::ManageRounds)?;
+    let result = match Uuid::parse_str(f.form.inspector_id.trim()) {
+        Ok(who) => ins::reassign(&state.store, &auth.ctx(), id, site_id, who).await,
+        Err(_) => Err(StoreError::invalid("inspector_id", "required")),
+    };
+    match result {
+        Ok(()) => Ok(see_other(&format!("/rounds/{id}"), "saved")),
+        Err(StoreError::Invalid(e)) => {
+            let message =
+                e.0.iter()
+                    .map(|x| crate::middleware::field_message(auth.lang, x.code).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            show_page(&state, &auth, id, None, Some(message)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct MapForm {
+    site_id: String,
+    standard_id: String,
+    #[serde(default)]
+    result: String,
+}
+
+pub async fn map(
+    State(state): State<AppState>,
+    Path((id, row_id)): Path<(Uuid, Uuid)>,
+    f: CsrfForm<MapForm>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    let parsed = (
+        Uuid::parse_str(f.form.site_id.trim()),
+        Uuid::parse_str(f.form.standard_id.trim()),
+    );
+    let result = match parsed {
+        (Ok(site_id), Ok(standard_id)) => {
+            crate::api::rounds::map_row(
+                &state,
+                &auth,
+                id,
+                row_id,
+                crate::api::rounds::MapBody {
+                    site_id,
+                    standard_id,
+                    result: Some(f.form.result.clone()),
+                },
+            )
+            .await
+        }
+        (Err(_), _) => Err(AppError::Invalid(FieldErrors::single(
+            "site_id", "required",
+        ))),
+        (_, Err(_)) => Err(AppError::Invalid(FieldErrors::single(
+            "standard_id",
+            "required",
+        ))),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!("/rounds/{id}"), "saved")),
+        Err(AppError::Invalid(e)) => {
+            let message =
+                e.0.iter()
+                    .map(|x| crate::middleware::field_message(auth.lang, x.code).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            show_page(&state, &auth, id, None, Some(message)).await
+        }
+        Err(AppError::Conflict) => {
+            show_page(
+                &state,
+                &auth,
+                id,
+                None,
+                Some(crate::i18n::t(auth.lang, "form.conflict").into()),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(serde::Deserialize)]
