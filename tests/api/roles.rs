@@ -25,6 +25,8 @@ struct Ids {
     fm_unit: String,
     /// A site in 临江区 that the unit account's unit does not sponsor.
     lj_site: String,
+    /// An inspection round under way.
+    round: String,
 }
 
 async fn ids(app: &TestApp) -> Ids {
@@ -63,6 +65,26 @@ async fn ids(app: &TestApp) -> Ids {
         city_unit: app.unit_id("市城市管理局").await.to_string(),
         lj_unit: app.unit_id("临江区城市管理局").await.to_string(),
         fm_unit: app.unit_id("凤鸣区城市管理局").await.to_string(),
+        round: wenming_store::inspection::create(
+            &app.store,
+            &wenming_store::Ctx::system("test"),
+            &all,
+            &wenming_domain::inspection::RoundForm {
+                name: "督查".into(),
+                kind: "supervision".into(),
+                starts_on: "2026-11-23".into(),
+                ends_on: "2026-11-27".into(),
+                sample_size: "12".into(),
+                seed: "5".into(),
+                ..Default::default()
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string(),
         lj_site: {
             let city_unit = app.unit_id("市城市管理局").await;
             wenming_store::site::list(&app.store, &all, &Default::default())
@@ -142,6 +164,17 @@ fn page_matrix(i: &Ids) -> Vec<(String, [u16; 5])> {
         (
             format!("/audit/site/{}", i.lj_site),
             [200, 200, 403, 403, 403],
+        ),
+        ("/sites.xlsx".into(), [200, 200, 200, 200, 200]),
+        ("/sites/import".into(), [200, 200, 403, 403, 403]),
+        ("/inspect".into(), [200, 200, 200, 403, 403]),
+        ("/rounds".into(), [200, 200, 200, 403, 200]),
+        ("/rounds/new".into(), [200, 200, 403, 403, 403]),
+        ("/rounds/import".into(), [200, 200, 403, 403, 403]),
+        (format!("/rounds/{}", i.round), [200, 200, 200, 403, 200]),
+        (
+            format!("/rounds/{}/report.xlsx", i.round),
+            [200, 200, 200, 403, 200],
         ),
         ("/cases".into(), [200, 200, 200, 200, 200]),
         ("/cases?inbox=overdue".into(), [200, 200, 200, 200, 200]),
@@ -239,6 +272,22 @@ async fn api_answers_each_role_as_the_policy_says(b: Backend) {
         ("/site-types".into(), [200, 200, 200, 200, 200]),
         ("/sites".into(), [200, 200, 200, 200, 200]),
         (format!("/sites/{}", i.lj_site), [200, 200, 200, 404, 200]),
+        ("/sites/export".into(), [200, 200, 200, 200, 200]),
+        ("/rounds".into(), [200, 200, 200, 403, 200]),
+        (format!("/rounds/{}", i.round), [200, 200, 200, 403, 200]),
+        (
+            format!("/rounds/{}/report", i.round),
+            [200, 200, 200, 403, 200],
+        ),
+        (
+            format!("/rounds/{}/sites", i.round),
+            [200, 200, 200, 403, 200],
+        ),
+        (
+            format!("/rounds/{}/unmatched", i.round),
+            [200, 200, 200, 403, 200],
+        ),
+        ("/assignments".into(), [200, 200, 200, 403, 403]),
     ];
     let call = bearer(&format!("http://{}", app.addr));
     let mut wrong = vec![];
