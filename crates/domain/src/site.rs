@@ -280,6 +280,17 @@ pub enum Outcome {
     NotApplicable,
 }
 
+impl Recorded {
+    /// A plain result, as an evaluator's sheet gives it (no count or share).
+    pub fn plain(outcome: Outcome) -> Recorded {
+        match outcome {
+            Outcome::Pass => Recorded::Pass,
+            Outcome::Fail => Recorded::Fail,
+            Outcome::NotApplicable => Recorded::NotApplicable,
+        }
+    }
+}
+
 /// Judges a recording against the standard's rule; a recording of the
 /// wrong kind names the field to fix.
 pub fn judge(rule: Observation, r: Recorded) -> Result<Outcome, &'static str> {

@@ -4,27 +4,12 @@
 //! inspectors' phones use.
 
 use crate::files::Files;
+use crate::generate::Dice;
 use crate::inspection::{self, Submitter};
 use crate::{Ctx, Store, StoreError};
 use uuid::Uuid;
 use wenming_domain::inspection::{FindingDraft, RoundInput, RoundKind};
 use wenming_domain::site::{Observation, Recorded, RotationRules};
-
-/// A small fixed generator, so the demo is the same on every load.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
     let tz = store.timezone().clone();

@@ -21,6 +21,23 @@ pub struct GenSpec {
     pub force: bool,
 }
 
+/// A small fixed generator (a 64-bit LCG): the same seed gives the same
+/// demo and generated rows on every machine.
+pub(crate) struct Dice(pub(crate) u64);
+
+impl Dice {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
 /// Today's start (UTC): the default end of the generated year, so runs on
 /// one day with one seed give the same rows.
 pub fn today() -> jiff::Timestamp {

@@ -3,24 +3,12 @@
 //! in ten a failure. Written straight into the tables (no cases opened, no
 //! photos): this is load for the score queries, not a story.
 
-use crate::inspection::{checklist_for, site_standards};
+use crate::generate::Dice;
+use crate::inspection::checklist_for;
 use crate::sql::rows;
 use crate::{Store, StoreError};
 use sqlx::Row;
 use uuid::Uuid;
-
-/// A small fixed generator: the same seed gives the same findings.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-}
 
 /// Writes patrol rounds until about `target` findings exist in them;
 /// `progress` hears the running count. Returns how many were written.
@@ -34,8 +22,8 @@ pub async fn findings(
         .await?
         .ok_or_else(|| StoreError::invalid("framework", "no_active_framework"))?
         .id;
+    let standards = crate::inspection::standards_of(store, framework).await?;
     let mut conn = store.reader().acquire().await?;
-    let standards = site_standards(&mut conn, framework).await?;
     let site_rows = sqlx::query(
         "SELECT s.id, t.code, t.name FROM site s JOIN site_type t ON t.id = s.type_id WHERE s.active = 1 ORDER BY s.code",
     )

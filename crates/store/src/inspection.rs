@@ -238,6 +238,15 @@ fn code_order(code: &str) -> Vec<u32> {
         .collect()
 }
 
+/// `site_standards` on a connection of the store's own.
+pub async fn standards_of(
+    store: &Store,
+    framework_id: Uuid,
+) -> Result<Vec<(CheckItem, Vec<String>)>, StoreError> {
+    let mut conn = store.reader().acquire().await?;
+    site_standards(&mut conn, framework_id).await
+}
+
 /// The checklist for a site of this type under a framework.
 pub fn checklist_for(
     standards: &[(CheckItem, Vec<String>)],
@@ -257,8 +266,7 @@ pub async fn checklist(store: &Store, site: &Site) -> Result<Vec<CheckItem>, Sto
         return Ok(vec![]);
     };
     let fid = f.id;
-    let mut conn = store.reader().acquire().await?;
-    let all = site_standards(&mut conn, fid).await?;
+    let all = standards_of(store, fid).await?;
     Ok(checklist_for(&all, &site.type_code, &site.type_name))
 }
 
@@ -892,9 +900,7 @@ async fn submit_once(
     }
     let city = crate::org::whole_city(store).await?;
     let site = crate::site::get(store, &city, site_id).await?;
-    let mut conn = store.reader().acquire().await?;
-    let standards = site_standards(&mut conn, round.framework_id).await?;
-    drop(conn);
+    let standards = standards_of(store, round.framework_id).await?;
     let list = checklist_for(&standards, &site.type_code, &site.type_name);
     let now = now_micros();
 
@@ -1220,9 +1226,7 @@ async fn previous(store: &Store, round: &Round) -> Result<Option<Round>, StoreEr
 pub async fn report(store: &Store, round_id: Uuid) -> Result<Report, StoreError> {
     let round = get(store, round_id).await?;
     let previous = previous(store, &round).await?;
-    let mut conn = store.reader().acquire().await?;
-    let items = site_standards(&mut conn, round.framework_id).await?;
-    drop(conn);
+    let items = standards_of(store, round.framework_id).await?;
     let by_standard = standard_scores(store, round_id).await?;
     let before = match &previous {
         Some(p) => standard_scores(store, p.id).await?,

@@ -118,9 +118,7 @@ pub async fn import(
         .id;
     let city = crate::org::whole_city(store).await?;
     let sites = crate::site::list(store, &city, &Default::default()).await?;
-    let mut conn = store.reader().acquire().await?;
-    let standards = inspection::site_standards(&mut conn, framework_id).await?;
-    drop(conn);
+    let standards = inspection::standards_of(store, framework_id).await?;
     let photo_key = |name: &str| match_key(name.rsplit(['/', '\\']).next().unwrap_or(name));
     let by_name: HashMap<String, &bytes::Bytes> =
         photos.iter().map(|(n, b)| (photo_key(n), b)).collect();
@@ -263,11 +261,7 @@ async fn write(
             .iter()
             .filter(|(_, s, _, _)| s.id == site.id)
             .map(|(row, _, item, outcome)| {
-                let recorded = match outcome {
-                    Outcome::Pass => Recorded::Pass,
-                    Outcome::Fail => Recorded::Fail,
-                    Outcome::NotApplicable => Recorded::NotApplicable,
-                };
+                let recorded = Recorded::plain(*outcome);
                 (
                     FindingDraft {
                         id: wenming_domain::new_id(),
@@ -395,18 +389,12 @@ pub async fn map(
     let site = crate::site::get(store, &city, site_id)
         .await
         .map_err(|_| StoreError::invalid("site_id", "invalid_choice"))?;
-    let mut conn = store.reader().acquire().await?;
-    let standards = inspection::site_standards(&mut conn, round.framework_id).await?;
-    drop(conn);
+    let standards = inspection::standards_of(store, round.framework_id).await?;
     let list = inspection::checklist_for(&standards, &site.type_code, &site.type_name);
     let Some(item) = list.iter().find(|c| c.standard_id == standard_id) else {
         return Err(StoreError::invalid("standard_id", "not_on_checklist"));
     };
-    let recorded = match outcome {
-        Outcome::Pass => Recorded::Pass,
-        Outcome::Fail => Recorded::Fail,
-        Outcome::NotApplicable => Recorded::NotApplicable,
-    };
+    let recorded = Recorded::plain(outcome);
     let now = now_micros();
     let draft = FindingDraft {
         id: wenming_domain::new_id(),

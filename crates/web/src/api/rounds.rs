@@ -386,13 +386,7 @@ async fn checklist_of(
     round: &Round,
     site: &wenming_store::site::Site,
 ) -> AppResult<Vec<CheckItem>> {
-    let mut conn = state
-        .store
-        .reader()
-        .acquire()
-        .await
-        .map_err(|_| AppError::Internal)?;
-    let all = ins::site_standards(&mut conn, round.framework_id).await?;
+    let all = ins::standards_of(&state.store, round.framework_id).await?;
     Ok(ins::checklist_for(&all, &site.type_code, &site.type_name))
 }
 

@@ -255,13 +255,7 @@ async fn show_page(
             .into_iter()
             .map(|s| (s.id, format!("{} {}（{}）", s.code, s.name, s.type_name)))
             .collect();
-        let mut conn = state
-            .store
-            .reader()
-            .acquire()
-            .await
-            .map_err(|_| AppError::Internal)?;
-        map_standards = ins::site_standards(&mut conn, r.round.framework_id)
+        map_standards = ins::standards_of(&state.store, r.round.framework_id)
             .await?
             .into_iter()
             .map(|(c, _)| (c.standard_id, format!("{} {}", c.code, c.title)))
@@ -291,6 +285,14 @@ async fn show_page(
     Ok((status, render(&page)).into_response())
 }
 
+/// A refusal's field errors in words, for the alert above the report.
+fn messages(lang: crate::i18n::Lang, e: &FieldErrors) -> String {
+    e.0.iter()
+        .map(|x| crate::middleware::field_message(lang, x.code))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(serde::Deserialize)]
 pub struct SendForm {
     inspector_id: String,
@@ -312,12 +314,7 @@ pub async fn send(
     match result {
         Ok(()) => Ok(see_other(&format!("/rounds/{id}"), "saved")),
         Err(StoreError::Invalid(e)) => {
-            let message =
-                e.0.iter()
-                    .map(|x| crate::middleware::field_message(auth.lang, x.code).to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-            show_page(&state, &auth, id, None, Some(message)).await
+            show_page(&state, &auth, id, None, Some(messages(auth.lang, &e))).await
         }
         Err(e) => Err(e.into()),
     }
@@ -367,12 +364,7 @@ pub async fn map(
     match result {
         Ok(_) => Ok(see_other(&format!("/rounds/{id}"), "saved")),
         Err(AppError::Invalid(e)) => {
-            let message =
-                e.0.iter()
-                    .map(|x| crate::middleware::field_message(auth.lang, x.code).to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-            show_page(&state, &auth, id, None, Some(message)).await
+            show_page(&state, &auth, id, None, Some(messages(auth.lang, &e))).await
         }
         Err(AppError::Conflict) => {
             show_page(
