@@ -95,33 +95,6 @@ pub fn read(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_xlsxwriter::Workbook;
-
-    #[test]
-    fn finds_the_header_below_a_title_and_keeps_sheet_row_numbers() {
-        let mut wb = Workbook::new();
-        let ws = wb.add_worksheet();
-        ws.write_string(0, 0, "十一月第三方测评结果").unwrap();
-        ws.write_string(1, 0, "点位").unwrap();
-        ws.write_string(1, 2, "结果").unwrap();
-        ws.write_string(2, 0, "望岳路北段").unwrap();
-        ws.write_string(2, 2, "合格").unwrap();
-        ws.write_string(4, 0, "凤鸣街").unwrap();
-        let bytes = wb.save_to_buffer().unwrap();
-        let cols: &[(&'static str, &[&str])] =
-            &[("place", &["点位", "地点"]), ("result", &["结果"])];
-        let rows = read(&bytes, &Limits::default(), cols, &["place", "result"]).unwrap();
-        assert_eq!(rows.len(), 2, "the empty row is skipped");
-        assert_eq!((rows[0].row, rows[0].get("result")), (3, "合格"));
-        assert_eq!((rows[1].row, rows[1].get("place")), (5, "凤鸣街"));
-        let e = read(&bytes, &Limits::default(), &[("x", &["编号"])], &["x"]).unwrap_err();
-        assert_eq!(e[0].code, "missing_columns");
-    }
-}
-
 /// The files of a zip (photos sent with a result sheet), by name, refusing
 /// one that unpacks larger than `max_total` bytes (a zip bomb) or holds more
 /// than `max_files`.
@@ -167,4 +140,31 @@ pub fn zip_files(
         out.insert(name, buf);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_xlsxwriter::Workbook;
+
+    #[test]
+    fn finds_the_header_below_a_title_and_keeps_sheet_row_numbers() {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "十一月第三方测评结果").unwrap();
+        ws.write_string(1, 0, "点位").unwrap();
+        ws.write_string(1, 2, "结果").unwrap();
+        ws.write_string(2, 0, "望岳路北段").unwrap();
+        ws.write_string(2, 2, "合格").unwrap();
+        ws.write_string(4, 0, "凤鸣街").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let cols: &[(&'static str, &[&str])] =
+            &[("place", &["点位", "地点"]), ("result", &["结果"])];
+        let rows = read(&bytes, &Limits::default(), cols, &["place", "result"]).unwrap();
+        assert_eq!(rows.len(), 2, "the empty row is skipped");
+        assert_eq!((rows[0].row, rows[0].get("result")), (3, "合格"));
+        assert_eq!((rows[1].row, rows[1].get("place")), (5, "凤鸣街"));
+        let e = read(&bytes, &Limits::default(), &[("x", &["编号"])], &["x"]).unwrap_err();
+        assert_eq!(e[0].code, "missing_columns");
+    }
 }

@@ -94,6 +94,7 @@
       ? `${net}${t('inspect.waiting').replace('{findings}', findings).replace('{photos}', photos)}`
       : `${net}${t('inspect.nothing_waiting')}`;
     queue.classList.toggle('pending', findings > 0);
+    queue.hidden = false;
     syncButton.hidden = findings === 0 || !navigator.onLine;
   }
 
