@@ -634,6 +634,38 @@ async fn round_walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
         "compared with September: {text}"
     );
     shot(c, &format!("round-report-{tag}")).await;
+    // A site's findings in the round, then the site with its history.
+    let href = c
+        .find(Locator::Css("a[href*='/sites/'][href^='/rounds/']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    c.goto(&app.url(&href)).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("ul.findings"))
+        .await
+        .unwrap();
+    shot(c, &format!("round-site-{tag}")).await;
+    c.find(Locator::Css(".head .actions a.button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("dl.facts"))
+        .await
+        .unwrap();
+    shot_at(c, "progress", &format!("site-history-{tag}")).await;
+    c.back().await.unwrap();
+    c.back().await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("section.stats"))
+        .await
+        .unwrap();
     shot_at(
         c,
         "table.list tbody tr:last-child",

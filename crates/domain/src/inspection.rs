@@ -291,6 +291,10 @@ impl Score {
     pub fn failed(self) -> i64 {
         self.observed - self.passed
     }
+    /// The rate as a whole percentage, for a bar.
+    pub fn percent(self) -> Option<i64> {
+        self.rate().map(|r| (r * 100.0).round() as i64)
+    }
 }
 
 /// A third-party result as written in its spreadsheet, read into an outcome
@@ -433,6 +437,16 @@ mod tests {
         assert_eq!(j.outcome, Outcome::Fail);
         assert!(check(&mut e, 1, &draft(Recorded::Pass, 0, None), rule, site, now).is_none());
         assert_eq!(e.for_field("findings[1].count"), Some("does_not_fit_rule"));
+    }
+
+    #[test]
+    fn a_score_rate_leaves_out_what_was_not_observed() {
+        let s = Score {
+            passed: 7,
+            observed: 8,
+        };
+        assert_eq!((s.failed(), s.percent()), (1, Some(88)));
+        assert_eq!(Score::default().rate(), None);
     }
 
     #[test]
