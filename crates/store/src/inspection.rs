@@ -582,10 +582,14 @@ pub struct RoundSite {
     pub site_id: Uuid,
     pub site_code: String,
     pub site_name: String,
+    pub type_code: String,
     pub type_name: String,
     pub region_name: String,
     pub region_path: String,
     pub sponsor_unit_name: Option<String>,
+    /// Where the inspector stands, and the address.
+    pub point: wenming_domain::geo::Point,
+    pub address: Option<String>,
     pub inspector_id: Option<Uuid>,
     pub inspector_name: Option<String>,
     pub inspected_at: Option<jiff::Timestamp>,
@@ -595,7 +599,7 @@ pub struct RoundSite {
 }
 
 const ROUND_SITE_SELECT: &str = "SELECT rs.round_id, rs.site_id, rs.inspector_id, rs.inspected_at, \
-    s.code AS site_code, s.name AS site_name, t.name AS type_name, r.name AS region_name, r.path AS region_path, \
+    s.code AS site_code, s.name AS site_name, s.lon, s.lat, s.address, t.code AS type_code, t.name AS type_name, r.name AS region_name, r.path AS region_path, \
     un.name AS sponsor_unit_name, u.display_name AS inspector_name, \
     (SELECT COUNT(*) FROM finding f WHERE f.round_id = rs.round_id AND f.site_id = rs.site_id AND f.away = 1) AS away \
     FROM round_site rs JOIN site s ON s.id = rs.site_id JOIN site_type t ON t.id = s.type_id \
@@ -608,7 +612,13 @@ fn round_site_from_row(r: &AnyRow, score: Score) -> Result<RoundSite, StoreError
         site_id: parse_uuid(&r.try_get::<String, _>("site_id")?)?,
         site_code: r.try_get("site_code")?,
         site_name: r.try_get("site_name")?,
+        type_code: r.try_get("type_code")?,
         type_name: r.try_get("type_name")?,
+        point: wenming_domain::geo::Point {
+            lon: r.try_get("lon")?,
+            lat: r.try_get("lat")?,
+        },
+        address: r.try_get("address")?,
         region_name: r.try_get("region_name")?,
         region_path: r.try_get("region_path")?,
         sponsor_unit_name: r.try_get("sponsor_unit_name")?,
@@ -664,16 +674,18 @@ pub async fn assignments(
     .bind(inspector_id.to_string())
     .fetch_all(store.reader())
     .await?;
-    let mut rounds: HashMap<Uuid, Round> = HashMap::new();
+    // Each round and its sites' scores read once, not once a site.
+    let mut rounds: HashMap<Uuid, (Round, HashMap<Uuid, Score>)> = HashMap::new();
     let mut out = vec![];
     for r in &rows {
         let rid = parse_uuid(&r.try_get::<String, _>("round_id")?)?;
         if let std::collections::hash_map::Entry::Vacant(e) = rounds.entry(rid) {
-            e.insert(get(store, rid).await?);
+            e.insert((get(store, rid).await?, site_scores(store, rid).await?));
         }
         let sid = parse_uuid(&r.try_get::<String, _>("site_id")?)?;
-        let score = site_score(store, rid, sid).await?;
-        out.push((rounds[&rid].clone(), round_site_from_row(r, score)?));
+        let (round, scores) = &rounds[&rid];
+        let score = scores.get(&sid).copied().unwrap_or_default();
+        out.push((round.clone(), round_site_from_row(r, score)?));
     }
     Ok(out)
 }

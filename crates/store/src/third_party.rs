@@ -50,6 +50,12 @@ pub struct Imported {
     pub unmatched: Vec<Unmatched>,
 }
 
+/// How a photo is named in a row and in the zip: its file name (without
+/// the zip's folders), case and width folded.
+fn photo_key(name: &str) -> String {
+    match_key(name.rsplit(['/', '\\']).next().unwrap_or(name))
+}
+
 /// The site a row's place names: its code, or its name as written when
 /// one site has it.
 fn find_site<'a>(sites: &'a [Site], place: &str) -> Option<&'a Site> {
@@ -119,7 +125,6 @@ pub async fn import(
     let city = crate::org::whole_city(store).await?;
     let sites = crate::site::list(store, &city, &Default::default()).await?;
     let standards = inspection::standards_of(store, framework_id).await?;
-    let photo_key = |name: &str| match_key(name.rsplit(['/', '\\']).next().unwrap_or(name));
     let by_name: HashMap<String, &bytes::Bytes> =
         photos.iter().map(|(n, b)| (photo_key(n), b)).collect();
 
@@ -271,11 +276,7 @@ async fn write(
                         photo_ids: row
                             .photos
                             .iter()
-                            .filter_map(|p| {
-                                staged
-                                    .get(&match_key(p.rsplit(['/', '\\']).next().unwrap_or(p)))
-                                    .copied()
-                            })
+                            .filter_map(|p| staged.get(&photo_key(p)).copied())
                             .collect(),
                         observed_at: ts(now),
                         lon: None,

@@ -364,26 +364,24 @@ pub async fn assignments(
 }
 
 pub async fn assignments_of(state: &AppState, user: Uuid) -> AppResult<Vec<AssignmentDto>> {
-    let city = wenming_store::org::whole_city(&state.store).await?;
     // Each framework's on-site standards read once, not once a site.
     let mut standards = std::collections::HashMap::new();
     let mut out = vec![];
     for (round, rs) in ins::assignments(&state.store, user).await? {
-        let site = wenming_store::site::get(&state.store, &city, rs.site_id).await?;
         if let std::collections::hash_map::Entry::Vacant(e) = standards.entry(round.framework_id) {
             e.insert(ins::standards_of(&state.store, round.framework_id).await?);
         }
         let checklist = ins::checklist_for(
             &standards[&round.framework_id],
-            &site.type_code,
-            &site.type_name,
+            &rs.type_code,
+            &rs.type_name,
         );
         out.push(AssignmentDto {
             round: round.into(),
+            lon: rs.point.lon,
+            lat: rs.point.lat,
+            address: rs.address.clone(),
             site: rs.into(),
-            lon: site.point.lon,
-            lat: site.point.lat,
-            address: site.address,
             checklist: checklist.into_iter().map(Into::into).collect(),
         });
     }

@@ -262,23 +262,11 @@ pub struct ImportedSites {
 pub async fn import(
     State(state): State<AppState>,
     auth: Auth,
-    mut multipart: axum::extract::Multipart,
+    multipart: axum::extract::Multipart,
 ) -> AppResult<Json<ImportedSites>> {
     auth.scope(Action::ManageSites)?;
-    let mut file = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "malformed")))?
-    {
-        if field.name() == Some("file") {
-            file = field
-                .bytes()
-                .await
-                .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?
-                .to_vec();
-        }
-    }
+    // A browser's session proved itself with its x-csrf-token header.
+    let (_, file) = crate::routes::site_sheet::read_upload(multipart).await?;
     let (added, changed) = crate::routes::site_sheet::import(&state, &auth, file).await?;
     Ok(Json(ImportedSites { added, changed }))
 }

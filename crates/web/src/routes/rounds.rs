@@ -224,7 +224,6 @@ struct ShowPage {
     inspectors: Vec<(Uuid, String)>,
     kind_label: &'static str,
     can_manage: bool,
-    observations: i64,
 }
 
 pub async fn show(
@@ -269,7 +268,6 @@ async fn show_page(
     let page = ShowPage {
         p: PageCtx::new(auth, state).with_flash(done),
         can_manage,
-        observations: r.standards.iter().map(|l| l.score.observed).sum(),
         kind_label: crate::i18n::t(auth.lang, &format!("round_kind.{}", r.round.kind.code())),
         unmatched,
         map_sites,

@@ -121,6 +121,28 @@ pub async fn export(state: &AppState, auth: &Auth) -> AppResult<Response> {
         .into_response())
 }
 
+/// The CSRF token and the file of an upload form (multipart).
+pub async fn read_upload(mut multipart: axum::extract::Multipart) -> AppResult<(String, Vec<u8>)> {
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "malformed")))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?;
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => file = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((csrf, file))
+}
+
 /// Reads a sheet of sites and saves them all, or none. Returns (added,
 /// changed), or the problems by row and column.
 pub async fn import(state: &AppState, auth: &Auth, sheet: Vec<u8>) -> AppResult<(usize, usize)> {

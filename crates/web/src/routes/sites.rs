@@ -326,26 +326,10 @@ pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult
 pub async fn import(
     State(state): State<AppState>,
     auth: Auth,
-    mut multipart: axum::extract::Multipart,
+    multipart: axum::extract::Multipart,
 ) -> AppResult<Response> {
     auth.scope(Action::ManageSites)?;
-    let (mut csrf, mut file) = (String::new(), Vec::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "malformed")))?
-    {
-        let name = field.name().unwrap_or("").to_string();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?;
-        match name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-            "file" => file = bytes.to_vec(),
-            _ => {}
-        }
-    }
+    let (csrf, file) = super::site_sheet::read_upload(multipart).await?;
     auth.check_csrf(&csrf)?;
     let problems = match super::site_sheet::import(&state, &auth, file).await {
         Ok(_) => return Ok(see_other("/sites", "sites_imported")),
