@@ -282,6 +282,11 @@ async fn open_store(cfg: &config::Config) -> Result<Store, Failure> {
         .migrate()
         .await
         .map_err(|e| Failure::Runtime(e.to_string()))?;
+    // Every command sets the database up as `serve` does (the first
+    // administrator aside, whose password only `serve` can show).
+    demo::prepare(&store)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot prepare the city region: {e}")))?;
     Ok(store)
 }
 

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod integrity;
+
 mod api;
 mod audit;
 mod auth;

@@ -20,7 +20,7 @@ on_both!(
     a_third_party_result_becomes_a_round_and_unmatched_rows_are_kept,
 );
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     m: Method,
@@ -56,7 +56,7 @@ async fn draw(app: &TestApp, office: &str, name: &str, seed: u64, size: i64) -> 
     r
 }
 
-async fn sites_of(app: &TestApp, token: &str, round: &Value) -> Vec<Value> {
+pub(crate) async fn sites_of(app: &TestApp, token: &str, round: &Value) -> Vec<Value> {
     let (s, v) = call(
         app,
         token,
@@ -92,7 +92,7 @@ fn home_of(inspector: &str) -> &'static str {
 
 /// Records every checklist item of a round's site as passed, except the
 /// first, which fails with a photo. Returns the findings sent.
-async fn inspect(
+pub(crate) async fn inspect(
     app: &TestApp,
     token: &str,
     round_id: &str,

@@ -26,7 +26,10 @@ fn steps(original: Uuid, unit: Uuid) -> Vec<Step> {
         Step::Register,
         Step::Reject { reason: reason() },
         Step::Void { reason: reason() },
-        Step::MarkDuplicate { original },
+        Step::MarkDuplicate {
+            original,
+            reason: String::new(),
+        },
         Step::Dispatch {
             unit,
             deadline: at(48),
@@ -64,6 +67,7 @@ fn steps(original: Uuid, unit: Uuid) -> Vec<Step> {
             score: 4,
             note: String::new(),
         },
+        Step::UnmarkDuplicate { reason: reason() },
     ]
 }
 
@@ -89,6 +93,7 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
                     office,
                     verifier,
                     units,
+                    home_unit: None,
                 },
             }
         }
@@ -202,6 +207,9 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
                     (true, Err(Refusal::OwnWork)) => {
                         assert_eq!(body["errors"][0]["code"], "own_work", "{what}: {body}")
                     }
+                    (true, Err(Refusal::OwnUnit)) => {
+                        assert_eq!(body["errors"][0]["code"], "own_unit", "{what}: {body}")
+                    }
                     (true, Err(Refusal::Invalid { field, code })) => {
                         assert_eq!(
                             (
@@ -225,7 +233,7 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
             }
         }
     }
-    // The walk did try both kinds (11 states × 3 actors × 15 steps).
+    // The walk did try both kinds (11 states × 3 actors × 16 steps).
     assert!(allowed >= 20, "{allowed} allowed");
-    assert_eq!(allowed + refused, 11 * 3 * 15);
+    assert_eq!(allowed + refused, 11 * 3 * 16);
 }

@@ -76,6 +76,47 @@ impl CaseState {
             CaseState::Dispatched | CaseState::Rework | CaseState::AwaitingApproval
         )
     }
+    /// The deadline runs: the unit is working on it, so a passed deadline
+    /// makes it overdue. While the unit waits for the office's decision on
+    /// an ask it is with the unit, but the next move is the office's.
+    pub fn deadline_runs(self) -> bool {
+        matches!(self, CaseState::Dispatched | CaseState::Rework)
+    }
+}
+
+/// Where a case stands against its deadline: the one definition of
+/// overdue that lists, counts, metrics and the escalation job share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// No deadline runs (not dispatched, or done with).
+    NotRunning,
+    OnTime,
+    Overdue,
+    /// The unit asked for an extension, to park or to return it: the
+    /// office decides before the clock means anything.
+    AwaitingDecision,
+    /// Parked (挂账) with the office's approval: no deadline until resumed.
+    Parked,
+}
+
+pub fn deadline_state(
+    state: CaseState,
+    deadline: Option<Timestamp>,
+    now: Timestamp,
+) -> DeadlineState {
+    match (state, deadline) {
+        (CaseState::AwaitingApproval, _) => DeadlineState::AwaitingDecision,
+        (CaseState::Parked, _) => DeadlineState::Parked,
+        (s, Some(d)) if s.deadline_runs() => {
+            if d < now {
+                DeadlineState::Overdue
+            } else {
+                DeadlineState::OnTime
+            }
+        }
+        _ => DeadlineState::NotRunning,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,8 +138,17 @@ pub enum Step {
     Void {
         reason: String,
     },
+    /// The same problem as `original`; a chain resolves to its root.
     MarkDuplicate {
         original: Uuid,
+        /// Why a farther original (beyond the category's radius) is the
+        /// same problem; not needed within it.
+        #[serde(default)]
+        reason: String,
+    },
+    /// The office takes a duplicate mark back: the case is its own again.
+    UnmarkDuplicate {
+        reason: String,
     },
     Dispatch {
         unit: Uuid,
@@ -137,6 +187,7 @@ impl Step {
             Step::Reject { .. } => "reject",
             Step::Void { .. } => "void",
             Step::MarkDuplicate { .. } => "mark_duplicate",
+            Step::UnmarkDuplicate { .. } => "unmark_duplicate",
             Step::Dispatch { .. } => "dispatch",
             Step::Handle { .. } => "handle",
             Step::Ask { .. } => "ask",
@@ -157,8 +208,18 @@ pub struct CaseActor {
     pub office: bool,
     /// May verify fixes (office staff and inspectors).
     pub verifier: bool,
-    /// The units the actor works for.
+    /// The units the actor may act for (handle its cases).
     pub units: Vec<Uuid>,
+    /// The unit the person belongs to, whatever they may act for: an
+    /// inspector seconded from a unit is still of that unit.
+    pub home_unit: Option<Uuid>,
+}
+
+impl CaseActor {
+    /// Works for this unit, by grant or by belonging.
+    pub fn of_unit(&self, unit: Uuid) -> bool {
+        self.units.contains(&unit) || self.home_unit == Some(unit)
+    }
 }
 
 /// The facts of a case the workflow decides on.
@@ -198,6 +259,9 @@ pub enum Refusal {
     NotYours { step: &'static str },
     /// The verifier handled or dispatched the case.
     OwnWork,
+    /// The verifier works for the unit that handles the case: a colleague
+    /// checking a colleague's fix is no check.
+    OwnUnit,
     /// A field of the step is wrong (a reason missing, a deadline past ...).
     Invalid {
         field: &'static str,
@@ -217,6 +281,10 @@ impl std::fmt::Display for Refusal {
             Refusal::OwnWork => write!(
                 f,
                 "a fix is verified by someone who neither handled nor dispatched it"
+            ),
+            Refusal::OwnUnit => write!(
+                f,
+                "a fix is verified by someone outside the unit that handled it"
             ),
             Refusal::Invalid { field, code } => write!(f, "{field}: {code}"),
         }
@@ -279,6 +347,11 @@ pub fn apply(
         (Reported | Registered, Step::MarkDuplicate { .. }) => {
             office()?;
             next.state = Some(Duplicate);
+        }
+        (Duplicate, Step::UnmarkDuplicate { reason }) => {
+            office()?;
+            need_reason(reason)?;
+            next.state = Some(Registered);
         }
         (Registered, Step::Dispatch { unit, deadline })
         | (Parked, Step::Resume { unit, deadline }) => {
@@ -355,6 +428,9 @@ pub fn apply(
             {
                 return Err(Refusal::OwnWork);
             }
+            if facts.unit.is_some_and(|u| actor.of_unit(u)) {
+                return Err(Refusal::OwnUnit);
+            }
             if !passed && note.trim().is_empty() {
                 return Err(Refusal::Invalid {
                     field: "note",
@@ -388,13 +464,62 @@ pub fn apply(
     Ok(next)
 }
 
+/// What the duplicate rules need to know of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateView {
+    pub id: Uuid,
+    pub state: CaseState,
+    /// The category's class (大类): its parent, or itself when it has none.
+    pub class: Uuid,
+    pub point: Option<crate::geo::Point>,
+}
+
+/// Whether `case` may be marked a duplicate of `root`, the original its
+/// chosen original resolves to (a duplicate's original, followed to the
+/// end). The original must be live or closed, of the same class, and
+/// within the duplicate's category radius, unless a reason confirms a
+/// farther (or unplaced) one. Refusals name the field `original`.
+pub fn check_original(
+    case: &DuplicateView,
+    root: &DuplicateView,
+    radius_m: f64,
+    reason: &str,
+) -> Result<(), Refusal> {
+    let no = |code| {
+        Err(Refusal::Invalid {
+            field: "original",
+            code,
+        })
+    };
+    if root.id == case.id {
+        return no("duplicate_cycle");
+    }
+    match root.state {
+        CaseState::Voided => return no("original_voided"),
+        CaseState::Rejected => return no("original_rejected"),
+        _ => {}
+    }
+    if root.class != case.class {
+        return no("other_class");
+    }
+    let near = case
+        .point
+        .zip(root.point)
+        .is_some_and(|(a, b)| a.distance_m(b) <= radius_m);
+    if !near && reason.trim().is_empty() {
+        return no("original_too_far");
+    }
+    Ok(())
+}
+
 /// The steps an actor could take now, for showing only the allowed actions.
 pub fn possible_steps(facts: &CaseFacts, actor: &CaseActor) -> Vec<&'static str> {
     use CaseState::*;
     let state = facts.state.unwrap_or(Reported);
     let mine = facts.unit.is_some_and(|u| actor.units.contains(&u));
-    let own_work =
-        facts.handled_by.contains(&actor.user_id) || facts.dispatched_by.contains(&actor.user_id);
+    let own_work = facts.handled_by.contains(&actor.user_id)
+        || facts.dispatched_by.contains(&actor.user_id)
+        || facts.unit.is_some_and(|u| actor.of_unit(u));
     let mut out = vec![];
     let mut add = |ok: bool, s: &'static str| {
         if ok {
@@ -407,6 +532,7 @@ pub fn possible_steps(facts: &CaseFacts, actor: &CaseActor) -> Vec<&'static str>
         matches!(state, Reported | Registered) && actor.office,
         "mark_duplicate",
     );
+    add(state == Duplicate && actor.office, "unmark_duplicate");
     add(
         matches!(state, Reported | Registered | Dispatched | Rework | Parked) && actor.office,
         "void",
@@ -449,6 +575,7 @@ mod tests {
             office,
             verifier,
             units,
+            home_unit: None,
         };
         World {
             office: actor(1, true, true, vec![]),
@@ -596,6 +723,109 @@ mod tests {
     }
 
     #[test]
+    fn an_original_must_be_live_of_the_same_class_and_near() {
+        use crate::geo::Point;
+        let (class, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let at = |lon: f64| Some(Point { lon, lat: 31.2 });
+        let view = |n: u128, state, class, point| DuplicateView {
+            id: Uuid::from_u128(n),
+            state,
+            class,
+            point,
+        };
+        let me = view(10, CaseState::Registered, class, at(118.6));
+        let ok = view(11, CaseState::Dispatched, class, at(118.6003));
+        assert_eq!(check_original(&me, &ok, 50.0, ""), Ok(()));
+        let closed = view(11, CaseState::Closed, class, at(118.6));
+        assert_eq!(check_original(&me, &closed, 50.0, ""), Ok(()));
+        let refused =
+            |root: &DuplicateView, reason: &str| match check_original(&me, root, 50.0, reason) {
+                Err(Refusal::Invalid {
+                    field: "original",
+                    code,
+                }) => code,
+                other => panic!("{other:?}"),
+            };
+        // A chain that comes back to the case itself is a cycle.
+        assert_eq!(refused(&me, ""), "duplicate_cycle");
+        assert_eq!(
+            refused(&view(12, CaseState::Voided, class, at(118.6)), ""),
+            "original_voided"
+        );
+        assert_eq!(
+            refused(&view(12, CaseState::Rejected, class, at(118.6)), ""),
+            "original_rejected"
+        );
+        assert_eq!(
+            refused(&view(12, CaseState::Registered, other, at(118.6)), ""),
+            "other_class"
+        );
+        // 8 km away: only with a reason; the same with no place to compare.
+        let far = view(13, CaseState::Registered, class, at(118.684));
+        assert_eq!(refused(&far, ""), "original_too_far");
+        assert_eq!(refused(&far, "  "), "original_too_far");
+        assert_eq!(check_original(&me, &far, 50.0, "同一条河道的两端"), Ok(()));
+        let nowhere = view(14, CaseState::Registered, class, None);
+        assert_eq!(refused(&nowhere, ""), "original_too_far");
+    }
+
+    #[test]
+    fn waiting_for_the_office_is_not_overdue() {
+        use CaseState::*;
+        let (past, future) = (Some(t(-1)), Some(t(1)));
+        assert_eq!(
+            deadline_state(Dispatched, past, t(0)),
+            DeadlineState::Overdue
+        );
+        assert_eq!(deadline_state(Rework, future, t(0)), DeadlineState::OnTime);
+        assert_eq!(
+            deadline_state(AwaitingApproval, past, t(0)),
+            DeadlineState::AwaitingDecision
+        );
+        assert_eq!(deadline_state(Parked, past, t(0)), DeadlineState::Parked);
+        for s in [
+            Reported, Registered, Handled, Closed, Voided, Duplicate, Rejected,
+        ] {
+            assert_eq!(
+                deadline_state(s, past, t(0)),
+                DeadlineState::NotRunning,
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_colleague_from_the_handling_unit_cannot_verify() {
+        let w = world();
+        let f = apply(
+            &dispatched(&w),
+            &w.unit,
+            &Step::Handle { note: "ok".into() },
+            t(5),
+        )
+        .unwrap();
+        let verify = Step::Verify {
+            passed: true,
+            note: String::new(),
+        };
+        // An inspector who belongs to the handling unit, and an office
+        // account that also acts for it.
+        let seconded = CaseActor {
+            home_unit: Some(w.unit_id),
+            ..w.inspector.clone()
+        };
+        let both = CaseActor {
+            units: vec![w.unit_id],
+            ..w.office2.clone()
+        };
+        for who in [&seconded, &both] {
+            assert_eq!(apply(&f, who, &verify, t(6)), Err(Refusal::OwnUnit));
+            assert!(!possible_steps(&f, who).contains(&"verify"));
+        }
+        assert!(apply(&f, &w.inspector, &verify, t(6)).is_ok());
+    }
+
+    #[test]
     fn only_the_assigned_unit_handles_or_asks() {
         let w = world();
         let f = dispatched(&w);
@@ -736,7 +966,8 @@ mod tests {
 
     /// Every state against every step: a step either succeeds for some
     /// actor or is refused as illegal; closed, rejected, voided and
-    /// duplicate cases accept nothing but an evaluation of a closed case.
+    /// duplicate cases accept nothing but an evaluation of a closed case
+    /// and the undoing of a duplicate mark.
     #[test]
     fn every_state_and_step_is_decided() {
         let w = world();
@@ -746,7 +977,9 @@ mod tests {
             Step::Void { reason: "r".into() },
             Step::MarkDuplicate {
                 original: Uuid::nil(),
+                reason: String::new(),
             },
+            Step::UnmarkDuplicate { reason: "r".into() },
             Step::Dispatch {
                 unit: w.unit_id,
                 deadline: t(1000),
@@ -814,10 +1047,11 @@ mod tests {
                 }
             }
             if !state.is_open() {
-                let expected: Vec<&str> = if state == CaseState::Closed {
-                    vec!["evaluate"]
-                } else {
-                    vec![]
+                let expected: Vec<&str> = match state {
+                    CaseState::Closed => vec!["evaluate"],
+                    // A mark the office made in error can be taken back.
+                    CaseState::Duplicate => vec!["unmark_duplicate"],
+                    _ => vec![],
                 };
                 assert_eq!(allowed, expected, "{}", state.code());
             }

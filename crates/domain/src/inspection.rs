@@ -297,10 +297,71 @@ impl Score {
     }
 }
 
+/// A result word the office maps to an outcome for an import (基本合格 →
+/// pass, say); the word is kept as a note on the finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultWord {
+    pub word: String,
+    pub outcome: Outcome,
+}
+
+/// Words evaluators use beyond the plain ones, unless the office says
+/// otherwise: 基本合格 passes, with the word kept as a note.
+pub fn default_result_words() -> Vec<ResultWord> {
+    vec![ResultWord {
+        word: "基本合格".into(),
+        outcome: Outcome::Pass,
+    }]
+}
+
+/// Reads "基本合格 = 合格" lines (also `=`, `＝`, `:`, `：`, `→`) into result
+/// words; the right side is any word `parse_result_text` reads. A line that
+/// cannot be read is named by its number.
+pub fn parse_result_words(text: &str) -> Result<Vec<ResultWord>, crate::FieldErrors> {
+    let mut out = default_result_words();
+    let mut e = crate::FieldErrors::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = line
+            .split_once(['=', '＝', ':', '：', '→'])
+            .and_then(|(w, o)| Some((w.trim(), parse_result_text(o)?)))
+            .filter(|(w, _)| !w.is_empty());
+        match parsed {
+            Some((word, outcome)) => {
+                out.retain(|r| {
+                    crate::validation::match_key(&r.word) != crate::validation::match_key(word)
+                });
+                out.push(ResultWord {
+                    word: word.to_string(),
+                    outcome,
+                });
+            }
+            None => e.add(format!("result_words.{}", i + 1), "invalid_result_word"),
+        }
+    }
+    if e.is_empty() { Ok(out) } else { Err(e) }
+}
+
+/// A result as written, read with the office's words: the outcome, and
+/// the word itself when it is one of those (to keep as a note).
+pub fn read_result<'a>(s: &str, words: &'a [ResultWord]) -> Option<(Outcome, Option<&'a str>)> {
+    if let Some(o) = parse_result_text(s) {
+        return Some((o, None));
+    }
+    let key = crate::validation::match_key(s);
+    words
+        .iter()
+        .find(|w| crate::validation::match_key(&w.word) == key)
+        .map(|w| (w.outcome, Some(w.word.as_str())))
+}
+
 /// A third-party result as written in its spreadsheet, read into an outcome
-/// (合格/不合格/不适用 and the usual English words).
+/// (合格/不合格/不适用 and the usual English words), whatever its width or
+/// spacing (合　格, Ｐａｓｓ).
 pub fn parse_result_text(s: &str) -> Option<Outcome> {
-    let t = s.trim().to_lowercase();
+    let t = crate::validation::match_key(s);
     match t.as_str() {
         "合格" | "达标" | "通过" | "是" | "✓" | "√" | "pass" | "passed" | "ok" | "yes" => {
             Some(Outcome::Pass)
@@ -455,5 +516,31 @@ mod tests {
         assert_eq!(parse_result_text("PASS"), Some(Outcome::Pass));
         assert_eq!(parse_result_text("不适用"), Some(Outcome::NotApplicable));
         assert_eq!(parse_result_text("基本合格"), None);
+        // Full-width letters and spaces, as sheets typed on a phone have.
+        assert_eq!(parse_result_text("合　格"), Some(Outcome::Pass));
+        assert_eq!(parse_result_text("ＦＡＩＬ"), Some(Outcome::Fail));
+        assert_eq!(parse_result_text(" 不 合 格"), Some(Outcome::Fail));
+    }
+
+    #[test]
+    fn the_office_maps_result_words_and_basically_passed_passes_by_default() {
+        let words = parse_result_words("").unwrap();
+        assert_eq!(
+            read_result("基本合格", &words),
+            Some((Outcome::Pass, Some("基本合格")))
+        );
+        assert_eq!(read_result("合格", &words), Some((Outcome::Pass, None)));
+        let words = parse_result_words("基本合格 = 不合格\n待整改：不合格\n").unwrap();
+        assert_eq!(
+            read_result("基本合格", &words).map(|r| r.0),
+            Some(Outcome::Fail)
+        );
+        assert_eq!(
+            read_result("待 整改", &words).map(|r| r.0),
+            Some(Outcome::Fail)
+        );
+        let e = parse_result_words("还行\n较好 = 很好").unwrap_err();
+        assert_eq!(e.0.len(), 2);
+        assert_eq!(e.0[0].field, "result_words.1");
     }
 }

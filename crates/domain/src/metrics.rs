@@ -22,9 +22,14 @@ pub struct CaseRecord {
     pub closed_at: Option<Timestamp>,
     pub reworked: bool,
     pub extended: bool,
-    /// With the unit (dispatched, in rework, or awaiting an approval): the
-    /// states in which a passed deadline makes it overdue.
-    pub with_unit: bool,
+    /// Its deadline runs (`CaseState::deadline_runs`): a passed one makes
+    /// it overdue.
+    pub deadline_runs: bool,
+    /// Voided (作废): never due against the unit, counted apart.
+    pub voided: bool,
+    /// Parked (挂账) with the office's approval: out of the unit's due
+    /// count while parked, counted apart.
+    pub parked: bool,
 }
 
 /// `[start, end)`.
@@ -57,8 +62,12 @@ impl Rate {
 pub struct Metrics {
     /// 立案数
     pub registered: u64,
-    /// 应结案数: deadline inside the period.
+    /// 应结案数: deadline inside the period, neither voided nor parked.
     pub due: u64,
+    /// 作废: voided after dispatch, would have been due in the period.
+    pub voided: u64,
+    /// 挂账: parked with approval, would have been due in the period.
+    pub parked: u64,
     /// 结案率
     pub close_rate: Rate,
     /// 按期结案率
@@ -139,11 +148,18 @@ pub struct Tally {
     pub handling_secs: i64,
     pub dispatched: i64,
     pub extended: i64,
+    /// Would have been due in the period, but voided.
+    pub voided: i64,
+    /// Would have been due in the period, but parked.
+    pub parked: i64,
 }
+
+/// How many counts a tally has.
+pub const TALLY_COUNTS: usize = 14;
 
 impl Tally {
     /// Its counts in a fixed order, for storing and summing column by column.
-    pub fn counts(&self) -> [i64; 12] {
+    pub fn counts(&self) -> [i64; TALLY_COUNTS] {
         [
             self.registered,
             self.from_inspector,
@@ -157,9 +173,11 @@ impl Tally {
             self.handling_secs,
             self.dispatched,
             self.extended,
+            self.voided,
+            self.parked,
         ]
     }
-    pub fn from_counts(c: [i64; 12]) -> Tally {
+    pub fn from_counts(c: [i64; TALLY_COUNTS]) -> Tally {
         Tally {
             registered: c[0],
             from_inspector: c[1],
@@ -173,10 +191,12 @@ impl Tally {
             handling_secs: c[9],
             dispatched: c[10],
             extended: c[11],
+            voided: c[12],
+            parked: c[13],
         }
     }
     pub fn is_zero(&self) -> bool {
-        self.counts() == [0; 12]
+        self.counts() == [0; TALLY_COUNTS]
     }
 }
 
@@ -210,7 +230,11 @@ pub fn tally(r: &CaseRecord, period: Period, calendar: &Calendar) -> Tally {
         t.registered = 1;
         t.from_inspector = one(r.from_inspector);
     }
-    if period.contains(r.deadline) {
+    if period.contains(r.deadline) && r.voided {
+        t.voided = 1;
+    } else if period.contains(r.deadline) && r.parked {
+        t.parked = 1;
+    } else if period.contains(r.deadline) {
         let deadline = r.deadline.unwrap_or(Timestamp::MAX);
         t.due = 1;
         // Closed or handled by the end of the period it was due in.
@@ -273,9 +297,9 @@ pub fn monthly(r: &CaseRecord, tz: &TimeZone, calendar: &Calendar) -> Vec<(i32, 
         .collect()
 }
 
-/// Overdue now: with the unit, past the deadline.
+/// Overdue now: its deadline runs and has passed (`case::deadline_state`).
 pub fn overdue(r: &CaseRecord, now: Timestamp) -> bool {
-    r.with_unit && r.deadline.is_some_and(|d| d < now)
+    r.deadline_runs && r.deadline.is_some_and(|d| d < now)
 }
 
 /// The metrics of a summed tally.
@@ -288,6 +312,8 @@ pub fn from_tally(t: Tally, overdue_now: u64, terms: &[Term]) -> Metrics {
     let mut m = Metrics {
         registered: n(t.registered),
         due: n(t.due),
+        voided: n(t.voided),
+        parked: n(t.parked),
         close_rate: rate(t.closed, t.due),
         on_time_close_rate: rate(t.closed_on_time, t.due),
         handling_rate: rate(t.handled_of_due, t.due),
@@ -414,7 +440,9 @@ mod tests {
             closed_at: closed.map(|d| at(d, 16)),
             reworked,
             extended: false,
-            with_unit: open,
+            deadline_runs: open,
+            voided: false,
+            parked: false,
         };
         vec![
             r(2, 2, (2026, 11, 10), Some(9), Some(10), false, false, true),
@@ -470,6 +498,35 @@ mod tests {
         assert!((m.mean_handling_hours.unwrap() - (45.0 + 69.0 + 85.0 + 45.0) / 4.0).abs() < 1e-9);
     }
 
+    /// A case voided after dispatch, or parked with approval, is not due
+    /// against the unit: it is counted in its own column, and the unit's
+    /// score is what it was without it.
+    #[test]
+    fn voided_and_parked_cases_are_not_due_against_the_unit() {
+        let p = Period {
+            start: at(1, 0),
+            end: at(30, 23),
+        };
+        let base = scenario();
+        let before = compute(&base, p, at(30, 12), &cal(), &DEFAULT_COMPOSITE);
+        let open_past_deadline = |voided, parked| CaseRecord {
+            registered_at: Some(at(2, 9)),
+            dispatched_at: Some(at(2, 10)),
+            deadline: Some(at(6, 17)),
+            deadline_runs: false,
+            voided,
+            parked,
+            ..Default::default()
+        };
+        let mut more = base.clone();
+        more.push(open_past_deadline(true, false));
+        more.push(open_past_deadline(false, true));
+        let after = compute(&more, p, at(30, 12), &cal(), &DEFAULT_COMPOSITE);
+        assert_eq!((after.due, after.voided, after.parked), (before.due, 1, 1));
+        assert_eq!(after.composite, before.composite);
+        assert_eq!(after.overdue_now, before.overdue_now);
+    }
+
     /// The running monthly sums must give what computing a month from its
     /// cases gives, for cases spread over months and crossing their ends.
     #[test]
@@ -504,7 +561,9 @@ mod tests {
                 closed_at: closed.map(hours),
                 reworked: next(5) == 0,
                 extended: next(7) == 0,
-                with_unit: closed.is_none(),
+                deadline_runs: closed.is_none(),
+                voided: next(20) == 0,
+                parked: next(20) == 0,
             });
         }
         let mut sums: std::collections::BTreeMap<i32, Tally> = Default::default();

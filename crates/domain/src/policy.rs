@@ -244,6 +244,12 @@ pub enum Resource<'a> {
         region_path: &'a str,
     },
     User,
+    /// A record seen by those who see its region or belong to its unit (a
+    /// site and its sponsor unit).
+    Held {
+        region_path: &'a str,
+        unit: Option<Uuid>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +264,9 @@ pub fn decide(actor: &Actor, action: Action, resource: Resource<'_>) -> Decision
         Resource::Collection | Resource::User => true,
         Resource::Region { path } => scope.covers_region(path),
         Resource::Unit { id, region_path } => scope.covers_unit(id, region_path),
+        Resource::Held { region_path, unit } => {
+            scope.covers_region(region_path) || unit.is_some_and(|u| scope.unit_ids.contains(&u))
+        }
     };
     if let Some(scope) = scope_for(actor, action)
         && covers(&scope)

@@ -19,6 +19,8 @@ pub struct SiteRef {
     pub last_inspected: Option<Timestamp>,
     /// Who inspected it last, if anyone.
     pub last_inspector: Option<Uuid>,
+    /// The unit that sponsors (包保) it.
+    pub sponsor_unit: Option<Uuid>,
 }
 
 /// How a round picks its sites.
@@ -149,6 +151,16 @@ pub struct InspectorRef {
     pub id: Uuid,
     /// Paths of the regions they work in (their unit's, their grid's).
     pub works_in: Vec<String>,
+    /// The units they belong to or act for.
+    pub units: Vec<Uuid>,
+}
+
+impl InspectorRef {
+    /// Whether their own unit sponsors the site: never theirs to judge,
+    /// whatever the round's rules say.
+    pub fn sponsors(&self, site: &SiteRef) -> bool {
+        site.sponsor_unit.is_some_and(|u| self.units.contains(&u))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +209,7 @@ pub fn assign(
                         .any(|w| site.region_path.starts_with(w.as_str())))
             })
             .filter(|i| !(rules.not_twice_in_a_row && site.last_inspector == Some(i.id)))
+            .filter(|i| !i.sponsors(site))
             .collect();
         let least = eligible.iter().map(|i| load[&i.id]).min();
         let Some(least) = least else {
@@ -504,6 +517,7 @@ mod tests {
             region_path: path.into(),
             last_inspected: None,
             last_inspector: None,
+            sponsor_unit: None,
         }
     }
 
@@ -616,14 +630,17 @@ mod tests {
             InspectorRef {
                 id: a,
                 works_in: vec!["/1/2/".into()],
+                units: vec![],
             },
             InspectorRef {
                 id: b,
                 works_in: vec!["/1/3/".into()],
+                units: vec![],
             },
             InspectorRef {
                 id: c,
                 works_in: vec!["/1/2/10/".into()],
+                units: vec![],
             },
         ];
         let refs: Vec<&SiteRef> = sites.iter().collect();
@@ -665,11 +682,41 @@ mod tests {
         let only_c = [InspectorRef {
             id: c,
             works_in: vec![],
+            units: vec![],
         }];
         let third = &refs[3..4];
         assert_eq!(assign(third, &only_c, lax, 1)[0].1, Assignment::To(c));
         assert_eq!(
             assign(third, &only_c, RotationRules::default(), 1)[0].1,
+            Assignment::NoneEligible
+        );
+    }
+
+    #[test]
+    fn nobody_is_sent_to_a_site_their_unit_sponsors_even_with_the_rules_off() {
+        let unit = Uuid::from_u128(77);
+        let mut s = site(1, "market", "/1/2/");
+        s.sponsor_unit = Some(unit);
+        let from_unit = InspectorRef {
+            id: Uuid::from_u128(10),
+            works_in: vec![],
+            units: vec![unit],
+        };
+        let other = InspectorRef {
+            id: Uuid::from_u128(11),
+            works_in: vec![],
+            units: vec![Uuid::from_u128(78)],
+        };
+        let lax = RotationRules {
+            not_where_they_work: false,
+            not_twice_in_a_row: false,
+        };
+        for seed in 0..20 {
+            let plan = assign(&[&s], &[from_unit.clone(), other.clone()], lax, seed);
+            assert_eq!(plan[0].1, Assignment::To(other.id));
+        }
+        assert_eq!(
+            assign(&[&s], std::slice::from_ref(&from_unit), lax, 1)[0].1,
             Assignment::NoneEligible
         );
     }

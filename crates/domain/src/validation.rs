@@ -110,7 +110,9 @@ pub fn full_to_half(c: char) -> char {
 /// The form in which names are compared for matching (units named in imported
 /// tables, logins): full-width folded, whitespace removed, ASCII lowercased.
 pub fn match_key(s: &str) -> String {
-    s.chars()
+    use unicode_normalization::UnicodeNormalization;
+    // NFKC folds full-width forms, compatibility ideographs and ligatures.
+    s.nfkc()
         .map(full_to_half)
         .filter(|c| !c.is_whitespace())
         .map(|c| c.to_ascii_lowercase())

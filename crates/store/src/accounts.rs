@@ -361,23 +361,19 @@ fn login_key(login: &str) -> String {
     match_key(&folded)
 }
 
+/// The key an account's failures count under, whichever of its names
+/// (username, phone) was typed: a lock holds for the account.
+fn account_key(user_id: Uuid) -> String {
+    format!("user:{user_id}")
+}
+
 pub async fn login(store: &Store, login: &str, password: &str) -> Result<LoginOutcome, StoreError> {
-    let key = login_key(login);
+    let name = login_key(login);
     let now = now_micros();
-    let locked: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE login_key = $1")
-            .bind(&key)
-            .fetch_optional(store.reader())
-            .await?;
-    if let Some(Some(until)) = locked
-        && until > now
-    {
-        return Ok(LoginOutcome::Locked { until: ts(until) });
-    }
     let row = sqlx::query(
         "SELECT id, password_hash, active FROM app_user WHERE username = $1 OR phone = $1 ORDER BY username LIMIT 1",
     )
-    .bind(&key)
+    .bind(&name)
     .fetch_optional(store.reader())
     .await?;
     let (user_id, hash, active) = match &row {
@@ -392,6 +388,19 @@ pub async fn login(store: &Store, login: &str, password: &str) -> Result<LoginOu
         }
         None => (None, dummy_hash(), false),
     };
+    // A name nobody has is throttled under itself, so unknown names lock
+    // exactly as known ones do and cannot be told apart.
+    let key = user_id.map_or(name, account_key);
+    let locked: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE login_key = $1")
+            .bind(&key)
+            .fetch_optional(store.reader())
+            .await?;
+    if let Some(Some(until)) = locked
+        && until > now
+    {
+        return Ok(LoginOutcome::Locked { until: ts(until) });
+    }
     let ok = verify_password(hash, password).await;
     let mut tx = store.begin().await?;
     if let (true, true, Some(user_id)) = (ok, active, user_id) {
@@ -431,18 +440,13 @@ pub async fn login(store: &Store, login: &str, password: &str) -> Result<LoginOu
     Ok(outcome)
 }
 
-/// Lifts a lockout (an administrator's action), for the username and phone.
+/// Lifts an account's lockout (an administrator's action).
 pub async fn unlock(store: &Store, ctx: &Ctx, user: &User) -> Result<(), StoreError> {
     let mut tx = store.begin().await?;
-    for key in [Some(user.username.clone()), user.phone.clone()]
-        .into_iter()
-        .flatten()
-    {
-        sqlx::query("DELETE FROM login_throttle WHERE login_key = $1")
-            .bind(login_key(&key))
-            .execute(&mut *tx)
-            .await?;
-    }
+    sqlx::query("DELETE FROM login_throttle WHERE login_key = $1")
+        .bind(account_key(user.id))
+        .execute(&mut *tx)
+        .await?;
     audit::append(
         &mut tx,
         ctx,

@@ -34,6 +34,28 @@ async fn setting(store: &Store, key: &str) -> Result<Option<String>, StoreError>
     )
 }
 
+/// Makes sure the city region exists: every command that opens a database
+/// calls it, so a new data folder works from the command line before
+/// `serve` has ever run.
+pub async fn prepare(store: &Store) -> Result<Region, StoreError> {
+    if let Some(r) = org::root_region(store).await? {
+        return Ok(r);
+    }
+    org::create_region(
+        store,
+        &Ctx::system("bootstrap"),
+        &Scope::default(),
+        RegionInput {
+            parent_id: None,
+            level: RegionLevel::City,
+            code: PLACEHOLDER_CITY_CODE.into(),
+            name: "本市".into(),
+            boundary: None,
+        },
+    )
+    .await
+}
+
 /// Makes sure a city region and an administrator exist. The administrator's
 /// password comes from the caller (WENMING_ADMIN_PASSWORD) or is generated;
 /// a generated one must be changed at first login.
@@ -42,24 +64,7 @@ pub async fn bootstrap(
     admin_password: Option<&str>,
 ) -> Result<Bootstrap, StoreError> {
     let ctx = Ctx::system("bootstrap");
-    let root = match org::root_region(store).await? {
-        Some(r) => r,
-        None => {
-            org::create_region(
-                store,
-                &ctx,
-                &Scope::default(),
-                RegionInput {
-                    parent_id: None,
-                    level: RegionLevel::City,
-                    code: PLACEHOLDER_CITY_CODE.into(),
-                    name: "本市".into(),
-                    boundary: None,
-                },
-            )
-            .await?
-        }
-    };
+    let root = prepare(store).await?;
     if accounts::user_count(store).await? > 0 {
         return Ok(Bootstrap {
             generated_admin_password: None,
@@ -984,6 +989,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
         office: true,
         verifier: true,
         units: vec![],
+        home_unit: None,
     };
     let inspector = CaseActor {
         user_id: inspector_id
@@ -994,6 +1000,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
         office: false,
         verifier: true,
         units: vec![],
+        home_unit: None,
     };
     let office_ctx = Ctx {
         actor_id: Some(office.user_id),
@@ -1115,6 +1122,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
             office: false,
             verifier: false,
             units: vec![unit],
+            home_unit: Some(unit),
         };
         let staff_ctx = Ctx {
             actor_id: Some(staff.user_id),

@@ -78,10 +78,12 @@ pub async fn run(
     now: Timestamp,
 ) -> Result<Pass, StoreError> {
     let now_us = now.as_microsecond();
-    let due = sqlx::query(
-        "SELECT c.id FROM case_record c WHERE c.state IN ('dispatched', 'rework') AND c.deadline < $1 \
+    // Overdue as everywhere else (domain::case::deadline_state).
+    let due = sqlx::query(&format!(
+        "SELECT c.id FROM case_record c WHERE {} AND c.deadline < $1 \
          AND (c.next_escalation_at IS NULL OR c.next_escalation_at <= $1) ORDER BY c.deadline LIMIT 500",
-    )
+        crate::case::DEADLINE_RUNS
+    ))
     .bind(now_us)
     .fetch_all(store.reader())
     .await?;
@@ -109,13 +111,14 @@ async fn escalate_one(
     now: Timestamp,
 ) -> Result<Option<(usize, usize)>, StoreError> {
     let now_us = now.as_microsecond();
-    let Some(r) = sqlx::query(
+    let Some(r) = sqlx::query(&format!(
         "SELECT c.number, c.description, c.state, c.deadline, c.unit_id, c.escalation_level, c.escalated_at, \
          c.next_escalation_at, cat.name AS category, u.name AS unit_name, u.liaison_name, u.liaison_phone, \
          u.head_name, u.head_phone FROM case_record c JOIN category cat ON cat.id = c.category_id \
-         JOIN unit u ON u.id = c.unit_id WHERE c.id = $1 AND c.state IN ('dispatched', 'rework') AND c.deadline < $2 \
+         JOIN unit u ON u.id = c.unit_id WHERE c.id = $1 AND {} AND c.deadline < $2 \
          AND (c.next_escalation_at IS NULL OR c.next_escalation_at <= $2)",
-    )
+        crate::case::DEADLINE_RUNS
+    ))
     .bind(id)
     .bind(now_us)
     .fetch_optional(&mut *conn)
@@ -309,6 +312,8 @@ pub struct Notification {
     pub kind: String,
     pub case_id: Option<Uuid>,
     pub number: Option<String>,
+    /// For a duplicate's reporter: the original's number.
+    pub original: Option<String>,
     pub level: i64,
     pub overdue_hours: i64,
     pub created_at: Timestamp,
@@ -339,6 +344,7 @@ pub async fn notifications(
                 kind: r.try_get("kind")?,
                 case_id: case_id.as_deref().map(parse_uuid).transpose()?,
                 number: v["number"].as_str().map(str::to_string),
+                original: v["original"].as_str().map(str::to_string),
                 level: v["level"].as_i64().unwrap_or(0),
                 overdue_hours: v["overdue_hours"].as_i64().unwrap_or(0),
                 created_at: crate::ts(r.try_get("created_at")?),

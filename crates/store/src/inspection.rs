@@ -278,7 +278,7 @@ pub async fn checklist(store: &Store, site: &Site) -> Result<Vec<CheckItem>, Sto
 /// may look, not that they work everywhere).
 async fn inspectors(conn: &mut AnyConnection) -> Result<Vec<(InspectorRef, String)>, StoreError> {
     let rows = sqlx::query(
-        "SELECT u.id, u.display_name, g.scope_kind, \
+        "SELECT u.id, u.display_name, g.scope_kind, u.unit_id AS own_unit, gu.id AS grant_unit, \
          CASE WHEN g.scope_kind = 'region' THEN gr.path ELSE ur.path END AS grant_path, own.path AS unit_path \
          FROM app_user u JOIN role_grant g ON g.user_id = u.id AND g.role = 'inspector' \
          LEFT JOIN region gr ON g.scope_kind = 'region' AND gr.id = g.scope_id \
@@ -300,6 +300,14 @@ async fn inspectors(conn: &mut AnyConnection) -> Result<Vec<(InspectorRef, Strin
         .flatten()
         .filter(|p| p.matches('/').count() > 2)
         .collect();
+        let units: Vec<Uuid> = [
+            r.try_get::<Option<String>, _>("own_unit")?,
+            r.try_get("grant_unit")?,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|u| parse_uuid(&u))
+        .collect::<Result<_, _>>()?;
         match out.iter_mut().find(|(i, _)| i.id == id) {
             Some((i, _)) => {
                 for p in paths {
@@ -307,11 +315,17 @@ async fn inspectors(conn: &mut AnyConnection) -> Result<Vec<(InspectorRef, Strin
                         i.works_in.push(p);
                     }
                 }
+                for u in units {
+                    if !i.units.contains(&u) {
+                        i.units.push(u);
+                    }
+                }
             }
             None => out.push((
                 InspectorRef {
                     id,
                     works_in: paths,
+                    units,
                 },
                 r.try_get("display_name")?,
             )),
@@ -334,7 +348,7 @@ pub async fn inspector_choices(store: &Store) -> Result<Vec<(Uuid, String)>, Sto
 /// each was last inspected.
 async fn site_refs(conn: &mut AnyConnection, scope: &Scope) -> Result<Vec<SiteRef>, StoreError> {
     let mut sql = Sql::new(
-        "SELECT s.id, t.code AS type_code, r.path, \
+        "SELECT s.id, t.code AS type_code, r.path, s.sponsor_unit_id, \
          (SELECT MAX(rs.inspected_at) FROM round_site rs WHERE rs.site_id = s.id) AS last_at, \
          (SELECT rs.inspector_id FROM round_site rs WHERE rs.site_id = s.id AND rs.inspector_id IS NOT NULL \
           ORDER BY rs.inspected_at DESC, rs.round_id DESC LIMIT 1) AS last_by \
@@ -352,6 +366,11 @@ async fn site_refs(conn: &mut AnyConnection, scope: &Scope) -> Result<Vec<SiteRe
                 last_inspected: r.try_get::<Option<i64>, _>("last_at")?.map(ts),
                 last_inspector: r
                     .try_get::<Option<String>, _>("last_by")?
+                    .as_deref()
+                    .map(parse_uuid)
+                    .transpose()?,
+                sponsor_unit: r
+                    .try_get::<Option<String>, _>("sponsor_unit_id")?
                     .as_deref()
                     .map(parse_uuid)
                     .transpose()?,
@@ -736,6 +755,8 @@ pub struct Finding {
     pub observed_at: jiff::Timestamp,
     pub distance_m: Option<f64>,
     pub away: bool,
+    /// Recorded by someone whose own unit sponsors the site.
+    pub own_unit: bool,
     pub case_id: Option<Uuid>,
     pub case_number: Option<String>,
     pub photo_ids: Vec<Uuid>,
@@ -771,6 +792,7 @@ fn finding_from_row(r: &AnyRow) -> Result<Finding, StoreError> {
         observed_at: ts(r.try_get("observed_at")?),
         distance_m: r.try_get("distance_m")?,
         away: r.try_get::<i64, _>("away")? != 0,
+        own_unit: r.try_get::<i64, _>("own_unit")? != 0,
         case_id: r
             .try_get::<Option<String>, _>("case_id")?
             .as_deref()
@@ -1059,11 +1081,25 @@ pub(crate) async fn write_findings(
     };
     let mut created = 0;
     let mut cases_opened = 0;
+    let own_unit = match site.sponsor_unit_id {
+        Some(unit) => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM app_user u WHERE u.id = $1 AND (u.unit_id = $2 OR EXISTS \
+                 (SELECT 1 FROM role_grant g WHERE g.user_id = u.id AND g.scope_kind = 'unit' AND g.scope_id = $2))",
+            )
+            .bind(who.user_id.to_string())
+            .bind(unit.to_string())
+            .fetch_one(&mut *tx)
+            .await?
+                > 0
+        }
+        None => false,
+    };
     for (i, (d, item, j)) in fresh.iter().enumerate() {
         sqlx::query(
             "INSERT INTO finding (id, round_id, site_id, standard_id, outcome, recorded, note, inspector_id, observed_at, \
-             lon, lat, distance_m, away, case_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14)",
+             lon, lat, distance_m, away, own_unit, case_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NULL, $15)",
         )
         .bind(d.id.to_string())
         .bind(round_id.to_string())
@@ -1078,6 +1114,7 @@ pub(crate) async fn write_findings(
         .bind(j.point.map(|p| p.lat))
         .bind(j.distance_m)
         .bind(flag(j.away))
+        .bind(flag(own_unit))
         .bind(now)
         .execute(&mut *tx)
         .await?;

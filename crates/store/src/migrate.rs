@@ -67,9 +67,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "inspection rounds and findings",
         sql: include_str!("../migrations/0011_inspections.sql"),
     },
+    Migration {
+        version: 12,
+        name: "integrity repairs",
+        sql: include_str!("../migrations/0012_integrity.sql"),
+    },
 ];
 
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Any number; it names the lock two instances starting together take.
 const PG_MIGRATION_LOCK: i64 = 0x0077_656e_6d69_6e67;

@@ -470,9 +470,12 @@ pub async fn get(store: &crate::Store, id: Uuid) -> Result<Photo, StoreError> {
 }
 
 /// The photos of a case, oldest first.
+/// A case's photos, and those of the cases marked its duplicates (the same
+/// problem seen by others).
 pub async fn of_case(store: &crate::Store, case_id: Uuid) -> Result<Vec<Photo>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM photo WHERE case_id = $1 ORDER BY uploaded_at, id"
+        "SELECT {COLUMNS} FROM photo WHERE case_id = $1 OR case_id IN \
+         (SELECT id FROM case_record WHERE duplicate_of = $1 AND state = 'duplicate') ORDER BY uploaded_at, id"
     ))
     .bind(case_id.to_string())
     .fetch_all(store.reader())

@@ -338,7 +338,7 @@ pub async fn update(
     input: &SiteInput,
 ) -> Result<Site, StoreError> {
     let mut tx = store.begin().await?;
-    let after = update_in(&mut tx, ctx, scope, id, expected_version, input).await?;
+    let (after, _) = update_in(&mut tx, ctx, scope, id, expected_version, input).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -350,13 +350,18 @@ pub(crate) async fn update_in(
     id: Uuid,
     expected_version: i64,
     input: &SiteInput,
-) -> Result<Site, StoreError> {
+) -> Result<(Site, bool), StoreError> {
     let before = site_in_tx(&mut *tx, id)
         .await?
         .filter(|s| scope.covers_region(&s.region_path))
         .ok_or(StoreError::NotFound)?;
     if before.version != expected_version {
         return Err(StoreError::Conflict);
+    }
+    // Saving what is already there changes nothing: no new version for
+    // others to conflict with, no audit record.
+    if unchanged(&before, input) {
+        return Ok((before, false));
     }
     check_refs(&mut *tx, scope, input).await?;
     let n = bind_input(
@@ -389,7 +394,24 @@ pub(crate) async fn update_in(
         &after,
     )
     .await?;
-    Ok(after)
+    Ok((after, true))
+}
+
+fn unchanged(site: &Site, input: &SiteInput) -> bool {
+    // Coordinates pass through a workbook's decimal text and back.
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    site.code == input.code
+        && site.type_id == input.type_id
+        && site.name == input.name
+        && site.region_id == input.region_id
+        && site.sponsor_unit_id == input.sponsor_unit_id
+        && site.chief_name == input.chief.name
+        && site.chief_phone == input.chief.phone
+        && site.address == input.address
+        && near(site.point.lon, input.point.lon)
+        && near(site.point.lat, input.point.lat)
+        && site.active == input.active
+        && site.shape == input.shape
 }
 
 /// Adds or changes many sites at once (a spreadsheet): a row whose code is
@@ -413,7 +435,7 @@ pub async fn import(
         let done = match existing {
             Some((id, version)) => update_in(&mut tx, ctx, scope, parse_uuid(&id)?, version, input)
                 .await
-                .map(|_| changed += 1),
+                .map(|(_, did)| changed += usize::from(did)),
             None => create_in(&mut tx, ctx, scope, input)
                 .await
                 .map(|_| added += 1),

@@ -103,7 +103,7 @@ pub(crate) async fn of_cases(
     Ok(sums)
 }
 
-const COLUMNS: [&str; 12] = [
+const COLUMNS: [&str; metrics::TALLY_COUNTS] = [
     "registered",
     "from_inspector",
     "due",
@@ -116,6 +116,8 @@ const COLUMNS: [&str; 12] = [
     "handling_secs",
     "dispatched",
     "extended",
+    "voided",
+    "parked",
 ];
 
 /// Adds `after - before` to the stored sums.
@@ -241,7 +243,7 @@ pub async fn month(
     rows.iter()
         .map(|r| {
             let unit: String = r.try_get("unit_id")?;
-            let mut counts = [0i64; 12];
+            let mut counts = [0i64; metrics::TALLY_COUNTS];
             for (i, c) in COLUMNS.iter().enumerate() {
                 counts[i] = r.try_get(*c)?;
             }
@@ -295,7 +297,7 @@ fn overdue_sql(prefix: &str, scope: &Scope, now: jiff::Timestamp) -> Sql {
     let mut sql = Sql::new(&format!(
         "{prefix}SELECT c.unit_id, COUNT(*) AS n FROM case_record c LEFT JOIN region r ON r.id = c.region_id \
          WHERE {} AND c.deadline < ",
-        crate::case::WITH_UNIT
+        crate::case::DEADLINE_RUNS
     ));
     let at = sql.int_arg(now.as_microsecond());
     sql.push(&at);

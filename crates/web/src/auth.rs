@@ -189,12 +189,16 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or(AppError::Unauthorized)?;
         let path = auth.path.as_str();
         let is_api = path.starts_with("/api/");
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        // A read-only token reads: any other method is a change, whatever
+        // the handler would have asked the policy (revoking a token, marking
+        // a notification read).
+        if auth.actor.read_only && !safe {
+            return Err(AppError::Forbidden);
+        }
         // A browser calling the API with its session cookie must prove the
         // call came from our page.
-        if is_api
-            && auth.session.is_some()
-            && !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
-        {
+        if is_api && auth.session.is_some() && !safe {
             let sent = parts
                 .headers
                 .get("x-csrf-token")
@@ -325,38 +329,42 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
         let malformed =
             || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
         let cap = state.config.photo_rules.max_bytes;
+        // The most a form may carry is what the photo settings allow plus
+        // its fields; twice that is read (and the excess dropped) so the
+        // person gets the form back with the reason, and past it the
+        // request is cut off.
+        let ceiling = 2 * (MAX_PHOTOS * cap + MAX_FORM_BYTES);
+        let mut read = 0usize;
         let (mut pairs, mut photos, mut photo_error) = (vec![], vec![], None);
         while let Some(mut field) = mp.next_field().await.map_err(|_| malformed())? {
             let name = field.name().unwrap_or("").to_string();
-            if name == "photos" {
-                let mut bytes = vec![];
-                let mut too_big = false;
-                while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
-                    if bytes.len() + chunk.len() > cap {
-                        too_big = true;
-                        break;
-                    }
-                    bytes.extend_from_slice(&chunk);
+            let is_photo = name == "photos";
+            let limit = if is_photo { cap } else { MAX_FORM_BYTES };
+            let mut bytes = vec![];
+            let mut too_big = false;
+            while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+                read += chunk.len();
+                if read > ceiling {
+                    return Err(AppError::PayloadTooLarge);
                 }
+                if too_big || bytes.len() + chunk.len() > limit {
+                    too_big = true;
+                    continue;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if !is_photo {
                 if too_big {
-                    photo_error = Some("photo_too_large");
-                } else if photos.len() >= MAX_PHOTOS {
-                    photo_error = Some("too_many_photos");
-                } else if !bytes.is_empty() {
-                    // An empty file input still sends an empty part.
-                    photos.push(bytes::Bytes::from(bytes));
-                }
-                if too_big {
-                    // Read past the rest so the person gets the form back
-                    // with the reason, not a broken connection.
-                    while field.chunk().await.map_err(|_| malformed())?.is_some() {}
-                }
-            } else {
-                let text = field.text().await.map_err(|_| malformed())?;
-                if text.len() > MAX_FORM_BYTES {
                     return Err(malformed());
                 }
-                pairs.push((name, text));
+                pairs.push((name, String::from_utf8(bytes).map_err(|_| malformed())?));
+            } else if too_big {
+                photo_error = Some("photo_too_large");
+            } else if photos.len() >= MAX_PHOTOS {
+                photo_error = Some("too_many_photos");
+            } else if !bytes.is_empty() {
+                // An empty file input still sends an empty part.
+                photos.push(bytes::Bytes::from(bytes));
             }
         }
         let csrf = pairs

@@ -25,6 +25,8 @@ pub enum AppError {
     Problems(Vec<wenming_domain::framework::Problem>),
     /// The account must set a new password before doing anything else.
     PasswordChangeRequired,
+    /// A request body far beyond what the form or endpoint takes.
+    PayloadTooLarge,
     Internal,
     Unavailable,
 }
@@ -40,6 +42,7 @@ impl AppError {
             AppError::Conflict => StatusCode::CONFLICT,
             AppError::Invalid(_) | AppError::Problems(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -55,6 +58,7 @@ impl AppError {
             AppError::Invalid(_) | AppError::Problems(_) => "invalid",
             AppError::Locked(_) => "locked",
             AppError::PasswordChangeRequired => "password_change_required",
+            AppError::PayloadTooLarge => "too_large",
             AppError::Internal => "internal",
             AppError::Unavailable => "unavailable",
         }

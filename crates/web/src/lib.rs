@@ -133,11 +133,14 @@ pub fn router(state: AppState) -> Router {
         )
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             middleware::origin_check,
         ))
         .layer(axum::middleware::from_fn(middleware::render_errors))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            middleware::security_headers,
+        ))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

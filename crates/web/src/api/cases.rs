@@ -32,7 +32,17 @@ pub struct CaseDto {
     pub deadline: Option<String>,
     pub overdue: bool,
     pub reworks: i64,
+    /// Extensions the office approved.
+    pub extensions: i64,
+    /// The original, when this case is a duplicate (GET
+    /// /cases/{id}/duplicates lists an original's duplicates).
+    pub duplicate_of: Option<Uuid>,
     pub reported_at: String,
+    pub registered_at: Option<String>,
+    /// When it was (last) dispatched.
+    pub dispatched_at: Option<String>,
+    /// When the unit first reported its fix.
+    pub handled_at: Option<String>,
     pub closed_at: Option<String>,
     /// Send it back with a step, so a concurrent change is detected.
     pub version: i64,
@@ -56,7 +66,12 @@ fn dto(c: Case) -> CaseDto {
         suggested_unit_id: c.suggested_unit_id,
         deadline: c.deadline.map(|d| d.to_string()),
         reworks: c.reworks,
+        extensions: c.extensions,
+        duplicate_of: c.duplicate_of,
         reported_at: c.reported_at.to_string(),
+        registered_at: c.registered_at.map(|d| d.to_string()),
+        dispatched_at: c.dispatched_at.map(|d| d.to_string()),
+        handled_at: c.handled_at.map(|d| d.to_string()),
         closed_at: c.closed_at.map(|d| d.to_string()),
         version: c.version,
     }
@@ -125,6 +140,93 @@ pub async fn get(
 ) -> AppResult<Json<CaseDto>> {
     let scope = auth.scope(Action::ViewCases)?;
     Ok(Json(dto(cs::get(&state.store, &scope, id).await?)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PossibleDuplicateDto {
+    pub case: CaseDto,
+    /// How far it is from this case, in metres.
+    pub distance_m: f64,
+}
+
+/// Open cases of the same category within its duplicate radius: the ones
+/// the office may mark this case a duplicate of.
+#[utoipa::path(get, path = "/cases/{id}/possible-duplicates", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<PossibleDuplicateDto>), (status = 404, body = ErrorBody)))]
+pub async fn possible_duplicates(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<Vec<PossibleDuplicateDto>>> {
+    let scope = auth.scope(Action::ViewCases)?;
+    let c = cs::get(&state.store, &scope, id).await?;
+    Ok(Json(
+        cs::possible_duplicates(&state.store, &scope, &c)
+            .await?
+            .into_iter()
+            .map(|(c, d)| PossibleDuplicateDto {
+                case: dto(c),
+                distance_m: d.round(),
+            })
+            .collect(),
+    ))
+}
+
+/// The cases marked duplicates of this one, oldest first.
+#[utoipa::path(get, path = "/cases/{id}/duplicates", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<CaseDto>), (status = 404, body = ErrorBody)))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<Vec<CaseDto>>> {
+    let scope = auth.scope(Action::ViewCases)?;
+    cs::get(&state.store, &scope, id).await?;
+    Ok(Json(
+        cs::duplicate::of(&state.store, &scope, id)
+            .await?
+            .into_iter()
+            .map(dto)
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseEventDto {
+    pub id: Uuid,
+    pub step: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_name: String,
+    pub note: Option<String>,
+    pub at: String,
+}
+
+/// Every step taken on the case, oldest first.
+#[utoipa::path(get, path = "/cases/{id}/timeline", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<CaseEventDto>), (status = 404, body = ErrorBody)))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    auth: Auth,
+    P(id): P<Uuid>,
+) -> AppResult<Json<Vec<CaseEventDto>>> {
+    let scope = auth.scope(Action::ViewCases)?;
+    cs::get(&state.store, &scope, id).await?;
+    Ok(Json(
+        cs::events(&state.store, id)
+            .await?
+            .into_iter()
+            .map(|e| CaseEventDto {
+                id: e.id,
+                step: e.step,
+                from_state: e.from_state,
+                to_state: e.to_state,
+                actor_name: e.actor_name,
+                note: e.note,
+                at: e.at.to_string(),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -228,6 +330,9 @@ pub async fn step(
         )),
         Err(StepError::Refused(Refusal::OwnWork)) => {
             Err(AppError::Invalid(FieldErrors::single("step", "own_work")))
+        }
+        Err(StepError::Refused(Refusal::OwnUnit)) => {
+            Err(AppError::Invalid(FieldErrors::single("step", "own_unit")))
         }
         Err(StepError::Refused(Refusal::Invalid { field, code })) => {
             Err(AppError::Invalid(FieldErrors::single(field, code)))

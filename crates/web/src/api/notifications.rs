@@ -13,10 +13,13 @@ use wenming_store::escalation::{self, Notification};
 #[derive(Serialize, ToSchema)]
 pub struct NotificationDto {
     pub id: Uuid,
-    /// case_overdue
+    /// case_overdue, or duplicate_closed (a case the caller reported was
+    /// the same problem as `original_number`, now closed; `case_id` is the
+    /// original).
     pub kind: String,
     pub case_id: Option<Uuid>,
     pub case_number: Option<String>,
+    pub original_number: Option<String>,
     /// 1: the unit's liaison was warned; 2: its head too.
     pub level: i64,
     pub overdue_hours: i64,
@@ -30,6 +33,7 @@ fn dto(n: Notification) -> NotificationDto {
         kind: n.kind,
         case_id: n.case_id,
         case_number: n.number,
+        original_number: n.original,
         level: n.level,
         overdue_hours: n.overdue_hours,
         created_at: n.created_at.to_string(),

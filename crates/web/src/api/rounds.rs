@@ -161,6 +161,9 @@ pub struct FindingDto {
     pub distance_m: Option<f64>,
     /// Recorded beyond the site's vicinity.
     pub away: bool,
+    /// Recorded by someone whose own unit sponsors the site (sent by hand:
+    /// rotation never does it), so the result is not independent.
+    pub own_unit: bool,
     /// The case a failure opened.
     pub case_id: Option<Uuid>,
     pub case_number: Option<String>,
@@ -186,6 +189,7 @@ impl From<Finding> for FindingDto {
             observed_at: f.observed_at.to_string(),
             distance_m: f.distance_m,
             away: f.away,
+            own_unit: f.own_unit,
             case_id: f.case_id,
             case_number: f.case_number,
             photo_ids: f.photo_ids,
@@ -404,6 +408,11 @@ pub async fn visible_round_site(
     round_id: Uuid,
     site_id: Uuid,
 ) -> AppResult<RoundSite> {
+    // Refused before the lookup, so an id probed by someone who may see no
+    // round at all tells them nothing (and page and API answer alike).
+    if !auth.may(Action::ViewRounds) && !auth.may(Action::Inspect) {
+        return Err(AppError::Forbidden);
+    }
     let rs = ins::round_site(&state.store, round_id, site_id).await?;
     if rs.inspector_id == Some(auth.user.id) || auth.may(Action::ViewRounds) {
         Ok(rs)

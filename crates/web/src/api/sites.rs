@@ -220,8 +220,9 @@ pub async fn update(
     let site = st::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
     auth.check(
         Action::ManageSites,
-        Resource::Region {
-            path: &site.region_path,
+        Resource::Held {
+            region_path: &site.region_path,
+            unit: site.sponsor_unit_id,
         },
     )?;
     let version = body

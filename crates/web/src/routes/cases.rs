@@ -9,6 +9,7 @@ use crate::extract::{P, Q};
 use crate::page::{PageCtx, form_status, render, urlencode};
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -47,6 +48,7 @@ pub fn case_actor(auth: &Auth) -> CaseActor {
                 })
                 .collect()
         },
+        home_unit: auth.user.unit_id,
     }
 }
 
@@ -65,6 +67,7 @@ pub fn refusal_message(lang: crate::i18n::Lang, r: &Refusal) -> String {
             &[("step", t(&format!("case_step.{step}")))],
         ),
         Refusal::OwnWork => t("case.refused_own_work").to_string(),
+        Refusal::OwnUnit => t("case.refused_own_unit").to_string(),
         Refusal::Invalid { code, .. } => crate::middleware::field_message(lang, code),
     }
 }
@@ -180,7 +183,7 @@ async fn list_page(
     state: &AppState,
     auth: &Auth,
     q: ListQuery,
-    alert: Option<String>,
+    alert: Option<(StatusCode, String)>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewCases)?;
     let actor = case_actor(auth);
@@ -221,13 +224,9 @@ async fn list_page(
         bulk: actor.office && q.inbox == "to_dispatch",
         now: jiff::Timestamp::now(),
         query: q,
-        alert: alert.clone(),
+        alert: alert.as_ref().map(|(_, m)| m.clone()),
     };
-    let status = if alert.is_some() {
-        axum::http::StatusCode::CONFLICT
-    } else {
-        axum::http::StatusCode::OK
-    };
+    let status = alert.map_or(StatusCode::OK, |(s, _)| s);
     Ok((status, render(&page)).into_response())
 }
 
@@ -253,7 +252,14 @@ pub async fn bulk_dispatch(
     };
     if items.is_empty() {
         let msg = crate::i18n::t(auth.lang, "case.bulk_none").to_string();
-        return list_page(&state, &auth, q, Some(msg)).await;
+        // Nothing ticked is a mistake in the form, not a conflict.
+        return list_page(
+            &state,
+            &auth,
+            q,
+            Some((StatusCode::UNPROCESSABLE_ENTITY, msg)),
+        )
+        .await;
     }
     match cs::bulk_dispatch(
         &state.store,
@@ -267,18 +273,22 @@ pub async fn bulk_dispatch(
     {
         Ok(_) => Ok(see_other("/cases?inbox=to_dispatch", "bulk_dispatched")),
         Err((number, e)) => {
-            let why = match e {
-                StepError::Refused(r) => refusal_message(auth.lang, &r),
-                StepError::Store(StoreError::Conflict) => {
-                    crate::i18n::t(auth.lang, "case.conflict").to_string()
-                }
+            let (status, why) = match e {
+                StepError::Refused(r) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    refusal_message(auth.lang, &r),
+                ),
+                StepError::Store(StoreError::Conflict) => (
+                    StatusCode::CONFLICT,
+                    crate::i18n::t(auth.lang, "case.conflict").to_string(),
+                ),
                 StepError::Store(e) => return Err(e.into()),
             };
             let msg = crate::i18n::fill(
                 crate::i18n::t(auth.lang, "case.bulk_failed"),
                 &[("number", number.as_deref().unwrap_or("")), ("why", &why)],
             );
-            list_page(&state, &auth, q, Some(msg)).await
+            list_page(&state, &auth, q, Some((status, msg))).await
         }
     }
 }
@@ -392,12 +402,18 @@ struct ShowPage {
     after: Vec<PhotoView>,
     /// After photos carrying a warning, for the verifier.
     flagged: usize,
+    /// The original this case is a duplicate of, by number.
+    original: Option<(Uuid, String)>,
+    /// The cases marked duplicates of this one.
+    marked: Vec<Case>,
 }
 
 /// A photo as the case page shows it: when it was taken and what is
 /// suspicious about it.
 struct PhotoView {
     id: Uuid,
+    /// The duplicate it came with, when it is not this case's own.
+    of_duplicate: Option<String>,
     event_id: Option<Uuid>,
     taken: Option<String>,
     flags: Vec<FlagView>,
@@ -518,11 +534,21 @@ async fn show_page(
             _ => None,
         })
         .collect();
-    let numbers = cs::numbers(&state.store, &others).await?;
+    let marked = cs::duplicate::of(&state.store, &scope, id).await?;
+    let numbers = cs::numbers(
+        &state.store,
+        &others.into_iter().chain(c.duplicate_of).collect::<Vec<_>>(),
+    )
+    .await?;
     let (mut before, mut after) = (vec![], vec![]);
     for ph in photos {
         let view = PhotoView {
             id: ph.id,
+            of_duplicate: ph
+                .case_id
+                .filter(|c| *c != id)
+                .and_then(|c| marked.iter().find(|m| m.id == c))
+                .map(|m| m.number.clone()),
             event_id: ph.event_id,
             taken: ph.taken_at.map(|t| {
                 t.to_zoned_datetime(state.config.timezone.clone())
@@ -561,6 +587,10 @@ async fn show_page(
             })
             .unwrap_or_default(),
         overdue: c.overdue(jiff::Timestamp::now()),
+        original: c
+            .duplicate_of
+            .and_then(|o| numbers.get(&o).map(|n| (o, n.clone()))),
+        marked,
         steps,
         c,
         conflict,
@@ -621,7 +651,9 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
         "void" => Step::Void { reason },
         "mark_duplicate" => Step::MarkDuplicate {
             original: uuid("original")?,
+            reason,
         },
+        "unmark_duplicate" => Step::UnmarkDuplicate { reason },
         "dispatch" => Step::Dispatch {
             unit: uuid("unit")?,
             deadline: when("deadline")?,
@@ -669,10 +701,21 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
 pub async fn take_step(
     State(state): State<AppState>,
     P(id): P<Uuid>,
-    f: CsrfMultipart<Vec<(String, String)>>,
+    mut f: CsrfMultipart<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     let scope = auth.scope(Action::WorkCases)?;
+    // An original may be named by its number, as people quote cases.
+    if let Some((_, v)) = f.form.iter_mut().find(|(k, _)| k == "original")
+        && !v.trim().is_empty()
+        && Uuid::parse_str(v.trim()).is_err()
+    {
+        let seen = auth.scope(Action::ViewCases)?;
+        *v = cs::duplicate::by_number(&state.store, &seen, v)
+            .await?
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+    }
     let parsed = match f.photo_error {
         Some(code) => Err(Refusal::Invalid {
             field: "photos",

@@ -117,7 +117,14 @@ pub fn router() -> Router<AppState> {
         .route("/frameworks/{id}/compare", get(frameworks::compare))
         .route("/standards/{id}/edit", get(frameworks::edit_standard))
         .route("/standards/{id}", post(frameworks::update_standard))
-        .route("/cases", get(cases::list).post(cases::create))
+        // Forms that carry photos bound their own body by the photo
+        // settings (see CsrfMultipart), not by the 2 MiB default.
+        .route(
+            "/cases",
+            get(cases::list)
+                .post(cases::create)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/cases/new", get(cases::new_form))
         .route("/cases.xlsx", get(cases::export))
         .route("/cases/bulk-dispatch", post(cases::bulk_dispatch))
@@ -148,7 +155,10 @@ pub fn router() -> Router<AppState> {
         .route("/photos/{id}", get(photos::original))
         .route("/photos/{id}/thumbnail", get(photos::thumbnail))
         .route("/cases/{id}", get(cases::show))
-        .route("/cases/{id}/step", post(cases::take_step))
+        .route(
+            "/cases/{id}/step",
+            post(cases::take_step).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/tasks", get(tasks::list))
         .route("/tasks.xlsx", get(tasks::export))
         .route("/tasks/{id}", get(tasks::show))

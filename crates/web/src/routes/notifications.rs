@@ -21,12 +21,21 @@ struct ListPage {
 
 impl ListPage {
     fn text(&self, n: &Notification) -> String {
+        let t = |k| crate::i18n::t(self.p.lang, k);
+        if n.kind == "duplicate_closed" {
+            return crate::i18n::fill(
+                t("notification.duplicate_closed"),
+                &[
+                    ("number", n.number.as_deref().unwrap_or("")),
+                    ("original", n.original.as_deref().unwrap_or("")),
+                ],
+            );
+        }
         let key = if n.level >= escalation::HEAD {
             "notification.overdue_head"
         } else {
             "notification.overdue_liaison"
         };
-        let t = |k| crate::i18n::t(self.p.lang, k);
         // Past two days, whole days read better than hundreds of hours.
         let overdue = if n.overdue_hours >= 48 {
             crate::i18n::fill(

@@ -243,8 +243,9 @@ async fn editable(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Site> {
     let site = st::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
     auth.check(
         Action::ManageSites,
-        Resource::Region {
-            path: &site.region_path,
+        Resource::Held {
+            region_path: &site.region_path,
+            unit: site.sponsor_unit_id,
         },
     )?;
     Ok(site)

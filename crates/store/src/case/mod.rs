@@ -2,6 +2,8 @@
 //! calendar, intake, and steps through the workflow. The state itself is
 //! only ever changed by `step`, which asks `domain::case::apply`.
 
+pub mod duplicate;
+
 use crate::db::Backend;
 use crate::org::parse_uuid;
 use crate::sql::Sql;
@@ -11,7 +13,8 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 use wenming_domain::calendar::Calendar;
 use wenming_domain::case::{
-    Ask, CaseActor, CaseFacts, CaseState, HandlingTime, IntakeInput, Refusal, Source, Step, apply,
+    Ask, CaseActor, CaseFacts, CaseState, DeadlineState, HandlingTime, IntakeInput, Refusal,
+    Source, Step, apply, deadline_state,
 };
 use wenming_domain::geo::{Point, Shape};
 use wenming_domain::photo::PhotoRole;
@@ -528,7 +531,10 @@ pub struct Case {
     pub extensions: i64,
     pub duplicate_of: Option<Uuid>,
     pub reported_at: jiff::Timestamp,
+    pub registered_at: Option<jiff::Timestamp>,
     pub dispatched_at: Option<jiff::Timestamp>,
+    /// When the unit first reported its fix.
+    pub handled_at: Option<jiff::Timestamp>,
     pub closed_at: Option<jiff::Timestamp>,
     /// 0 until the overdue job warns someone; 1 the liaison, 2 the head.
     pub escalation_level: i64,
@@ -542,15 +548,18 @@ impl Case {
     pub fn facts(&self) -> &CaseFacts {
         &self.facts
     }
+    pub fn deadline_state(&self, now: jiff::Timestamp) -> DeadlineState {
+        deadline_state(self.state, self.deadline, now)
+    }
     pub fn overdue(&self, now: jiff::Timestamp) -> bool {
-        self.state.with_unit() && self.deadline.is_some_and(|d| d < now)
+        self.deadline_state(now) == DeadlineState::Overdue
     }
 }
 
-/// Cases with their unit (`CaseState::with_unit`), the ones a passed
-/// deadline makes overdue; written as the overdue index's condition is
-/// (migration 0009), so that the index serves the queries that use it.
-pub(crate) const WITH_UNIT: &str = "c.state IN ('dispatched', 'rework', 'awaiting_approval')";
+/// Cases whose deadline runs (`CaseState::deadline_runs`), the ones a
+/// passed deadline makes overdue; written as the overdue index's condition
+/// is (migration 0012), so that the index serves the queries that use it.
+pub(crate) const DEADLINE_RUNS: &str = "c.state IN ('dispatched', 'rework')";
 
 const CASE_SELECT: &str = "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
     u.name AS unit_name FROM case_record c JOIN category cat ON cat.id = c.category_id \
@@ -617,7 +626,9 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
         extensions,
         duplicate_of: o("duplicate_of")?.as_deref().map(parse_uuid).transpose()?,
         reported_at: ts(r.try_get("reported_at")?),
+        registered_at: r.try_get::<Option<i64>, _>("registered_at")?.map(ts),
         dispatched_at: r.try_get::<Option<i64>, _>("dispatched_at")?.map(ts),
+        handled_at: r.try_get::<Option<i64>, _>("handled_at")?.map(ts),
         closed_at: closed.map(ts),
         escalation_level: r.try_get("escalation_level")?,
         escalated_at: r.try_get::<Option<i64>, _>("escalated_at")?.map(ts),
@@ -761,7 +772,7 @@ fn list_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> Sq
     }
     if let Some(t) = f.overdue_at {
         let p = sql.int_arg(t.as_microsecond());
-        sql.push(&format!(" AND {WITH_UNIT} AND c.deadline < {p}"));
+        sql.push(&format!(" AND {DEADLINE_RUNS} AND c.deadline < {p}"));
     }
     if let Some((at, id)) = &f.after {
         let pa = sql.int_arg(*at);
@@ -1176,6 +1187,8 @@ fn note_of(step: &Step) -> Option<String> {
         | Step::Void { reason }
         | Step::Refuse { reason }
         | Step::Ask { reason, .. } => Some(reason.clone()),
+        Step::UnmarkDuplicate { reason } => Some(reason.clone()),
+        Step::MarkDuplicate { reason, .. } => Some(reason.clone()).filter(|n| !n.is_empty()),
         Step::Handle { note } | Step::Verify { note, .. } | Step::Evaluate { note, .. } => {
             Some(note.clone()).filter(|n| !n.is_empty())
         }
@@ -1238,19 +1251,22 @@ async fn write_step(
     }
     let now = now_micros();
     let to = after.state.unwrap_or(CaseState::Reported);
-    if let Step::MarkDuplicate { original } = s {
-        let exists: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM case_record WHERE id = $1 AND id <> $2")
-                .bind(original.to_string())
-                .bind(id.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-        if exists == 0 {
-            return Err(StepError::Refused(Refusal::Invalid {
-                field: "original",
-                code: "invalid_choice",
-            }));
+    // Where the case's duplicate mark points after this step.
+    let (duplicate_of, root_closed) = match s {
+        Step::MarkDuplicate { original, reason } => {
+            let root = duplicate::resolve(conn, case, *original, reason).await?;
+            (Some(root.id), root.state == CaseState::Closed)
         }
+        Step::UnmarkDuplicate { .. } => (None, false),
+        _ => (case.duplicate_of, false),
+    };
+    // A case others are marked duplicates of cannot be voided: they would
+    // stay closed with nothing open for the problem they report.
+    if matches!(s, Step::Void { .. }) && duplicate::count_of(conn, id).await? > 0 {
+        return Err(StepError::Refused(Refusal::Invalid {
+            field: "step",
+            code: "has_duplicates",
+        }));
     }
     // Duplicates close with their original; every case this step changes
     // has its month tallies corrected.
@@ -1275,12 +1291,27 @@ async fn write_step(
     };
     let sql = format!(
         "UPDATE case_record SET state = $1, unit_id = $2, deadline = $3, pending_ask = $4, before_ask = $5, dispatched_by = $6, \
-         handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = COALESCE($11, duplicate_of){}{}{}{}{}, \
+         handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = $11{}{}{}{}, \
          version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
-        stamp("registered_at", matches!(s, Step::Register)),
-        stamp("dispatched_at", matches!(s, Step::Dispatch { .. })),
-        stamp("handled_at", matches!(s, Step::Handle { .. })),
-        stamp("closed_at", to == CaseState::Closed),
+        stamp(
+            "registered_at",
+            matches!(s, Step::Register | Step::UnmarkDuplicate { .. })
+        ),
+        // Each dispatch (again after a return, or on resuming a parked
+        // case) starts a handling period: the unit's time and the photo
+        // checks count from it, and its first fix report is its own.
+        if matches!(s, Step::Dispatch { .. } | Step::Resume { .. }) {
+            ", dispatched_at = $12, handled_at = NULL".to_string()
+        } else {
+            stamp("handled_at", matches!(s, Step::Handle { .. }))
+        },
+        // A duplicate of a closed case is closed with it; one taken back
+        // is open again.
+        if matches!(s, Step::UnmarkDuplicate { .. }) {
+            ", closed_at = NULL".to_string()
+        } else {
+            stamp("closed_at", to == CaseState::Closed || root_closed)
+        },
         // A new deadline starts the overdue warnings over.
         if after.deadline != case.deadline {
             ", escalation_level = 0, next_escalation_at = NULL"
@@ -1304,10 +1335,7 @@ async fn write_step(
         .bind(after.reworks as i64)
         .bind(after.extensions as i64)
         .bind(crate::sql::flag(after.evaluated))
-        .bind(match s {
-            Step::MarkDuplicate { original } => Some(original.to_string()),
-            _ => None,
-        })
+        .bind(duplicate_of.map(|d| d.to_string()))
         .bind(now)
         .bind(id.to_string())
         .bind(expected_version)
@@ -1322,6 +1350,19 @@ async fn write_step(
             .bind(id.to_string())
             .execute(&mut *conn)
             .await?;
+        duplicate::tell_reporters(conn, id, None, now).await?;
+    }
+    if let Some(root) = duplicate_of.filter(|_| matches!(s, Step::MarkDuplicate { .. })) {
+        // Duplicates of this case now belong to its root: no chains.
+        sqlx::query("UPDATE case_record SET duplicate_of = $1, version = version + 1, updated_at = $2 WHERE duplicate_of = $3 AND state = 'duplicate'")
+            .bind(root.to_string())
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *conn)
+            .await?;
+        if root_closed {
+            duplicate::tell_reporters(conn, root, Some(id), now).await?;
+        }
     }
     let after_tallies = crate::tally::of_cases(conn, cal, &touched).await?;
     crate::tally::apply(conn, &before, &after_tallies).await?;
@@ -1588,7 +1629,9 @@ pub async fn metric_records(
         ]
         .join(" OR "),
     );
-    sql.push(&format!(" OR ({WITH_UNIT} AND c.deadline IS NOT NULL))"));
+    sql.push(&format!(
+        " OR ({DEADLINE_RUNS} AND c.deadline IS NOT NULL))"
+    ));
     scope_cases(&mut sql, scope);
     // Streamed: a month at city scale is a hundred thousand rows, and each
     // is turned into its small record as it arrives instead of all being
@@ -1610,6 +1653,8 @@ pub(crate) fn metric_record(r: &AnyRow) -> Result<wenming_domain::metrics::CaseR
     let unit: Option<String> = r.try_get("unit_id")?;
     let source: String = r.try_get("source")?;
     let state: String = r.try_get("state")?;
+    let state = CaseState::parse(&state)
+        .ok_or_else(|| StoreError::Corrupt(format!("case state {state}")))?;
     let reworks: i64 = r.try_get("reworks")?;
     let extensions: i64 = r.try_get("extensions")?;
     Ok(wenming_domain::metrics::CaseRecord {
@@ -1622,7 +1667,9 @@ pub(crate) fn metric_record(r: &AnyRow) -> Result<wenming_domain::metrics::CaseR
         closed_at: opt("closed_at")?,
         reworked: reworks > 0,
         extended: extensions > 0,
-        with_unit: CaseState::parse(&state).is_some_and(CaseState::with_unit),
+        deadline_runs: state.deadline_runs(),
+        voided: state == CaseState::Voided,
+        parked: state == CaseState::Parked,
     })
 }
 
@@ -1684,17 +1731,21 @@ mod tests {
     use wenming_domain::case::CaseState;
 
     #[test]
-    fn the_with_unit_condition_names_the_domains_states() {
+    fn the_overdue_condition_names_the_domains_states() {
         let named: Vec<&str> = CaseState::ALL
             .into_iter()
-            .filter(|s| s.with_unit())
+            .filter(|s| s.deadline_runs())
             .map(CaseState::code)
             .collect();
-        let listed: Vec<&str> = super::WITH_UNIT.split('\'').skip(1).step_by(2).collect();
+        let listed: Vec<&str> = super::DEADLINE_RUNS
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .collect();
         assert_eq!(listed, named);
         assert!(
-            include_str!("../migrations/0009_case_tally.sql")
-                .contains(&super::WITH_UNIT.replace("c.state", "state")),
+            include_str!("../../migrations/0012_integrity.sql")
+                .contains(&super::DEADLINE_RUNS.replace("c.state", "state")),
             "the overdue index's condition"
         );
     }
