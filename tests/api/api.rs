@@ -5,7 +5,9 @@ use reqwest::{Method, StatusCode};
 on_both!(
     tokens_are_scoped_revocable_and_hashed,
     api_validation_errors_name_the_field,
-    me_tells_the_caller_what_they_may_do
+    me_tells_the_caller_what_they_may_do,
+    every_documented_query_parameter_is_accepted,
+    malformed_ids_answer_in_json,
 );
 
 /// The served OpenAPI document matches the committed snapshot. After an
@@ -221,4 +223,107 @@ async fn me_tells_the_caller_what_they_may_do(b: Backend) {
         ]),
         "a read-only token may only view"
     );
+}
+
+/// What a generated client relies on: every path parameter the document
+/// declares is in its path, query parameters are declared as such, and
+/// nothing optional is marked required.
+#[test]
+fn openapi_parameters_are_where_the_routes_take_them() {
+    let doc = serde_json::to_value(wenming_web::openapi_document()).unwrap();
+    let mut queries = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                match p["in"].as_str().unwrap() {
+                    "path" => {
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: path parameter {name} is not in the path"
+                        );
+                        assert_eq!(p["required"], true, "{method} {path} {name}");
+                    }
+                    "query" => {
+                        queries += 1;
+                        assert_ne!(
+                            p["required"], true,
+                            "{method} {path}: query {name} is optional"
+                        );
+                    }
+                    other => panic!("{method} {path} {name} in {other}"),
+                }
+            }
+        }
+    }
+    assert!(queries >= 30, "{queries} query parameters");
+}
+
+/// A call such as a generated client makes, with each documented query
+/// parameter of each list endpoint set to a value of its declared type,
+/// is accepted.
+async fn every_documented_query_parameter_is_accepted(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let token = app.token("admin", false).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let doc = serde_json::to_value(wenming_web::openapi_document()).unwrap();
+    let mut tried = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let Some(op) = ops.get("get") else { continue };
+        if path.contains('{') {
+            continue;
+        }
+        for p in op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query")
+        {
+            let name = p["name"].as_str().unwrap();
+            let schema = &p["schema"];
+            let ty = schema["type"]
+                .as_str()
+                .or_else(|| schema["type"][0].as_str())
+                .unwrap_or("string");
+            let value = match (ty, schema["format"].as_str()) {
+                ("integer", _) => "10".to_string(),
+                ("boolean", _) => "true".to_string(),
+                (_, Some("uuid")) => uuid::Uuid::new_v4().to_string(),
+                _ => String::new(),
+            };
+            let r = call(Method::GET, &format!("{path}?{name}={value}"), &token)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status().is_success(),
+                "GET {path}?{name}={value}: {} {}",
+                r.status(),
+                r.text().await.unwrap()
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 20, "{tried}");
+}
+
+/// Malformed ids answer in the API's JSON error shape, not plain text.
+async fn malformed_ids_answer_in_json(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let token = app.token("admin", false).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    for path in [
+        "/rounds/not-an-id/sites/also-not/findings",
+        "/rounds/not-an-id/sites/x/checklist",
+        "/cases/nope",
+        "/units/12",
+    ] {
+        let r = call(Method::GET, path, &token).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let v: serde_json::Value = r
+            .json()
+            .await
+            .unwrap_or_else(|_| panic!("{path}: not JSON"));
+        assert_eq!(v["errors"][0]["code"], "not_found", "{path}");
+    }
 }

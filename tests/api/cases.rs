@@ -633,6 +633,19 @@ async fn the_case_page_offers_only_allowed_steps(b: Backend) {
         calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let sheet = wb.worksheet_range("案件").unwrap();
     assert_eq!(sheet.height(), 3, "title, header, one case");
+    // Enough to recompute the metrics: every moment of the loop is there.
+    let header: Vec<String> = (0..sheet.width())
+        .filter_map(|c| sheet.get_value((1, c as u32)).map(|d| d.to_string()))
+        .collect();
+    for col in [
+        "立案时间",
+        "派遣时间（本次处置）",
+        "处置反馈时间",
+        "结案时间",
+        "延期次数",
+    ] {
+        assert!(header.iter().any(|h| h == col), "{col} in {header:?}");
+    }
     assert_eq!(
         sheet.get_value((2, 0)),
         Some(&calamine::Data::String(

@@ -24,6 +24,13 @@ on_both!(
     a_voided_or_parked_case_does_not_count_against_its_unit,
     waiting_for_the_office_on_an_extension_is_not_overdue_anywhere,
     each_dispatch_starts_a_handling_period,
+    one_photo_of_two_problems_goes_with_each_and_folders_keep_photos_apart,
+    unmatched_rows_keep_their_photos_and_a_mapped_failure_needs_one,
+    the_district_column_tells_sites_of_one_name_apart,
+    result_words_notes_with_dates_and_refusals_by_row,
+    after_photos_from_the_future_or_nowhere_are_flagged_an_honest_re_shoot_is_not,
+    every_on_site_standard_of_the_demo_has_a_case_category,
+    an_unmapped_standards_failure_waits_for_the_office_to_choose_its_category,
 );
 
 async fn a_read_only_token_cannot_revoke_tokens_or_mark_notifications_read(b: Backend) {
@@ -1099,4 +1106,677 @@ async fn each_dispatch_starts_a_handling_period(b: Backend) {
             .any(|f| f["flag"] == "taken_before_dispatch"),
         "compared with the current dispatch: {after}"
     );
+}
+
+// ------------------------------------------------------------ third-party import
+
+/// A result sheet with the given header and rows, all as text.
+fn sheet(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(1 + r as u32, c as u16, v).unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+fn zip_of(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        for (n, bytes) in files {
+            z.start_file(*n, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(bytes).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+async fn import(
+    app: &TestApp,
+    token: &str,
+    sheet: Vec<u8>,
+    zip: Option<Vec<u8>>,
+    words: &str,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new()
+        .text("name", "第三方测评")
+        .text("starts_on", "2026-11-20")
+        .text("ends_on", "2026-11-22")
+        .text("result_words", words.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(sheet).file_name("结果.xlsx"),
+        );
+    if let Some(z) = zip {
+        form = form.part(
+            "photos",
+            reqwest::multipart::Part::bytes(z).file_name("照片.zip"),
+        );
+    }
+    let r = TestApp::client()
+        .post(app.url("/api/v1/rounds/import"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A demo site with its checklist's standard codes.
+async fn site_and_codes(
+    app: &TestApp,
+    pick: impl Fn(&wenming_store::site::Site) -> bool,
+) -> (wenming_store::site::Site, Vec<String>) {
+    let city = wenming_store::org::whole_city(&app.store).await.unwrap();
+    let sites = wenming_store::site::list(&app.store, &city, &Default::default())
+        .await
+        .unwrap();
+    for s in sites {
+        if !pick(&s) {
+            continue;
+        }
+        let list = wenming_store::inspection::checklist(&app.store, &s)
+            .await
+            .unwrap();
+        if list.len() >= 2 {
+            return (s, list.into_iter().map(|c| c.code).collect());
+        }
+    }
+    panic!("no such site");
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| c.to_string()).collect()
+}
+
+async fn findings_at(app: &TestApp, token: &str, round: &Value, site: uuid::Uuid) -> Vec<Value> {
+    let (_, f) = crate::rounds::call(
+        app,
+        token,
+        Method::GET,
+        &format!(
+            "/rounds/{}/sites/{site}/findings",
+            round["id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    // A site the round never visited has no findings (and is not found).
+    f.as_array().cloned().unwrap_or_default()
+}
+
+async fn one_photo_of_two_problems_goes_with_each_and_folders_keep_photos_apart(b: Backend) {
+    let app = crate::rounds::city(b).await;
+    let office = app.token("office", false).await;
+    let (site, codes) = site_and_codes(&app, |_| true).await;
+    let lj = wenming_store::photo::synthetic_jpeg(501, None, None);
+    let fm = wenming_store::photo::synthetic_jpeg(502, None, None);
+    let (other, other_codes) = site_and_codes(&app, |s| s.id != site.id).await;
+    let header = ["点位", "测评标准", "结果", "备注", "照片"];
+    let (s, v) = import(
+        &app,
+        &office,
+        sheet(
+            &header,
+            &[
+                // One picture showing two problems at one site.
+                row(&[&site.code, &codes[0], "不合格", "", "临江区/IMG_1.jpg"]),
+                row(&[&site.code, &codes[1], "不合格", "", "临江区/IMG_1.jpg"]),
+                // A bare name two folders hold: a person decides.
+                row(&[&other.code, &other_codes[0], "不合格", "", "IMG_1.jpg"]),
+            ],
+        ),
+        Some(zip_of(&[
+            ("临江区/IMG_1.jpg", lj.clone()),
+            ("凤鸣区/IMG_1.jpg", fm.clone()),
+        ])),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (v["findings"].as_i64(), v["cases_opened"].as_i64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
+    assert_eq!(v["unmatched"][0]["reason"], "photo_ambiguous", "{v}");
+    assert_eq!(v["unmatched"][0]["row"], 4);
+    let found = findings_at(&app, &office, &v["round"], site.id).await;
+    assert_eq!(found.len(), 2);
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&lj));
+    for f in &found {
+        let ids = f["photo_ids"].as_array().unwrap();
+        assert_eq!(ids.len(), 1, "{f}");
+        let (_, p) = crate::rounds::call(
+            &app,
+            &office,
+            Method::GET,
+            &format!("/photos/{}", ids[0].as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(p["sha256"], sha, "the 临江区 picture, not the 凤鸣区 one");
+        assert!(
+            p["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["flag"] != "same_file"),
+            "not a re-use: {p}"
+        );
+    }
+}
+
+async fn unmatched_rows_keep_their_photos_and_a_mapped_failure_needs_one(b: Backend) {
+    let app = crate::rounds::city(b).await;
+    let office = app.token("office", false).await;
+    let (site, codes) = site_and_codes(&app, |_| true).await;
+    let header = ["点位", "测评标准", "结果", "备注", "照片"];
+    let (s, v) = import(
+        &app,
+        &office,
+        sheet(
+            &header,
+            &[
+                row(&["没有这个点位", &codes[0], "不合格", "宣传栏破损", "a.jpg"]),
+                row(&["也没有这个", &codes[1], "不合格", "", ""]),
+            ],
+        ),
+        Some(zip_of(&[(
+            "a.jpg",
+            wenming_store::photo::synthetic_jpeg(7, None, None),
+        )])),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let round_id = v["round"]["id"].as_str().unwrap().to_string();
+    let rows = v["unmatched"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 2);
+    // The sweep of abandoned uploads leaves the row's photo alone.
+    wenming_store::photo::sweep(&app.store, &app.files, -1)
+        .await
+        .unwrap();
+    let nodes = |code: &str| {
+        let app = &app;
+        let code = code.to_string();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT n.id FROM framework_node n JOIN framework f ON f.id = n.framework_id WHERE f.status = 'active' AND n.code = $1",
+            )
+            .bind(code)
+            .fetch_one(app.store.reader())
+            .await
+            .unwrap()
+        }
+    };
+    let map = |row: &Value, code: String| {
+        let (app, office, round_id) = (&app, &office, round_id.clone());
+        let (row, site) = (row["id"].as_str().unwrap().to_string(), site.id);
+        async move {
+            let standard = nodes(&code).await;
+            crate::rounds::call(
+                app,
+                office,
+                Method::POST,
+                &format!("/rounds/{round_id}/unmatched/{row}/map"),
+                Some(serde_json::json!({"site_id": site, "standard_id": standard})),
+            )
+            .await
+        }
+    };
+    let (s, f) = map(&rows[0], codes[0].clone()).await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    assert_eq!(f["outcome"], "fail");
+    assert_eq!(
+        f["photo_ids"].as_array().unwrap().len(),
+        1,
+        "the row's photo came along: {f}"
+    );
+    let (_, c) = crate::rounds::call(
+        &app,
+        &office,
+        Method::GET,
+        &format!("/cases/{}/photos", f["case_id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(
+        c.as_array().unwrap().len(),
+        1,
+        "the case has its photo: {c}"
+    );
+    // A failure with no photo anywhere is not recorded without one.
+    let (s, e) = map(&rows[1], codes[1].clone()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["errors"][0]["code"], "photo_required", "{e}");
+}
+
+async fn the_district_column_tells_sites_of_one_name_apart(b: Backend) {
+    let app = crate::rounds::city(b).await;
+    let office = app.token("office", false).await;
+    let city = wenming_store::org::whole_city(&app.store).await.unwrap();
+    let sites = wenming_store::site::list(&app.store, &city, &Default::default())
+        .await
+        .unwrap();
+    let (a, twin) = sites
+        .iter()
+        .find_map(|a| {
+            sites
+                .iter()
+                .find(|t| t.id != a.id && t.name == a.name && t.region_name != a.region_name)
+                .map(|t| (a.clone(), t.clone()))
+        })
+        .expect("the demo city has sites of one name in two places");
+    let codes: Vec<String> = wenming_store::inspection::checklist(&app.store, &a)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.code)
+        .collect();
+    let header = ["区域", "点位", "测评标准", "结果"];
+    let (s, v) = import(
+        &app,
+        &office,
+        sheet(
+            &header,
+            &[
+                row(&[&a.region_name, &a.name, &codes[0], "合　格"]),
+                row(&["", &a.name, &codes[0], "合格"]),
+            ],
+        ),
+        None,
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["findings"], 1, "{v}");
+    assert_eq!(
+        v["unmatched"][0]["reason"], "site",
+        "without a district the name is not enough"
+    );
+    assert_eq!(findings_at(&app, &office, &v["round"], a.id).await.len(), 1);
+    assert!(
+        findings_at(&app, &office, &v["round"], twin.id)
+            .await
+            .is_empty()
+    );
+}
+
+async fn result_words_notes_with_dates_and_refusals_by_row(b: Backend) {
+    let app = crate::rounds::city(b).await;
+    let office = app.token("office", false).await;
+    let (site, codes) = site_and_codes(&app, |_| true).await;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["点位", "测评标准", "结果", "备注"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    let day = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 11, 3).unwrap();
+    let fmt = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    ws.write_string(1, 0, &site.code).unwrap();
+    ws.write_string(1, 1, &codes[0]).unwrap();
+    ws.write_string(1, 2, "基本合格").unwrap();
+    ws.write_datetime_with_format(1, 3, &day, &fmt).unwrap();
+    ws.write_string(2, 0, &site.code).unwrap();
+    ws.write_string(2, 1, &codes[1]).unwrap();
+    ws.write_string(2, 2, "Ｐａｓｓ").unwrap();
+    let (s, v) = import(&app, &office, wb.save_to_buffer().unwrap(), None, "").await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["findings"], 2, "{v}");
+    let found = findings_at(&app, &office, &v["round"], site.id).await;
+    let basic = found
+        .iter()
+        .find(|f| f["standard_code"] == codes[0].as_str())
+        .unwrap();
+    assert_eq!(basic["outcome"], "pass");
+    assert_eq!(
+        basic["note"], "基本合格：2026-11-03",
+        "the word and the dated note are kept"
+    );
+    // The office reads the word another way; a line it cannot read is named.
+    let header = ["点位", "测评标准", "结果"];
+    let rows = [row(&[&site.code, &codes[0], "基本合格"])];
+    let (s, e) = import(
+        &app,
+        &office,
+        sheet(&header, &rows),
+        None,
+        "还行\n基本合格 = 不合格",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["errors"][0]["field"], "result_words.1", "{e}");
+    let (s, v) = import(
+        &app,
+        &office,
+        sheet(&header, &rows),
+        None,
+        "基本合格 = 不合格",
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["unmatched"][0]["reason"], "photo_required",
+        "a failure needs its photo: {v}"
+    );
+    // A file that is no picture is refused naming its row; nothing is kept.
+    let rounds = app.count("inspection_round").await;
+    let (s, e) = import(
+        &app,
+        &office,
+        sheet(
+            &["点位", "测评标准", "结果", "照片"],
+            &[row(&[&site.code, &codes[0], "不合格", "x.jpg"])],
+        ),
+        Some(zip_of(&[("x.jpg", b"not a picture at all".to_vec())])),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e.to_string().contains("2:photos"),
+        "names the sheet row: {e}"
+    );
+    assert_eq!(app.count("inspection_round").await, rounds);
+    assert_eq!(app.count("photo").await, 0, "nothing half-saved");
+}
+
+// ------------------------------------------------------------ photo checks
+
+async fn after_photos_from_the_future_or_nowhere_are_flagged_an_honest_re_shoot_is_not(b: Backend) {
+    use crate::cases::{register_and_dispatch, step_with, upload_photo};
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let (office, unit, inspector) = (
+        app.token("office", false).await,
+        app.token("unit", false).await,
+        app.token("inspector", false).await,
+    );
+    let here = wenming_domain::geo::Point {
+        lon: north(0.0).0,
+        lat: north(0.0).1,
+    };
+    let now = jiff::Timestamp::now();
+    let up = |bytes: Vec<u8>, token: String| {
+        let app = &app;
+        async move {
+            let r = upload_photo(app, &token, bytes).await;
+            assert_eq!(r.status(), StatusCode::CREATED);
+            r.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    // The inspector reports a pile of litter, photographed in place.
+    let before = up(
+        wenming_store::photo::synthetic_scene(61, true, Some(now), Some(here)),
+        inspector.clone(),
+    )
+    .await;
+    let r = bearer(&format!("http://{}", app.addr))(Method::POST, "/cases", &inspector)
+        .json(&serde_json::json!({"source": "inspection", "category_id": sub(&cats, "0101").id,
+            "description": "路口垃圾堆积", "lon": here.lon, "lat": here.lat, "photo_ids": [before]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let c: Value = r.json().await.unwrap();
+    let c = register_and_dispatch(&app, &office, &c, "市城市管理局", 30).await;
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(5);
+    let honest = up(
+        wenming_store::photo::synthetic_scene(61, false, Some(later), Some(here)),
+        unit.clone(),
+    )
+    .await;
+    let future = up(
+        wenming_store::photo::synthetic_scene(
+            62,
+            false,
+            Some(now + jiff::SignedDuration::from_hours(72)),
+            Some(here),
+        ),
+        unit.clone(),
+    )
+    .await;
+    let nowhere = up(
+        wenming_store::photo::synthetic_scene(63, false, Some(later), None),
+        unit.clone(),
+    )
+    .await;
+    let r = step_with(
+        &app,
+        &unit,
+        &c,
+        serde_json::json!({"step": "handle", "note": "已清运"}),
+        &[honest.clone(), future.clone(), nowhere.clone()],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let photos: Value = bearer(&format!("http://{}", app.addr))(
+        Method::GET,
+        &format!("/cases/{}/photos", cid(&c)),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let flags_of = |id: &str| -> Vec<String> {
+        photos
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["flag"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        flags_of(&honest),
+        Vec::<String>::new(),
+        "the litter is gone: a real change"
+    );
+    assert_eq!(flags_of(&future), vec!["taken_in_future".to_string()]);
+    assert_eq!(flags_of(&nowhere), vec!["no_location".to_string()]);
+    // The before photo re-encoded and handed in as a fix is still caught.
+    let copy = up(
+        wenming_store::photo::synthetic_scene(61, true, Some(later), Some(here)),
+        unit.clone(),
+    )
+    .await;
+    let other = crate::cases::report(&app, &inspector, sub(&cats, "0101").id, north(500.0)).await;
+    let other = register_and_dispatch(&app, &office, &other, "市城市管理局", 30).await;
+    let r = step_with(
+        &app,
+        &unit,
+        &other,
+        serde_json::json!({"step": "handle", "note": "已清运"}),
+        std::slice::from_ref(&copy),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let photos: Value = bearer(&format!("http://{}", app.addr))(
+        Method::GET,
+        &format!("/cases/{}/photos", cid(&other)),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let p = photos
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == copy.as_str())
+        .unwrap();
+    assert!(
+        p["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["flag"] == "near_identical" && f["case_id"] == c["id"]),
+        "re-use across cases: {p}"
+    );
+}
+
+// ------------------------------------------------------------ categories of failures
+
+async fn every_on_site_standard_of_the_demo_has_a_case_category(b: Backend) {
+    let app = crate::rounds::city(b).await;
+    let framework = wenming_store::framework::active(&app.store)
+        .await
+        .unwrap()
+        .unwrap();
+    let standards = wenming_store::inspection::standards_of(&app.store, framework.id)
+        .await
+        .unwrap();
+    let cats = wenming_store::case::categories(&app.store).await.unwrap();
+    let unmapped: Vec<&str> = standards
+        .iter()
+        .map(|(c, _)| c.code.as_str())
+        .filter(|code| {
+            !cats
+                .iter()
+                .any(|c| c.parent_id.is_some() && c.standard_codes.iter().any(|s| s == code))
+        })
+        .collect();
+    assert!(standards.len() >= 50, "{}", standards.len());
+    assert!(
+        unmapped.is_empty(),
+        "on-site standards with no category: {unmapped:?}"
+    );
+}
+
+async fn an_unmapped_standards_failure_waits_for_the_office_to_choose_its_category(b: Backend) {
+    use crate::cases::step;
+    use crate::rounds::{call, inspect, sites_of};
+    let app = crate::rounds::city(b).await;
+    let office = app.token("office", false).await;
+    let (s, r) = call(&app, &office, Method::POST, "/rounds", Some(serde_json::json!({
+        "name": "周督查", "kind": "supervision", "starts_on": "2026-11-09", "ends_on": "2026-11-09", "sample_size": 3, "seed": 5
+    }))).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let site = sites_of(&app, &office, &r)
+        .await
+        .into_iter()
+        .find(|s| !s["inspector_id"].is_null())
+        .unwrap();
+    let round_id = r["id"].as_str().unwrap();
+    let (_, list) = call(
+        &app,
+        &office,
+        Method::GET,
+        &format!(
+            "/rounds/{round_id}/sites/{}/checklist",
+            site["site_id"].as_str().unwrap()
+        ),
+        None,
+    )
+    .await;
+    let first = list[0]["code"].as_str().unwrap().to_string();
+    // No category names the first standard any more.
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, standard_codes FROM category")
+        .fetch_all(app.store.reader())
+        .await
+        .unwrap();
+    let mut tx = app.store.begin().await.unwrap();
+    for (id, codes) in rows {
+        let mut v: Vec<String> = serde_json::from_str(&codes).unwrap();
+        v.retain(|c| *c != first);
+        sqlx::query("UPDATE category SET standard_codes = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&v).unwrap())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT u.username FROM app_user u WHERE u.id = $1")
+        .bind(site["inspector_id"].as_str().unwrap())
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    let inspector = app.token(&name, false).await;
+    let (s, v, _) = inspect(&app, &inspector, round_id, &site, true).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let failed = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["outcome"] == "fail")
+        .unwrap()
+        .clone();
+    let c = get_case(&app, &office, failed["case_id"].as_str().unwrap()).await;
+    assert_eq!(c["category"], "待分类", "not a guessed category: {c}");
+    // Dispatch waits for a category.
+    let c: Value = step(&app, &office, &c, serde_json::json!({"step": "register"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let unit = c["suggested_unit_id"].clone();
+    assert!(
+        unit.is_string(),
+        "still suggested for the sponsor unit: {c}"
+    );
+    let r = step(
+        &app,
+        &office,
+        &c,
+        serde_json::json!({"step": "dispatch", "unit": unit, "deadline": crate::cases::later(24)}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["errors"][0]["code"], "choose_category");
+    let s = app.as_role("office").await;
+    let (_, html) = s.get_text(&format!("/cases/{}", cid(&c))).await;
+    assert!(
+        html.contains("派遣前请先选择类别"),
+        "the page says what to do"
+    );
+    let cats = wenming_store::case::categories(&app.store).await.unwrap();
+    let pick = sub(&cats, "0901");
+    let r = step(
+        &app,
+        &office,
+        &c,
+        serde_json::json!({"step": "classify", "category": pick.id}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let c: Value = r.json().await.unwrap();
+    assert_eq!(
+        (c["category_id"].as_str(), &c["suggested_unit_id"]),
+        (Some(pick.id.to_string().as_str()), &unit)
+    );
+    let r = step(
+        &app,
+        &office,
+        &c,
+        serde_json::json!({"step": "dispatch", "unit": unit, "deadline": crate::cases::later(24)}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
 }

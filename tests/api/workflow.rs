@@ -19,7 +19,7 @@ struct Who {
     actor: CaseActor,
 }
 
-fn steps(original: Uuid, unit: Uuid) -> Vec<Step> {
+fn steps(original: Uuid, unit: Uuid, category: Uuid) -> Vec<Step> {
     let at = |h| Timestamp::now() + SignedDuration::from_hours(h);
     let reason = || "需说明的理由".to_string();
     vec![
@@ -68,6 +68,7 @@ fn steps(original: Uuid, unit: Uuid) -> Vec<Step> {
             note: String::new(),
         },
         Step::UnmarkDuplicate { reason: reason() },
+        Step::Classify { category },
     ]
 }
 
@@ -106,7 +107,7 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
     let (office, unit, inspector) = (&people[0], &people[1], &people[2]);
     let original = report(&app, &office.token, sub(&cats, "0101").id, IN_LJ).await;
     let original_id: Uuid = original["id"].as_str().unwrap().parse().unwrap();
-    let all = steps(original_id, cgj);
+    let all = steps(original_id, cgj, sub(&cats, "0101").id);
     let by = |p: &Who, i: usize| (p.token.clone(), all[i].clone());
     // How a fresh case reaches each state, from "reported".
     let (reg, rej, void, dup, disp, handle, extend, park, approve, pass, fail) =
@@ -233,7 +234,7 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
             }
         }
     }
-    // The walk did try both kinds (11 states × 3 actors × 16 steps).
+    // The walk did try both kinds (11 states × 3 actors × 17 steps).
     assert!(allowed >= 20, "{allowed} allowed");
-    assert_eq!(allowed + refused, 11 * 3 * 16);
+    assert_eq!(allowed + refused, 11 * 3 * 17);
 }

@@ -942,3 +942,106 @@ async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns(
     let _ = std::fs::remove_file(photo);
     c.close().await.unwrap();
 }
+
+/// The integrity repairs' pages: a case with its duplicates and the one
+/// marked a duplicate (with the way back), the categories a case may be
+/// filed under, and the third-party import with its result words.
+async fn integrity_walk(
+    c: &Client,
+    app: &TestApp,
+    tag: &str,
+    english: bool,
+    original: &str,
+    dup: &str,
+) {
+    sign_in(c, app, "office", DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/cases")).await.unwrap();
+    }
+    c.goto(&app.url(&format!("/cases/{original}")))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english {
+            "Reported again as"
+        } else {
+            "重复报告"
+        }),
+        "{text}"
+    );
+    shot(c, &format!("case-original-{tag}")).await;
+    // The office may file it under another category, folded away.
+    c.find(Locator::Css("details.form summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    shot_at(c, "select[name=category]", &format!("case-classify-{tag}")).await;
+    c.goto(&app.url(&format!("/cases/{dup}"))).await.unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english {
+            "Not a duplicate"
+        } else {
+            "撤销重复标记"
+        }),
+        "{text}"
+    );
+    shot(c, &format!("case-duplicate-{tag}")).await;
+    c.goto(&app.url("/rounds/import")).await.unwrap();
+    shot_at(
+        c,
+        "textarea[name=result_words]",
+        &format!("round-import-{tag}"),
+    )
+    .await;
+    c.goto(&app.url("/cases/metrics")).await.unwrap();
+    shot(c, &format!("metrics-columns-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_classify_and_import_pages_render_on_desktop_and_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    wenming_store::demo::load_catalogue(&app.store)
+        .await
+        .unwrap();
+    let call = helpers::bearer(&format!("http://{}", app.addr));
+    let (inspector, office) = (
+        app.token("inspector", false).await,
+        app.token("office", false).await,
+    );
+    let cats = wenming_store::case::categories(&app.store).await.unwrap();
+    let kind = cats.iter().find(|x| x.code == "0101").unwrap().id;
+    let mut made = vec![];
+    for lat in [31.21, 31.2101] {
+        let r = call(reqwest::Method::POST, "/cases", &inspector)
+            .json(&serde_json::json!({"source": "inspection", "category_id": kind, "description": "路口垃圾堆积", "lon": 118.61, "lat": lat}))
+            .send()
+            .await
+            .unwrap();
+        made.push(r.json::<serde_json::Value>().await.unwrap());
+    }
+    let r = call(reqwest::Method::POST, &format!("/cases/{}/steps", made[1]["id"].as_str().unwrap()), &office)
+        .json(&serde_json::json!({"version": made[1]["version"], "step": {"step": "mark_duplicate", "original": made[0]["id"]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let (original, dup) = (
+        made[0]["id"].as_str().unwrap(),
+        made[1]["id"].as_str().unwrap(),
+    );
+    for (phone, tag, english) in [
+        (false, "desktop-zh", false),
+        (false, "desktop-en", true),
+        (true, "phone-zh", false),
+        (true, "phone-en", true),
+    ] {
+        let c = browser(&driver, phone).await;
+        integrity_walk(&c, &app, tag, english, original, dup).await;
+        c.close().await.unwrap();
+    }
+}

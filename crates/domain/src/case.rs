@@ -150,6 +150,12 @@ pub enum Step {
     UnmarkDuplicate {
         reason: String,
     },
+    /// The office files the case under a (sub)category: needed before a
+    /// case registered without one (a failed standard no category names)
+    /// can be dispatched, and the deadline then comes from it.
+    Classify {
+        category: Uuid,
+    },
     Dispatch {
         unit: Uuid,
         deadline: Timestamp,
@@ -188,6 +194,7 @@ impl Step {
             Step::Void { .. } => "void",
             Step::MarkDuplicate { .. } => "mark_duplicate",
             Step::UnmarkDuplicate { .. } => "unmark_duplicate",
+            Step::Classify { .. } => "classify",
             Step::Dispatch { .. } => "dispatch",
             Step::Handle { .. } => "handle",
             Step::Ask { .. } => "ask",
@@ -347,6 +354,9 @@ pub fn apply(
         (Reported | Registered, Step::MarkDuplicate { .. }) => {
             office()?;
             next.state = Some(Duplicate);
+        }
+        (Reported | Registered, Step::Classify { .. }) => {
+            office()?;
         }
         (Duplicate, Step::UnmarkDuplicate { reason }) => {
             office()?;
@@ -533,6 +543,10 @@ pub fn possible_steps(facts: &CaseFacts, actor: &CaseActor) -> Vec<&'static str>
         "mark_duplicate",
     );
     add(state == Duplicate && actor.office, "unmark_duplicate");
+    add(
+        matches!(state, Reported | Registered) && actor.office,
+        "classify",
+    );
     add(
         matches!(state, Reported | Registered | Dispatched | Rework | Parked) && actor.office,
         "void",
@@ -980,6 +994,9 @@ mod tests {
                 reason: String::new(),
             },
             Step::UnmarkDuplicate { reason: "r".into() },
+            Step::Classify {
+                category: Uuid::nil(),
+            },
             Step::Dispatch {
                 unit: w.unit_id,
                 deadline: t(1000),

@@ -70,6 +70,64 @@ pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
 
+/// The side of the luminance grid kept for comparing a case's before and
+/// after photos: 16 × 16 block means.
+pub const GRID_SIDE: usize = 16;
+
+/// Mean luminance of each block of a `GRID_SIDE` × `GRID_SIDE` grid over a
+/// grayscale picture. The 64-bit difference hash cannot see a pile of
+/// litter taken away from an otherwise unchanged street; this can.
+pub fn grid(gray: &[u8], w: usize, h: usize) -> Vec<u8> {
+    let n = GRID_SIDE;
+    let mut out = Vec::with_capacity(n * n);
+    for by in 0..n {
+        for bx in 0..n {
+            let (x0, x1) = (bx * w / n, ((bx + 1) * w / n).max(bx * w / n + 1).min(w));
+            let (y0, y1) = (by * h / n, ((by + 1) * h / n).max(by * h / n + 1).min(h));
+            let (mut sum, mut count) = (0u64, 0u64);
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    sum += u64::from(gray[y * w + x]);
+                    count += 1;
+                }
+            }
+            out.push((sum / count.max(1)) as u8);
+        }
+    }
+    out
+}
+
+/// Blocks that must differ, after taking out an even shift in brightness
+/// (another exposure, or a touched-up copy), for two grids to show a
+/// change in the scene: 3 of 256 is about 1% of the picture.
+const CHANGED_BLOCKS: usize = 3;
+/// A block differs when its mean moves by more than this (of 255).
+const BLOCK_DIFFERS: i32 = 24;
+
+/// Whether two grids show a change somewhere in the scene, not only a
+/// re-encoding or an even change of brightness.
+pub fn scene_changed(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() || a.is_empty() {
+        return true;
+    }
+    let mut d: Vec<i32> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| i32::from(*x) - i32::from(*y))
+        .collect();
+    let mut sorted = d.clone();
+    sorted.sort_unstable();
+    let shift = sorted[sorted.len() / 2];
+    for v in &mut d {
+        *v -= shift;
+    }
+    d.iter().filter(|v| v.abs() > BLOCK_DIFFERS).count() >= CHANGED_BLOCKS
+}
+
+/// An after photo whose clock says it was taken more than this after it
+/// was uploaded was not taken then (a camera set to the future).
+pub const FUTURE_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
 /// EXIF times have whole seconds and phone clocks drift a little: a photo
 /// taken within this of the dispatch is not called older than it.
 pub const CLOCK_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
@@ -96,6 +154,9 @@ pub struct PhotoFacts {
     pub taken_at: Option<Timestamp>,
     /// EXIF GPS, when present.
     pub gps: Option<Point>,
+    /// Its luminance grid (`grid`), where one was kept.
+    pub grid: Option<Vec<u8>>,
+    pub uploaded_at: Timestamp,
 }
 
 /// Warnings for the verifier. None of them refuses the photo: a flag asks a
@@ -117,6 +178,21 @@ pub enum Flag {
     },
     /// No capture time: it cannot be shown to be new.
     NoCaptureTime,
+    /// Its clock says it was taken after it was uploaded.
+    TakenInFuture,
+    /// No place, where the case's before photos had one: it cannot be
+    /// shown to be of the same spot.
+    NoLocation,
+}
+
+/// What the flags need to know of the case an after photo is for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseContext {
+    /// When its current handling period began.
+    pub dispatched_at: Option<Timestamp>,
+    pub point: Option<Point>,
+    /// Whether any of its before photos carries a place.
+    pub before_had_place: bool,
 }
 
 /// Flags for an "after" photo of a case dispatched at `dispatched_at`,
@@ -124,19 +200,22 @@ pub enum Flag {
 /// (including this case's "before" photos).
 pub fn flags(
     photo: &PhotoFacts,
-    dispatched_at: Option<Timestamp>,
-    case_point: Option<Point>,
+    case: CaseContext,
     max_distance_m: f64,
     others: &[PhotoFacts],
 ) -> Vec<Flag> {
     let mut out = vec![];
     if photo.role == PhotoRole::After {
-        match (photo.taken_at, dispatched_at) {
+        match (photo.taken_at, case.dispatched_at) {
             (Some(t), Some(d)) if t + CLOCK_GRACE < d => out.push(Flag::TakenBeforeDispatch),
+            (Some(t), _) if t > photo.uploaded_at + FUTURE_GRACE => out.push(Flag::TakenInFuture),
             (None, _) => out.push(Flag::NoCaptureTime),
             _ => {}
         }
-        if let (Some(g), Some(c)) = (photo.gps, case_point) {
+        if photo.gps.is_none() && case.before_had_place {
+            out.push(Flag::NoLocation);
+        }
+        if let (Some(g), Some(c)) = (photo.gps, case.point) {
             let d = g.distance_m(c);
             if d > max_distance_m {
                 out.push(Flag::FarFromCase {
@@ -160,7 +239,13 @@ pub fn flags(
             });
         } else {
             let bits = hamming(o.dhash, photo.dhash);
-            if bits <= NEAR_IDENTICAL_BITS {
+            // Before and after of one case are taken from the same spot on
+            // purpose: they are the same picture only if no part of the
+            // scene changed (a removed pile of litter is a change).
+            let same_case = o.case_id == photo.case_id;
+            let changed = same_case
+                && matches!((&o.grid, &photo.grid), (Some(a), Some(b)) if scene_changed(a, b));
+            if bits <= NEAR_IDENTICAL_BITS && !changed {
                 out.push(Flag::NearIdentical {
                     case_id: o.case_id,
                     role: o.role,
@@ -238,7 +323,112 @@ mod tests {
                 lon: 118.7,
                 lat: 31.3,
             }),
+            grid: None,
+            uploaded_at: Timestamp::from_second(2_000_000_100).unwrap(),
         }
+    }
+
+    fn at(dispatched: Timestamp, here: Point) -> CaseContext {
+        CaseContext {
+            dispatched_at: Some(dispatched),
+            point: Some(here),
+            before_had_place: false,
+        }
+    }
+
+    #[test]
+    fn a_future_clock_and_a_missing_place_are_flagged() {
+        let dispatched = Timestamp::from_second(1_999_999_000).unwrap();
+        let here = Point {
+            lon: 118.7,
+            lat: 31.3,
+        };
+        let after = facts(1, PhotoRole::After, "bbb", 1);
+        let future = PhotoFacts {
+            taken_at: Some(after.uploaded_at + jiff::SignedDuration::from_hours(72)),
+            ..after.clone()
+        };
+        assert_eq!(
+            flags(&future, at(dispatched, here), 100.0, &[]),
+            vec![Flag::TakenInFuture]
+        );
+        // A few minutes of clock drift is not a warning.
+        let drift = PhotoFacts {
+            taken_at: Some(after.uploaded_at + jiff::SignedDuration::from_mins(5)),
+            ..after.clone()
+        };
+        assert_eq!(flags(&drift, at(dispatched, here), 100.0, &[]), vec![]);
+        let placeless = PhotoFacts {
+            gps: None,
+            ..after.clone()
+        };
+        let with_place_before = CaseContext {
+            before_had_place: true,
+            ..at(dispatched, here)
+        };
+        assert_eq!(
+            flags(&placeless, with_place_before, 100.0, &[]),
+            vec![Flag::NoLocation]
+        );
+        assert_eq!(flags(&placeless, at(dispatched, here), 100.0, &[]), vec![]);
+    }
+
+    /// A street with a pile of litter at one spot, or without it.
+    fn street(w: usize, h: usize, litter: bool, brightness: i32) -> Vec<u8> {
+        let mut g = picture(w, h, 1);
+        if litter {
+            for y in h * 6 / 10..h * 8 / 10 {
+                for x in w * 6 / 10..w * 7 / 10 {
+                    g[y * w + x] = 30;
+                }
+            }
+        }
+        g.iter()
+            .map(|v| (i32::from(*v) + brightness).clamp(0, 255) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn a_removed_pile_is_a_change_a_re_encoding_is_not() {
+        let (w, h) = (320, 240);
+        let before = street(w, h, true, 0);
+        let fixed = street(w, h, false, 0);
+        let copy = street(w, h, true, 12);
+        let g = |p: &[u8]| grid(p, w, h);
+        // The difference hash alone calls the honest re-shoot the same
+        // picture: the reason the grid is kept.
+        assert!(hamming(dhash(&before, w, h), dhash(&fixed, w, h)) <= NEAR_IDENTICAL_BITS);
+        assert!(scene_changed(&g(&before), &g(&fixed)));
+        assert!(
+            !scene_changed(&g(&before), &g(&copy)),
+            "brighter, not changed"
+        );
+        let mut b = facts(1, PhotoRole::Before, "aaa", dhash(&before, w, h));
+        b.grid = Some(g(&before));
+        let mut honest = facts(1, PhotoRole::After, "bbb", dhash(&fixed, w, h));
+        honest.grid = Some(g(&fixed));
+        let here = Point {
+            lon: 118.7,
+            lat: 31.3,
+        };
+        let d = Timestamp::from_second(1_999_999_000).unwrap();
+        assert_eq!(
+            flags(&honest, at(d, here), 100.0, std::slice::from_ref(&b)),
+            vec![]
+        );
+        let mut staged = facts(1, PhotoRole::After, "ccc", dhash(&copy, w, h));
+        staged.grid = Some(g(&copy));
+        assert!(matches!(
+            flags(&staged, at(d, here), 100.0, std::slice::from_ref(&b))[..],
+            [Flag::NearIdentical { .. }]
+        ));
+        // The same re-shoot handed in on another case is still a re-use.
+        let mut elsewhere = honest.clone();
+        elsewhere.case_id = Uuid::from_u128(2);
+        assert!(matches!(
+            flags(&elsewhere, at(d, here), 100.0, std::slice::from_ref(&b))[..],
+            [Flag::NearIdentical { .. }]
+        ));
     }
 
     #[test]
@@ -253,8 +443,7 @@ mod tests {
         assert_eq!(
             flags(
                 &after,
-                Some(dispatched),
-                Some(here),
+                at(dispatched, here),
                 100.0,
                 std::slice::from_ref(&before)
             ),
@@ -269,8 +458,7 @@ mod tests {
         assert_eq!(
             flags(
                 &same,
-                Some(dispatched),
-                Some(here),
+                at(dispatched, here),
                 100.0,
                 std::slice::from_ref(&before)
             ),
@@ -284,8 +472,7 @@ mod tests {
         assert_eq!(
             flags(
                 &after,
-                Some(dispatched),
-                Some(here),
+                at(dispatched, here),
                 100.0,
                 std::slice::from_ref(&elsewhere)
             ),
@@ -301,7 +488,7 @@ mod tests {
             ..after.clone()
         };
         assert_eq!(
-            flags(&early, Some(dispatched), Some(here), 100.0, &[]),
+            flags(&early, at(dispatched, here), 100.0, &[]),
             vec![Flag::TakenBeforeDispatch]
         );
         let far = PhotoFacts {
@@ -312,14 +499,14 @@ mod tests {
             ..after.clone()
         };
         assert!(
-            matches!(flags(&far, Some(dispatched), Some(here), 100.0, &[])[..], [Flag::FarFromCase { metres }] if (1100..1120).contains(&metres))
+            matches!(flags(&far, at(dispatched, here), 100.0, &[])[..], [Flag::FarFromCase { metres }] if (1100..1120).contains(&metres))
         );
         let timeless = PhotoFacts {
             taken_at: None,
             ..after
         };
         assert_eq!(
-            flags(&timeless, Some(dispatched), Some(here), 100.0, &[]),
+            flags(&timeless, at(dispatched, here), 100.0, &[]),
             vec![Flag::NoCaptureTime]
         );
     }

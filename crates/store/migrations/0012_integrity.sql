@@ -17,3 +17,11 @@ DELETE FROM case_tally_built;
 DROP INDEX case_overdue;
 CREATE INDEX case_overdue ON case_record (deadline, unit_id, region_id)
     WHERE state IN ('dispatched', 'rework');
+
+-- A third-party row that matched nothing keeps its photos (named by the
+-- round_unmatched row) until someone maps it; the sweep leaves them.
+ALTER TABLE photo ADD COLUMN held_for TEXT;
+
+-- A photo's 16 × 16 luminance grid (hex), so that a case's before and
+-- after photos from one spot are told apart when the scene changed.
+ALTER TABLE photo ADD COLUMN grid TEXT;

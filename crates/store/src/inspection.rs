@@ -866,28 +866,14 @@ pub struct Submitter<'a> {
     pub may_manage: bool,
 }
 
-/// The category a failed standard's case is filed under: one that names
-/// the standard, else one for the site's type, else the first.
-fn category_for<'a>(
-    cats: &'a [Category],
-    standard_code: &str,
-    site: &Site,
-) -> Option<&'a Category> {
-    let open: Vec<&Category> = cats
-        .iter()
+/// The category a failed standard's case is filed under: the active
+/// subcategory that names the standard. None names it: the case is
+/// registered unclassified and the office chooses (a guess would give a
+/// hospital window's problem a street-litter deadline).
+fn category_for<'a>(cats: &'a [Category], standard_code: &str) -> Option<&'a Category> {
+    cats.iter()
         .filter(|c| c.active && c.parent_id.is_some())
-        .collect();
-    open.iter()
         .find(|c| c.standard_codes.iter().any(|s| s == standard_code))
-        .or_else(|| {
-            open.iter().find(|c| {
-                c.site_types
-                    .iter()
-                    .any(|t| t == &site.type_name || t == &site.type_code)
-            })
-        })
-        .or_else(|| open.first())
-        .copied()
 }
 
 /// Records findings at a site of a round in one transaction. A finding
@@ -1139,8 +1125,13 @@ pub(crate) async fn write_findings(
         if j.outcome != Outcome::Fail {
             continue;
         }
-        let Some(cat) = category_for(&w.world.cats, &item.code, site) else {
-            return Err(StoreError::invalid("findings", "no_case_category"));
+        let unclassified;
+        let cat = match category_for(&w.world.cats, &item.code) {
+            Some(c) => c,
+            None => {
+                unclassified = case::unclassified(&mut *tx).await?;
+                &unclassified
+            }
         };
         let description = match d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) => format!("【{}】{} {}：{}", site.name, item.code, item.title, n),

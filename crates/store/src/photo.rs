@@ -70,6 +70,10 @@ pub struct Photo {
     pub finding_id: Option<Uuid>,
     #[serde(skip)]
     pub dhash: u64,
+    /// Luminance grid for comparing a case's before and after photos;
+    /// none for photos stored before it was kept.
+    #[serde(skip)]
+    pub grid: Option<Vec<u8>>,
 }
 
 pub fn original_key(id: Uuid) -> String {
@@ -87,6 +91,7 @@ struct Reading {
     height: u32,
     sha256: String,
     dhash: u64,
+    grid: Vec<u8>,
     taken_at: Option<Timestamp>,
     gps: Option<Point>,
     thumbnail: Vec<u8>,
@@ -136,6 +141,7 @@ fn read(
     let small = img.thumbnail(THUMB_SIDE, THUMB_SIDE);
     let gray = small.to_luma8();
     let dhash = rules::dhash(gray.as_raw(), gray.width() as usize, gray.height() as usize);
+    let grid = rules::grid(gray.as_raw(), gray.width() as usize, gray.height() as usize);
     let mut thumbnail = vec![];
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut thumbnail, 80)
         .write_image(
@@ -152,6 +158,7 @@ fn read(
         height,
         sha256: hex::encode(Sha256::digest(bytes)),
         dhash,
+        grid,
         taken_at,
         gps,
         thumbnail,
@@ -162,7 +169,13 @@ fn read(
 /// an offset is taken as local time where the city is.
 fn exif_facts(bytes: &[u8], tz: &jiff::tz::TimeZone) -> (Option<Timestamp>, Option<Point>) {
     use exif::{In, Tag, Value};
-    let Ok(ex) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+    // Lenient: some writers (piexif, a few phone apps) leave a stray
+    // next-IFD link or an odd field; what can be read is still read.
+    let read = exif::Reader::new()
+        .continue_on_error(true)
+        .read_from_container(&mut Cursor::new(bytes))
+        .or_else(|e| e.distill_partial_result(|_| {}));
+    let Ok(ex) = read else {
         return (None, None);
     };
     let ascii = |tag| match ex.get_field(tag, In::PRIMARY).map(|f| &f.value) {
@@ -309,6 +322,7 @@ pub async fn stage_as(
             height: r.height,
             sha256: r.sha256.clone(),
             dhash: r.dhash,
+            grid: std::mem::take(&mut r.grid),
             taken_at: r.taken_at,
             gps: r.gps,
             uploaded_by: ctx.actor_id,
@@ -353,6 +367,7 @@ pub(crate) struct NewPhoto {
     height: u32,
     sha256: String,
     dhash: u64,
+    grid: Vec<u8>,
     taken_at: Option<jiff::Timestamp>,
     gps: Option<Point>,
     uploaded_by: Option<Uuid>,
@@ -362,8 +377,8 @@ pub(crate) struct NewPhoto {
 pub(crate) async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO photo (id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, \
-         gps_lon, gps_lat, flags, uploaded_by, uploaded_at) \
-         VALUES ($1, NULL, NULL, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, '[]', $11, $12)",
+         gps_lon, gps_lat, flags, uploaded_by, uploaded_at, grid) \
+         VALUES ($1, NULL, NULL, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, '[]', $11, $12, $13)",
     )
     .bind(p.id.to_string())
     .bind(kind_code(p.kind))
@@ -377,6 +392,7 @@ pub(crate) async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result
     .bind(p.gps.map(|g| g.lat))
     .bind(p.uploaded_by.map(|u| u.to_string()))
     .bind(now_micros())
+    .bind(Some(hex::encode(&p.grid)).filter(|g| !g.is_empty()))
     .execute(&mut *conn)
     .await?;
     let bands: Vec<(i64, i64)> = band_values(p.dhash).collect();
@@ -415,7 +431,7 @@ fn parse_role(s: &str) -> Option<PhotoRole> {
     }
 }
 
-const COLUMNS: &str = "id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, gps_lon, gps_lat, flags, uploaded_at, uploaded_by, finding_id";
+const COLUMNS: &str = "id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, gps_lon, gps_lat, flags, uploaded_at, uploaded_by, finding_id, grid";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
     let id: String = r.try_get("id")?;
@@ -457,6 +473,9 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
             .map(parse_uuid)
             .transpose()?,
         dhash: dhash as u64,
+        grid: r
+            .try_get::<Option<String>, _>("grid")?
+            .and_then(|g| hex::decode(g).ok()),
     })
 }
 
@@ -525,6 +544,19 @@ pub(crate) async fn attach(
             return Err(bad("photo_ids", "unknown_photo"));
         }
     }
+    let before_had_place = role == PhotoRole::After
+        && sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM photo WHERE case_id = $1 AND role = 'before' AND gps_lon IS NOT NULL",
+        )
+        .bind(case_id.to_string())
+        .fetch_one(&mut *conn)
+        .await?
+            > 0;
+    let case = rules::CaseContext {
+        dispatched_at: place.dispatched_at,
+        point: place.point,
+        before_had_place,
+    };
     for id in ids {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM photo WHERE id = $1"))
             .bind(id.to_string())
@@ -534,8 +566,7 @@ pub(crate) async fn attach(
         let others = look_alikes(conn, &photo).await?;
         let found = rules::flags(
             &facts(&photo),
-            place.dispatched_at,
-            place.point,
+            case,
             limits.far_metres,
             &others.iter().map(facts).collect::<Vec<_>>(),
         );
@@ -557,6 +588,8 @@ fn facts(p: &Photo) -> PhotoFacts {
         dhash: p.dhash,
         taken_at: p.taken_at,
         gps: p.gps,
+        grid: p.grid.clone(),
+        uploaded_at: p.uploaded_at,
     }
 }
 
@@ -576,11 +609,18 @@ async fn look_alikes(conn: &mut AnyConnection, p: &Photo) -> Result<Vec<Photo>, 
         conds.push(format!("(band = {b} AND value = ${})", b + 3));
     }
     sql.push_str(&conds.join(" OR "));
-    sql.push_str("))");
+    // One picture of two problems at one site, in one round (a third-party
+    // sheet names it twice), is not a re-use: another site or round is.
+    sql.push_str(&format!(
+        ")) AND NOT EXISTS (SELECT 1 FROM finding fo JOIN finding fp ON fp.id = ${} \
+         WHERE fo.id = photo.finding_id AND fo.round_id = fp.round_id AND fo.site_id = fp.site_id)",
+        BANDS + 3
+    ));
     let mut q = sqlx::query(&sql).bind(p.id.to_string()).bind(&p.sha256);
     for (_, v) in band_values(p.dhash) {
         q = q.bind(v);
     }
+    q = q.bind(p.finding_id.map(|f| f.to_string()));
     let mut matches = vec![];
     for r in q.fetch_all(&mut *conn).await? {
         let (id, dhash, sha): (String, i64, String) =
@@ -642,7 +682,7 @@ pub async fn sweep(
 ) -> Result<usize, StoreError> {
     let cutoff = now_micros() - staged_for_secs * 1_000_000;
     let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM photo WHERE case_id IS NULL AND finding_id IS NULL AND uploaded_at < $1",
+        "SELECT id FROM photo WHERE case_id IS NULL AND finding_id IS NULL AND held_for IS NULL AND uploaded_at < $1",
     )
     .bind(cutoff)
     .fetch_all(store.reader())
@@ -700,6 +740,18 @@ pub async fn sweep(
 /// scene of coloured blocks drawn from `seed`, with EXIF capture time and
 /// GPS when given. Different seeds give pictures that are not near-identical.
 pub fn synthetic_jpeg(seed: u64, taken_at: Option<Timestamp>, gps: Option<Point>) -> Vec<u8> {
+    synthetic_scene(seed, false, taken_at, gps)
+}
+
+/// The scene `synthetic_jpeg` draws for `seed`, with a dark pile of litter
+/// at one spot when `litter`: the same street before and after a fix,
+/// taken from the same place.
+pub fn synthetic_scene(
+    seed: u64,
+    litter: bool,
+    taken_at: Option<Timestamp>,
+    gps: Option<Point>,
+) -> Vec<u8> {
     let (w, h) = (640u32, 480u32);
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut next = move || {
@@ -721,6 +773,14 @@ pub fn synthetic_jpeg(seed: u64, taken_at: Option<Timestamp>, gps: Option<Point>
         for y in y0..(y0 + bh).min(h) {
             for x in x0..(x0 + bw).min(w) {
                 img.put_pixel(x, y, image::Rgb(c));
+            }
+        }
+    }
+    if litter {
+        for y in 330..400 {
+            for x in 380..460 {
+                let v = ((x * 7 + y * 13) % 40) as u8 + 20;
+                img.put_pixel(x, y, image::Rgb([v, v / 2 + 10, v / 3]));
             }
         }
     }
@@ -868,6 +928,31 @@ mod tests {
         .unwrap();
         assert!(rules::hamming(r.dhash, other.dhash) > rules::NEAR_IDENTICAL_BITS);
         assert_eq!(other.taken_at, None);
+    }
+
+    /// piexif (Python) writes a next-IFD link readers must step over; its
+    /// time and place are read like a camera's. The file was made with
+    /// `piexif.insert` on a 64×48 picture.
+    #[test]
+    fn exif_written_by_piexif_is_read() {
+        let bytes = include_bytes!("../testdata/piexif-gps-time.jpg");
+        let r = read(
+            "photos",
+            bytes,
+            &PhotoRules::default(),
+            &jiff::tz::TimeZone::get("Asia/Shanghai").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.taken_at.map(|t| t.to_string()),
+            Some("2026-11-30T02:00:00Z".to_string()),
+            "local time where the city is"
+        );
+        let g = r.gps.unwrap();
+        assert!(
+            (g.lon - 118.6).abs() < 1e-6 && (g.lat - 31.21).abs() < 1e-6,
+            "{g:?}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
-use wenming_domain::inspection::{FindingDraft, Judged, RoundInput, parse_result_text};
+use wenming_domain::inspection::{FindingDraft, Judged, ResultWord, RoundInput, read_result};
 use wenming_domain::site::{Assignment, Outcome, Recorded};
 use wenming_domain::validation::match_key;
 
@@ -26,6 +26,8 @@ pub struct ResultRow {
     pub result: String,
     pub note: Option<String>,
     pub photos: Vec<String>,
+    /// The district or street the evaluator wrote, if any.
+    pub area: String,
 }
 
 /// A row that matched nothing, and why: site, standard, result, photo or
@@ -50,26 +52,102 @@ pub struct Imported {
     pub unmatched: Vec<Unmatched>,
 }
 
-/// How a photo is named in a row and in the zip: its file name (without
-/// the zip's folders), case and width folded.
-fn photo_key(name: &str) -> String {
-    match_key(name.rsplit(['/', '\\']).next().unwrap_or(name))
+/// The photos sent with a result (a zip): the names in it, and each one
+/// read only when a row needs it, so that memory holds one photo at a time.
+pub trait PhotoSource: Send {
+    fn names(&self) -> Vec<String>;
+    fn read(
+        &mut self,
+        name: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<bytes::Bytes>, StoreError>> + Send + '_>>;
 }
 
-/// The site a row's place names: its code, or its name as written when
-/// one site has it.
-fn find_site<'a>(sites: &'a [Site], place: &str) -> Option<&'a Site> {
+/// No photos came with the sheet.
+pub struct NoPhotos;
+
+impl PhotoSource for NoPhotos {
+    fn names(&self) -> Vec<String> {
+        vec![]
+    }
+    fn read(
+        &mut self,
+        _: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<bytes::Bytes>, StoreError>> + Send + '_>>
+    {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// A path as written in a sheet or a zip, compared segment by segment with
+/// case and width folded.
+fn path_key(name: &str) -> Vec<String> {
+    name.split(['/', '\\'])
+        .filter(|s| !s.is_empty() && *s != ".")
+        .map(match_key)
+        .collect()
+}
+
+/// The zip entry a row's photo names: the path as written (a folder in the
+/// zip may hold it), or a bare file name when only one entry has it. Two
+/// folders holding the same name leave the row for a person.
+fn find_photo<'a>(names: &'a [String], cited: &str) -> Result<&'a str, &'static str> {
+    let want = path_key(cited);
+    if want.is_empty() {
+        return Err("photo");
+    }
+    let hits: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            let have = path_key(n);
+            have.len() >= want.len() && have[have.len() - want.len()..] == want[..]
+        })
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok(one.as_str()),
+        [] => Err("photo"),
+        _ => Err("photo_ambiguous"),
+    }
+}
+
+/// A site with the names of the regions it lies in, for a row that gives
+/// its district or street.
+struct Placed<'a> {
+    site: &'a Site,
+    areas: Vec<String>,
+}
+
+/// The site a row's place names: its code, or its name when one site has
+/// it, or one site among those of the district or street the row gives.
+fn find_site<'a>(sites: &'a [Placed<'a>], place: &str, area: &str) -> Option<&'a Site> {
     let key = match_key(place);
     if key.is_empty() {
         return None;
     }
-    if let Some(s) = sites.iter().find(|s| match_key(&s.code) == key) {
-        return Some(s);
+    if let Some(s) = sites.iter().find(|s| match_key(&s.site.code) == key) {
+        return Some(s.site);
     }
-    // Two sites of one name (a road and the lane named after it): a person
-    // decides which.
-    let named: Vec<&Site> = sites.iter().filter(|s| match_key(&s.name) == key).collect();
-    (named.len() == 1).then(|| named[0])
+    let named: Vec<&Placed> = sites
+        .iter()
+        .filter(|s| match_key(&s.site.name) == key)
+        .collect();
+    if let [one] = named.as_slice() {
+        return Some(one.site);
+    }
+    // Two sites of one name in different districts: the row's district or
+    // street (临江区, 临江区望岳街道) tells them apart.
+    let area = match_key(area);
+    if area.is_empty() {
+        return None;
+    }
+    let within: Vec<&&Placed> = named
+        .iter()
+        .filter(|s| {
+            s.areas
+                .iter()
+                .any(|a| !a.is_empty() && area.contains(a.as_str()))
+        })
+        .collect();
+    (within.len() == 1).then(|| within[0].site)
 }
 
 /// The standard on a checklist a row's words name: its code, its exact
@@ -102,8 +180,18 @@ fn find_standard<'a>(list: &'a [CheckItem], text: &str) -> Option<&'a CheckItem>
     (near.len() == 1).then(|| near[0])
 }
 
+/// A problem at a row of the sheet (`row:field`), as the site workbook's.
+fn at_row(row: u32, field: &str, code: &'static str, detail: String) -> StoreError {
+    StoreError::Problems(vec![wenming_domain::framework::Problem {
+        place: format!("{row}:{field}"),
+        code,
+        detail,
+    }])
+}
+
 /// Takes in a third-party result as a new round of kind third_party.
-/// `photos` are the zip's files by name; the rows name them.
+/// `photos` holds the zip's files; the rows name them. `words` are the
+/// office's result words (基本合格 …).
 #[allow(clippy::too_many_arguments)]
 pub async fn import(
     store: &Store,
@@ -111,7 +199,8 @@ pub async fn import(
     who: &Submitter<'_>,
     input: &RoundInput,
     rows: &[ResultRow],
-    photos: &HashMap<String, bytes::Bytes>,
+    photos: &mut dyn PhotoSource,
+    words: &[ResultWord],
     photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<Imported, StoreError> {
@@ -124,81 +213,148 @@ pub async fn import(
         .id;
     let city = crate::org::whole_city(store).await?;
     let sites = crate::site::list(store, &city, &Default::default()).await?;
+    let regions = crate::org::list_regions(store, &city).await?;
+    let region_name: HashMap<String, String> = regions
+        .iter()
+        .map(|r| (r.id.to_string(), match_key(&r.name)))
+        .collect();
+    let placed: Vec<Placed> = sites
+        .iter()
+        .map(|s| Placed {
+            site: s,
+            // The city itself (the path's first id) names no district.
+            areas: s
+                .region_path
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .skip(1)
+                .filter_map(|id| region_name.get(id).cloned())
+                .collect(),
+        })
+        .collect();
     let standards = inspection::standards_of(store, framework_id).await?;
-    let by_name: HashMap<String, &bytes::Bytes> =
-        photos.iter().map(|(n, b)| (photo_key(n), b)).collect();
+    let names = photos.names();
 
     // Match every row first; nothing is written until all are read.
     let mut matched: Vec<Matched> = vec![];
-    let mut unmatched: Vec<Unmatched> = vec![];
+    let mut unmatched: Vec<(Unmatched, Vec<String>)> = vec![];
     let mut taken: Vec<(Uuid, Uuid)> = vec![];
     for r in rows {
+        // The zip entries its photos name, as far as they resolve.
+        let mut entries = vec![];
+        let mut photo_problem = None;
+        for p in &r.photos {
+            match find_photo(&names, p) {
+                Ok(e) => entries.push(e.to_string()),
+                Err(why) => photo_problem = photo_problem.or(Some(why)),
+            }
+        }
         let reason = (|| {
-            let Some(site) = find_site(&sites, &r.place) else {
+            let Some(site) = find_site(&placed, &r.place, &r.area) else {
                 return Err("site");
             };
             let list = inspection::checklist_for(&standards, &site.type_code, &site.type_name);
             let Some(item) = find_standard(&list, &r.standard) else {
                 return Err("standard");
             };
-            let Some(outcome) = parse_result_text(&r.result) else {
+            let Some((outcome, word)) = read_result(&r.result, words) else {
                 return Err("result");
             };
-            if r.photos
-                .iter()
-                .any(|p| !by_name.contains_key(&photo_key(p)))
-            {
-                return Err("photo");
+            if let Some(why) = photo_problem {
+                return Err(why);
+            }
+            // A failure is shown, as on an inspector's phone.
+            if outcome == Outcome::Fail && entries.is_empty() {
+                return Err("photo_required");
             }
             if taken.contains(&(site.id, item.standard_id)) {
                 return Err("duplicate");
             }
-            Ok((site, item.clone(), outcome))
+            Ok((site, item.clone(), outcome, word))
         })();
         match reason {
-            Ok((site, item, outcome)) => {
+            Ok((site, item, outcome, word)) => {
                 taken.push((site.id, item.standard_id));
-                matched.push((r, site, item, outcome));
+                matched.push(Match {
+                    row: r,
+                    site,
+                    item,
+                    outcome,
+                    word,
+                    entries,
+                });
             }
-            Err(why) => unmatched.push(Unmatched {
-                id: wenming_domain::new_id(),
-                row: r.row,
-                place: r.place.clone(),
-                standard: r.standard.clone(),
-                result: r.result.clone(),
-                note: r.note.clone(),
-                photos: r.photos.clone(),
-                reason: why.into(),
-            }),
+            Err(why) => unmatched.push((
+                Unmatched {
+                    id: wenming_domain::new_id(),
+                    row: r.row,
+                    place: r.place.clone(),
+                    standard: r.standard.clone(),
+                    result: r.result.clone(),
+                    note: r.note.clone(),
+                    photos: r.photos.clone(),
+                    reason: why.into(),
+                },
+                entries,
+            )),
         }
     }
 
-    // Photos are stored first (files cannot join a transaction); if the
-    // import then fails they are taken back.
-    let mut staged: HashMap<String, Uuid> = HashMap::new();
+    // Photos are stored first (files cannot join a transaction), one at a
+    // time as the zip is read; if the import then fails they are taken
+    // back. A photo two rows name (one picture of two problems) is stored
+    // for each, so each finding has its own. Unmatched rows keep theirs
+    // until someone maps them.
     let mut staged_ids = vec![];
-    for (row, ..) in &matched {
-        for p in &row.photos {
-            let key = photo_key(p);
-            if staged.contains_key(&key) {
-                continue;
-            }
-            let bytes = by_name[&key].clone();
-            match crate::photo::stage(store, files, who.ctx, "photos", bytes, photo_rules, tz).await
-            {
+    let mut matched_photos: Vec<Vec<Uuid>> = vec![];
+    let mut held: Vec<Vec<Uuid>> = vec![];
+    let wanted: Vec<(u32, &[String], bool)> = matched
+        .iter()
+        .map(|m| (m.row.row, m.entries.as_slice(), true))
+        .chain(unmatched.iter().map(|(u, e)| (u.row, e.as_slice(), false)))
+        .collect();
+    for (row, entries, is_matched) in wanted {
+        let mut ids = vec![];
+        for e in entries {
+            let staged = match photos.read(e).await {
+                Ok(Some(bytes)) => {
+                    crate::photo::stage(store, files, who.ctx, "photos", bytes, photo_rules, tz)
+                        .await
+                }
+                Ok(None) => Err(at_row(row, "photos", "photo", e.clone())),
+                Err(e) => Err(e),
+            };
+            match staged {
                 Ok(ph) => {
-                    staged.insert(key, ph.id);
+                    ids.push(ph.id);
                     staged_ids.push(ph.id);
                 }
-                Err(StoreError::Invalid(_)) => {
+                Err(err) => {
                     crate::photo::discard(store, files, &staged_ids).await?;
-                    return Err(StoreError::invalid(&format!("photos.{p}"), "not_an_image"));
-                }
-                Err(e) => {
-                    crate::photo::discard(store, files, &staged_ids).await?;
-                    return Err(e);
+                    return Err(match err {
+                        StoreError::Invalid(f) => at_row(
+                            row,
+                            "photos",
+                            f.0.first().map_or("not_an_image", |x| x.code),
+                            e.clone(),
+                        ),
+                        StoreError::Problems(p) => StoreError::Problems(
+                            p.into_iter()
+                                .map(|mut x| {
+                                    x.place = format!("{row}:photos");
+                                    x
+                                })
+                                .collect(),
+                        ),
+                        other => other,
+                    });
                 }
             }
+        }
+        if is_matched {
+            matched_photos.push(ids);
+        } else {
+            held.push(ids);
         }
     }
 
@@ -208,8 +364,9 @@ pub async fn import(
         input,
         framework_id,
         &matched,
-        &staged,
+        &matched_photos,
         &unmatched,
+        &held,
         tz,
         photo_rules,
     )
@@ -219,7 +376,7 @@ pub async fn import(
             round: inspection::get(store, round_id).await?,
             findings,
             cases_opened,
-            unmatched,
+            unmatched: unmatched.into_iter().map(|(u, _)| u).collect(),
         }),
         Err(e) => {
             crate::photo::discard(store, files, &staged_ids).await?;
@@ -228,8 +385,18 @@ pub async fn import(
     }
 }
 
-/// A row matched to its site, standard and result.
-type Matched<'a> = (&'a ResultRow, &'a Site, CheckItem, Outcome);
+/// A row matched to its site, standard and result, with the zip entries
+/// its photos name.
+struct Match<'a> {
+    row: &'a ResultRow,
+    site: &'a Site,
+    item: CheckItem,
+    outcome: Outcome,
+    /// The office's result word it was read with (基本合格), kept as a note.
+    word: Option<&'a str>,
+    entries: Vec<String>,
+}
+type Matched<'a> = Match<'a>;
 
 #[allow(clippy::too_many_arguments)]
 async fn write(
@@ -238,16 +405,17 @@ async fn write(
     input: &RoundInput,
     framework_id: Uuid,
     matched: &[Matched<'_>],
-    staged: &HashMap<String, Uuid>,
-    unmatched: &[Unmatched],
+    matched_photos: &[Vec<Uuid>],
+    unmatched: &[(Unmatched, Vec<String>)],
+    held: &[Vec<Uuid>],
     tz: &jiff::tz::TimeZone,
     photo_rules: &crate::photo::PhotoRules,
 ) -> Result<(Uuid, usize, usize), StoreError> {
     let now = now_micros();
     let mut site_order: Vec<&Site> = vec![];
-    for (_, site, _, _) in matched {
-        if !site_order.iter().any(|s| s.id == site.id) {
-            site_order.push(site);
+    for m in matched {
+        if !site_order.iter().any(|s| s.id == m.site.id) {
+            site_order.push(m.site);
         }
     }
     let assigned: Vec<(Uuid, Assignment)> = site_order
@@ -264,20 +432,23 @@ async fn write(
     for site in &site_order {
         let drafts: Vec<(FindingDraft, &CheckItem, Judged)> = matched
             .iter()
-            .filter(|(_, s, _, _)| s.id == site.id)
-            .map(|(row, _, item, outcome)| {
+            .zip(matched_photos)
+            .filter(|(m, _)| m.site.id == site.id)
+            .map(|(m, photo_ids)| {
+                let (item, outcome) = (&m.item, &m.outcome);
                 let recorded = Recorded::plain(*outcome);
+                let note = match (m.word, &m.row.note) {
+                    (Some(w), Some(n)) => Some(format!("{w}：{n}")),
+                    (Some(w), None) => Some(w.to_string()),
+                    (None, n) => n.clone(),
+                };
                 (
                     FindingDraft {
                         id: wenming_domain::new_id(),
                         standard_id: item.standard_id,
                         recorded,
-                        note: row.note.clone(),
-                        photo_ids: row
-                            .photos
-                            .iter()
-                            .filter_map(|p| staged.get(&photo_key(p)).copied())
-                            .collect(),
+                        note,
+                        photo_ids: photo_ids.clone(),
                         observed_at: ts(now),
                         lon: None,
                         lat: None,
@@ -312,7 +483,7 @@ async fn write(
         findings += f;
         cases += c;
     }
-    for u in unmatched {
+    for ((u, _), photos) in unmatched.iter().zip(held) {
         sqlx::query(
             "INSERT INTO round_unmatched (id, round_id, row_number, place, standard_text, result, note, photo_names, \
              reason, resolved_finding_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)",
@@ -329,6 +500,14 @@ async fn write(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // Kept with the row (the sweep leaves them) until it is mapped.
+        for p in photos {
+            sqlx::query("UPDATE photo SET held_for = $1 WHERE id = $2")
+                .bind(u.id.to_string())
+                .bind(p.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok((round_id, findings, cases))
@@ -373,6 +552,7 @@ pub async fn map(
     site_id: Uuid,
     standard_id: Uuid,
     outcome: Option<Outcome>,
+    extra_photos: &[Uuid],
     photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<inspection::Finding, StoreError> {
@@ -382,10 +562,31 @@ pub async fn map(
         .into_iter()
         .find(|u| u.id == unmatched_id)
         .ok_or(StoreError::NotFound)?;
-    let outcome = match outcome.or_else(|| parse_result_text(&row.result)) {
+    let outcome = match outcome.or_else(|| {
+        read_result(
+            &row.result,
+            &wenming_domain::inspection::default_result_words(),
+        )
+        .map(|r| r.0)
+    }) {
         Some(o) => o,
         None => return Err(StoreError::invalid("result", "required")),
     };
+    // The photos the import kept for this row, then any the mapper adds.
+    let held: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM photo WHERE held_for = $1 ORDER BY uploaded_at, id")
+            .bind(unmatched_id.to_string())
+            .fetch_all(store.reader())
+            .await?;
+    let mut photo_ids: Vec<Uuid> = held
+        .iter()
+        .map(|h| parse_uuid(h))
+        .collect::<Result<_, _>>()?;
+    photo_ids.extend_from_slice(extra_photos);
+    // A failure is shown, whoever records it.
+    if outcome == Outcome::Fail && photo_ids.is_empty() {
+        return Err(StoreError::invalid("photo_ids", "photo_required"));
+    }
     let city = crate::org::whole_city(store).await?;
     let site = crate::site::get(store, &city, site_id)
         .await
@@ -405,7 +606,7 @@ pub async fn map(
             Some(n) => format!("{}（{}）", n, row.standard),
             None => row.standard.clone(),
         }),
-        photo_ids: vec![],
+        photo_ids: photo_ids.clone(),
         observed_at: ts(now),
         lon: None,
         lat: None,
@@ -423,6 +624,13 @@ pub async fn map(
     if taken.is_some() {
         return Err(StoreError::invalid("standard_id", "already_recorded"));
     }
+    // The import's photos pass to whoever maps the row, as though they had
+    // uploaded them; the finding's audit record names who that was.
+    sqlx::query("UPDATE photo SET uploaded_by = $1, held_for = NULL WHERE held_for = $2")
+        .bind(who.user_id.to_string())
+        .bind(unmatched_id.to_string())
+        .execute(&mut *tx)
+        .await?;
     // The site joins the round's sample if the import had not placed it.
     let placed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM round_site WHERE round_id = $1 AND site_id = $2")

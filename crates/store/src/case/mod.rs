@@ -38,6 +38,33 @@ pub struct Category {
 
 pub const DEFAULT_DUPLICATE_RADIUS_M: i64 = 50;
 
+/// The code of the category a case is registered under when nothing names
+/// one (a failed standard no category lists): it has no deadline, and the
+/// office must classify the case before dispatch.
+pub const UNCLASSIFIED_CODE: &str = "00";
+
+/// The unclassified category, made the first time it is needed.
+pub(crate) async fn unclassified(conn: &mut AnyConnection) -> Result<Category, StoreError> {
+    let now = now_micros();
+    sqlx::query(
+        "INSERT INTO category (id, parent_id, code, name, deadline_amount, deadline_unit, duplicate_radius_m, standard_codes, \
+         site_types, active, version, updated_at) VALUES ($1, NULL, $2, '待分类', NULL, NULL, NULL, '[]', '[]', 1, 1, $3) \
+         ON CONFLICT (code) DO NOTHING",
+    )
+    .bind(wenming_domain::new_id().to_string())
+    .bind(UNCLASSIFIED_CODE)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {CATEGORY_COLUMNS} FROM category WHERE code = $1"
+    ))
+    .bind(UNCLASSIFIED_CODE)
+    .fetch_one(&mut *conn)
+    .await?;
+    category_from_row(&r)
+}
+
 fn category_from_row(r: &AnyRow) -> Result<Category, StoreError> {
     let id: String = r.try_get("id")?;
     let parent: Option<String> = r.try_get("parent_id")?;
@@ -64,11 +91,13 @@ fn category_from_row(r: &AnyRow) -> Result<Category, StoreError> {
 const CATEGORY_COLUMNS: &str = "id, parent_id, code, name, deadline_amount, deadline_unit, duplicate_radius_m, \
     standard_codes, site_types, active, version";
 
-/// The whole catalogue, classes before their subclasses, by code.
+/// The whole catalogue, classes before their subclasses, by code (the
+/// unclassified placeholder is no choice, and is left out).
 pub async fn categories(store: &Store) -> Result<Vec<Category>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {CATEGORY_COLUMNS} FROM category ORDER BY code"
+        "SELECT {CATEGORY_COLUMNS} FROM category WHERE code <> $1 ORDER BY code"
     ))
+    .bind(UNCLASSIFIED_CODE)
     .fetch_all(store.reader())
     .await?;
     rows.iter().map(category_from_row).collect()
@@ -1215,8 +1244,47 @@ pub async fn step(
         return Err(StoreError::Conflict.into());
     }
     let cal = crate::tally::calendar(store).await?;
+    // Classifying files the case anew: routing suggests a unit again.
+    let classified = match s {
+        Step::Classify { category: c } => {
+            let cat = category(store, *c)
+                .await
+                .ok()
+                .filter(|x| x.parent_id.is_some() && x.active && x.code != UNCLASSIFIED_CODE)
+                .ok_or(StepError::Refused(Refusal::Invalid {
+                    field: "category",
+                    code: "choose_subclass",
+                }))?;
+            let world = intake_world_now(store).await?;
+            let input = IntakeInput {
+                client_id: None,
+                source: case.source,
+                category_id: cat.id,
+                description: String::new(),
+                point: case.point,
+                address: None,
+                reporter_name: None,
+                reporter_phone: None,
+                photo_ids: vec![],
+            };
+            // A failed inspection's case keeps its sponsor unit.
+            let routed = intake_plan(&world, &input, &cat)?.suggested;
+            Some((cat.id, case.suggested_unit_id.or(routed)))
+        }
+        _ => None,
+    };
     let mut tx = store.begin().await?;
     write_step(&mut tx, ctx, &cal, &case, actor, s, photos).await?;
+    if let Some((cat, suggested)) = classified {
+        sqlx::query(
+            "UPDATE case_record SET category_id = $1, suggested_unit_id = $2 WHERE id = $3",
+        )
+        .bind(cat.to_string())
+        .bind(suggested.map(|u| u.to_string()))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(get_written(store, id).await?)
 }
@@ -1260,6 +1328,20 @@ async fn write_step(
         Step::UnmarkDuplicate { .. } => (None, false),
         _ => (case.duplicate_of, false),
     };
+    // An unclassified case has no deadline to give: the office files it
+    // under a category first.
+    if matches!(s, Step::Dispatch { .. }) {
+        let code: String = sqlx::query_scalar("SELECT code FROM category WHERE id = $1")
+            .bind(case.category_id.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+        if code == UNCLASSIFIED_CODE {
+            return Err(StepError::Refused(Refusal::Invalid {
+                field: "category",
+                code: "choose_category",
+            }));
+        }
+    }
     // A case others are marked duplicates of cannot be voided: they would
     // stay closed with nothing open for the problem they report.
     if matches!(s, Step::Void { .. }) && duplicate::count_of(conn, id).await? > 0 {

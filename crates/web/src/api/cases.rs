@@ -78,6 +78,7 @@ fn dto(c: Case) -> CaseDto {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CaseQuery {
     state: Option<String>,
     unit_id: Option<Uuid>,
@@ -615,6 +616,7 @@ pub async fn remove_calendar_day(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MetricsQuery {
     /// YYYY-MM; the current month when absent.
     month: Option<String>,

@@ -168,6 +168,7 @@ pub async fn document(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NodeQuery {
     /// Part of a code or text: standards that match, with their ancestors.
     q: Option<String>,
@@ -207,6 +208,7 @@ pub async fn nodes(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// Check and report what would change; save nothing.
     #[serde(default)]

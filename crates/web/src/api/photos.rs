@@ -31,7 +31,8 @@ pub struct PhotoDto {
     pub gps_lon: Option<f64>,
     pub gps_lat: Option<f64>,
     /// Warnings for the verifier: taken_before_dispatch, far_from_case,
-    /// same_file, near_identical, no_capture_time.
+    /// same_file, near_identical, no_capture_time, taken_in_future,
+    /// no_location.
     #[schema(value_type = Vec<Object>)]
     pub flags: serde_json::Value,
     pub uploaded_at: String,
@@ -65,6 +66,7 @@ pub fn dto(p: Photo) -> PhotoDto {
 static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// An id the device chose for this photo: sending the same photo again
     /// with it (after a lost reply or an interrupted upload) returns the

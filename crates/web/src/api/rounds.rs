@@ -7,7 +7,7 @@ use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -337,7 +337,7 @@ pub struct InspectorBody {
 pub async fn reassign(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    P((id, site_id)): P<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<InspectorBody>,
 ) -> AppResult<StatusCode> {
     auth.scope(Action::ManageRounds)?;
@@ -428,7 +428,7 @@ pub async fn visible_round_site(
 pub async fn checklist(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    P((id, site_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<Json<Vec<CheckItemDto>>> {
     auth.scope(Action::ViewRounds)?;
     visible_round_site(&state, &auth, id, site_id).await?;
@@ -451,7 +451,7 @@ pub async fn checklist(
 pub async fn findings(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    P((id, site_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<Json<Vec<FindingDto>>> {
     auth.scope(Action::ViewRounds)?;
     visible_round_site(&state, &auth, id, site_id).await?;
@@ -491,7 +491,7 @@ pub struct SubmittedDto {
 pub async fn submit(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    P((id, site_id)): P<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<FindingsBody>,
 ) -> AppResult<Json<SubmittedDto>> {
     auth.scope(Action::Inspect)?;
@@ -666,6 +666,10 @@ pub struct MapBody {
     /// pass, fail or na; leave out to use the row's own result.
     #[serde(default)]
     pub result: Option<String>,
+    /// Photos uploaded first with POST /photos, beside those the import
+    /// kept for the row; a failure needs at least one.
+    #[serde(default)]
+    pub photo_ids: Vec<Uuid>,
 }
 
 /// Maps a row that matched nothing to a site and standard by hand; it is
@@ -676,7 +680,7 @@ pub struct MapBody {
 pub async fn map(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, row_id)): Path<(Uuid, Uuid)>,
+    P((id, row_id)): P<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<MapBody>,
 ) -> AppResult<Json<FindingDto>> {
     Ok(Json(map_row(&state, &auth, id, row_id, body).await?.into()))
@@ -713,6 +717,7 @@ pub async fn map_row(
         body.site_id,
         body.standard_id,
         outcome,
+        &body.photo_ids,
         &state.config.photo_rules,
         &state.config.timezone,
     )

@@ -155,6 +155,7 @@ pub async fn types(State(state): State<AppState>, auth: Auth) -> AppResult<Json<
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SiteQuery {
     type_id: Option<Uuid>,
     /// Only sites in this region's subtree.

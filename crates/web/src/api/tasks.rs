@@ -57,6 +57,7 @@ fn dto(t: Task, today: jiff::civil::Date) -> TaskDto {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     /// Default: the active framework.
     framework_id: Option<Uuid>,

@@ -15,6 +15,7 @@ use wenming_domain::policy::{Action, Resource};
 use wenming_store::org::{self, UnitFilter};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnitQuery {
     /// Part of the name or short name.
     q: Option<String>,

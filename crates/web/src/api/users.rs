@@ -37,6 +37,7 @@ pub async fn me(State(state): State<AppState>, auth: Auth) -> AppResult<Json<MeD
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Part of the username, display name or phone.
     q: Option<String>,

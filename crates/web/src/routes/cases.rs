@@ -406,6 +406,10 @@ struct ShowPage {
     original: Option<(Uuid, String)>,
     /// The cases marked duplicates of this one.
     marked: Vec<Case>,
+    /// Subcategories to file it under, when the office may classify it.
+    subcategories: Vec<Category>,
+    /// Registered without a category: the office must choose one.
+    unclassified: bool,
 }
 
 /// A photo as the case page shows it: when it was taken and what is
@@ -471,6 +475,14 @@ fn flag_view(
         },
         Flag::NoCaptureTime => FlagView {
             text: t("photo_flag.no_capture_time").into(),
+            case_link: None,
+        },
+        Flag::TakenInFuture => FlagView {
+            text: t("photo_flag.taken_in_future").into(),
+            case_link: None,
+        },
+        Flag::NoLocation => FlagView {
+            text: t("photo_flag.no_location").into(),
             case_link: None,
         },
         Flag::SameFile { case_id, role: r } => reused(case_id, r, "same_file"),
@@ -591,6 +603,17 @@ async fn show_page(
             .duplicate_of
             .and_then(|o| numbers.get(&o).map(|n| (o, n.clone()))),
         marked,
+        subcategories: if steps.contains(&"classify") {
+            cs::categories(&state.store)
+                .await?
+                .into_iter()
+                .filter(|x| x.parent_id.is_some() && x.active)
+                .collect()
+        } else {
+            vec![]
+        },
+        unclassified: cs::category(&state.store, c.category_id).await?.code
+            == cs::UNCLASSIFIED_CODE,
         steps,
         c,
         conflict,
@@ -654,6 +677,9 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
             reason,
         },
         "unmark_duplicate" => Step::UnmarkDuplicate { reason },
+        "classify" => Step::Classify {
+            category: uuid("category")?,
+        },
         "dispatch" => Step::Dispatch {
             unit: uuid("unit")?,
             deadline: when("deadline")?,
@@ -833,6 +859,8 @@ pub async fn export(
                 Cell::Text(c.region_name.clone().unwrap_or_default()),
                 Cell::Text(c.unit_name.clone().unwrap_or_default()),
                 Cell::Text(when(Some(c.reported_at))),
+                Cell::Text(when(c.registered_at)),
+                Cell::Text(when(c.dispatched_at)),
                 Cell::Text(when(c.deadline)),
                 Cell::Text(format!(
                     "{}{}",
@@ -844,6 +872,8 @@ pub async fn export(
                     }
                 )),
                 Cell::Number(c.reworks as f64),
+                Cell::Number(c.extensions as f64),
+                Cell::Text(when(c.handled_at)),
                 Cell::Text(when(c.closed_at)),
             ]);
         }
@@ -860,9 +890,13 @@ pub async fn export(
         (t("case.place"), 18.0),
         (t("case.unit"), 18.0),
         (t("case.reported_at"), 16.0),
+        (t("case.registered_at"), 16.0),
+        (t("case.dispatched_at"), 16.0),
         (t("case.deadline"), 16.0),
         (t("case.state"), 12.0),
         (t("case.reworks"), 8.0),
+        (t("case.extensions"), 8.0),
+        (t("case.handled_at"), 16.0),
         (t("case.closed_at"), 16.0),
     ];
     let bytes = write(t("nav.cases"), t("case.export_title"), &header, &rows)

@@ -10,7 +10,7 @@ use crate::extract::P;
 use crate::extract::Q;
 use crate::page::{PageCtx, render};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
@@ -154,8 +154,32 @@ pub async fn create(
 struct ImportPage {
     p: PageCtx,
     form: RoundForm,
+    result_words: String,
     errors: FieldErrors,
     problems: Vec<String>,
+}
+
+impl ImportPage {
+    /// Each result word line that could not be read, by its number.
+    fn word_errors(&self) -> Vec<String> {
+        self.errors
+            .0
+            .iter()
+            .filter_map(|e| {
+                let line = e.field.strip_prefix("result_words.")?;
+                Some(crate::i18n::fill(
+                    crate::i18n::t(self.p.lang, "round.result_word_line"),
+                    &[
+                        ("line", line),
+                        (
+                            "why",
+                            &crate::middleware::field_message(self.p.lang, e.code),
+                        ),
+                    ],
+                ))
+            })
+            .collect()
+    }
 }
 
 pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
@@ -170,6 +194,7 @@ pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult
             ends_on: today.to_string(),
             ..Default::default()
         },
+        result_words: String::new(),
         errors: FieldErrors::new(),
         problems: vec![],
     };
@@ -185,6 +210,7 @@ pub async fn import(
     let upload = super::third_party::read_upload(multipart).await?;
     auth.check_csrf(&upload.csrf)?;
     let form = upload.form.clone();
+    let result_words = upload.result_words.clone();
     let (errors, problems) = match super::third_party::run(&state, &auth, upload).await {
         Ok(i) => {
             return Ok(see_other(
@@ -204,6 +230,7 @@ pub async fn import(
     let page = ImportPage {
         p: PageCtx::new(&auth, &state),
         form,
+        result_words,
         errors,
         problems,
     };
@@ -300,7 +327,7 @@ pub struct SendForm {
 /// found nobody, or plans changed).
 pub async fn send(
     State(state): State<AppState>,
-    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    P((id, site_id)): P<(Uuid, Uuid)>,
     f: CsrfForm<SendForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -328,7 +355,7 @@ pub struct MapForm {
 
 pub async fn map(
     State(state): State<AppState>,
-    Path((id, row_id)): Path<(Uuid, Uuid)>,
+    P((id, row_id)): P<(Uuid, Uuid)>,
     f: CsrfForm<MapForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -347,6 +374,7 @@ pub async fn map(
                     site_id,
                     standard_id,
                     result: Some(f.form.result.clone()),
+                    photo_ids: vec![],
                 },
             )
             .await
@@ -408,7 +436,7 @@ struct SitePage {
 pub async fn site(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, site_id)): Path<(Uuid, Uuid)>,
+    P((id, site_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<Response> {
     let rs = crate::api::rounds::visible_round_site(&state, &auth, id, site_id).await?;
     let page = SitePage {

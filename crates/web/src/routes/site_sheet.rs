@@ -156,6 +156,7 @@ pub async fn import(state: &AppState, auth: &Auth, sheet: Vec<u8>) -> AppResult<
             &wenming_reports::framework_xlsx::Limits::default(),
             COLUMNS,
             &["code", "name", "type", "region", "lon", "lat"],
+            &["address"],
         )
     })
     .await
