@@ -31,6 +31,7 @@ on_both!(
     after_photos_from_the_future_or_nowhere_are_flagged_an_honest_re_shoot_is_not,
     every_on_site_standard_of_the_demo_has_a_case_category,
     an_unmapped_standards_failure_waits_for_the_office_to_choose_its_category,
+    hsts_is_sent_only_when_the_public_url_is_https,
 );
 
 async fn a_read_only_token_cannot_revoke_tokens_or_mark_notifications_read(b: Backend) {
@@ -38,13 +39,7 @@ async fn a_read_only_token_cannot_revoke_tokens_or_mark_notifications_read(b: Ba
     let call = bearer(&format!("http://{}", app.addr));
     let strong = app.token("office", false).await;
     let weak = app.token("office", true).await;
-    let tokens: Value = call(Method::GET, "/tokens", &strong)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = get_json(&app, &strong, "/tokens").await;
     let ids: Vec<String> = tokens
         .as_array()
         .unwrap()
@@ -580,18 +575,7 @@ async fn a_duplicate_of_a_duplicate_resolves_to_the_original(b: Backend) {
         a["id"]
     );
     // The original lists its duplicates; each duplicate names the original.
-    let call = bearer(&format!("http://{}", app.addr));
-    let list: Value = call(
-        Method::GET,
-        &format!("/cases/{}/duplicates", cid(&a)),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let list: Value = get_json(&app, &office, &format!("/cases/{}/duplicates", cid(&a))).await;
     let numbers: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -658,17 +642,7 @@ async fn an_original_must_be_live_of_the_same_class_and_near_unless_confirmed(b:
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["state"], "duplicate");
-    let timeline: Value = bearer(&format!("http://{}", app.addr))(
-        Method::GET,
-        &format!("/cases/{}/timeline", cid(&me)),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let timeline: Value = get_json(&app, &office, &format!("/cases/{}/timeline", cid(&me))).await;
     let last = timeline.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["step"], "mark_duplicate");
     assert!(
@@ -741,17 +715,12 @@ async fn a_duplicate_brings_its_photos_to_the_original_and_its_reporter_hears_th
     assert_eq!(s, StatusCode::OK);
     // Possible duplicates, through the API as on the page.
     let other = report(&app, &inspector, kind, north(20.0)).await;
-    let cands: Value = call(
-        Method::GET,
-        &format!("/cases/{}/possible-duplicates", cid(&other)),
+    let cands: Value = get_json(
+        &app,
         &office,
+        &format!("/cases/{}/possible-duplicates", cid(&other)),
     )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert!(
         cands
             .as_array()
@@ -760,17 +729,7 @@ async fn a_duplicate_brings_its_photos_to_the_original_and_its_reporter_hears_th
             .any(|c| c["case"]["id"] == original["id"] && c["distance_m"].as_f64().unwrap() < 25.0),
         "{cands}"
     );
-    let photos: Value = call(
-        Method::GET,
-        &format!("/cases/{}/photos", cid(&original)),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let photos: Value = get_json(&app, &office, &format!("/cases/{}/photos", cid(&original))).await;
     assert!(
         photos
             .as_array()
@@ -804,13 +763,7 @@ async fn a_duplicate_brings_its_photos_to_the_original_and_its_reporter_hears_th
     let d = get_case(&app, &office, cid(&dup)).await;
     assert_eq!(d["state"], "duplicate");
     assert!(d["closed_at"].is_string());
-    let notes: Value = call(Method::GET, "/notifications", &inspector)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let notes: Value = get_json(&app, &inspector, "/notifications").await;
     let told = notes
         .as_array()
         .unwrap()
@@ -828,13 +781,7 @@ async fn a_duplicate_brings_its_photos_to_the_original_and_its_reporter_hears_th
     let (s, v) = mark(&app, &office, &late, &original, "").await;
     assert_eq!(s, StatusCode::OK);
     assert!(v["closed_at"].is_string());
-    let notes: Value = call(Method::GET, "/notifications", &inspector)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let notes: Value = get_json(&app, &inspector, "/notifications").await;
     assert!(
         notes
             .as_array()
@@ -953,15 +900,8 @@ async fn waiting_for_the_office_on_an_extension_is_not_overdue_anywhere(b: Backe
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let call = bearer(&format!("http://{}", app.addr));
     let overdue_list = || async {
-        let v: Value = call(Method::GET, "/cases?overdue=true", &office)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(&app, &office, "/cases?overdue=true").await;
         v["items"]
             .as_array()
             .unwrap()
@@ -1081,17 +1021,7 @@ async fn each_dispatch_starts_a_handling_period(b: Backend) {
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let photos: Value = bearer(&format!("http://{}", app.addr))(
-        Method::GET,
-        &format!("/cases/{}/photos", cid(&c)),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let photos: Value = get_json(&app, &office, &format!("/cases/{}/photos", cid(&c))).await;
     let after = photos
         .as_array()
         .unwrap()
@@ -1565,17 +1495,7 @@ async fn after_photos_from_the_future_or_nowhere_are_flagged_an_honest_re_shoot_
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let photos: Value = bearer(&format!("http://{}", app.addr))(
-        Method::GET,
-        &format!("/cases/{}/photos", cid(&c)),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let photos: Value = get_json(&app, &office, &format!("/cases/{}/photos", cid(&c))).await;
     let flags_of = |id: &str| -> Vec<String> {
         photos
             .as_array()
@@ -1613,17 +1533,7 @@ async fn after_photos_from_the_future_or_nowhere_are_flagged_an_honest_re_shoot_
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
-    let photos: Value = bearer(&format!("http://{}", app.addr))(
-        Method::GET,
-        &format!("/cases/{}/photos", cid(&other)),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let photos: Value = get_json(&app, &office, &format!("/cases/{}/photos", cid(&other))).await;
     let p = photos
         .as_array()
         .unwrap()
@@ -1779,4 +1689,51 @@ async fn an_unmapped_standards_failure_waits_for_the_office_to_choose_its_catego
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// The JSON answer to a GET of the API.
+async fn get_json(app: &TestApp, token: &str, path: &str) -> Value {
+    bearer(&format!("http://{}", app.addr))(Method::GET, path, token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn hsts_is_sent_only_when_the_public_url_is_https(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let plain = TestApp::client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("strict-transport-security").is_none());
+    let config = wenming_web::WebConfig {
+        files: app.files.clone(),
+        public_url: Some("https://cc.qinglan.example".into()),
+        secure_cookies: true,
+        ..wenming_web::WebConfig::local("127.0.0.1:0".parse().unwrap())
+    };
+    let server = wenming_web::Application::build(app.store.clone(), config)
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run_until(async {
+        let _ = rx.await;
+    }));
+    let r = TestApp::client()
+        .get(format!("http://{addr}/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+    let _ = tx.send(());
 }
