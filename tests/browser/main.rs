@@ -972,7 +972,7 @@ async fn integrity_walk(
     );
     shot(c, &format!("case-original-{tag}")).await;
     // The office may file it under another category, folded away.
-    c.find(Locator::Css("details.form summary"))
+    c.find(Locator::Css("#change-category summary"))
         .await
         .unwrap()
         .click()
