@@ -1737,3 +1737,87 @@ async fn hsts_is_sent_only_when_the_public_url_is_https(b: Backend) {
     );
     let _ = tx.send(());
 }
+
+/// SQLite's page cap stands in for a full disk: writes fail with "database
+/// or disk is full" until it is raised again, as when space is freed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_survived_on_sqlite() {
+    use crate::cases::IN_LJ;
+    let app = TestApp::demo(Backend::Sqlite).await;
+    let cats = catalogue(&app).await;
+    let inspector = app.token("inspector", false).await;
+    let cap = |pages: i64| {
+        let store = app.store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let count: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    let report = |i: u32| {
+        let (app, inspector, kind) = (&app, inspector.clone(), sub(&cats, "0101").id);
+        async move {
+            bearer(&format!("http://{}", app.addr))(Method::POST, "/cases", &inspector)
+                .json(&serde_json::json!({"source": "inspection", "category_id": kind,
+                    "description": format!("路边垃圾堆积 {i} {}", "很长的描述".repeat(40)), "lon": IN_LJ.0, "lat": IN_LJ.1}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(report(0).await.status(), StatusCode::CREATED);
+    cap(count).await;
+    let mut refused = None;
+    for i in 1..200 {
+        let r = report(i).await;
+        if r.status() != StatusCode::CREATED {
+            refused = Some((r.status(), r.text().await.unwrap()));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("the cap is reached");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body.contains("storage_full") && body.contains("存储空间已满"),
+        "{body}"
+    );
+    let ready = TestApp::client()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready while writes fail"
+    );
+    // Space returns: the next write goes through, and the instance is
+    // ready again, without a restart.
+    cap(1 << 30).await;
+    let r = report(500).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "the writer recovers by itself"
+    );
+    let ready = TestApp::client()
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM case_record WHERE description LIKE '路边垃圾堆积 500%'",
+    )
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(stored, 1);
+}

@@ -30,6 +30,9 @@ pub struct Store {
     shapes: crate::case::ShapeCache,
     timezone: jiff::tz::TimeZone,
     calendar: crate::tally::CalendarCache,
+    /// When a write last failed for want of space (microseconds, 0 if it
+    /// has not since the last write that succeeded).
+    out_of_space: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// A URL with its password replaced, for messages and logs.
@@ -94,6 +97,7 @@ impl Store {
                     shapes: Default::default(),
                     timezone: cfg.timezone.clone(),
                     calendar: Default::default(),
+                    out_of_space: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -106,6 +110,7 @@ impl Store {
                     shapes: Default::default(),
                     timezone: cfg.timezone.clone(),
                     calendar: Default::default(),
+                    out_of_space: Default::default(),
                 }
             }
         };
@@ -169,6 +174,38 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Notes how a write ended: one that failed for want of space makes
+    /// the store not ready (and is logged with its cause) until a write
+    /// succeeds again.
+    pub fn note_write<T>(&self, r: &Result<T, crate::StoreError>) {
+        use std::sync::atomic::Ordering;
+        match r {
+            Err(e) if e.is_out_of_space() => {
+                if self
+                    .out_of_space
+                    .swap(crate::now_micros(), Ordering::Relaxed)
+                    == 0
+                {
+                    tracing::error!(error = %e, "writes fail: the database has no space left");
+                }
+            }
+            Ok(_) => {
+                if self.out_of_space.swap(0, Ordering::Relaxed) != 0 {
+                    tracing::warn!("writes succeed again");
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Whether writes have been failing for want of space. Half a minute
+    /// after the last such failure it is tried again, so an instance taken
+    /// out of rotation is not kept out forever once space returns.
+    pub fn writes_failing(&self) -> bool {
+        let at = self.out_of_space.load(std::sync::atomic::Ordering::Relaxed);
+        at != 0 && crate::now_micros() - at < 30_000_000
     }
 
     pub async fn ping(&self) -> bool {

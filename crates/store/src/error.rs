@@ -33,6 +33,26 @@ impl StoreError {
         StoreError::Invalid(FieldErrors::single(field, code))
     }
 
+    /// The database (or the disk under it) has no space left: SQLite's
+    /// SQLITE_FULL, PostgreSQL's disk_full (53100), or the OS saying so.
+    pub fn is_out_of_space(&self) -> bool {
+        let text = match self {
+            StoreError::Db(sqlx::Error::Database(d)) => {
+                if d.code().as_deref() == Some("53100") || d.code().as_deref() == Some("13") {
+                    return true;
+                }
+                d.message().to_string()
+            }
+            StoreError::Db(e) => e.to_string(),
+            StoreError::Corrupt(m) | StoreError::Files(m) => m.clone(),
+            _ => return false,
+        };
+        let t = text.to_lowercase();
+        t.contains("database or disk is full")
+            || t.contains("no space left")
+            || t.contains("disk full")
+    }
+
     /// A unique constraint tripped; callers map it to the field concerned.
     pub fn is_unique_violation(&self) -> bool {
         match self {

@@ -61,9 +61,11 @@ pub(crate) async fn submit(store: &Store, job: Work) -> Result<Uuid, StoreError>
         .send((job, reply))
         .await
         .map_err(|_| StoreError::Corrupt("the group writer stopped".into()))?;
-    answer
+    let r = answer
         .await
-        .map_err(|_| StoreError::Corrupt("the group writer stopped".into()))?
+        .map_err(|_| StoreError::Corrupt("the group writer stopped".into()))?;
+    store.note_write(&r);
+    r
 }
 
 async fn writer(store: Store, mut rx: mpsc::Receiver<(Work, Reply)>) {

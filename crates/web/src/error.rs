@@ -27,6 +27,8 @@ pub enum AppError {
     PasswordChangeRequired,
     /// A request body far beyond what the form or endpoint takes.
     PayloadTooLarge,
+    /// The database has no space left: nothing was saved.
+    StorageFull,
     Internal,
     Unavailable,
 }
@@ -44,7 +46,7 @@ impl AppError {
             AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable | AppError::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -61,6 +63,7 @@ impl AppError {
             AppError::PayloadTooLarge => "too_large",
             AppError::Internal => "internal",
             AppError::Unavailable => "unavailable",
+            AppError::StorageFull => "storage_full",
         }
     }
 }
@@ -72,6 +75,8 @@ impl From<StoreError> for AppError {
             StoreError::Conflict => AppError::Conflict,
             StoreError::Invalid(f) => AppError::Invalid(f),
             StoreError::Problems(p) => AppError::Problems(p),
+            // The store logs the cause once (Store::note_write).
+            other if other.is_out_of_space() => AppError::StorageFull,
             other => {
                 tracing::error!(error = %other, "store failure");
                 AppError::Internal

@@ -1274,7 +1274,11 @@ pub async fn step(
         _ => None,
     };
     let mut tx = store.begin().await?;
-    write_step(&mut tx, ctx, &cal, &case, actor, s, photos).await?;
+    let written = write_step(&mut tx, ctx, &cal, &case, actor, s, photos).await;
+    if let Err(StepError::Store(e)) = &written {
+        store.note_write::<()>(&Err(StoreError::Corrupt(e.to_string())));
+    }
+    written?;
     if let Some((cat, suggested)) = classified {
         sqlx::query(
             "UPDATE case_record SET category_id = $1, suggested_unit_id = $2 WHERE id = $3",
@@ -1285,7 +1289,9 @@ pub async fn step(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
+    let committed = tx.commit().await.map_err(StoreError::from);
+    store.note_write(&committed);
+    committed?;
     Ok(get_written(store, id).await?)
 }
 

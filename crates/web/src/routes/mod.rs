@@ -191,10 +191,15 @@ async fn style() -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.store.ping().await {
-        (StatusCode::OK, "ready")
-    } else {
+    if !state.store.ping().await {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    } else if state.store.writes_failing() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "writes fail: the database has no space left",
+        )
+    } else {
+        (StatusCode::OK, "ready")
     }
 }
 
