@@ -327,3 +327,36 @@ async fn malformed_ids_answer_in_json(b: Backend) {
         assert_eq!(v["errors"][0]["code"], "not_found", "{path}");
     }
 }
+
+/// The document is a valid OpenAPI 3.1 description as a third-party parser
+/// (oas3) reads it: every operation's parameters, request body and
+/// responses resolve, and path parameters are those of the path.
+#[test]
+fn the_openapi_document_is_valid_openapi_3_1() {
+    let json = serde_json::to_string(&wenming_web::openapi_document()).unwrap();
+    let spec = oas3::from_json(&json).expect("a valid OpenAPI 3.1 document");
+    spec.validate_version().expect("OpenAPI 3.1");
+    let mut operations = 0;
+    for (path, method, op) in spec.operations() {
+        operations += 1;
+        let params = op
+            .parameters(&spec)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        for p in params {
+            if matches!(p.location, oas3::spec::ParameterIn::Path) {
+                assert!(
+                    path.contains(&format!("{{{}}}", p.name)),
+                    "{method} {path}: {}",
+                    p.name
+                );
+            }
+        }
+        op.request_body(&spec)
+            .unwrap_or_else(|e| panic!("{method} {path} request body: {e}"));
+        assert!(
+            !op.responses(&spec).is_empty(),
+            "{method} {path} has responses"
+        );
+    }
+    assert!(operations >= 80, "{operations} operations");
+}
