@@ -1689,6 +1689,19 @@ async fn an_unmapped_standards_failure_waits_for_the_office_to_choose_its_catego
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
+    // The placeholder was made by the system and recorded like any category.
+    let made: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE entity_type = 'category' AND action = 'create' AND entity_id IN (SELECT id FROM category WHERE code = '00')")
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    assert_eq!(made, 1);
+    assert!(
+        wenming_store::audit::verify(&app.store)
+            .await
+            .unwrap()
+            .broken
+            .is_none()
+    );
 }
 
 /// The JSON answer to a GET of the API.

@@ -46,7 +46,7 @@ pub const UNCLASSIFIED_CODE: &str = "00";
 /// The unclassified category, made the first time it is needed.
 pub(crate) async fn unclassified(conn: &mut AnyConnection) -> Result<Category, StoreError> {
     let now = now_micros();
-    sqlx::query(
+    let made = sqlx::query(
         "INSERT INTO category (id, parent_id, code, name, deadline_amount, deadline_unit, duplicate_radius_m, standard_codes, \
          site_types, active, version, updated_at) VALUES ($1, NULL, $2, '待分类', NULL, NULL, NULL, '[]', '[]', 1, 1, $3) \
          ON CONFLICT (code) DO NOTHING",
@@ -55,14 +55,21 @@ pub(crate) async fn unclassified(conn: &mut AnyConnection) -> Result<Category, S
     .bind(UNCLASSIFIED_CODE)
     .bind(now)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
     let r = sqlx::query(&format!(
         "SELECT {CATEGORY_COLUMNS} FROM category WHERE code = $1"
     ))
     .bind(UNCLASSIFIED_CODE)
     .fetch_one(&mut *conn)
     .await?;
-    category_from_row(&r)
+    let cat = category_from_row(&r)?;
+    // Made by the system, recorded like any category.
+    if made == 1 {
+        let ctx = Ctx::system("inspection");
+        audit::created(&mut *conn, &ctx, "category", &cat.id.to_string(), &cat).await?;
+    }
+    Ok(cat)
 }
 
 fn category_from_row(r: &AnyRow) -> Result<Category, StoreError> {
