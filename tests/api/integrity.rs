@@ -389,7 +389,7 @@ async fn second_inspector2_from_the_city_management_bureau(app: &TestApp) -> uui
 }
 
 async fn nobody_from_the_handling_unit_verifies_its_fix(b: Backend) {
-    use crate::cases::{IN_FM, register_and_dispatch, report, step};
+    use crate::cases::{IN_FM, report, step};
     let app = TestApp::demo(b).await;
     second_inspector2_from_the_city_management_bureau(&app).await;
     let cats = catalogue(&app).await;
@@ -400,17 +400,7 @@ async fn nobody_from_the_handling_unit_verifies_its_fix(b: Backend) {
         app.token("inspector2", false).await,
     );
     let c = report(&app, &inspector, sub(&cats, "0101").id, IN_FM).await;
-    let c = register_and_dispatch(&app, &office, &c, "市城市管理局", 48).await;
-    let c: Value = step(
-        &app,
-        &unit,
-        &c,
-        serde_json::json!({"step": "handle", "note": "已清理"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let c = dispatched_and_fixed(&app, &office, &unit, &c).await;
     assert_eq!(c["state"], "handled");
     let verify = serde_json::json!({"step": "verify", "passed": true, "note": ""});
     let r = step(&app, &colleague, &c, verify.clone()).await;
@@ -688,7 +678,7 @@ async fn an_original_must_be_live_of_the_same_class_and_near_unless_confirmed(b:
 async fn a_duplicate_brings_its_photos_to_the_original_and_its_reporter_hears_the_outcome(
     b: Backend,
 ) {
-    use crate::cases::{fresh_photo, register_and_dispatch, report, step, step_with};
+    use crate::cases::{fresh_photo, report, step_with};
     let app = TestApp::demo(b).await;
     let cats = catalogue(&app).await;
     let (office, inspector, unit, admin) = (
@@ -740,17 +730,7 @@ async fn a_duplicate_brings_its_photos_to_the_original_and_its_reporter_hears_th
     );
     // The original is fixed and verified: the duplicate closes with it and
     // its reporter is told.
-    let c = register_and_dispatch(&app, &office, &original, "市城市管理局", 48).await;
-    let c: Value = step(
-        &app,
-        &unit,
-        &c,
-        serde_json::json!({"step": "handle", "note": "已清理"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let c = dispatched_and_fixed(&app, &office, &unit, &original).await;
     let r = step_with(
         &app,
         &admin,
@@ -1833,4 +1813,20 @@ async fn a_full_disk_is_survived_on_sqlite() {
     .await
     .unwrap();
     assert_eq!(stored, 1);
+}
+
+/// Registers and dispatches a case to 市城市管理局, whose staff report it
+/// fixed (with a fresh photo); the case as the API then shows it.
+async fn dispatched_and_fixed(app: &TestApp, office: &str, unit: &str, c: &Value) -> Value {
+    let c = crate::cases::register_and_dispatch(app, office, c, "市城市管理局", 48).await;
+    crate::cases::step(
+        app,
+        unit,
+        &c,
+        serde_json::json!({"step": "handle", "note": "已清理"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap()
 }
