@@ -556,6 +556,18 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Whoever runs the command line on the server acts as the system, over
+/// the whole city.
+async fn system_permit<P: wenming_domain::policy::Permission>(
+    store: &Store,
+) -> Result<wenming_domain::policy::Permit<P>, Failure> {
+    let root = wenming_store::org::root_region(store)
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?
+        .ok_or_else(|| Failure::Runtime("the database has no city yet".into()))?;
+    Ok(wenming_domain::policy::Permit::system(&root.path))
+}
+
 async fn reset_password(store: &Store, username: &str) -> Result<(), Failure> {
     let page = wenming_store::accounts::list_users(store, Some(username), None, 500)
         .await
@@ -567,10 +579,11 @@ async fn reset_password(store: &Store, username: &str) -> Result<(), Failure> {
         .ok_or_else(|| Failure::Runtime(format!("there is no user named '{username}'")))?;
     let password = wenming_store::accounts::random_hex(8);
     let ctx = wenming_store::Ctx::system("admin reset-password");
-    wenming_store::accounts::set_password(store, &ctx, user.id, &password, true, None)
+    let permit = system_permit(store).await?;
+    wenming_store::accounts::reset_password(store, &ctx, &permit, user.id, &password)
         .await
         .map_err(|e| Failure::Runtime(e.to_string()))?;
-    wenming_store::accounts::unlock(store, &ctx, &user)
+    wenming_store::accounts::unlock(store, &ctx, &permit, &user)
         .await
         .map_err(|e| Failure::Runtime(e.to_string()))?;
     println!(
@@ -722,7 +735,8 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
                     eprintln!("  written {done} of {total} nodes");
                 }
             };
-            let (id, _) = fw::import_with_progress(store, &ctx, &doc, create_units, &show)
+            let permit = system_permit(store).await?;
+            let (id, _) = fw::import_with_progress(store, &ctx, &permit, &doc, create_units, &show)
                 .await
                 .map_err(|e| match e {
                     wenming_store::StoreError::Problems(p) => report_problems(&p),

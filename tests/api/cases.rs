@@ -814,12 +814,13 @@ async fn the_metrics_page_counts_a_units_cases(b: Backend) {
     let office = app.token("office", false).await;
     let unit = app.token("unit", false).await;
     let inspector = app.token("inspector", false).await;
+    let inspector2 = app.token("inspector2", false).await;
     let cgj = app.unit_id("市城市管理局").await;
     let deadline = later(6);
     let month = deadline[..7].to_string();
     let mut cases = vec![];
     for _ in 0..2 {
-        let c = report(&app, &inspector, sub(&cats, "0201").id, IN_FM).await;
+        let c = report(&app, &inspector2, sub(&cats, "0201").id, IN_FM).await;
         let c: serde_json::Value = step(&app, &office, &c, json!({"step": "register"}))
             .await
             .json()

@@ -42,9 +42,10 @@ async fn export_import_export_is_lossless(b: Backend) {
     // Import it as another version, export that, and read it again.
     doc.name = "青岚市测评体系（副本）".into();
     let ctx = wenming_store::Ctx::system("test");
-    let (id, plan) = wenming_store::framework::import(&app.store, &ctx, &doc, false)
-        .await
-        .unwrap();
+    let (id, plan) =
+        wenming_store::framework::import(&app.store, &ctx, &app.system().await, &doc, false)
+            .await
+            .unwrap();
     assert_eq!(
         (plan.standards, plan.basic, plan.featured),
         (116, Points(10_000), Points(2_000))

@@ -218,6 +218,18 @@ impl TestApp {
         id.parse().unwrap()
     }
 
+    /// The system's permit over the whole city, for setting a scene up
+    /// directly in the store.
+    pub async fn system<P: wenming_domain::policy::Permission>(
+        &self,
+    ) -> wenming_domain::policy::Permit<P> {
+        let root = wenming_store::org::root_region(&self.store)
+            .await
+            .unwrap()
+            .unwrap();
+        wenming_domain::policy::Permit::system(&root.path)
+    }
+
     pub async fn region_id(&self, code: &str) -> Uuid {
         let id: String = sqlx::query_scalar("SELECT id FROM region WHERE code = $1")
             .bind(code)

@@ -393,13 +393,12 @@ async fn nobody_from_the_handling_unit_verifies_its_fix(b: Backend) {
     let app = TestApp::demo(b).await;
     second_inspector2_from_the_city_management_bureau(&app).await;
     let cats = catalogue(&app).await;
-    let (office, unit, inspector, colleague) = (
+    let (office, unit, colleague) = (
         app.token("office", false).await,
         app.token("unit", false).await,
-        app.token("inspector", false).await,
         app.token("inspector2", false).await,
     );
-    let c = report(&app, &inspector, sub(&cats, "0101").id, IN_FM).await;
+    let c = report(&app, &office, sub(&cats, "0101").id, IN_FM).await;
     let c = dispatched_and_fixed(&app, &office, &unit, &c).await;
     assert_eq!(c["state"], "handled");
     let verify = serde_json::json!({"step": "verify", "passed": true, "note": ""});

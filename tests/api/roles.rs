@@ -68,7 +68,7 @@ async fn ids(app: &TestApp) -> Ids {
         round: wenming_store::inspection::create(
             &app.store,
             &wenming_store::Ctx::system("test"),
-            &all,
+            &app.system().await,
             &wenming_domain::inspection::RoundForm {
                 name: "督查".into(),
                 kind: "supervision".into(),

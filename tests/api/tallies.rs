@@ -63,16 +63,17 @@ async fn month_tallies_agree_with_the_cases_as_they_move(b: Backend) {
     // merged as duplicates that close with their original.
     // The generator loaded the demo catalogue.
     let cats = wenming_store::case::categories(&app.store).await.unwrap();
-    let (office, unit, inspector, admin) = (
+    let (office, unit, inspector, inspector2, admin) = (
         app.token("office", false).await,
         app.token("unit", false).await,
         app.token("inspector", false).await,
+        app.token("inspector2", false).await,
         app.token("admin", false).await,
     );
     let category = sub(&cats, "0201").id;
     let mut moved = 0;
     for i in 0..3 {
-        let c = report(&app, &inspector, category, IN_FM).await;
+        let c = report(&app, &inspector2, category, IN_FM).await;
         let c = register_and_dispatch(&app, &office, &c, "市城市管理局", 2 + i).await;
         let c = act(&app, &unit, &c, json!({"step": "handle", "note": "已清理"})).await;
         let passed = i != 1;
@@ -172,10 +173,17 @@ async fn month_tallies_agree_with_the_cases_as_they_move(b: Backend) {
     // month from the cases.
     let ctx = wenming_store::Ctx::system("test");
     let day = jiff::civil::date(2026, 6, 3);
-    wenming_store::case::set_calendar_day(&app.store, &ctx, day, false, "临时")
-        .await
-        .unwrap();
-    wenming_store::case::remove_calendar_day(&app.store, &ctx, day)
+    wenming_store::case::set_calendar_day(
+        &app.store,
+        &ctx,
+        &app.system().await,
+        day,
+        false,
+        "临时",
+    )
+    .await
+    .unwrap();
+    wenming_store::case::remove_calendar_day(&app.store, &ctx, &app.system().await, day)
         .await
         .unwrap();
     assert!(!wenming_store::tally::is_built(&app.store).await.unwrap());

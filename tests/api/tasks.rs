@@ -18,9 +18,16 @@ async fn fresh_framework(app: &TestApp) -> uuid::Uuid {
         .unwrap()
         .unwrap();
     let ctx = wenming_store::Ctx::system("test");
-    wenming_store::framework::clone(&app.store, &ctx, active.id, "分解测试", 2030)
-        .await
-        .unwrap()
+    wenming_store::framework::clone(
+        &app.store,
+        &ctx,
+        &app.system().await,
+        active.id,
+        "分解测试",
+        2030,
+    )
+    .await
+    .unwrap()
 }
 
 async fn bulk_assignment_follows_the_framework_and_coverage_shows_the_rest(b: Backend) {
@@ -131,6 +138,7 @@ async fn bulk_assignment_follows_the_framework_and_coverage_shows_the_rest(b: Ba
     wenming_store::framework::update_standard(
         &app.store,
         &wenming_store::Ctx::system("test"),
+        &app.system().await,
         target.id,
         target.version,
         edit,

@@ -6,6 +6,7 @@
 
 use crate::account::Role;
 use serde::Serialize;
+use std::marker::PhantomData;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -232,6 +233,101 @@ pub fn scope_for(actor: &Actor, action: Action) -> Option<Scope> {
     any.then_some(scope)
 }
 
+/// A write action named as a type, so that a store function can demand a
+/// grant for exactly that action.
+pub trait Permission {
+    const ACTION: Action;
+}
+
+/// The write actions as types: `Permit<may::ManageTasks>`.
+pub mod may {
+    macro_rules! permissions {
+        ($($name:ident),* $(,)?) => {$(
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl super::Permission for $name {
+                const ACTION: super::Action = super::Action::$name;
+            }
+        )*};
+    }
+    permissions!(
+        ManageRegions,
+        ManageUnits,
+        ManageUsers,
+        ManageFramework,
+        ManageTasks,
+        ReportProgress,
+        ReportCases,
+        WorkCases,
+        ManageSites,
+        ManageRounds,
+        Inspect,
+    );
+}
+
+/// What the policy hands out (a typed grant): one action, over the rows it
+/// reaches. Every
+/// store function that writes takes one, and only this module makes them
+/// (from an actor's grants, or for the system itself), so a write that was
+/// never checked does not compile. The store still checks the rows it
+/// touches against `scope()`, inside its transaction.
+#[derive(Debug, Clone)]
+pub struct Permit<P> {
+    scope: Scope,
+    user_id: Option<Uuid>,
+    _action: PhantomData<fn() -> P>,
+}
+
+impl<P: Permission> Permit<P> {
+    /// The actor's grant for `P`, if any of its roles carries it.
+    pub fn of(actor: &Actor) -> Option<Self> {
+        scope_for(actor, P::ACTION).map(|scope| Permit {
+            scope,
+            user_id: Some(actor.user_id),
+            _action: PhantomData,
+        })
+    }
+
+    /// The system's own grant (jobs, the command line, the demo): the whole
+    /// city, given its root region's path.
+    pub fn system(root_path: &str) -> Self {
+        Permit {
+            scope: Scope::everything(root_path),
+            user_id: None,
+            _action: PhantomData,
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The account acting, None for the system.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.user_id
+    }
+
+    pub fn is_city_wide(&self) -> bool {
+        self.scope.is_everything()
+    }
+
+    /// Whether the grant reaches a record (the policy's own rule).
+    pub fn covers(&self, resource: Resource<'_>) -> bool {
+        covers(&self.scope, resource)
+    }
+}
+
+fn covers(scope: &Scope, resource: Resource<'_>) -> bool {
+    match resource {
+        Resource::Collection | Resource::User => true,
+        Resource::Region { path } => scope.covers_region(path),
+        Resource::Unit { id, region_path } => scope.covers_unit(id, region_path),
+        Resource::Held { region_path, unit } => {
+            scope.covers_region(region_path) || unit.is_some_and(|u| scope.unit_ids.contains(&u))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource<'a> {
     /// A list or a form to create: only the role matters.
@@ -260,14 +356,7 @@ pub enum Decision {
 }
 
 pub fn decide(actor: &Actor, action: Action, resource: Resource<'_>) -> Decision {
-    let covers = |scope: &Scope| match resource {
-        Resource::Collection | Resource::User => true,
-        Resource::Region { path } => scope.covers_region(path),
-        Resource::Unit { id, region_path } => scope.covers_unit(id, region_path),
-        Resource::Held { region_path, unit } => {
-            scope.covers_region(region_path) || unit.is_some_and(|u| scope.unit_ids.contains(&u))
-        }
-    };
+    let covers = |scope: &Scope| covers(scope, resource);
     if let Some(scope) = scope_for(actor, action)
         && covers(&scope)
     {

@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use std::sync::OnceLock;
 use uuid::Uuid;
 use wenming_domain::account::{Grant, Role, ScopeRef, User, UserInput, lockout_after};
-use wenming_domain::policy::{Actor, ActorGrant, Reach};
+use wenming_domain::policy::{Actor, ActorGrant, Permit, Reach, may};
 use wenming_domain::validation::{full_to_half, match_key};
 
 // ------------------------------------------------------------ secrets
@@ -187,9 +187,11 @@ async fn check_unit_exists(
 pub async fn create_user(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageUsers>,
     input: UserInput,
     must_change_password: bool,
 ) -> Result<User, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let password = input
         .password
         .as_deref()
@@ -224,11 +226,20 @@ pub async fn create_user(
 pub async fn update_user(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageUsers>,
     id: Uuid,
     expected_version: i64,
     input: UserInput,
 ) -> Result<User, StoreError> {
+    StoreError::unless_city_wide(permit)?;
+    if !input.active && Some(id) == permit.user_id() {
+        // Locking yourself out leaves nobody to undo it.
+        return Err(StoreError::invalid("active", "cannot_deactivate_self"));
+    }
     let mut tx = store.begin().await?;
+    if !input.active {
+        guard_administrators(store, &mut tx).await?;
+    }
     let before = user_in_tx(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
     if before.version != expected_version {
         return Err(StoreError::Conflict);
@@ -253,6 +264,7 @@ pub async fn update_user(
         return Err(StoreError::Conflict);
     }
     if !input.active {
+        administrators_remain(&mut tx, "active").await?;
         // A deactivated account is signed out everywhere at once.
         sqlx::query("DELETE FROM user_session WHERE user_id = $1")
             .bind(id.to_string())
@@ -274,9 +286,34 @@ pub async fn update_user(
     Ok(after)
 }
 
-/// Sets a new password and ends the user's other sessions. `keep_session` is
-/// the hash of the session that made the change, which stays signed in.
-pub async fn set_password(
+/// An administrator sets a temporary password, to be changed at the next
+/// login; every session of the account ends.
+pub async fn reset_password(
+    store: &Store,
+    ctx: &Ctx,
+    permit: &Permit<may::ManageUsers>,
+    user_id: Uuid,
+    new_password: &str,
+) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
+    set_password(store, ctx, user_id, new_password, true, None).await
+}
+
+/// The signed-in user changes their own password (checked against the
+/// current one by the caller); `keep_session` is the hash of the session
+/// that made the change, which stays signed in while the others end.
+pub async fn change_own_password(
+    store: &Store,
+    ctx: &Ctx,
+    user_id: Uuid,
+    new_password: &str,
+    keep_session: Option<&str>,
+) -> Result<(), StoreError> {
+    set_password(store, ctx, user_id, new_password, false, keep_session).await
+}
+
+/// Sets a new password and ends the user's other sessions.
+async fn set_password(
     store: &Store,
     ctx: &Ctx,
     user_id: Uuid,
@@ -441,7 +478,13 @@ pub async fn login(store: &Store, login: &str, password: &str) -> Result<LoginOu
 }
 
 /// Lifts an account's lockout (an administrator's action).
-pub async fn unlock(store: &Store, ctx: &Ctx, user: &User) -> Result<(), StoreError> {
+pub async fn unlock(
+    store: &Store,
+    ctx: &Ctx,
+    permit: &Permit<may::ManageUsers>,
+    user: &User,
+) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     sqlx::query("DELETE FROM login_throttle WHERE login_key = $1")
         .bind(account_key(user.id))
@@ -594,10 +637,12 @@ pub async fn grants_of(store: &Store, user_id: Uuid) -> Result<Vec<Grant>, Store
 pub async fn add_grant(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageUsers>,
     user_id: Uuid,
     role: Role,
     scope: ScopeRef,
 ) -> Result<Grant, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     if role.scoped_to_unit() != matches!(scope, ScopeRef::Unit(_)) {
         return Err(StoreError::invalid("scope", "scope_kind_mismatch"));
     }
@@ -661,18 +706,63 @@ pub async fn add_grant(
         .ok_or(StoreError::NotFound)
 }
 
+/// Changes that could leave the city without an administrator queue up
+/// behind one another (PostgreSQL: a transaction-scoped advisory lock;
+/// SQLite has a single writer already), so two revocations at once cannot
+/// each see the other's administrator still there.
+async fn guard_administrators(store: &Store, tx: &mut AnyConnection) -> Result<(), StoreError> {
+    if store.backend() == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(ADMINISTRATORS_LOCK)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// An arbitrary key for the advisory lock above ("wm-admin").
+const ADMINISTRATORS_LOCK: i64 = 0x776d_2d61_646d_696e;
+
+async fn administrator_grants(tx: &mut AnyConnection, user_id: Uuid) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM role_grant WHERE user_id = $1 AND role = 'administrator'",
+    )
+    .bind(user_id.to_string())
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
+/// The city must keep an active administrator whose grant reaches all of
+/// it, or nobody could manage accounts any more.
+async fn administrators_remain(tx: &mut AnyConnection, field: &str) -> Result<(), StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM role_grant g JOIN app_user u ON u.id = g.user_id \
+         JOIN region r ON r.id = g.scope_id \
+         WHERE g.role = 'administrator' AND g.scope_kind = 'region' AND r.parent_id IS NULL AND u.active = 1",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if n == 0 {
+        return Err(StoreError::invalid(field, "last_administrator"));
+    }
+    Ok(())
+}
+
 pub async fn remove_grant(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageUsers>,
     user_id: Uuid,
     grant_id: Uuid,
 ) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let grants = grants_of(store, user_id).await?;
     let g = grants
         .iter()
         .find(|g| g.id == grant_id)
         .ok_or(StoreError::NotFound)?;
     let mut tx = store.begin().await?;
+    guard_administrators(store, &mut tx).await?;
     let n = sqlx::query("DELETE FROM role_grant WHERE id = $1 AND user_id = $2")
         .bind(grant_id.to_string())
         .bind(user_id.to_string())
@@ -681,6 +771,13 @@ pub async fn remove_grant(
     if n.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
+    // Judged after the delete, in the same transaction: another
+    // administrator revoking at the same moment waits on the lock above and
+    // then sees this one gone.
+    if Some(user_id) == permit.user_id() && administrator_grants(&mut tx, user_id).await? == 0 {
+        return Err(StoreError::invalid("role", "cannot_remove_own_admin"));
+    }
+    administrators_remain(&mut tx, "role").await?;
     audit::append(
         &mut tx,
         ctx,

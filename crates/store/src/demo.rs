@@ -10,7 +10,7 @@ use wenming_domain::geo::rectangle;
 use wenming_domain::org::{
     Contact, PersonInput, Region, RegionInput, RegionLevel, UnitInput, UnitKind,
 };
-use wenming_domain::policy::Scope;
+use wenming_domain::policy::{Permission, Permit, Scope};
 use wenming_domain::site::Geometry;
 
 /// Code of the city region made on first start, until someone renames it.
@@ -37,6 +37,11 @@ async fn setting(store: &Store, key: &str) -> Result<Option<String>, StoreError>
 /// Makes sure the city region exists: every command that opens a database
 /// calls it, so a new data folder works from the command line before
 /// `serve` has ever run.
+/// The system's permit over the whole city, for the demo's seeded writes.
+fn sys<P: Permission>(city: &Scope) -> Permit<P> {
+    Permit::system(city.region_paths.first().map_or("/", String::as_str))
+}
+
 pub async fn prepare(store: &Store) -> Result<Region, StoreError> {
     if let Some(r) = org::root_region(store).await? {
         return Ok(r);
@@ -44,7 +49,8 @@ pub async fn prepare(store: &Store) -> Result<Region, StoreError> {
     org::create_region(
         store,
         &Ctx::system("bootstrap"),
-        &Scope::default(),
+        // No city yet: the first region is the root, whose path is "/id/".
+        &Permit::system("/"),
         RegionInput {
             parent_id: None,
             level: RegionLevel::City,
@@ -65,6 +71,7 @@ pub async fn bootstrap(
 ) -> Result<Bootstrap, StoreError> {
     let ctx = Ctx::system("bootstrap");
     let root = prepare(store).await?;
+    let city = Scope::everything(&root.path);
     if accounts::user_count(store).await? > 0 {
         return Ok(Bootstrap {
             generated_admin_password: None,
@@ -78,6 +85,7 @@ pub async fn bootstrap(
     let admin = accounts::create_user(
         store,
         &ctx,
+        &sys(&city),
         UserInput {
             username: ADMIN_USERNAME.into(),
             display_name: "系统管理员".into(),
@@ -92,6 +100,7 @@ pub async fn bootstrap(
     accounts::add_grant(
         store,
         &ctx,
+        &sys(&city),
         admin.id,
         Role::Administrator,
         ScopeRef::Region(root.id),
@@ -186,7 +195,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
     let city = org::update_region(
         store,
         &ctx,
-        &everything,
+        &sys(&everything),
         root.id,
         root.version,
         RegionInput {
@@ -208,7 +217,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
         let district = region(
             store,
             &ctx,
-            &everything,
+            &sys(&everything),
             &city,
             RegionLevel::District,
             dcode.to_string(),
@@ -223,7 +232,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             let street = region(
                 store,
                 &ctx,
-                &everything,
+                &sys(&everything),
                 &district,
                 RegionLevel::Street,
                 scode.clone(),
@@ -239,7 +248,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
                 let community = region(
                     store,
                     &ctx,
-                    &everything,
+                    &sys(&everything),
                     &street,
                     RegionLevel::Community,
                     ccode.clone(),
@@ -258,7 +267,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
                     region(
                         store,
                         &ctx,
-                        &everything,
+                        &sys(&everything),
                         &community,
                         RegionLevel::Grid,
                         gcode,
@@ -283,7 +292,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             org::create_unit(
                 store,
                 &ctx,
-                &everything,
+                &sys(&everything),
                 UnitInput {
                     name,
                     short_name: short,
@@ -348,7 +357,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             org::create_person(
                 store,
                 &ctx,
-                &everything,
+                &sys(&everything),
                 u.id,
                 PersonInput {
                     name: person(k),
@@ -411,6 +420,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
         let user = accounts::create_user(
             store,
             &ctx,
+            &sys(&everything),
             UserInput {
                 username: username.into(),
                 display_name: name.into(),
@@ -422,13 +432,15 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             false,
         )
         .await?;
-        accounts::add_grant(store, &ctx, user.id, role, scope).await?;
+        accounts::add_grant(store, &ctx, &sys(&everything), user.id, role, scope).await?;
     }
-    let (framework_id, _) = crate::framework::import(store, &ctx, &demo_framework(), false).await?;
+    let (framework_id, _) =
+        crate::framework::import(store, &ctx, &sys(&everything), &demo_framework(), false).await?;
     let f = crate::framework::get(store, framework_id).await?;
     crate::framework::set_status(
         store,
         &ctx,
+        &sys(&everything),
         framework_id,
         f.version,
         wenming_domain::framework::FrameworkStatus::Active,
@@ -452,6 +464,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
 /// reported progress, so the task lists show every state.
 async fn demo_tasks(store: &Store, ctx: &Ctx, framework_id: uuid::Uuid) -> Result<(), StoreError> {
     use crate::task::{Selection, bulk_assign, list, report_progress};
+    let city = crate::org::whole_city(store).await?;
     let date = |y, m, d| jiff::civil::date(y, m, d);
     let living = Selection {
         under_code: Some("5".into()),
@@ -460,6 +473,7 @@ async fn demo_tasks(store: &Store, ctx: &Ctx, framework_id: uuid::Uuid) -> Resul
     bulk_assign(
         store,
         ctx,
+        &sys(&city),
         framework_id,
         &living,
         "2026年10月底前整改到位",
@@ -471,6 +485,7 @@ async fn demo_tasks(store: &Store, ctx: &Ctx, framework_id: uuid::Uuid) -> Resul
     bulk_assign(
         store,
         ctx,
+        &sys(&city),
         framework_id,
         &Selection::default(),
         "达到测评标准要求，台账完整",
@@ -499,7 +514,7 @@ async fn demo_tasks(store: &Store, ctx: &Ctx, framework_id: uuid::Uuid) -> Resul
         report_progress(
             store,
             ctx,
-            &everything,
+            &sys(&everything),
             t.id,
             t.version,
             percent,
@@ -514,7 +529,7 @@ async fn demo_tasks(store: &Store, ctx: &Ctx, framework_id: uuid::Uuid) -> Resul
 async fn region(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<wenming_domain::policy::may::ManageRegions>,
     parent: &Region,
     level: RegionLevel,
     code: String,
@@ -525,7 +540,7 @@ async fn region(
     org::create_region(
         store,
         ctx,
-        scope,
+        permit,
         RegionInput {
             parent_id: Some(parent.id),
             level,
@@ -1038,6 +1053,7 @@ const CLASS_UNITS: [(&str, &str); 13] = [
 /// Categories, routing rules and the 2026-27 holidays.
 pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>, StoreError> {
     use crate::case::{self, CategoryInput};
+    let city = crate::org::whole_city(store).await?;
     use wenming_domain::case::HandlingTime;
     let ctx = Ctx::system("demo");
     let mut subclasses = vec![];
@@ -1045,6 +1061,7 @@ pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>,
         let class = case::create_category(
             store,
             &ctx,
+            &sys(&city),
             CategoryInput {
                 parent_id: None,
                 code: code.into(),
@@ -1065,7 +1082,7 @@ pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>,
         let unit = org::find_unit_by_name(store, unit)
             .await?
             .ok_or(StoreError::NotFound)?;
-        case::add_routing_rule(store, &ctx, Some(class.id), None, unit.id).await?;
+        case::add_routing_rule(store, &ctx, &sys(&city), Some(class.id), None, unit.id).await?;
         for (scode, sname, kind, amount, standards, sites) in subs.iter() {
             let ht = if *kind == "hours" {
                 HandlingTime::Hours(*amount as u32)
@@ -1075,6 +1092,7 @@ pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>,
             let sub = case::create_category(
                 store,
                 &ctx,
+                &sys(&city),
                 CategoryInput {
                     parent_id: Some(class.id),
                     code: (*scode).into(),
@@ -1103,6 +1121,7 @@ pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>,
             case::add_routing_rule(
                 store,
                 &ctx,
+                &sys(&city),
                 posters,
                 Some(crate::org::parse_uuid(&r)?),
                 u.id,
@@ -1111,19 +1130,35 @@ pub async fn load_catalogue(store: &Store) -> Result<Vec<crate::case::Category>,
         }
     }
     for d in 1..=7 {
-        case::set_calendar_day(store, &ctx, jiff::civil::date(2026, 10, d), false, "国庆节")
-            .await?;
+        case::set_calendar_day(
+            store,
+            &ctx,
+            &sys(&city),
+            jiff::civil::date(2026, 10, d),
+            false,
+            "国庆节",
+        )
+        .await?;
     }
     case::set_calendar_day(
         store,
         &ctx,
+        &sys(&city),
         jiff::civil::date(2026, 10, 10),
         true,
         "国庆节调休",
     )
     .await?;
     for d in 1..=3 {
-        case::set_calendar_day(store, &ctx, jiff::civil::date(2027, 1, d), false, "元旦").await?;
+        case::set_calendar_day(
+            store,
+            &ctx,
+            &sys(&city),
+            jiff::civil::date(2027, 1, d),
+            false,
+            "元旦",
+        )
+        .await?;
     }
     Ok(subclasses)
 }
@@ -1224,7 +1259,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
             reporter_name: None,
             reporter_phone: None,
         };
-        let c = case::intake(store, &office_ctx, &input, &rules, &tz).await?;
+        let c = case::intake(store, &office_ctx, &sys(&everything), &input, &rules, &tz).await?;
         let stage = next() % 100;
         if stage < 8 {
             continue; // still waiting to be registered
@@ -1240,7 +1275,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
                         ids: &photos,
                         rules: &rules,
                     };
-                    case::step(store, &ctx, &everything, &actor, id, v, &s, &photos)
+                    case::step(store, &ctx, &sys(&everything), &actor, id, v, &s, &photos)
                         .await
                         .map_err(|e| match e {
                             case::StepError::Store(e) => e,

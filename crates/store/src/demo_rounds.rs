@@ -9,6 +9,7 @@ use crate::inspection::{self, Submitter};
 use crate::{Ctx, Store, StoreError};
 use uuid::Uuid;
 use wenming_domain::inspection::{FindingDraft, RoundInput, RoundKind};
+use wenming_domain::policy::Permit;
 use wenming_domain::site::{Observation, Recorded, RotationRules};
 
 pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
@@ -43,7 +44,13 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
             rules: RotationRules::default(),
             inspector_ids: vec![],
         };
-        let round = inspection::create(store, &office_ctx, &city, &input).await?;
+        let round = inspection::create(
+            store,
+            &office_ctx,
+            &Permit::system(&city.region_paths[0]),
+            &input,
+        )
+        .await?;
         let sites = inspection::round_sites(store, round.id).await?;
         let mut dice = Dice(round.seed);
         let visited = sites.len() * share / 100;
@@ -132,12 +139,16 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
                     lat: Some(site.point.lat),
                 });
             }
+            // The inspector's own permit, as their phone would carry it.
+            let (_, actor) = crate::accounts::resolve_actor(store, inspector, false)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let permit = Permit::of(&actor).ok_or(StoreError::Forbidden)?;
             inspection::submit(
                 store,
-                &Submitter {
+                &Submitter::Inspector {
                     ctx: &ctx,
-                    user_id: inspector,
-                    may_manage: false,
+                    permit: &permit,
                 },
                 round.id,
                 rs.site_id,
@@ -160,7 +171,14 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
         }
         if finished {
             let r = inspection::get(store, round.id).await?;
-            inspection::close(store, &office_ctx, r.id, r.version).await?;
+            inspection::close(
+                store,
+                &office_ctx,
+                &Permit::system(&city.region_paths[0]),
+                r.id,
+                r.version,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -5,6 +5,10 @@ pub enum StoreError {
     /// Absent, or outside the caller's scope: the two are not told apart.
     #[error("not found")]
     NotFound,
+    /// The caller's permit does not reach this write (a district's office
+    /// changing what only the city may change).
+    #[error("not permitted")]
+    Forbidden,
     /// The record changed since the caller read it (optimistic locking).
     #[error("the record was changed by someone else")]
     Conflict,
@@ -29,6 +33,17 @@ impl From<FieldErrors> for StoreError {
 }
 
 impl StoreError {
+    /// Refuses a write that only a city-wide permit may make.
+    pub fn unless_city_wide<P: wenming_domain::policy::Permission>(
+        permit: &wenming_domain::policy::Permit<P>,
+    ) -> Result<(), StoreError> {
+        if permit.is_city_wide() {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden)
+        }
+    }
+
     pub fn invalid(field: &str, code: &'static str) -> Self {
         StoreError::Invalid(FieldErrors::single(field, code))
     }

@@ -12,6 +12,7 @@ use wenming_domain::framework::{
     EvidenceType, FrameworkDoc, FrameworkStatus, Method, NodeDoc, NodeKind, Points, Problem,
     Settings, StandardSpec,
 };
+use wenming_domain::policy::{Permit, may};
 use wenming_domain::validation::match_key;
 
 #[derive(Debug, Clone, Serialize)]
@@ -542,10 +543,11 @@ pub async fn plan(store: &Store, doc: &FrameworkDoc) -> Result<ImportPlan, Store
 pub async fn import(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     doc: &FrameworkDoc,
     create_units: bool,
 ) -> Result<(Uuid, ImportPlan), StoreError> {
-    import_with_progress(store, ctx, doc, create_units, &|_, _| {}).await
+    import_with_progress(store, ctx, permit, doc, create_units, &|_, _| {}).await
 }
 
 /// `import`, calling `progress(done, total)` as nodes are written, for
@@ -553,10 +555,12 @@ pub async fn import(
 pub async fn import_with_progress(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     doc: &FrameworkDoc,
     create_units: bool,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<(Uuid, ImportPlan), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let plan = plan(store, doc).await?;
     if !plan.unknown_units.is_empty() && !create_units {
         return Err(StoreError::Problems(
@@ -784,10 +788,12 @@ async fn insert_tree(
 pub async fn clone(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     from: Uuid,
     name: &str,
     year: i32,
 ) -> Result<Uuid, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut doc = export(store, from).await?;
     doc.name = name.trim().to_string();
     doc.year = year;
@@ -825,10 +831,12 @@ pub async fn clone(
 pub async fn set_status(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     id: Uuid,
     expected_version: i64,
     status: FrameworkStatus,
 ) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let before = get(store, id).await?;
     if status == FrameworkStatus::Active && before.totals_off() {
         return Err(StoreError::invalid("status", "totals_do_not_add_up"));
@@ -915,10 +923,12 @@ fn snapshot(n: &Node) -> StandardSnapshot {
 pub async fn update_standard(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     node_id: Uuid,
     expected_version: i64,
     e: StandardEdit,
 ) -> Result<Node, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let before = node(store, node_id).await?;
     if before.kind != NodeKind::Standard {
         return Err(StoreError::NotFound);

@@ -16,6 +16,9 @@ use wenming_domain::case::IntakeInput;
 
 pub(crate) struct Job {
     pub ctx: Ctx,
+    /// Where the reporter's permit reaches: a report placed outside it is
+    /// refused.
+    pub reach: wenming_domain::policy::Scope,
     pub input: IntakeInput,
     pub category: Category,
     pub rules: crate::photo::PhotoRules,
@@ -101,7 +104,9 @@ async fn write_batch(store: &Store, batch: Vec<(Work, Reply)>) {
     for (work, reply) in batch {
         let plan = match (&work, &world) {
             (Work::Intake(job), Some(w)) => {
-                match crate::case::intake_plan(w, &job.input, &job.category) {
+                match crate::case::intake_plan(w, &job.input, &job.category)
+                    .and_then(|p| p.within(&job.reach))
+                {
                     Ok(p) => Some(p),
                     Err(e) => {
                         let _ = reply.send(Err(e));

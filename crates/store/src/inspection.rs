@@ -17,7 +17,7 @@ use wenming_domain::framework::Method;
 use wenming_domain::inspection::{
     FindingDraft, Judged, RoundInput, RoundKind, Score, check, outcome_code, parse_outcome,
 };
-use wenming_domain::policy::Scope;
+use wenming_domain::policy::{Permit, Resource, Scope, may};
 use wenming_domain::site::{
     Assignment, InspectorRef, Observation, Outcome, Recorded, RotationRules, SampleSpec, SiteRef,
 };
@@ -384,9 +384,10 @@ async fn site_refs(conn: &mut AnyConnection, scope: &Scope) -> Result<Vec<SiteRe
 pub async fn create(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageRounds>,
     input: &RoundInput,
 ) -> Result<Round, StoreError> {
+    let scope = permit.scope();
     let framework_id = crate::framework::active(store)
         .await?
         .ok_or_else(|| StoreError::invalid("kind", "no_active_framework"))?
@@ -521,6 +522,7 @@ async fn insert_round_sites(
 pub async fn reassign(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageRounds>,
     round_id: Uuid,
     site_id: Uuid,
     inspector_id: Uuid,
@@ -533,17 +535,21 @@ pub async fn reassign(
     if !is_inspector {
         return Err(StoreError::invalid("inspector_id", "not_an_inspector"));
     }
-    let before: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT rs.inspector_id FROM round_site rs JOIN inspection_round r ON r.id = rs.round_id \
+    let row: Option<(Option<String>, String)> = sqlx::query_as(
+        "SELECT rs.inspector_id, g.path FROM round_site rs JOIN inspection_round r ON r.id = rs.round_id \
+         JOIN site s ON s.id = rs.site_id JOIN region g ON g.id = s.region_id \
          WHERE rs.round_id = $1 AND rs.site_id = $2 AND r.status = 'open'",
     )
     .bind(round_id.to_string())
     .bind(site_id.to_string())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(before) = before else {
+    let Some((before, path)) = row else {
         return Err(StoreError::NotFound);
     };
+    if !permit.covers(Resource::Region { path: &path }) {
+        return Err(StoreError::NotFound);
+    }
     sqlx::query("UPDATE round_site SET inspector_id = $1 WHERE round_id = $2 AND site_id = $3")
         .bind(inspector_id.to_string())
         .bind(round_id.to_string())
@@ -564,9 +570,30 @@ pub async fn reassign(
     Ok(())
 }
 
-/// Closes a round: no more findings are taken.
-pub async fn close(store: &Store, ctx: &Ctx, id: Uuid, version: i64) -> Result<Round, StoreError> {
+/// Closes a round: no more findings are taken. Only a permit that reaches
+/// every site of the round closes it (a district's office cannot end a
+/// city-wide round under the other districts' inspectors).
+pub async fn close(
+    store: &Store,
+    ctx: &Ctx,
+    permit: &Permit<may::ManageRounds>,
+    id: Uuid,
+    version: i64,
+) -> Result<Round, StoreError> {
     let mut tx = store.begin().await?;
+    let paths: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT g.path FROM round_site rs JOIN site s ON s.id = rs.site_id \
+         JOIN region g ON g.id = s.region_id WHERE rs.round_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    if paths
+        .iter()
+        .any(|p| !permit.covers(Resource::Region { path: p }))
+    {
+        return Err(StoreError::Forbidden);
+    }
     let n = sqlx::query(
         "UPDATE inspection_round SET status = 'closed', version = version + 1, updated_at = $1 \
          WHERE id = $2 AND version = $3 AND status = 'open'",
@@ -860,10 +887,45 @@ pub struct Submitted {
 
 /// Who is submitting: the inspector sent to the site, or the office (which
 /// may record for any site of a round, as for a third-party result).
-pub struct Submitter<'a> {
-    pub ctx: &'a Ctx,
-    pub user_id: Uuid,
-    pub may_manage: bool,
+/// Who records findings: an inspector at the sites they were sent to, or
+/// the office (for a round, or importing a third party's results) at any
+/// site of a round its grant reaches.
+pub enum Submitter<'a> {
+    Inspector {
+        ctx: &'a Ctx,
+        permit: &'a Permit<may::Inspect>,
+    },
+    Office {
+        ctx: &'a Ctx,
+        permit: &'a Permit<may::ManageRounds>,
+    },
+}
+
+impl Submitter<'_> {
+    pub fn ctx(&self) -> &Ctx {
+        match self {
+            Submitter::Inspector { ctx, .. } | Submitter::Office { ctx, .. } => ctx,
+        }
+    }
+
+    /// The account recorded as having made the findings.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Submitter::Inspector { permit, .. } => permit.user_id(),
+            Submitter::Office { permit, .. } => permit.user_id(),
+        }
+    }
+
+    fn may_record_at(&self, rs: &RoundSite) -> bool {
+        match self {
+            Submitter::Inspector { permit, .. } => {
+                rs.inspector_id.is_some() && rs.inspector_id == permit.user_id()
+            }
+            Submitter::Office { permit, .. } => permit.covers(Resource::Region {
+                path: &rs.region_path,
+            }),
+        }
+    }
 }
 
 /// The category a failed standard's case is filed under: the active
@@ -915,7 +977,7 @@ async fn submit_once(
     }
     let round = get(store, round_id).await?;
     let rs = round_site(store, round_id, site_id).await?;
-    if rs.inspector_id != Some(who.user_id) && !who.may_manage {
+    if !who.may_record_at(&rs) {
         return Err(StoreError::NotFound);
     }
     let city = crate::org::whole_city(store).await?;
@@ -1073,7 +1135,7 @@ pub(crate) async fn write_findings(
                 "SELECT COUNT(*) FROM app_user u WHERE u.id = $1 AND (u.unit_id = $2 OR EXISTS \
                  (SELECT 1 FROM role_grant g WHERE g.user_id = u.id AND g.scope_kind = 'unit' AND g.scope_id = $2))",
             )
-            .bind(who.user_id.to_string())
+            .bind(who.user_id().map(|u| u.to_string()))
             .bind(unit.to_string())
             .fetch_one(&mut *tx)
             .await?
@@ -1094,7 +1156,7 @@ pub(crate) async fn write_findings(
         .bind(outcome_code(j.outcome))
         .bind(serde_json::to_string(&d.recorded).unwrap_or_default())
         .bind(d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()))
-        .bind(who.user_id.to_string())
+        .bind(who.user_id().map(|u| u.to_string()))
         .bind(d.observed_at.as_microsecond())
         .bind(j.point.map(|p| p.lon))
         .bind(j.point.map(|p| p.lat))
@@ -1111,7 +1173,7 @@ pub(crate) async fn write_findings(
             )
             .bind(d.id.to_string())
             .bind(p.to_string())
-            .bind(who.user_id.to_string())
+            .bind(who.user_id().map(|u| u.to_string()))
             .execute(&mut *tx)
             .await?;
             if n.rows_affected() != 1 {
@@ -1154,7 +1216,7 @@ pub(crate) async fn write_findings(
         let write = ReportWrite {
             planned: &planned,
             number: case::case_number(year, n),
-            ctx: who.ctx,
+            ctx: who.ctx(),
             input: &input,
             cat,
             photo_rules: w.photo_rules,
@@ -1182,7 +1244,7 @@ pub(crate) async fn write_findings(
     }
     audit::created(
         &mut *tx,
-        who.ctx,
+        who.ctx(),
         "inspection",
         &format!("{round_id}/{site_id}"),
         &Recorded {

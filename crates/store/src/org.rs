@@ -9,7 +9,7 @@ use wenming_domain::org::{
     Contact, Person, PersonInput, Region, RegionInput, RegionLevel, RegionPlacement, Unit,
     UnitInput, UnitKind,
 };
-use wenming_domain::policy::Scope;
+use wenming_domain::policy::{Permit, Scope, may};
 use wenming_domain::validation::match_key;
 
 const REGION_COLUMNS: &str =
@@ -147,9 +147,10 @@ fn unique_code(e: StoreError) -> StoreError {
 pub async fn create_region(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageRegions>,
     input: RegionInput,
 ) -> Result<Region, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let parent = checked_parent(&mut tx, scope, &input).await?;
     let id = wenming_domain::new_id();
@@ -205,11 +206,12 @@ async fn open_placement(
 pub async fn update_region(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageRegions>,
     id: Uuid,
     expected_version: i64,
     input: RegionInput,
 ) -> Result<Region, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let before = region_in_tx(&mut tx, id)
         .await?
@@ -507,9 +509,10 @@ fn unique_name(e: StoreError) -> StoreError {
 pub async fn create_unit(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageUnits>,
     input: UnitInput,
 ) -> Result<Unit, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     check_unit_region(&mut tx, scope, input.region_id).await?;
     let id = wenming_domain::new_id();
@@ -543,11 +546,12 @@ pub async fn create_unit(
 pub async fn update_unit(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageUnits>,
     id: Uuid,
     expected_version: i64,
     input: UnitInput,
 ) -> Result<Unit, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let before = unit_in_tx(&mut tx, id)
         .await?
@@ -714,10 +718,11 @@ async fn unit_in_scope(
 pub async fn create_person(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageUnits>,
     unit_id: Uuid,
     input: PersonInput,
 ) -> Result<Person, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     unit_in_scope(&mut tx, scope, unit_id).await?;
     let id = wenming_domain::new_id();
@@ -746,11 +751,12 @@ pub async fn create_person(
 pub async fn update_person(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageUnits>,
     id: Uuid,
     expected_version: i64,
     input: PersonInput,
 ) -> Result<Person, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let before = person_in_tx(&mut tx, id)
         .await?

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 use wenming_domain::geo::Point;
-use wenming_domain::policy::Scope;
+use wenming_domain::policy::{Permit, Scope, may};
 use wenming_domain::site::{Geometry, SiteInput, SiteType};
 
 fn type_from_row(r: &AnyRow) -> Result<SiteType, StoreError> {
@@ -40,10 +40,12 @@ pub async fn types(store: &Store) -> Result<Vec<SiteType>, StoreError> {
 pub async fn create_type(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageSites>,
     code: &str,
     name: &str,
     geometry: Geometry,
 ) -> Result<SiteType, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     let t = create_type_in(&mut tx, ctx, code, name, geometry).await?;
     tx.commit().await?;
@@ -289,9 +291,10 @@ fn unique_code(e: sqlx::Error) -> StoreError {
 pub async fn create(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageSites>,
     input: &SiteInput,
 ) -> Result<Site, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let site = create_in(&mut tx, ctx, scope, input).await?;
     tx.commit().await?;
@@ -332,11 +335,12 @@ pub(crate) async fn create_in(
 pub async fn update(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageSites>,
     id: Uuid,
     expected_version: i64,
     input: &SiteInput,
 ) -> Result<Site, StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let (after, _) = update_in(&mut tx, ctx, scope, id, expected_version, input).await?;
     tx.commit().await?;
@@ -421,9 +425,10 @@ fn unchanged(site: &Site, input: &SiteInput) -> bool {
 pub async fn import(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ManageSites>,
     rows: &[(u32, SiteInput)],
 ) -> Result<(usize, usize), StoreError> {
+    let scope = permit.scope();
     let mut tx = store.begin().await?;
     let (mut added, mut changed) = (0, 0);
     for (row, input) in rows {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 use wenming_domain::framework::Method;
-use wenming_domain::policy::Scope;
+use wenming_domain::policy::{Permit, Scope, may};
 use wenming_domain::task::{TaskState, state};
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,6 +228,39 @@ async fn check_person(conn: &mut AnyConnection, input: &TaskInput) -> Result<(),
     Ok(())
 }
 
+/// Whether a unit lies within what a permit reaches (its region's subtree).
+async fn unit_reached(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    unit_id: Uuid,
+) -> Result<bool, StoreError> {
+    let path: Option<String> = sqlx::query_scalar(
+        "SELECT r.path FROM unit u JOIN region r ON r.id = u.region_id WHERE u.id = $1",
+    )
+    .bind(unit_id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(path.is_some_and(|p| scope.covers_unit(unit_id, &p)))
+}
+
+/// A district's office assigns work to the units of its district only: the
+/// lead and every cooperating unit must be within its permit.
+async fn check_units_reached(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    input: &TaskInput,
+) -> Result<(), StoreError> {
+    if !unit_reached(conn, scope, input.lead_unit).await? {
+        return Err(StoreError::invalid("lead_unit", "invalid_choice"));
+    }
+    for u in &input.cooperating {
+        if !unit_reached(conn, scope, *u).await? {
+            return Err(StoreError::invalid("cooperating", "invalid_choice"));
+        }
+    }
+    Ok(())
+}
+
 async fn write_cooperating(
     conn: &mut AnyConnection,
     task_id: Uuid,
@@ -303,12 +336,14 @@ async fn standard_framework(
 pub async fn assign(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageTasks>,
     standard_id: Uuid,
     input: TaskInput,
 ) -> Result<Uuid, StoreError> {
     let mut tx = store.begin().await?;
     let fid = standard_framework(&mut tx, standard_id).await?;
     check_person(&mut tx, &input).await?;
+    check_units_reached(&mut tx, permit.scope(), &input).await?;
     let id = insert(&mut tx, ctx, fid, standard_id, &input).await?;
     tx.commit().await?;
     Ok(id)
@@ -317,6 +352,7 @@ pub async fn assign(
 pub async fn update(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageTasks>,
     id: Uuid,
     expected_version: i64,
     input: TaskInput,
@@ -329,6 +365,11 @@ pub async fn update(
             .fetch_optional(&mut *tx)
             .await?;
     let before = before.ok_or(StoreError::NotFound)?;
+    // A task led outside the permit is not this office's to change.
+    if !unit_reached(&mut tx, permit.scope(), parse_uuid(&before.0)?).await? {
+        return Err(StoreError::NotFound);
+    }
+    check_units_reached(&mut tx, permit.scope(), &input).await?;
     let n = sqlx::query(
         "UPDATE task SET lead_unit_id = $1, target = $2, deadline = $3, responsible_person_id = $4, version = version + 1, \
          updated_at = $5 WHERE id = $6 AND version = $7",
@@ -389,6 +430,9 @@ pub struct BulkOutcome {
     pub kept: usize,
     /// Codes of standards with no lead unit in the framework (and none given).
     pub no_lead: Vec<String>,
+    /// Codes of standards whose units (or whose current task's lead) lie
+    /// outside the permit: a district's office assigns its district's.
+    pub outside: Vec<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -398,6 +442,7 @@ pub struct BulkOutcome {
 pub async fn bulk_assign(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageTasks>,
     framework_id: Uuid,
     selection: &Selection,
     target: &str,
@@ -444,11 +489,26 @@ pub async fn bulk_assign(
             deadline,
             responsible_person: None,
         };
-        let existing: Option<(String, i64)> =
-            sqlx::query_as("SELECT id, version FROM task WHERE standard_id = $1")
+        match check_units_reached(&mut tx, permit.scope(), &input).await {
+            Ok(()) => {}
+            Err(StoreError::Invalid(_)) => {
+                out.outside.push(n.code.clone());
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let existing: Option<(String, String)> =
+            sqlx::query_as("SELECT id, lead_unit_id FROM task WHERE standard_id = $1")
                 .bind(n.id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
+        if let Some((_, lead_now)) = &existing
+            && overwrite
+            && !unit_reached(&mut tx, permit.scope(), parse_uuid(lead_now)?).await?
+        {
+            out.outside.push(n.code.clone());
+            continue;
+        }
         match existing {
             None => {
                 insert(&mut tx, ctx, framework_id, n.id, &input).await?;
@@ -489,12 +549,13 @@ pub async fn bulk_assign(
 pub async fn report_progress(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::ReportProgress>,
     id: Uuid,
     expected_version: i64,
     percent: i64,
     note: Option<String>,
 ) -> Result<(), StoreError> {
+    let scope = permit.scope();
     let task = get(store, scope, id).await?;
     // Reporting belongs to the lead unit (or the office, whose scope covers it).
     if !scope.is_everything() && !scope.unit_ids.contains(&task.lead_unit.id) {

@@ -7,12 +7,13 @@
 use crate::inspection::{self, CheckItem, Intake, Round, Submitter, Writing};
 use crate::org::parse_uuid;
 use crate::site::Site;
-use crate::{Store, StoreError, now_micros, ts};
+use crate::{Ctx, Store, StoreError, now_micros, ts};
 use serde::Serialize;
 use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
 use wenming_domain::inspection::{FindingDraft, Judged, ResultWord, RoundInput, read_result};
+use wenming_domain::policy::{Permit, may};
 use wenming_domain::site::{Assignment, Outcome, Recorded};
 use wenming_domain::validation::match_key;
 
@@ -196,7 +197,8 @@ fn at_row(row: u32, field: &str, code: &'static str, detail: String) -> StoreErr
 pub async fn import(
     store: &Store,
     files: &crate::files::Files,
-    who: &Submitter<'_>,
+    ctx: &Ctx,
+    permit: &Permit<may::ManageRounds>,
     input: &RoundInput,
     rows: &[ResultRow],
     photos: &mut dyn PhotoSource,
@@ -204,6 +206,7 @@ pub async fn import(
     photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<Imported, StoreError> {
+    let who = &Submitter::Office { ctx, permit };
     if rows.is_empty() {
         return Err(StoreError::invalid("file", "no_rows"));
     }
@@ -211,9 +214,10 @@ pub async fn import(
         .await?
         .ok_or_else(|| StoreError::invalid("kind", "no_active_framework"))?
         .id;
-    let city = crate::org::whole_city(store).await?;
-    let sites = crate::site::list(store, &city, &Default::default()).await?;
-    let regions = crate::org::list_regions(store, &city).await?;
+    // A district office's import matches the sites of its district; the
+    // rest are kept unmatched for someone whose grant reaches them.
+    let sites = crate::site::list(store, permit.scope(), &Default::default()).await?;
+    let regions = crate::org::list_regions(store, permit.scope()).await?;
     let region_name: HashMap<String, String> = regions
         .iter()
         .map(|r| (r.id.to_string(), match_key(&r.name)))
@@ -318,7 +322,7 @@ pub async fn import(
         for e in entries {
             let staged = match photos.read(e).await {
                 Ok(Some(bytes)) => {
-                    crate::photo::stage(store, files, who.ctx, "photos", bytes, photo_rules, tz)
+                    crate::photo::stage(store, files, who.ctx(), "photos", bytes, photo_rules, tz)
                         .await
                 }
                 Ok(None) => Err(at_row(row, "photos", "photo", e.clone())),
@@ -425,9 +429,16 @@ async fn write(
     let world = Intake::now(store).await?;
     let mut tx = store.begin().await?;
     let seed = 0;
-    let round_id =
-        inspection::insert_round(&mut tx, who.ctx, input, framework_id, seed, &assigned, now)
-            .await?;
+    let round_id = inspection::insert_round(
+        &mut tx,
+        who.ctx(),
+        input,
+        framework_id,
+        seed,
+        &assigned,
+        now,
+    )
+    .await?;
     let (mut findings, mut cases) = (0, 0);
     for site in &site_order {
         let drafts: Vec<(FindingDraft, &CheckItem, Judged)> = matched
@@ -546,7 +557,8 @@ pub async fn unmatched(store: &Store, round_id: Uuid) -> Result<Vec<Unmatched>, 
 #[allow(clippy::too_many_arguments)]
 pub async fn map(
     store: &Store,
-    who: &Submitter<'_>,
+    ctx: &Ctx,
+    permit: &Permit<may::ManageRounds>,
     round_id: Uuid,
     unmatched_id: Uuid,
     site_id: Uuid,
@@ -556,6 +568,7 @@ pub async fn map(
     photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
 ) -> Result<inspection::Finding, StoreError> {
+    let who = &Submitter::Office { ctx, permit };
     let round = inspection::get(store, round_id).await?;
     let row = unmatched(store, round_id)
         .await?
@@ -587,8 +600,7 @@ pub async fn map(
     if outcome == Outcome::Fail && photo_ids.is_empty() {
         return Err(StoreError::invalid("photo_ids", "photo_required"));
     }
-    let city = crate::org::whole_city(store).await?;
-    let site = crate::site::get(store, &city, site_id)
+    let site = crate::site::get(store, permit.scope(), site_id)
         .await
         .map_err(|_| StoreError::invalid("site_id", "invalid_choice"))?;
     let standards = inspection::standards_of(store, round.framework_id).await?;
@@ -627,7 +639,7 @@ pub async fn map(
     // The import's photos pass to whoever maps the row, as though they had
     // uploaded them; the finding's audit record names who that was.
     sqlx::query("UPDATE photo SET uploaded_by = $1, held_for = NULL WHERE held_for = $2")
-        .bind(who.user_id.to_string())
+        .bind(who.user_id().map(|u| u.to_string()))
         .bind(unmatched_id.to_string())
         .execute(&mut *tx)
         .await?;

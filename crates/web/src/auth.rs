@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use wenming_domain::account::User;
-use wenming_domain::policy::{self, Action, Actor, Decision, Resource, Scope};
+use wenming_domain::policy::{self, Action, Actor, Decision, Permission, Permit, Resource, Scope};
 use wenming_store::Ctx;
 use wenming_store::accounts::{self, Session};
 
@@ -116,6 +116,12 @@ impl Auth {
     /// The rows this user may touch for `action`, or Forbidden.
     pub fn scope(&self, action: Action) -> AppResult<Scope> {
         policy::scope_for(&self.actor, action).ok_or(AppError::Forbidden)
+    }
+
+    /// The policy's permit for a write action, or Forbidden. Store writes
+    /// take it; it carries the rows the user's grants reach.
+    pub fn permit<P: Permission>(&self) -> AppResult<Permit<P>> {
+        Permit::of(&self.actor).ok_or(AppError::Forbidden)
     }
 
     pub fn check(&self, action: Action, resource: Resource<'_>) -> AppResult<()> {

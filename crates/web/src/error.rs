@@ -72,6 +72,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Forbidden => AppError::Forbidden,
             StoreError::Conflict => AppError::Conflict,
             StoreError::Invalid(f) => AppError::Invalid(f),
             StoreError::Problems(p) => AppError::Problems(p),

@@ -18,7 +18,7 @@ use wenming_domain::case::{
 };
 use wenming_domain::geo::{Point, Shape};
 use wenming_domain::photo::PhotoRole;
-use wenming_domain::policy::Scope;
+use wenming_domain::policy::{Permit, Scope, may};
 
 // ------------------------------------------------------------ categories
 
@@ -170,8 +170,10 @@ async fn check_standard_codes(
 pub async fn create_category(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     input: CategoryInput,
 ) -> Result<Category, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     if let Some(p) = input.parent_id {
         let parent: Option<Option<String>> =
@@ -245,10 +247,12 @@ pub struct CategoryChange {
 pub async fn update_category(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     id: Uuid,
     expected_version: i64,
     ch: CategoryChange,
 ) -> Result<Category, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     let select = format!("SELECT {CATEGORY_COLUMNS} FROM category WHERE id = $1");
     let before = sqlx::query(&select)
@@ -322,10 +326,12 @@ pub async fn update_category(
 pub async fn add_routing_rule(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     category: Option<Uuid>,
     region: Option<Uuid>,
     unit: Uuid,
 ) -> Result<Uuid, StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let id = wenming_domain::new_id();
     let mut tx = store.begin().await?;
     // Name the field that points nowhere rather than fail on the foreign key.
@@ -375,7 +381,13 @@ pub async fn add_routing_rule(
 }
 
 /// Removes a rule; cases already routed keep their unit.
-pub async fn remove_routing_rule(store: &Store, ctx: &Ctx, id: Uuid) -> Result<(), StoreError> {
+pub async fn remove_routing_rule(
+    store: &Store,
+    ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
+    id: Uuid,
+) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     let before: Option<(Option<String>, Option<String>, String)> =
         sqlx::query_as("SELECT category_id, region_id, unit_id FROM routing_rule WHERE id = $1")
@@ -406,8 +418,10 @@ pub async fn remove_routing_rule(store: &Store, ctx: &Ctx, id: Uuid) -> Result<(
 pub async fn remove_calendar_day(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     day: jiff::civil::Date,
 ) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     let before: Option<(String, String)> =
         sqlx::query_as("SELECT kind, name FROM calendar_day WHERE day = $1")
@@ -505,10 +519,12 @@ pub async fn calendar(store: &Store, tz: jiff::tz::TimeZone) -> Result<Calendar,
 pub async fn set_calendar_day(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ManageFramework>,
     day: jiff::civil::Date,
     workday: bool,
     name: &str,
 ) -> Result<(), StoreError> {
+    StoreError::unless_city_wide(permit)?;
     let mut tx = store.begin().await?;
     sqlx::query("DELETE FROM calendar_day WHERE day = $1")
         .bind(day.to_string())
@@ -925,6 +941,7 @@ pub(crate) fn case_number(year: i16, n: i64) -> String {
 pub async fn intake(
     store: &Store,
     ctx: &Ctx,
+    permit: &Permit<may::ReportCases>,
     input: &IntakeInput,
     photo_rules: &crate::photo::PhotoRules,
     tz: &jiff::tz::TimeZone,
@@ -955,6 +972,7 @@ pub async fn intake(
         store,
         crate::group_commit::Work::Intake(Box::new(crate::group_commit::Job {
             ctx: ctx.clone(),
+            reach: permit.scope().clone(),
             input: input.clone(),
             category: cat,
             rules: photo_rules.clone(),
@@ -973,6 +991,17 @@ pub(crate) struct Planned {
 }
 
 impl Planned {
+    /// Refuses a report placed outside where the reporter's permit reaches
+    /// (an inspector of one district reporting in another's).
+    pub(crate) fn within(self, reach: &Scope) -> Result<Planned, StoreError> {
+        match &self.located {
+            Some((_, path)) if !reach.covers_region(path) => {
+                Err(StoreError::invalid("lon", "outside_scope"))
+            }
+            _ => Ok(self),
+        }
+    }
+
     /// Sent to this unit instead of where the routing rules would send it
     /// (a failed inspection goes to the site's sponsor unit).
     pub(crate) fn sent_to(self, unit: Option<Uuid>) -> Planned {
@@ -1239,13 +1268,14 @@ fn note_of(step: &Step) -> Option<String> {
 pub async fn step(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::WorkCases>,
     actor: &CaseActor,
     id: Uuid,
     expected_version: i64,
     s: &Step,
     photos: &StepPhotos<'_>,
 ) -> Result<Case, StepError> {
+    let scope = permit.scope();
     let case = get(store, scope, id).await?;
     if case.version != expected_version {
         return Err(StoreError::Conflict.into());
@@ -1526,11 +1556,12 @@ async fn write_step(
 pub async fn bulk_dispatch(
     store: &Store,
     ctx: &Ctx,
-    scope: &Scope,
+    permit: &Permit<may::WorkCases>,
     actor: &CaseActor,
     items: &[(Uuid, i64)],
     tz: jiff::tz::TimeZone,
 ) -> Result<usize, (Option<String>, StepError)> {
+    let scope = permit.scope();
     let cal = calendar(store, tz).await.map_err(|e| (None, e.into()))?;
     let tally_cal = crate::tally::calendar(store)
         .await

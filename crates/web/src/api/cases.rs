@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::case::{CaseState, IntakeForm, Refusal, Source, Step};
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::case::{self as cs, Case, CaseFilter, StepError};
 
 #[derive(Serialize, ToSchema)]
@@ -275,6 +275,7 @@ pub async fn create(
     let c = cs::intake(
         &state.store,
         &auth.ctx(),
+        &auth.permit()?,
         &input,
         &state.config.photo_rules,
         &state.config.timezone,
@@ -306,13 +307,13 @@ pub async fn step(
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<StepBody>,
 ) -> AppResult<Json<CaseDto>> {
-    let scope = auth.scope(Action::WorkCases)?;
+    let permit = auth.permit::<may::WorkCases>()?;
     let s: Step = serde_json::from_value(b.step)
         .map_err(|_| AppError::Invalid(FieldErrors::single("step", "invalid_choice")))?;
     match cs::step(
         &state.store,
         &auth.ctx(),
-        &scope,
+        &permit,
         &crate::routes::case_actor(&auth),
         id,
         b.version,
@@ -450,7 +451,16 @@ pub async fn update_category(
         standard_codes: b.standard_codes,
         active: b.active,
     };
-    match cs::update_category(&state.store, &auth.ctx(), id, b.version, ch).await {
+    match cs::update_category(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        b.version,
+        ch,
+    )
+    .await
+    {
         Ok(c) => Ok(Json(category_dto(c))),
         // The store speaks the form's field names; the API's is standard_codes.
         Err(wenming_store::StoreError::Invalid(e)) => {
@@ -526,6 +536,7 @@ pub async fn add_routing_rule(
     let id = cs::add_routing_rule(
         &state.store,
         &auth.ctx(),
+        &auth.permit()?,
         b.category_id,
         b.region_id,
         b.unit_id,
@@ -577,7 +588,8 @@ pub async fn set_calendar_day(
     let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
     match (day, name) {
         (Some(d), Some(n)) if e.is_empty() => {
-            cs::set_calendar_day(&state.store, &auth.ctx(), d, b.workday, &n).await?;
+            cs::set_calendar_day(&state.store, &auth.ctx(), &auth.permit()?, d, b.workday, &n)
+                .await?;
             Ok(Json(CalendarDayDto {
                 day: d.to_string(),
                 workday: b.workday,
@@ -597,7 +609,7 @@ pub async fn remove_routing_rule(
     P(id): P<Uuid>,
 ) -> AppResult<StatusCode> {
     auth.check(Action::ManageFramework, Resource::Collection)?;
-    cs::remove_routing_rule(&state.store, &auth.ctx(), id).await?;
+    cs::remove_routing_rule(&state.store, &auth.ctx(), &auth.permit()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -611,7 +623,7 @@ pub async fn remove_calendar_day(
 ) -> AppResult<StatusCode> {
     auth.check(Action::ManageFramework, Resource::Collection)?;
     let day = day.parse().map_err(|_| AppError::NotFound)?;
-    cs::remove_calendar_day(&state.store, &auth.ctx(), day).await?;
+    cs::remove_calendar_day(&state.store, &auth.ctx(), &auth.permit()?, day).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

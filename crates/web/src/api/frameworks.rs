@@ -268,7 +268,14 @@ pub async fn import(
             }),
         ));
     }
-    let (id, plan) = fw::import(&state.store, &auth.ctx(), &doc, q.create_units).await?;
+    let (id, plan) = fw::import(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        &doc,
+        q.create_units,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportResult {
@@ -296,7 +303,15 @@ pub async fn set_status(
     auth.check(Action::ManageFramework, Resource::Collection)?;
     let status = FrameworkStatus::parse(&b.status)
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("status", "invalid_choice")))?;
-    fw::set_status(&state.store, &auth.ctx(), id, b.version, status).await?;
+    fw::set_status(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        b.version,
+        status,
+    )
+    .await?;
     Ok(Json(fw::get(&state.store, id).await?.into()))
 }
 
@@ -316,7 +331,15 @@ pub async fn clone(
     ApiJson(b): ApiJson<CloneBody>,
 ) -> AppResult<(StatusCode, Json<FrameworkDto>)> {
     auth.check(Action::ManageFramework, Resource::Collection)?;
-    let new = fw::clone(&state.store, &auth.ctx(), id, &b.name, b.year).await?;
+    let new = fw::clone(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        &b.name,
+        b.year,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(fw::get(&state.store, new).await?.into()),
@@ -412,8 +435,15 @@ pub async fn update_standard(
         cooperating_units: b.cooperating_unit_ids,
     };
     Ok(Json(
-        fw::update_standard(&state.store, &auth.ctx(), id, b.version, edit)
-            .await?
-            .into(),
+        fw::update_standard(
+            &state.store,
+            &auth.ctx(),
+            &auth.permit()?,
+            id,
+            b.version,
+            edit,
+        )
+        .await?
+        .into(),
     ))
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::org;
 
 /// Regions visible to the caller, parents before children.
@@ -65,9 +65,9 @@ pub async fn create(
     auth: Auth,
     ApiJson(body): ApiJson<RegionBody>,
 ) -> AppResult<(StatusCode, Json<RegionDto>)> {
-    let scope = auth.scope(Action::ManageRegions)?;
+    let permit = auth.permit::<may::ManageRegions>()?;
     let input = body.form().parse()?;
-    let r = org::create_region(&state.store, &auth.ctx(), &scope, input).await?;
+    let r = org::create_region(&state.store, &auth.ctx(), &permit, input).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -91,9 +91,9 @@ pub async fn update(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let scope = auth.scope(Action::ManageRegions)?;
+    let permit = auth.permit::<may::ManageRegions>()?;
     Ok(Json(
-        org::update_region(&state.store, &auth.ctx(), &scope, id, version, input)
+        org::update_region(&state.store, &auth.ctx(), &permit, id, version, input)
             .await?
             .into(),
     ))

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use wenming_domain::inspection::{FindingDraft, RoundForm, Score};
-use wenming_domain::policy::Action;
+use wenming_domain::policy::{Action, may};
 use wenming_store::inspection::{self as ins, CheckItem, Finding, Round, RoundSite};
 
 #[derive(Serialize, ToSchema)]
@@ -267,9 +267,9 @@ pub async fn create(
     auth: Auth,
     ApiJson(body): ApiJson<RoundBody>,
 ) -> AppResult<(StatusCode, Json<RoundDto>)> {
-    let scope = auth.scope(Action::ManageRounds)?;
+    let permit = auth.permit::<may::ManageRounds>()?;
     let input = body.form().parse()?;
-    let r = ins::create(&state.store, &auth.ctx(), &scope, &input).await?;
+    let r = ins::create(&state.store, &auth.ctx(), &permit, &input).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -300,7 +300,7 @@ pub async fn close(
 ) -> AppResult<Json<RoundDto>> {
     auth.scope(Action::ManageRounds)?;
     Ok(Json(
-        ins::close(&state.store, &auth.ctx(), id, body.version)
+        ins::close(&state.store, &auth.ctx(), &auth.permit()?, id, body.version)
             .await?
             .into(),
     ))
@@ -341,7 +341,15 @@ pub async fn reassign(
     ApiJson(body): ApiJson<InspectorBody>,
 ) -> AppResult<StatusCode> {
     auth.scope(Action::ManageRounds)?;
-    ins::reassign(&state.store, &auth.ctx(), id, site_id, body.inspector_id).await?;
+    ins::reassign(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        site_id,
+        body.inspector_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -494,12 +502,17 @@ pub async fn submit(
     P((id, site_id)): P<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<FindingsBody>,
 ) -> AppResult<Json<SubmittedDto>> {
-    auth.scope(Action::Inspect)?;
+    let inspect = auth.permit::<may::Inspect>()?;
+    let manage = auth.permit::<may::ManageRounds>().ok();
     let ctx = auth.ctx();
-    let who = ins::Submitter {
-        ctx: &ctx,
-        user_id: auth.user.id,
-        may_manage: auth.may(Action::ManageRounds),
+    // The office records at any site its permit reaches; an inspector at
+    // the sites they were sent to.
+    let who = match &manage {
+        Some(permit) => ins::Submitter::Office { ctx: &ctx, permit },
+        None => ins::Submitter::Inspector {
+            ctx: &ctx,
+            permit: &inspect,
+        },
     };
     let done = ins::submit(
         &state.store,
@@ -703,15 +716,10 @@ pub async fn map_row(
             ))
         })?),
     };
-    let ctx = auth.ctx();
-    let who = ins::Submitter {
-        ctx: &ctx,
-        user_id: auth.user.id,
-        may_manage: true,
-    };
     Ok(wenming_store::third_party::map(
         &state.store,
-        &who,
+        &auth.ctx(),
+        &auth.permit()?,
         id,
         row_id,
         body.site_id,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_domain::site::{SiteForm, SiteType};
 use wenming_store::site::{self as st, Site, SiteFilter};
 
@@ -204,9 +204,9 @@ pub async fn create(
     auth: Auth,
     ApiJson(body): ApiJson<SiteBody>,
 ) -> AppResult<(StatusCode, Json<SiteDto>)> {
-    let scope = auth.scope(Action::ManageSites)?;
+    let permit = auth.permit::<may::ManageSites>()?;
     let input = body.form().parse()?;
-    let s = st::create(&state.store, &auth.ctx(), &scope, &input).await?;
+    let s = st::create(&state.store, &auth.ctx(), &permit, &input).await?;
     Ok((StatusCode::CREATED, Json(s.into())))
 }
 
@@ -230,9 +230,9 @@ pub async fn update(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let scope = auth.scope(Action::ManageSites)?;
+    let permit = auth.permit::<may::ManageSites>()?;
     Ok(Json(
-        st::update(&state.store, &auth.ctx(), &scope, id, version, &input)
+        st::update(&state.store, &auth.ctx(), &permit, id, version, &input)
             .await?
             .into(),
     ))

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::Method;
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_domain::task::{parse_date, parse_target};
 use wenming_store::task::{self, Selection, Task, TaskFilter, TaskInput};
 
@@ -157,7 +157,14 @@ pub async fn assign(
     ApiJson(b): ApiJson<TaskBody>,
 ) -> AppResult<(StatusCode, Json<TaskDto>)> {
     auth.check(Action::ManageTasks, Resource::Collection)?;
-    let id = task::assign(&state.store, &auth.ctx(), standard_id, b.input()?).await?;
+    let id = task::assign(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        standard_id,
+        b.input()?,
+    )
+    .await?;
     let scope = auth.scope(Action::ViewTasks)?;
     Ok((
         StatusCode::CREATED,
@@ -180,7 +187,15 @@ pub async fn update(
     let version = b
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
-    task::update(&state.store, &auth.ctx(), id, version, b.input()?).await?;
+    task::update(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        version,
+        b.input()?,
+    )
+    .await?;
     let scope = auth.scope(Action::ViewTasks)?;
     Ok(Json(dto(
         task::get(&state.store, &scope, id).await?,
@@ -204,7 +219,7 @@ pub async fn progress(
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<ProgressBody>,
 ) -> AppResult<Json<TaskDto>> {
-    let scope = auth.scope(Action::ReportProgress)?;
+    let permit = auth.permit::<may::ReportProgress>()?;
     if !(0..=100).contains(&b.percent) {
         return Err(AppError::Invalid(FieldErrors::single(
             "percent",
@@ -215,7 +230,7 @@ pub async fn progress(
     task::report_progress(
         &state.store,
         &auth.ctx(),
-        &scope,
+        &permit,
         id,
         b.version,
         b.percent,
@@ -289,6 +304,7 @@ pub async fn bulk(
     let o = task::bulk_assign(
         &state.store,
         &auth.ctx(),
+        &auth.permit()?,
         id,
         &sel,
         &target,

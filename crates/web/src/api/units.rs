@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::org::UnitKind;
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::org::{self, UnitFilter};
 
 #[derive(Deserialize, IntoParams)]
@@ -79,9 +79,9 @@ pub async fn create(
     auth: Auth,
     ApiJson(body): ApiJson<UnitBody>,
 ) -> AppResult<(StatusCode, Json<UnitDto>)> {
-    let scope = auth.scope(Action::ManageUnits)?;
+    let permit = auth.permit::<may::ManageUnits>()?;
     let input = body.form().parse()?;
-    let u = org::create_unit(&state.store, &auth.ctx(), &scope, input).await?;
+    let u = org::create_unit(&state.store, &auth.ctx(), &permit, input).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
 }
 
@@ -106,9 +106,9 @@ pub async fn update(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let scope = auth.scope(Action::ManageUnits)?;
+    let permit = auth.permit::<may::ManageUnits>()?;
     Ok(Json(
-        org::update_unit(&state.store, &auth.ctx(), &scope, id, version, input)
+        org::update_unit(&state.store, &auth.ctx(), &permit, id, version, input)
             .await?
             .into(),
     ))
@@ -151,7 +151,7 @@ pub async fn add_person(
     let p = org::create_person(
         &state.store,
         &auth.ctx(),
-        &auth.scope(Action::ManageUnits)?,
+        &auth.permit::<may::ManageUnits>()?,
         id,
         input,
     )
@@ -176,7 +176,7 @@ pub async fn update_person(
     let p = org::update_person(
         &state.store,
         &auth.ctx(),
-        &auth.scope(Action::ManageUnits)?,
+        &auth.permit::<may::ManageUnits>()?,
         id,
         version,
         input,

@@ -88,7 +88,7 @@ pub async fn create(
 ) -> AppResult<(StatusCode, Json<UserDto>)> {
     auth.scope(Action::ManageUsers)?;
     let input = body.form().parse(true)?;
-    let u = accounts::create_user(&state.store, &auth.ctx(), input, true).await?;
+    let u = accounts::create_user(&state.store, &auth.ctx(), &auth.permit()?, input, true).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
 }
 
@@ -104,17 +104,18 @@ pub async fn update(
     let version = body
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
-    if id == auth.user.id && !body.active {
-        return Err(AppError::Invalid(FieldErrors::single(
-            "active",
-            "cannot_deactivate_self",
-        )));
-    }
     let input = body.form().parse(false)?;
     Ok(Json(
-        accounts::update_user(&state.store, &auth.ctx(), id, version, input)
-            .await?
-            .into(),
+        accounts::update_user(
+            &state.store,
+            &auth.ctx(),
+            &auth.permit()?,
+            id,
+            version,
+            input,
+        )
+        .await?
+        .into(),
     ))
 }
 
@@ -153,7 +154,8 @@ pub async fn add_grant(
     let (Some(role), Some(scope)) = (role, scope) else {
         return Err(AppError::Invalid(e));
     };
-    let g = accounts::add_grant(&state.store, &auth.ctx(), id, role, scope).await?;
+    let g =
+        accounts::add_grant(&state.store, &auth.ctx(), &auth.permit()?, id, role, scope).await?;
     Ok((StatusCode::CREATED, Json(g.into())))
 }
 
@@ -165,24 +167,8 @@ pub async fn remove_grant(
     auth: Auth,
     P((id, grant_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
-    auth.scope(Action::ManageUsers)?;
-    if id == auth.user.id {
-        let grants = accounts::grants_of(&state.store, id).await?;
-        let admins = grants
-            .iter()
-            .filter(|g| g.role == Role::Administrator)
-            .count();
-        if admins == 1
-            && grants
-                .iter()
-                .any(|g| g.id == grant_id && g.role == Role::Administrator)
-        {
-            return Err(AppError::Invalid(FieldErrors::single(
-                "role",
-                "cannot_remove_own_admin",
-            )));
-        }
-    }
-    accounts::remove_grant(&state.store, &auth.ctx(), id, grant_id).await?;
+    // The store refuses, inside its transaction, to take away one's own
+    // last administrator grant or the city's last administrator.
+    accounts::remove_grant(&state.store, &auth.ctx(), &auth.permit()?, id, grant_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

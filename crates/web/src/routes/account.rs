@@ -102,7 +102,7 @@ pub async fn change_password(
     match new {
         Some(new) if errors.is_empty() => {
             let keep = auth.session.as_ref().map(|s| s.id_hash.as_str());
-            accounts::set_password(&state.store, &auth.ctx(), auth.user.id, &new, false, keep)
+            accounts::change_own_password(&state.store, &auth.ctx(), auth.user.id, &new, keep)
                 .await?;
             Ok(see_other("/account", "password_changed"))
         }

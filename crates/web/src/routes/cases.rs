@@ -19,7 +19,7 @@ use wenming_domain::case::{
     Ask, CaseActor, CaseState, IntakeForm, Refusal, Source, Step, possible_steps,
 };
 use wenming_domain::org::Unit;
-use wenming_domain::policy::{Action, Reach};
+use wenming_domain::policy::{Action, Reach, may};
 use wenming_store::case::{self as cs, Case, CaseEvent, CaseFilter, Category, StepError};
 use wenming_store::{StoreError, org};
 
@@ -236,7 +236,7 @@ pub async fn bulk_dispatch(
     f: CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::WorkCases)?;
+    let permit = auth.permit::<may::WorkCases>()?;
     let items: Vec<(Uuid, i64)> = f
         .form
         .iter()
@@ -264,7 +264,7 @@ pub async fn bulk_dispatch(
     match cs::bulk_dispatch(
         &state.store,
         &auth.ctx(),
-        &scope,
+        &permit,
         &case_actor(&auth),
         &items,
         state.config.timezone.clone(),
@@ -360,6 +360,7 @@ pub async fn create(
                     let r = cs::intake(
                         &state.store,
                         &auth.ctx(),
+                        &auth.permit()?,
                         &input,
                         &state.config.photo_rules,
                         &state.config.timezone,
@@ -730,7 +731,7 @@ pub async fn take_step(
     mut f: CsrfMultipart<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::WorkCases)?;
+    let permit = auth.permit::<may::WorkCases>()?;
     // An original may be named by its number, as people quote cases.
     if let Some((_, v)) = f.form.iter_mut().find(|(k, _)| k == "original")
         && !v.trim().is_empty()
@@ -786,7 +787,7 @@ pub async fn take_step(
     let result = cs::step(
         &state.store,
         &auth.ctx(),
-        &scope,
+        &permit,
         &case_actor(&auth),
         id,
         version,

@@ -156,7 +156,7 @@ pub async fn create(
     let auth = f.auth;
     auth.check(Action::ManageFramework, Resource::Collection)?;
     let result = match f.form.parse() {
-        Ok(input) => cs::create_category(&state.store, &auth.ctx(), input).await,
+        Ok(input) => cs::create_category(&state.store, &auth.ctx(), &auth.permit()?, input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -264,7 +264,9 @@ pub async fn update(
     let existing = cs::category(&state.store, id).await?;
     let version: i64 = f.form.version.trim().parse().unwrap_or(-1);
     let result = match f.form.change(&existing) {
-        Ok(ch) => cs::update_category(&state.store, &auth.ctx(), id, version, ch).await,
+        Ok(ch) => {
+            cs::update_category(&state.store, &auth.ctx(), &auth.permit()?, id, version, ch).await
+        }
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {

@@ -233,6 +233,7 @@ pub async fn commit(
     match fw::import(
         &state.store,
         &auth.ctx(),
+        &auth.permit()?,
         &doc,
         f.form.create_units.is_some(),
     )
@@ -398,7 +399,15 @@ pub async fn set_status(
     let status = FrameworkStatus::parse(&f.form.status)
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("status", "invalid_choice")))?;
     let version = f.form.version.parse().unwrap_or(-1);
-    fw::set_status(&state.store, &auth.ctx(), id, version, status).await?;
+    fw::set_status(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        version,
+        status,
+    )
+    .await?;
     Ok(see_other(&format!("/frameworks/{id}"), "saved"))
 }
 
@@ -423,7 +432,16 @@ pub async fn clone(
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid(FieldErrors::single("year", "invalid_year")))?;
-    match fw::clone(&state.store, &auth.ctx(), id, &f.form.name, year).await {
+    match fw::clone(
+        &state.store,
+        &auth.ctx(),
+        &auth.permit()?,
+        id,
+        &f.form.name,
+        year,
+    )
+    .await
+    {
         Ok(new) => Ok(see_other(&format!("/frameworks/{new}"), "cloned")),
         Err(StoreError::Problems(p)) if p.iter().any(|x| x.code == "framework_exists") => {
             Err(AppError::Invalid(FieldErrors::single("name", "duplicate")))
@@ -692,7 +710,17 @@ pub async fn update_standard(
     let node = fw::node(&state.store, id).await?;
     let form = StandardFormValues::from_pairs(&f.form);
     let result = match form.parse() {
-        Ok(edit) => fw::update_standard(&state.store, &auth.ctx(), id, form.version, edit).await,
+        Ok(edit) => {
+            fw::update_standard(
+                &state.store,
+                &auth.ctx(),
+                &auth.permit()?,
+                id,
+                form.version,
+                edit,
+            )
+            .await
+        }
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::org::{Person, PersonForm, Unit};
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::{StoreError, org};
 
 #[derive(Template)]
@@ -109,7 +109,7 @@ pub async fn create(
             org::create_person(
                 &state.store,
                 &auth.ctx(),
-                &auth.scope(Action::ManageUnits)?,
+                &auth.permit::<may::ManageUnits>()?,
                 unit_id,
                 input,
             )
@@ -165,7 +165,7 @@ pub async fn update(
             org::update_person(
                 &state.store,
                 &auth.ctx(),
-                &auth.scope(Action::ManageUnits)?,
+                &auth.permit::<may::ManageUnits>()?,
                 id,
                 version,
                 input,

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::org::{Region, RegionForm, RegionLevel, RegionPlacement, Unit};
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::{StoreError, org};
 
 pub struct LevelOption {
@@ -360,10 +360,10 @@ pub async fn create(
     f: CsrfForm<PostedRegion>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::ManageRegions)?;
+    let permit = auth.permit::<may::ManageRegions>()?;
     let form = f.form.form;
     let result = match form.parse() {
-        Ok(input) => org::create_region(&state.store, &auth.ctx(), &scope, input).await,
+        Ok(input) => org::create_region(&state.store, &auth.ctx(), &permit, input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -424,12 +424,12 @@ pub async fn update(
 ) -> AppResult<Response> {
     let auth = f.auth;
     let region = editable(&state, &auth, id).await?;
-    let scope = auth.scope(Action::ManageRegions)?;
+    let permit = auth.permit::<may::ManageRegions>()?;
     let PostedRegion { form, version } = f.form;
     let version: i64 = version.trim().parse().unwrap_or(-1);
     let result = match form.parse() {
         Ok(input) => {
-            org::update_region(&state.store, &auth.ctx(), &scope, id, version, input).await
+            org::update_region(&state.store, &auth.ctx(), &permit, id, version, input).await
         }
         Err(e) => Err(StoreError::Invalid(e)),
     };

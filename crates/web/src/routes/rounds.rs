@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::inspection::{RoundForm, RoundKind, Score};
-use wenming_domain::policy::Action;
+use wenming_domain::policy::{Action, may};
 use wenming_store::StoreError;
 use wenming_store::inspection::{self as ins, Finding, Report, Round, RoundSite};
 
@@ -118,7 +118,7 @@ pub async fn create(
     f: CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::ManageRounds)?;
+    let permit = auth.permit::<may::ManageRounds>()?;
     // Repeated checkboxes (inspector_ids) arrive as pairs.
     let get = |k: &str| f.form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let form = RoundForm {
@@ -142,7 +142,7 @@ pub async fn create(
         Ok(i) => i,
         Err(e) => return form_page(&state, &auth, form, e).await,
     };
-    match ins::create(&state.store, &auth.ctx(), &scope, &input).await {
+    match ins::create(&state.store, &auth.ctx(), &permit, &input).await {
         Ok(r) => Ok(see_other(&format!("/rounds/{}", r.id), "created")),
         Err(StoreError::Invalid(e)) => form_page(&state, &auth, form, e).await,
         Err(e) => Err(e.into()),
@@ -333,7 +333,9 @@ pub async fn send(
     let auth = f.auth;
     auth.scope(Action::ManageRounds)?;
     let result = match Uuid::parse_str(f.form.inspector_id.trim()) {
-        Ok(who) => ins::reassign(&state.store, &auth.ctx(), id, site_id, who).await,
+        Ok(who) => {
+            ins::reassign(&state.store, &auth.ctx(), &auth.permit()?, id, site_id, who).await
+        }
         Err(_) => Err(StoreError::invalid("inspector_id", "required")),
     };
     match result {
@@ -417,7 +419,15 @@ pub async fn close(
     f: CsrfForm<CloseForm>,
 ) -> AppResult<Response> {
     f.auth.scope(Action::ManageRounds)?;
-    match ins::close(&state.store, &f.auth.ctx(), id, f.form.version).await {
+    match ins::close(
+        &state.store,
+        &f.auth.ctx(),
+        &f.auth.permit()?,
+        id,
+        f.form.version,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other(&format!("/rounds/{id}"), "saved")),
         Err(StoreError::Conflict) => Ok(see_other(&format!("/rounds/{id}"), "conflict")),
         Err(e) => Err(e.into()),

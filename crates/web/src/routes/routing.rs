@@ -80,7 +80,16 @@ pub async fn add_rule(State(state): State<AppState>, f: CsrfForm<RuleForm>) -> A
     }
     match unit {
         Some(u) if e.is_empty() => {
-            match cs::add_routing_rule(&state.store, &auth.ctx(), category, region, u).await {
+            match cs::add_routing_rule(
+                &state.store,
+                &auth.ctx(),
+                &auth.permit()?,
+                category,
+                region,
+                u,
+            )
+            .await
+            {
                 Ok(_) => Ok(see_other("/cases/routing", "created")),
                 Err(StoreError::Invalid(e)) => {
                     // The form names fields without the `_id` the API uses.
@@ -115,8 +124,15 @@ pub async fn add_day(State(state): State<AppState>, f: CsrfForm<DayForm>) -> App
     let name = wenming_domain::validation::text(&mut e, "name", &f.form.name, true, 32);
     match (day, name) {
         (Some(d), Some(n)) if e.is_empty() => {
-            cs::set_calendar_day(&state.store, &auth.ctx(), d, f.form.kind == "workday", &n)
-                .await?;
+            cs::set_calendar_day(
+                &state.store,
+                &auth.ctx(),
+                &auth.permit()?,
+                d,
+                f.form.kind == "workday",
+                &n,
+            )
+            .await?;
             Ok(see_other("/cases/routing", "saved"))
         }
         _ => page(&state, &auth, e).await,
@@ -130,7 +146,7 @@ pub async fn remove_rule(
 ) -> AppResult<Response> {
     f.auth
         .check(Action::ManageFramework, Resource::Collection)?;
-    cs::remove_routing_rule(&state.store, &f.auth.ctx(), id).await?;
+    cs::remove_routing_rule(&state.store, &f.auth.ctx(), &f.auth.permit()?, id).await?;
     Ok(see_other("/cases/routing", "saved"))
 }
 
@@ -142,6 +158,6 @@ pub async fn remove_day(
     f.auth
         .check(Action::ManageFramework, Resource::Collection)?;
     let day = day.parse().map_err(|_| crate::error::AppError::NotFound)?;
-    cs::remove_calendar_day(&state.store, &f.auth.ctx(), day).await?;
+    cs::remove_calendar_day(&state.store, &f.auth.ctx(), &f.auth.permit()?, day).await?;
     Ok(see_other("/cases/routing", "saved"))
 }

@@ -280,7 +280,7 @@ pub async fn import(state: &AppState, auth: &Auth, sheet: Vec<u8>) -> AppResult<
     if !problems.is_empty() {
         return Err(AppError::Problems(localise(auth.lang, problems)));
     }
-    match st::import(&state.store, &auth.ctx(), &scope, &rows).await {
+    match st::import(&state.store, &auth.ctx(), &auth.permit()?, &rows).await {
         Ok(done) => Ok(done),
         Err(wenming_store::StoreError::Problems(p)) => {
             Err(AppError::Problems(localise(auth.lang, p)))

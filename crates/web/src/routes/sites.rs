@@ -14,7 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::org::{Region, RegionLevel};
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_domain::site::{SiteForm, SiteType};
 use wenming_store::site::{self as st, Site, SiteFilter};
 use wenming_store::{StoreError, org};
@@ -209,10 +209,10 @@ pub struct PostedSite {
 
 pub async fn create(State(state): State<AppState>, f: CsrfForm<PostedSite>) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::ManageSites)?;
+    let permit = auth.permit::<may::ManageSites>()?;
     let form = f.form.form;
     let result = match form.parse() {
-        Ok(input) => st::create(&state.store, &auth.ctx(), &scope, &input).await,
+        Ok(input) => st::create(&state.store, &auth.ctx(), &permit, &input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -277,11 +277,11 @@ pub async fn update(
 ) -> AppResult<Response> {
     let auth = f.auth;
     let site = editable(&state, &auth, id).await?;
-    let scope = auth.scope(Action::ManageSites)?;
+    let permit = auth.permit::<may::ManageSites>()?;
     let PostedSite { form, version } = f.form;
     let version: i64 = version.trim().parse().unwrap_or(-1);
     let result = match form.parse() {
-        Ok(input) => st::update(&state.store, &auth.ctx(), &scope, id, version, &input).await,
+        Ok(input) => st::update(&state.store, &auth.ctx(), &permit, id, version, &input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::Method;
 use wenming_domain::org::{Person, Unit};
-use wenming_domain::policy::{Action, Resource, Scope};
+use wenming_domain::policy::{Action, Resource, Scope, may};
 use wenming_domain::task::{TaskState, parse_date, parse_percent, parse_target};
 use wenming_store::framework::{self as fw, FrameworkSummary};
 use wenming_store::task::{self, BulkOutcome, Selection, Task, TaskFilter, TaskInput, Uncovered};
@@ -300,14 +300,14 @@ pub async fn report(
     f: CsrfForm<ProgressForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::ReportProgress)?;
+    let permit = auth.permit::<may::ReportProgress>()?;
     let mut e = FieldErrors::new();
     let percent = parse_percent(&mut e, "percent", &f.form.percent);
     let note = wenming_domain::validation::text(&mut e, "note", &f.form.note, false, 1000);
     let version = f.form.version.parse().unwrap_or(-1);
     let result = match percent {
         Some(p) if e.is_empty() => {
-            task::report_progress(&state.store, &auth.ctx(), &scope, id, version, p, note).await
+            task::report_progress(&state.store, &auth.ctx(), &permit, id, version, p, note).await
         }
         _ => Err(StoreError::Invalid(e)),
     };
@@ -498,10 +498,26 @@ pub async fn assign(
     let existing = task::for_standard(&state.store, standard_id).await?;
     let result = match form.parse() {
         Ok(input) => match &existing {
-            Some(t) => task::update(&state.store, &auth.ctx(), t.id, form.version, input)
+            Some(t) => task::update(
+                &state.store,
+                &auth.ctx(),
+                &auth.permit()?,
+                t.id,
+                form.version,
+                input,
+            )
+            .await
+            .map(|_| t.id),
+            None => {
+                task::assign(
+                    &state.store,
+                    &auth.ctx(),
+                    &auth.permit()?,
+                    standard_id,
+                    input,
+                )
                 .await
-                .map(|_| t.id),
-            None => task::assign(&state.store, &auth.ctx(), standard_id, input).await,
+            }
         },
         Err(e) => Err(StoreError::Invalid(e)),
     };
@@ -622,6 +638,7 @@ pub async fn bulk(
     let outcome = task::bulk_assign(
         &state.store,
         &auth.ctx(),
+        &auth.permit()?,
         id,
         &selection,
         &target,

@@ -10,7 +10,6 @@ use wenming_domain::FieldErrors;
 use wenming_domain::inspection::{RoundForm, RoundInput};
 use wenming_domain::policy::Action;
 use wenming_store::StoreError;
-use wenming_store::inspection::Submitter;
 use wenming_store::third_party::{self as tp, Imported, ResultRow};
 
 /// The largest result sheet plus photos taken at once.
@@ -216,12 +215,6 @@ pub async fn run(state: &AppState, auth: &Auth, u: Upload) -> AppResult<Imported
         })
         .collect();
     input.sample_size = rows.len();
-    let ctx = auth.ctx();
-    let who = Submitter {
-        ctx: &ctx,
-        user_id: auth.user.id,
-        may_manage: true,
-    };
     let mut source: Box<dyn tp::PhotoSource> = match zip {
         Some(z) => Box::new(ZipSource {
             names: z.names().to_vec(),
@@ -233,7 +226,8 @@ pub async fn run(state: &AppState, auth: &Auth, u: Upload) -> AppResult<Imported
     let result = tp::import(
         &state.store,
         &state.config.files,
-        &who,
+        &auth.ctx(),
+        &auth.permit()?,
         &input,
         &rows,
         source.as_mut(),

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::org::{Person, Region, Unit, UnitForm, UnitKind};
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::org::UnitFilter;
 use wenming_store::{StoreError, org};
 
@@ -291,10 +291,10 @@ pub struct PostedUnit {
 
 pub async fn create(State(state): State<AppState>, f: CsrfForm<PostedUnit>) -> AppResult<Response> {
     let auth = f.auth;
-    let scope = auth.scope(Action::ManageUnits)?;
+    let permit = auth.permit::<may::ManageUnits>()?;
     let form = f.form.form;
     let result = match form.parse() {
-        Ok(input) => org::create_unit(&state.store, &auth.ctx(), &scope, input).await,
+        Ok(input) => org::create_unit(&state.store, &auth.ctx(), &permit, input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -358,11 +358,11 @@ pub async fn update(
 ) -> AppResult<Response> {
     let auth = f.auth;
     let unit = editable(&state, &auth, id).await?;
-    let scope = auth.scope(Action::ManageUnits)?;
+    let permit = auth.permit::<may::ManageUnits>()?;
     let PostedUnit { form, version } = f.form;
     let version: i64 = version.trim().parse().unwrap_or(-1);
     let result = match form.parse() {
-        Ok(input) => org::update_unit(&state.store, &auth.ctx(), &scope, id, version, input).await,
+        Ok(input) => org::update_unit(&state.store, &auth.ctx(), &permit, id, version, input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {

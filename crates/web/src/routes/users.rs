@@ -204,7 +204,9 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<PostedUser>) -> A
     let result = match form.parse(true) {
         // Whoever gets an account from an administrator picks their own
         // password at first login.
-        Ok(input) => accounts::create_user(&state.store, &auth.ctx(), input, true).await,
+        Ok(input) => {
+            accounts::create_user(&state.store, &auth.ctx(), &auth.permit()?, input, true).await
+        }
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -261,17 +263,19 @@ pub async fn update(
     let user = accounts::get_user(&state.store, id).await?;
     let PostedUser { form, version } = f.form;
     let version: i64 = version.trim().parse().unwrap_or(-1);
-    let mut errors = FieldErrors::new();
-    if id == auth.user.id && form.active.is_none() {
-        // Locking yourself out leaves nobody to undo it.
-        errors.add("active", "cannot_deactivate_self");
-    }
-    let result = match (form.parse(false), errors.is_empty()) {
-        (Ok(input), true) => {
-            accounts::update_user(&state.store, &auth.ctx(), id, version, input).await
+    let result = match form.parse(false) {
+        Ok(input) => {
+            accounts::update_user(
+                &state.store,
+                &auth.ctx(),
+                &auth.permit()?,
+                id,
+                version,
+                input,
+            )
+            .await
         }
-        (Ok(_), false) => Err(StoreError::Invalid(errors)),
-        (Err(e), _) => Err(StoreError::Invalid(e)),
+        Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
         Ok(u) => Ok(see_other(&format!("/users/{}", u.id), "saved")),
@@ -325,7 +329,7 @@ pub async fn add_grant(
     }
     let result = match (role, scope) {
         (Some(role), Some(scope)) => {
-            accounts::add_grant(&state.store, &auth.ctx(), id, role, scope)
+            accounts::add_grant(&state.store, &auth.ctx(), &auth.permit()?, id, role, scope)
                 .await
                 .map(|_| ())
         }
@@ -347,29 +351,11 @@ pub async fn remove_grant(
     f: CsrfForm<Nothing>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    auth.scope(Action::ManageUsers)?;
-    let grants = accounts::grants_of(&state.store, id).await?;
-    let removing_last_admin_grant = id == auth.user.id
-        && grants
-            .iter()
-            .filter(|g| g.role == Role::Administrator)
-            .count()
-            == 1
-        && grants
-            .iter()
-            .any(|g| g.id == grant_id && g.role == Role::Administrator);
-    if removing_last_admin_grant {
-        return show_page(
-            &state,
-            &auth,
-            id,
-            None,
-            FieldErrors::single("role", "cannot_remove_own_admin"),
-        )
-        .await;
+    match accounts::remove_grant(&state.store, &auth.ctx(), &auth.permit()?, id, grant_id).await {
+        Ok(()) => Ok(see_other(&format!("/users/{id}"), "revoked")),
+        Err(StoreError::Invalid(e)) => show_page(&state, &auth, id, None, e).await,
+        Err(e) => Err(e.into()),
     }
-    accounts::remove_grant(&state.store, &auth.ctx(), id, grant_id).await?;
-    Ok(see_other(&format!("/users/{id}"), "revoked"))
 }
 
 #[derive(Deserialize)]
@@ -396,7 +382,7 @@ pub async fn reset_password(
     ) else {
         return show_page(&state, &auth, id, None, errors).await;
     };
-    accounts::set_password(&state.store, &auth.ctx(), id, &pw, true, None).await?;
+    accounts::reset_password(&state.store, &auth.ctx(), &auth.permit()?, id, &pw).await?;
     Ok(see_other(&format!("/users/{id}"), "password_reset"))
 }
 
@@ -408,6 +394,6 @@ pub async fn unlock(
     let auth = f.auth;
     auth.scope(Action::ManageUsers)?;
     let user = accounts::get_user(&state.store, id).await?;
-    accounts::unlock(&state.store, &auth.ctx(), &user).await?;
+    accounts::unlock(&state.store, &auth.ctx(), &auth.permit()?, &user).await?;
     Ok(see_other(&format!("/users/{id}"), "unlocked"))
 }
