@@ -18,6 +18,7 @@ mod photos;
 mod plans;
 mod roles;
 mod rounds;
+mod route_matrix;
 mod sites;
 mod tallies;
 mod tasks;

@@ -10,6 +10,8 @@ pub mod jobs;
 mod middleware;
 mod page;
 pub(crate) mod routes;
+pub(crate) mod service;
+pub use routes::page_routes;
 
 use axum::Router;
 use std::net::SocketAddr;

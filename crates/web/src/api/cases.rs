@@ -1,6 +1,6 @@
 use super::dto::ErrorBody;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::case::{CaseState, IntakeForm, Refusal, Source, Step};
-use wenming_domain::policy::{Action, Resource, may};
+use wenming_domain::policy::{Action, may};
 use wenming_store::case::{self as cs, Case, CaseFilter, StepError};
 
 #[derive(Serialize, ToSchema)]
@@ -254,10 +254,9 @@ pub struct IntakeBody {
     responses((status = 201, body = CaseDto), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ReportCases>,
     ApiJson(b): ApiJson<IntakeBody>,
 ) -> AppResult<(StatusCode, Json<CaseDto>)> {
-    auth.scope(Action::ReportCases)?;
     let s = |o: Option<String>| o.unwrap_or_default();
     let form = IntakeForm {
         client_id: b.client_id.map(|c| c.to_string()).unwrap_or_default(),
@@ -275,7 +274,7 @@ pub async fn create(
     let c = cs::intake(
         &state.store,
         &auth.ctx(),
-        &auth.permit()?,
+        &permit,
         &input,
         &state.config.photo_rules,
         &state.config.timezone,
@@ -303,18 +302,17 @@ pub struct StepBody {
     responses((status = 200, body = CaseDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn step(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::WorkCases>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<StepBody>,
 ) -> AppResult<Json<CaseDto>> {
-    let permit = auth.permit::<may::WorkCases>()?;
     let s: Step = serde_json::from_value(b.step)
         .map_err(|_| AppError::Invalid(FieldErrors::single("step", "invalid_choice")))?;
     match cs::step(
         &state.store,
         &auth.ctx(),
         &permit,
-        &crate::routes::case_actor(&auth),
+        &crate::service::case_actor(&auth),
         id,
         b.version,
         &s,
@@ -410,11 +408,10 @@ pub struct CategoryBody {
     responses((status = 200, body = CategoryDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_category(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<CategoryBody>,
 ) -> AppResult<Json<CategoryDto>> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     let existing = cs::category(&state.store, id).await?;
     let mut e = FieldErrors::new();
     let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
@@ -451,16 +448,7 @@ pub async fn update_category(
         standard_codes: b.standard_codes,
         active: b.active,
     };
-    match cs::update_category(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        id,
-        b.version,
-        ch,
-    )
-    .await
-    {
+    match cs::update_category(&state.store, &auth.ctx(), &permit, id, b.version, ch).await {
         Ok(c) => Ok(Json(category_dto(c))),
         // The store speaks the form's field names; the API's is standard_codes.
         Err(wenming_store::StoreError::Invalid(e)) => {
@@ -529,14 +517,13 @@ pub struct CreatedDto {
     responses((status = 201, body = CreatedDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_routing_rule(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     ApiJson(b): ApiJson<RoutingRuleBody>,
 ) -> AppResult<(StatusCode, Json<CreatedDto>)> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     let id = cs::add_routing_rule(
         &state.store,
         &auth.ctx(),
-        &auth.permit()?,
+        &permit,
         b.category_id,
         b.region_id,
         b.unit_id,
@@ -579,17 +566,15 @@ pub async fn calendar_days(
     responses((status = 200, body = CalendarDayDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_calendar_day(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     ApiJson(b): ApiJson<CalendarDayDto>,
 ) -> AppResult<Json<CalendarDayDto>> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     let mut e = FieldErrors::new();
     let day = wenming_domain::task::parse_date(&mut e, "day", &b.day);
     let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
     match (day, name) {
         (Some(d), Some(n)) if e.is_empty() => {
-            cs::set_calendar_day(&state.store, &auth.ctx(), &auth.permit()?, d, b.workday, &n)
-                .await?;
+            cs::set_calendar_day(&state.store, &auth.ctx(), &permit, d, b.workday, &n).await?;
             Ok(Json(CalendarDayDto {
                 day: d.to_string(),
                 workday: b.workday,
@@ -605,11 +590,10 @@ pub async fn set_calendar_day(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_routing_rule(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     P(id): P<Uuid>,
 ) -> AppResult<StatusCode> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
-    cs::remove_routing_rule(&state.store, &auth.ctx(), &auth.permit()?, id).await?;
+    cs::remove_routing_rule(&state.store, &auth.ctx(), &permit, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -618,12 +602,11 @@ pub async fn remove_routing_rule(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_calendar_day(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     P(day): P<String>,
 ) -> AppResult<StatusCode> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     let day = day.parse().map_err(|_| AppError::NotFound)?;
-    cs::remove_calendar_day(&state.store, &auth.ctx(), &auth.permit()?, day).await?;
+    cs::remove_calendar_day(&state.store, &auth.ctx(), &permit, day).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -662,11 +645,11 @@ pub async fn metrics(
     auth: Auth,
     Q(q): Q<MetricsQuery>,
 ) -> AppResult<Json<MetricsReport>> {
-    let m = crate::routes::metrics::month_metrics(&state, &auth, q.month.as_deref().unwrap_or(""))
+    let m = crate::service::metrics::month_metrics(&state, &auth, q.month.as_deref().unwrap_or(""))
         .await?;
     Ok(Json(MetricsReport {
         month: m.first.strftime("%Y-%m").to_string(),
-        min_n: crate::routes::metrics::MIN_N,
+        min_n: crate::service::metrics::MIN_N,
         total: serde_json::to_value(&m.total).unwrap_or_default(),
         units: m
             .units

@@ -1,6 +1,6 @@
 use super::dto::ErrorBody;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::{EvidenceType, FrameworkStatus, Method, Points};
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, may};
 use wenming_store::framework::{self as fw, FrameworkSummary, NodeFilter, StandardEdit};
 
 #[derive(Serialize, ToSchema)]
@@ -238,11 +238,10 @@ pub struct ImportResult {
     responses((status = 201, body = ImportResult), (status = 200, body = ImportResult, description = "dry run"), (status = 422, body = ErrorBody)))]
 pub async fn import(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     Q(q): Q<ImportQuery>,
     body: axum::body::Body,
 ) -> AppResult<(StatusCode, Json<ImportResult>)> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     // Official tables run past axum's 2 MB default; the API takes what the
     // upload page and the CLI take, and says so when a file is bigger.
     let body = axum::body::to_bytes(body, crate::routes::MAX_UPLOAD_BYTES)
@@ -268,14 +267,7 @@ pub async fn import(
             }),
         ));
     }
-    let (id, plan) = fw::import(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        &doc,
-        q.create_units,
-    )
-    .await?;
+    let (id, plan) = fw::import(&state.store, &auth.ctx(), &permit, &doc, q.create_units).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportResult {
@@ -296,22 +288,13 @@ pub struct StatusBody {
     responses((status = 200, body = FrameworkDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_status(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<StatusBody>,
 ) -> AppResult<Json<FrameworkDto>> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     let status = FrameworkStatus::parse(&b.status)
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("status", "invalid_choice")))?;
-    fw::set_status(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        id,
-        b.version,
-        status,
-    )
-    .await?;
+    fw::set_status(&state.store, &auth.ctx(), &permit, id, b.version, status).await?;
     Ok(Json(fw::get(&state.store, id).await?.into()))
 }
 
@@ -326,20 +309,11 @@ pub struct CloneBody {
     responses((status = 201, body = FrameworkDto), (status = 422, body = ErrorBody)))]
 pub async fn clone(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<CloneBody>,
 ) -> AppResult<(StatusCode, Json<FrameworkDto>)> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
-    let new = fw::clone(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        id,
-        &b.name,
-        b.year,
-    )
-    .await?;
+    let new = fw::clone(&state.store, &auth.ctx(), &permit, id, &b.name, b.year).await?;
     Ok((
         StatusCode::CREATED,
         Json(fw::get(&state.store, new).await?.into()),
@@ -397,11 +371,10 @@ pub struct StandardBody {
     responses((status = 200, body = NodeDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_standard(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageFramework>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<StandardBody>,
 ) -> AppResult<Json<NodeDto>> {
-    auth.check(Action::ManageFramework, Resource::Collection)?;
     let mut e = FieldErrors::new();
     let points = Points::from_f64(b.points).unwrap_or_else(|| {
         e.add("points", "invalid_points");
@@ -435,15 +408,8 @@ pub async fn update_standard(
         cooperating_units: b.cooperating_unit_ids,
     };
     Ok(Json(
-        fw::update_standard(
-            &state.store,
-            &auth.ctx(),
-            &auth.permit()?,
-            id,
-            b.version,
-            edit,
-        )
-        .await?
-        .into(),
+        fw::update_standard(&state.store, &auth.ctx(), &permit, id, b.version, edit)
+            .await?
+            .into(),
     ))
 }

@@ -132,7 +132,7 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(sites::import))
                 .routes(routes!(rounds::import))
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::routes::third_party::MAX_IMPORT_BYTES,
+                    crate::service::third_party::MAX_IMPORT_BYTES,
                 )),
         )
 }

@@ -105,7 +105,7 @@ pub async fn upload(
         .await
         .map_err(|_| AppError::Invalid(FieldErrors::single("file", "photo_too_large")))?;
     let Some(id) = q.client_id else {
-        let mut ids = crate::routes::stage_photos(&state, &auth, "file", vec![bytes]).await?;
+        let mut ids = crate::service::photos::stage_all(&state, &auth, "file", vec![bytes]).await?;
         let p = ph::get(&state.store, ids.remove(0)).await?;
         return Ok((StatusCode::CREATED, Json(dto(p))));
     };
@@ -151,9 +151,10 @@ pub async fn get(
     auth: Auth,
     P(id): P<Uuid>,
 ) -> AppResult<Json<PhotoDto>> {
-    Ok(Json(dto(
-        crate::routes::visible_photo(&state, &auth, id).await?
-    )))
+    Ok(Json(dto(crate::service::photos::visible(
+        &state, &auth, id,
+    )
+    .await?)))
 }
 
 /// The photos of a case, before and after, with the verifier's flags.
@@ -183,7 +184,7 @@ pub async fn original(
     auth: Auth,
     id: P<Uuid>,
 ) -> AppResult<axum::response::Response> {
-    crate::routes::photo_original(state, auth, id).await
+    crate::service::photos::original(state, auth, id).await
 }
 
 /// A JPEG at most 480 pixels on its longer side.
@@ -194,5 +195,5 @@ pub async fn thumbnail(
     auth: Auth,
     id: P<Uuid>,
 ) -> AppResult<axum::response::Response> {
-    crate::routes::photo_thumbnail(state, auth, id).await
+    crate::service::photos::thumbnail(state, auth, id).await
 }

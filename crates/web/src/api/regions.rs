@@ -1,6 +1,6 @@
 use super::dto::{ErrorBody, PlacementDto, RegionBody, RegionDto};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P};
 use axum::Json;
@@ -62,10 +62,9 @@ pub async fn history(
     responses((status = 201, body = RegionDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageRegions>,
     ApiJson(body): ApiJson<RegionBody>,
 ) -> AppResult<(StatusCode, Json<RegionDto>)> {
-    let permit = auth.permit::<may::ManageRegions>()?;
     let input = body.form().parse()?;
     let r = org::create_region(&state.store, &auth.ctx(), &permit, input).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
@@ -77,7 +76,7 @@ pub async fn create(
     responses((status = 200, body = RegionDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageRegions>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<RegionBody>,
 ) -> AppResult<Json<RegionDto>> {
@@ -91,7 +90,6 @@ pub async fn update(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let permit = auth.permit::<may::ManageRegions>()?;
     Ok(Json(
         org::update_region(&state.store, &auth.ctx(), &permit, id, version, input)
             .await?

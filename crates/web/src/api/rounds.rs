@@ -3,9 +3,10 @@
 
 use super::dto::ErrorBody;
 use crate::AppState;
-use crate::auth::Auth;
-use crate::error::{AppError, AppResult};
+use crate::auth::{Auth, Can};
+use crate::error::AppResult;
 use crate::extract::{ApiJson, P};
+use crate::service::rounds as service;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -264,10 +265,9 @@ impl RoundBody {
     responses((status = 201, body = RoundDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageRounds>,
     ApiJson(body): ApiJson<RoundBody>,
 ) -> AppResult<(StatusCode, Json<RoundDto>)> {
-    let permit = auth.permit::<may::ManageRounds>()?;
     let input = body.form().parse()?;
     let r = ins::create(&state.store, &auth.ctx(), &permit, &input).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
@@ -294,13 +294,12 @@ pub struct CloseBody {
     responses((status = 200, body = RoundDto), (status = 409, body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageRounds>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<CloseBody>,
 ) -> AppResult<Json<RoundDto>> {
-    auth.scope(Action::ManageRounds)?;
     Ok(Json(
-        ins::close(&state.store, &auth.ctx(), &auth.permit()?, id, body.version)
+        ins::close(&state.store, &auth.ctx(), &permit, id, body.version)
             .await?
             .into(),
     ))
@@ -336,15 +335,14 @@ pub struct InspectorBody {
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reassign(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageRounds>,
     P((id, site_id)): P<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<InspectorBody>,
 ) -> AppResult<StatusCode> {
-    auth.scope(Action::ManageRounds)?;
     ins::reassign(
         &state.store,
         &auth.ctx(),
-        &auth.permit()?,
+        &permit,
         id,
         site_id,
         body.inspector_id,
@@ -409,26 +407,6 @@ async fn checklist_of(
     Ok(ins::checklist_for(&all, &site.type_code, &site.type_name))
 }
 
-/// A site of a round, for those who see rounds or are sent there.
-pub async fn visible_round_site(
-    state: &AppState,
-    auth: &Auth,
-    round_id: Uuid,
-    site_id: Uuid,
-) -> AppResult<RoundSite> {
-    // Refused before the lookup, so an id probed by someone who may see no
-    // round at all tells them nothing (and page and API answer alike).
-    if !auth.may(Action::ViewRounds) && !auth.may(Action::Inspect) {
-        return Err(AppError::Forbidden);
-    }
-    let rs = ins::round_site(&state.store, round_id, site_id).await?;
-    if rs.inspector_id == Some(auth.user.id) || auth.may(Action::ViewRounds) {
-        Ok(rs)
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// A site's checklist in a round.
 #[utoipa::path(get, path = "/rounds/{id}/sites/{site_id}/checklist", tag = "inspections",
     params(("id" = Uuid, Path), ("site_id" = Uuid, Path)),
@@ -439,7 +417,7 @@ pub async fn checklist(
     P((id, site_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<Json<Vec<CheckItemDto>>> {
     auth.scope(Action::ViewRounds)?;
-    visible_round_site(&state, &auth, id, site_id).await?;
+    service::visible_round_site(&state, &auth, id, site_id).await?;
     let round = ins::get(&state.store, id).await?;
     let city = wenming_store::org::whole_city(&state.store).await?;
     let site = wenming_store::site::get(&state.store, &city, site_id).await?;
@@ -462,7 +440,7 @@ pub async fn findings(
     P((id, site_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<Json<Vec<FindingDto>>> {
     auth.scope(Action::ViewRounds)?;
-    visible_round_site(&state, &auth, id, site_id).await?;
+    service::visible_round_site(&state, &auth, id, site_id).await?;
     Ok(Json(
         ins::findings(&state.store, id, site_id)
             .await?
@@ -498,11 +476,13 @@ pub struct SubmittedDto {
     responses((status = 200, body = SubmittedDto), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
-    auth: Auth,
+    Can {
+        auth,
+        permit: inspect,
+    }: Can<may::Inspect>,
     P((id, site_id)): P<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<FindingsBody>,
 ) -> AppResult<Json<SubmittedDto>> {
-    let inspect = auth.permit::<may::Inspect>()?;
     let manage = auth.permit::<may::ManageRounds>().ok();
     let ctx = auth.ctx();
     // The office records at any site its permit reaches; an inspector at
@@ -636,12 +616,11 @@ pub struct ImportedDto {
     responses((status = 201, body = ImportedDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn import(
     State(state): State<AppState>,
-    auth: Auth,
-    multipart: axum::extract::Multipart,
+    Can { auth, .. }: Can<may::ManageRounds>,
+    crate::extract::ApiMultipart(multipart): crate::extract::ApiMultipart,
 ) -> AppResult<(StatusCode, Json<ImportedDto>)> {
-    auth.scope(Action::ManageRounds)?;
-    let upload = crate::routes::third_party::read_upload(multipart).await?;
-    let i = crate::routes::third_party::run(&state, &auth, upload).await?;
+    let upload = crate::service::third_party::read_upload(multipart).await?;
+    let i = crate::service::third_party::run(&state, &auth, upload).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportedDto {
@@ -672,62 +651,20 @@ pub async fn unmatched(
     ))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct MapBody {
-    pub site_id: Uuid,
-    pub standard_id: Uuid,
-    /// pass, fail or na; leave out to use the row's own result.
-    #[serde(default)]
-    pub result: Option<String>,
-    /// Photos uploaded first with POST /photos, beside those the import
-    /// kept for the row; a failure needs at least one.
-    #[serde(default)]
-    pub photo_ids: Vec<Uuid>,
-}
-
 /// Maps a row that matched nothing to a site and standard by hand; it is
 /// recorded as a finding of the round (a failure opens a case).
 #[utoipa::path(post, path = "/rounds/{id}/unmatched/{row_id}/map", tag = "inspections",
-    params(("id" = Uuid, Path), ("row_id" = Uuid, Path)), request_body = MapBody,
+    params(("id" = Uuid, Path), ("row_id" = Uuid, Path)), request_body = service::MapBody,
     responses((status = 200, body = FindingDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn map(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageRounds>,
     P((id, row_id)): P<(Uuid, Uuid)>,
-    ApiJson(body): ApiJson<MapBody>,
+    ApiJson(body): ApiJson<service::MapBody>,
 ) -> AppResult<Json<FindingDto>> {
-    Ok(Json(map_row(&state, &auth, id, row_id, body).await?.into()))
-}
-
-pub async fn map_row(
-    state: &AppState,
-    auth: &Auth,
-    id: Uuid,
-    row_id: Uuid,
-    body: MapBody,
-) -> AppResult<Finding> {
-    auth.scope(Action::ManageRounds)?;
-    let outcome = match body.result.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(wenming_domain::inspection::parse_outcome(r).ok_or_else(|| {
-            AppError::Invalid(wenming_domain::FieldErrors::single(
-                "result",
-                "invalid_choice",
-            ))
-        })?),
-    };
-    Ok(wenming_store::third_party::map(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        id,
-        row_id,
-        body.site_id,
-        body.standard_id,
-        outcome,
-        &body.photo_ids,
-        &state.config.photo_rules,
-        &state.config.timezone,
-    )
-    .await?)
+    Ok(Json(
+        service::map_row(&state, &auth, &permit, id, row_id, body)
+            .await?
+            .into(),
+    ))
 }

@@ -2,7 +2,7 @@
 
 use super::dto::ErrorBody;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
@@ -201,10 +201,9 @@ pub async fn get(
     responses((status = 201, body = SiteDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageSites>,
     ApiJson(body): ApiJson<SiteBody>,
 ) -> AppResult<(StatusCode, Json<SiteDto>)> {
-    let permit = auth.permit::<may::ManageSites>()?;
     let input = body.form().parse()?;
     let s = st::create(&state.store, &auth.ctx(), &permit, &input).await?;
     Ok((StatusCode::CREATED, Json(s.into())))
@@ -214,7 +213,7 @@ pub async fn create(
     responses((status = 200, body = SiteDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageSites>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<SiteBody>,
 ) -> AppResult<Json<SiteDto>> {
@@ -230,7 +229,6 @@ pub async fn update(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let permit = auth.permit::<may::ManageSites>()?;
     Ok(Json(
         st::update(&state.store, &auth.ctx(), &permit, id, version, &input)
             .await?
@@ -246,7 +244,7 @@ pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
 ) -> AppResult<axum::response::Response> {
-    crate::routes::site_sheet::export(&state, &auth).await
+    crate::service::site_sheet::export(&state, &auth).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -263,12 +261,11 @@ pub struct ImportedSites {
     responses((status = 200, body = ImportedSites), (status = 422, body = ErrorBody)))]
 pub async fn import(
     State(state): State<AppState>,
-    auth: Auth,
-    multipart: axum::extract::Multipart,
+    Can { auth, .. }: Can<may::ManageSites>,
+    crate::extract::ApiMultipart(multipart): crate::extract::ApiMultipart,
 ) -> AppResult<Json<ImportedSites>> {
-    auth.scope(Action::ManageSites)?;
     // A browser's session proved itself with its x-csrf-token header.
-    let (_, file) = crate::routes::site_sheet::read_upload(multipart).await?;
-    let (added, changed) = crate::routes::site_sheet::import(&state, &auth, file).await?;
+    let (_, file) = crate::service::site_sheet::read_upload(multipart).await?;
+    let (added, changed) = crate::service::site_sheet::import(&state, &auth, file).await?;
     Ok(Json(ImportedSites { added, changed }))
 }

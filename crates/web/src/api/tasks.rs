@@ -1,6 +1,6 @@
 use super::dto::ErrorBody;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::Method;
-use wenming_domain::policy::{Action, Resource, may};
+use wenming_domain::policy::{Action, may};
 use wenming_domain::task::{parse_date, parse_target};
 use wenming_store::task::{self, Selection, Task, TaskFilter, TaskInput};
 
@@ -77,7 +77,7 @@ pub async fn list(
     Q(q): Q<TaskQuery>,
 ) -> AppResult<Json<Vec<TaskDto>>> {
     let scope = auth.scope(Action::ViewTasks)?;
-    let today = crate::routes::today(&state);
+    let today = crate::service::today(&state);
     let framework_id = match q.framework_id {
         Some(f) => Some(f),
         None => wenming_store::framework::active(&state.store)
@@ -112,7 +112,7 @@ pub async fn get(
     let scope = auth.scope(Action::ViewTasks)?;
     Ok(Json(dto(
         task::get(&state.store, &scope, id).await?,
-        crate::routes::today(&state),
+        crate::service::today(&state),
     )))
 }
 
@@ -152,25 +152,17 @@ impl TaskBody {
     responses((status = 201, body = TaskDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn assign(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageTasks>,
     P(standard_id): P<Uuid>,
     ApiJson(b): ApiJson<TaskBody>,
 ) -> AppResult<(StatusCode, Json<TaskDto>)> {
-    auth.check(Action::ManageTasks, Resource::Collection)?;
-    let id = task::assign(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        standard_id,
-        b.input()?,
-    )
-    .await?;
+    let id = task::assign(&state.store, &auth.ctx(), &permit, standard_id, b.input()?).await?;
     let scope = auth.scope(Action::ViewTasks)?;
     Ok((
         StatusCode::CREATED,
         Json(dto(
             task::get(&state.store, &scope, id).await?,
-            crate::routes::today(&state),
+            crate::service::today(&state),
         )),
     ))
 }
@@ -179,27 +171,18 @@ pub async fn assign(
     responses((status = 200, body = TaskDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageTasks>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<TaskBody>,
 ) -> AppResult<Json<TaskDto>> {
-    auth.check(Action::ManageTasks, Resource::Collection)?;
     let version = b
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
-    task::update(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        id,
-        version,
-        b.input()?,
-    )
-    .await?;
+    task::update(&state.store, &auth.ctx(), &permit, id, version, b.input()?).await?;
     let scope = auth.scope(Action::ViewTasks)?;
     Ok(Json(dto(
         task::get(&state.store, &scope, id).await?,
-        crate::routes::today(&state),
+        crate::service::today(&state),
     )))
 }
 
@@ -215,11 +198,10 @@ pub struct ProgressBody {
     responses((status = 200, body = TaskDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn progress(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ReportProgress>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<ProgressBody>,
 ) -> AppResult<Json<TaskDto>> {
-    let permit = auth.permit::<may::ReportProgress>()?;
     if !(0..=100).contains(&b.percent) {
         return Err(AppError::Invalid(FieldErrors::single(
             "percent",
@@ -240,7 +222,7 @@ pub async fn progress(
     let view = auth.scope(Action::ViewTasks)?;
     Ok(Json(dto(
         task::get(&state.store, &view, id).await?,
-        crate::routes::today(&state),
+        crate::service::today(&state),
     )))
 }
 
@@ -274,11 +256,10 @@ pub struct BulkDto {
     responses((status = 200, body = BulkDto), (status = 422, body = ErrorBody)))]
 pub async fn bulk(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageTasks>,
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<BulkBody>,
 ) -> AppResult<Json<BulkDto>> {
-    auth.check(Action::ManageTasks, Resource::Collection)?;
     let mut e = FieldErrors::new();
     let target = parse_target(&mut e, &b.target);
     let deadline = parse_date(&mut e, "deadline", &b.deadline);
@@ -304,7 +285,7 @@ pub async fn bulk(
     let o = task::bulk_assign(
         &state.store,
         &auth.ctx(),
-        &auth.permit()?,
+        &permit,
         id,
         &sel,
         &target,

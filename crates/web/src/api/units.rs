@@ -1,6 +1,6 @@
 use super::dto::{ErrorBody, Page, PersonBody, PersonDto, UnitBody, UnitDto};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
@@ -76,10 +76,9 @@ pub async fn get(
     responses((status = 201, body = UnitDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUnits>,
     ApiJson(body): ApiJson<UnitBody>,
 ) -> AppResult<(StatusCode, Json<UnitDto>)> {
-    let permit = auth.permit::<may::ManageUnits>()?;
     let input = body.form().parse()?;
     let u = org::create_unit(&state.store, &auth.ctx(), &permit, input).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
@@ -89,7 +88,7 @@ pub async fn create(
     responses((status = 200, body = UnitDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUnits>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<UnitBody>,
 ) -> AppResult<Json<UnitDto>> {
@@ -106,7 +105,6 @@ pub async fn update(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let permit = auth.permit::<may::ManageUnits>()?;
     Ok(Json(
         org::update_unit(&state.store, &auth.ctx(), &permit, id, version, input)
             .await?
@@ -142,20 +140,13 @@ async fn managed(state: &AppState, auth: &Auth, unit_id: Uuid) -> AppResult<()> 
     responses((status = 201, body = PersonDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_person(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUnits>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<PersonBody>,
 ) -> AppResult<(StatusCode, Json<PersonDto>)> {
     managed(&state, &auth, id).await?;
     let input = body.form().parse()?;
-    let p = org::create_person(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit::<may::ManageUnits>()?,
-        id,
-        input,
-    )
-    .await?;
+    let p = org::create_person(&state.store, &auth.ctx(), &permit, id, input).await?;
     Ok((StatusCode::CREATED, Json(p.into())))
 }
 
@@ -163,7 +154,7 @@ pub async fn add_person(
     responses((status = 200, body = PersonDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_person(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUnits>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<PersonBody>,
 ) -> AppResult<Json<PersonDto>> {
@@ -173,14 +164,6 @@ pub async fn update_person(
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
-    let p = org::update_person(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit::<may::ManageUnits>()?,
-        id,
-        version,
-        input,
-    )
-    .await?;
+    let p = org::update_person(&state.store, &auth.ctx(), &permit, id, version, input).await?;
     Ok(Json(p.into()))
 }

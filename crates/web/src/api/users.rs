@@ -1,6 +1,6 @@
 use super::dto::{ErrorBody, GrantBody, GrantDto, MeDto, Page, UserBody, UserDto};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, P, Q};
 use axum::Json;
@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::account::{Role, ScopeRef};
-use wenming_domain::policy::Action;
+use wenming_domain::policy::{Action, may};
 use wenming_store::accounts;
 
 /// The caller: account, grants and what they may do.
@@ -83,12 +83,11 @@ pub async fn get(
     responses((status = 201, body = UserDto), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUsers>,
     ApiJson(body): ApiJson<UserBody>,
 ) -> AppResult<(StatusCode, Json<UserDto>)> {
-    auth.scope(Action::ManageUsers)?;
     let input = body.form().parse(true)?;
-    let u = accounts::create_user(&state.store, &auth.ctx(), &auth.permit()?, input, true).await?;
+    let u = accounts::create_user(&state.store, &auth.ctx(), &permit, input, true).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
 }
 
@@ -96,26 +95,18 @@ pub async fn create(
     responses((status = 200, body = UserDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUsers>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<UserBody>,
 ) -> AppResult<Json<UserDto>> {
-    auth.scope(Action::ManageUsers)?;
     let version = body
         .version
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse(false)?;
     Ok(Json(
-        accounts::update_user(
-            &state.store,
-            &auth.ctx(),
-            &auth.permit()?,
-            id,
-            version,
-            input,
-        )
-        .await?
-        .into(),
+        accounts::update_user(&state.store, &auth.ctx(), &permit, id, version, input)
+            .await?
+            .into(),
     ))
 }
 
@@ -137,11 +128,10 @@ pub async fn grants(
     responses((status = 201, body = GrantDto), (status = 422, body = ErrorBody)))]
 pub async fn add_grant(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUsers>,
     P(id): P<Uuid>,
     ApiJson(body): ApiJson<GrantBody>,
 ) -> AppResult<(StatusCode, Json<GrantDto>)> {
-    auth.scope(Action::ManageUsers)?;
     let mut e = FieldErrors::new();
     let role = Role::parse(&body.role);
     if role.is_none() {
@@ -154,8 +144,7 @@ pub async fn add_grant(
     let (Some(role), Some(scope)) = (role, scope) else {
         return Err(AppError::Invalid(e));
     };
-    let g =
-        accounts::add_grant(&state.store, &auth.ctx(), &auth.permit()?, id, role, scope).await?;
+    let g = accounts::add_grant(&state.store, &auth.ctx(), &permit, id, role, scope).await?;
     Ok((StatusCode::CREATED, Json(g.into())))
 }
 
@@ -164,11 +153,11 @@ pub async fn add_grant(
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn remove_grant(
     State(state): State<AppState>,
-    auth: Auth,
+    Can { auth, permit }: Can<may::ManageUsers>,
     P((id, grant_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     // The store refuses, inside its transaction, to take away one's own
     // last administrator grant or the city's last administrator.
-    accounts::remove_grant(&state.store, &auth.ctx(), &auth.permit()?, id, grant_id).await?;
+    accounts::remove_grant(&state.store, &auth.ctx(), &permit, id, grant_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

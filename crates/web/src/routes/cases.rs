@@ -16,41 +16,12 @@ use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::account::Role;
 use wenming_domain::case::{
-    Ask, CaseActor, CaseState, IntakeForm, Refusal, Source, Step, possible_steps,
+    CaseActor, CaseState, IntakeForm, Refusal, Source, Step, possible_steps,
 };
 use wenming_domain::org::Unit;
-use wenming_domain::policy::{Action, Reach, may};
+use wenming_domain::policy::{Action, may};
 use wenming_store::case::{self as cs, Case, CaseEvent, CaseFilter, Category, StepError};
 use wenming_store::{StoreError, org};
-
-/// The workflow's view of the signed-in user.
-pub fn case_actor(auth: &Auth) -> CaseActor {
-    let roles: Vec<Role> = auth.actor.grants.iter().map(|g| g.role).collect();
-    CaseActor {
-        user_id: auth.user.id,
-        office: !auth.actor.read_only
-            && roles
-                .iter()
-                .any(|r| matches!(r, Role::Administrator | Role::Office)),
-        verifier: !auth.actor.read_only
-            && roles
-                .iter()
-                .any(|r| matches!(r, Role::Administrator | Role::Office | Role::Inspector)),
-        units: if auth.actor.read_only {
-            vec![]
-        } else {
-            auth.actor
-                .grants
-                .iter()
-                .filter_map(|g| match g.reach {
-                    Reach::Unit { id } if g.role == Role::UnitStaff => Some(id),
-                    _ => None,
-                })
-                .collect()
-        },
-        home_unit: auth.user.unit_id,
-    }
-}
 
 pub fn refusal_message(lang: crate::i18n::Lang, r: &Refusal) -> String {
     let t = |k: &str| crate::i18n::t(lang, k);
@@ -186,7 +157,7 @@ async fn list_page(
     alert: Option<(StatusCode, String)>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewCases)?;
-    let actor = case_actor(auth);
+    let actor = crate::service::case_actor(auth);
     let mut inboxes = vec![];
     for key in inboxes_for(&actor) {
         let mut f = inbox_filter(key).unwrap_or_default();
@@ -265,7 +236,7 @@ pub async fn bulk_dispatch(
         &state.store,
         &auth.ctx(),
         &permit,
-        &case_actor(&auth),
+        &crate::service::case_actor(&auth),
         &items,
         state.config.timezone.clone(),
     )
@@ -354,7 +325,7 @@ pub async fn create(
     let result = match (f.form.parse(), f.photo_error) {
         (_, Some(code)) => Err(StoreError::invalid("photos", code)),
         (Ok(mut input), None) => {
-            match super::stage_photos(&state, &auth, "photos", f.photos).await {
+            match crate::service::photos::stage_all(&state, &auth, "photos", f.photos).await {
                 Ok(ids) => {
                     input.photo_ids = ids;
                     let r = cs::intake(
@@ -367,7 +338,7 @@ pub async fn create(
                     )
                     .await;
                     if r.is_err() {
-                        super::photos::discard(&state, &input.photo_ids).await;
+                        crate::service::photos::discard(&state, &input.photo_ids).await;
                     }
                     r
                 }
@@ -519,7 +490,7 @@ async fn show_page(
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewCases)?;
     let c = cs::get(&state.store, &scope, id).await?;
-    let actor = case_actor(auth);
+    let actor = crate::service::case_actor(auth);
     let steps = if auth.may(Action::WorkCases) {
         possible_steps(c.facts(), &actor)
     } else {
@@ -646,82 +617,82 @@ fn parse_local(value: &str, tz: &jiff::tz::TimeZone) -> Option<jiff::Timestamp> 
 }
 
 /// Reads the step a form asks for; fields it needs and lacks are refusals.
+/// A step posted by the case page, in the API's vocabulary (the same
+/// `step`, fields and values as the JSON body of POST /cases/{id}/steps):
+/// the form's strings are typed (local times made instants, ids checked,
+/// naming the field that is wrong) and the result read as the API reads it.
 fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Step, i64), Refusal> {
+    use serde_json::{Map, Value};
     let one = |k: &str| {
         pairs
             .iter()
             .find(|(x, _)| x == k)
             .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
+            .filter(|v| !v.is_empty())
     };
-    let version = one("version").parse().unwrap_or(-1);
-    let reason = one("reason");
-    let note = one("note");
-    let uuid = |k: &'static str| {
-        Uuid::parse_str(&one(k)).map_err(|_| Refusal::Invalid {
-            field: k,
-            code: "invalid_choice",
-        })
-    };
-    let when = |k: &'static str| {
-        parse_local(&one(k), tz).ok_or(Refusal::Invalid {
-            field: k,
-            code: "invalid_date",
-        })
-    };
-    let step = match one("step").as_str() {
-        "register" => Step::Register,
-        "reject" => Step::Reject { reason },
-        "void" => Step::Void { reason },
-        "mark_duplicate" => Step::MarkDuplicate {
-            original: uuid("original")?,
-            reason,
-        },
-        "unmark_duplicate" => Step::UnmarkDuplicate { reason },
-        "classify" => Step::Classify {
-            category: uuid("category")?,
-        },
-        "dispatch" => Step::Dispatch {
-            unit: uuid("unit")?,
-            deadline: when("deadline")?,
-        },
-        "resume" => Step::Resume {
-            unit: uuid("unit")?,
-            deadline: when("deadline")?,
-        },
-        "handle" => Step::Handle { note },
-        "ask_extend" => Step::Ask {
-            ask: Ask::Extend {
-                until: when("until")?,
-            },
-            reason,
-        },
-        "ask_park" => Step::Ask {
-            ask: Ask::Park,
-            reason,
-        },
-        "ask_return" => Step::Ask {
-            ask: Ask::Return,
-            reason,
-        },
-        "approve" => Step::Approve,
-        "refuse" => Step::Refuse { reason },
-        "verify_pass" => Step::Verify { passed: true, note },
-        "verify_fail" => Step::Verify {
-            passed: false,
-            note,
-        },
-        "evaluate" => Step::Evaluate {
-            score: one("score").parse().unwrap_or(0),
-            note,
-        },
-        _ => {
-            return Err(Refusal::Invalid {
-                field: "step",
+    let version = one("version").and_then(|v| v.parse().ok()).unwrap_or(-1);
+    let step = one("step").unwrap_or_default();
+    let mut body = Map::new();
+    body.insert("step".into(), Value::String(step.clone()));
+    // Text the page may leave out is empty, as a blank box would send it.
+    for k in ["reason", "note"] {
+        body.insert(k.into(), Value::String(one(k).unwrap_or_default()));
+    }
+    for k in ["unit", "original", "category"] {
+        if let Some(v) = one(k) {
+            let id = Uuid::parse_str(&v).map_err(|_| Refusal::Invalid {
+                field: k,
                 code: "invalid_choice",
-            });
+            })?;
+            body.insert(k.into(), Value::String(id.to_string()));
+        }
+    }
+    let when = |k: &'static str| -> Result<Option<Value>, Refusal> {
+        match one(k) {
+            None => Ok(None),
+            Some(v) => parse_local(&v, tz)
+                .map(|t| Some(Value::String(t.to_string())))
+                .ok_or(Refusal::Invalid {
+                    field: k,
+                    code: "invalid_date",
+                }),
         }
     };
+    if let Some(d) = when("deadline")? {
+        body.insert("deadline".into(), d);
+    }
+    if let Some(p) = one("passed") {
+        body.insert("passed".into(), Value::Bool(p == "true"));
+    }
+    if let Some(n) = one("score") {
+        body.insert("score".into(), Value::from(n.parse::<i64>().unwrap_or(0)));
+    }
+    if let Some(kind) = one("ask") {
+        let mut ask = Map::new();
+        ask.insert("kind".into(), Value::String(kind));
+        if let Some(u) = when("until")? {
+            ask.insert("until".into(), u);
+        }
+        body.insert("ask".into(), Value::Object(ask));
+    }
+    let step: Step = serde_json::from_value(Value::Object(body)).map_err(|e| {
+        // Serde names a missing field as `x`; anything else is the step.
+        let text = e.to_string();
+        let field = [
+            "deadline", "until", "unit", "original", "category", "passed", "ask",
+        ]
+        .into_iter()
+        .find(|f| text.contains(&format!("`{f}`")))
+        .unwrap_or("step");
+        Refusal::Invalid {
+            field,
+            code: if field == "step" {
+                "invalid_choice"
+            } else {
+                "required"
+            },
+        }
+    })?;
     Ok((step, version))
 }
 
@@ -764,7 +735,8 @@ pub async fn take_step(
             .await;
         }
     };
-    let photo_ids = match super::stage_photos(&state, &auth, "photos", f.photos).await {
+    let photo_ids = match crate::service::photos::stage_all(&state, &auth, "photos", f.photos).await
+    {
         Ok(ids) => ids,
         Err(StoreError::Invalid(e)) => {
             let code = e.0.first().map(|x| x.code).unwrap_or("invalid_choice");
@@ -788,7 +760,7 @@ pub async fn take_step(
         &state.store,
         &auth.ctx(),
         &permit,
-        &case_actor(&auth),
+        &crate::service::case_actor(&auth),
         id,
         version,
         &step,
@@ -799,7 +771,7 @@ pub async fn take_step(
     )
     .await;
     if result.is_err() {
-        super::photos::discard(&state, &photo_ids).await;
+        crate::service::photos::discard(&state, &photo_ids).await;
     }
     match result {
         Ok(_) => Ok(see_other(&format!("/cases/{id}"), "step_taken")),

@@ -3,7 +3,7 @@
 
 use super::{Done, see_other};
 use crate::AppState;
-use crate::auth::{Auth, CsrfForm};
+use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::{P, Q};
 use crate::page::{PageCtx, form_status, render};
@@ -19,7 +19,7 @@ use wenming_domain::framework::{
     parse_list,
 };
 use wenming_domain::org::Unit;
-use wenming_domain::policy::{Action, Resource};
+use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::framework::{
     self as fw, FrameworkSummary, ImportPlan, Node, NodeFilter, StandardEdit,
 };
@@ -142,10 +142,11 @@ pub const MAX_UPLOAD_BYTES: usize = 20 << 20;
 /// change. Nothing is imported until the user confirms.
 pub async fn upload(
     State(state): State<AppState>,
-    auth: Auth,
+    // Before the body: a caller who may not import hears 403, not
+    // what was wrong with the upload.
+    Can { auth, .. }: Can<may::ManageFramework>,
     mut multipart: Multipart,
 ) -> AppResult<Response> {
-    auth.scope(Action::ManageFramework)?;
     let (mut csrf, mut name, mut year, mut create_units, mut file) = (
         String::new(),
         String::new(),

@@ -92,7 +92,7 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
                 ..Default::default()
             };
             let all = wenming_store::task::list(&state.store, &scope, &filter).await?;
-            let day = super::today(&state);
+            let day = crate::service::today(&state);
             let overdue = all
                 .iter()
                 .filter(|t| t.state(day) == wenming_domain::task::TaskState::Overdue)

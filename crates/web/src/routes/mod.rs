@@ -9,27 +9,19 @@ mod frameworks;
 mod home;
 mod inspect;
 mod map;
-pub(crate) mod metrics;
+mod metrics;
 mod notifications;
 mod people;
-pub(crate) mod photos;
 mod regions;
 mod rounds;
 mod routing;
 
 pub(crate) use frameworks::MAX_UPLOAD_BYTES;
 mod session;
-pub mod site_sheet;
 mod sites;
+mod table;
 mod tasks;
-pub mod third_party;
 
-pub use cases::case_actor;
-pub(crate) use photos::{
-    original as photo_original, stage_all as stage_photos, thumbnail as photo_thumbnail,
-    visible as visible_photo,
-};
-pub use tasks::today;
 mod units;
 mod users;
 
@@ -38,10 +30,19 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use table::{Pages, get, post};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    pages().into_parts().0
+}
+
+/// Every (method, path) the pages answer, for the role-matrix test.
+pub fn page_routes() -> Vec<(&'static str, &'static str)> {
+    pages().into_parts().1
+}
+
+fn pages() -> Pages {
+    Pages::default()
         .route("/", get(home::home))
         .route("/login", get(session::login_page).post(session::login))
         .route("/logout", post(session::logout))
@@ -60,8 +61,8 @@ pub fn router() -> Router<AppState> {
         .route("/rounds/new", get(rounds::new_form))
         .route(
             "/rounds/import",
-            get(rounds::import_form).post(rounds::import).layer(
-                axum::extract::DefaultBodyLimit::max(third_party::MAX_IMPORT_BYTES),
+            get(rounds::import_form).post(rounds::import).body_limit(
+                axum::extract::DefaultBodyLimit::max(crate::service::third_party::MAX_IMPORT_BYTES),
             ),
         )
         .route("/rounds/{id}", get(rounds::show))
@@ -75,7 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/sites.xlsx", get(sites::export))
         .route(
             "/sites/import",
-            get(sites::import_form).post(sites::import).layer(
+            get(sites::import_form).post(sites::import).body_limit(
                 axum::extract::DefaultBodyLimit::max(frameworks::MAX_UPLOAD_BYTES + 65_536),
             ),
         )
@@ -105,7 +106,7 @@ pub fn router() -> Router<AppState> {
         .route("/frameworks/template.xlsx", get(frameworks::template))
         .route(
             "/frameworks/import",
-            post(frameworks::upload).layer(axum::extract::DefaultBodyLimit::max(
+            post(frameworks::upload).body_limit(axum::extract::DefaultBodyLimit::max(
                 frameworks::MAX_UPLOAD_BYTES + 65_536,
             )),
         )
@@ -123,7 +124,7 @@ pub fn router() -> Router<AppState> {
             "/cases",
             get(cases::list)
                 .post(cases::create)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
+                .body_limit(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/cases/new", get(cases::new_form))
         .route("/cases.xlsx", get(cases::export))
@@ -152,12 +153,15 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read_all))
         .route("/notifications/{id}/open", post(notifications::open))
-        .route("/photos/{id}", get(photos::original))
-        .route("/photos/{id}/thumbnail", get(photos::thumbnail))
+        .route("/photos/{id}", get(crate::service::photos::original))
+        .route(
+            "/photos/{id}/thumbnail",
+            get(crate::service::photos::thumbnail),
+        )
         .route("/cases/{id}", get(cases::show))
         .route(
             "/cases/{id}/step",
-            post(cases::take_step).layer(axum::extract::DefaultBodyLimit::disable()),
+            post(cases::take_step).body_limit(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/tasks", get(tasks::list))
         .route("/tasks.xlsx", get(tasks::export))

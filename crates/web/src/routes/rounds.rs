@@ -4,7 +4,7 @@
 
 use super::{Done, see_other};
 use crate::AppState;
-use crate::auth::{Auth, CsrfForm};
+use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::P;
 use crate::extract::Q;
@@ -203,15 +203,16 @@ pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult
 
 pub async fn import(
     State(state): State<AppState>,
-    auth: Auth,
+    // Before the body: a caller who may not import hears 403, not
+    // what was wrong with the upload.
+    Can { auth, .. }: Can<may::ManageRounds>,
     multipart: axum::extract::Multipart,
 ) -> AppResult<Response> {
-    auth.scope(Action::ManageRounds)?;
-    let upload = super::third_party::read_upload(multipart).await?;
+    let upload = crate::service::third_party::read_upload(multipart).await?;
     auth.check_csrf(&upload.csrf)?;
     let form = upload.form.clone();
     let result_words = upload.result_words.clone();
-    let (errors, problems) = match super::third_party::run(&state, &auth, upload).await {
+    let (errors, problems) = match crate::service::third_party::run(&state, &auth, upload).await {
         Ok(i) => {
             return Ok(see_other(
                 &format!("/rounds/{}", i.round.id),
@@ -320,6 +321,7 @@ fn messages(lang: crate::i18n::Lang, e: &FieldErrors) -> String {
 
 #[derive(serde::Deserialize)]
 pub struct SendForm {
+    #[serde(default)]
     inspector_id: String,
 }
 
@@ -349,7 +351,9 @@ pub async fn send(
 
 #[derive(serde::Deserialize)]
 pub struct MapForm {
+    #[serde(default)]
     site_id: String,
+    #[serde(default)]
     standard_id: String,
     #[serde(default)]
     result: String,
@@ -361,18 +365,20 @@ pub async fn map(
     f: CsrfForm<MapForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
+    let permit = auth.permit::<may::ManageRounds>()?;
     let parsed = (
         Uuid::parse_str(f.form.site_id.trim()),
         Uuid::parse_str(f.form.standard_id.trim()),
     );
     let result = match parsed {
         (Ok(site_id), Ok(standard_id)) => {
-            crate::api::rounds::map_row(
+            crate::service::rounds::map_row(
                 &state,
                 &auth,
+                &permit,
                 id,
                 row_id,
-                crate::api::rounds::MapBody {
+                crate::service::rounds::MapBody {
                     site_id,
                     standard_id,
                     result: Some(f.form.result.clone()),
@@ -410,6 +416,7 @@ pub async fn map(
 
 #[derive(serde::Deserialize)]
 pub struct CloseForm {
+    #[serde(default)]
     version: i64,
 }
 
@@ -448,7 +455,7 @@ pub async fn site(
     auth: Auth,
     P((id, site_id)): P<(Uuid, Uuid)>,
 ) -> AppResult<Response> {
-    let rs = crate::api::rounds::visible_round_site(&state, &auth, id, site_id).await?;
+    let rs = crate::service::rounds::visible_round_site(&state, &auth, id, site_id).await?;
     let page = SitePage {
         p: PageCtx::new(&auth, &state),
         round: ins::get(&state.store, id).await?,

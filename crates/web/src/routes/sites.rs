@@ -3,7 +3,7 @@
 
 use super::{Done, see_other};
 use crate::AppState;
-use crate::auth::{Auth, CsrfForm};
+use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::{P, Q};
 use crate::page::{PageCtx, form_status, render};
@@ -306,7 +306,7 @@ pub async fn update(
 }
 
 pub async fn export(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    super::site_sheet::export(&state, &auth).await
+    crate::service::site_sheet::export(&state, &auth).await
 }
 
 #[derive(Template)]
@@ -326,13 +326,14 @@ pub async fn import_form(State(state): State<AppState>, auth: Auth) -> AppResult
 
 pub async fn import(
     State(state): State<AppState>,
-    auth: Auth,
+    // Before the body: a caller who may not import hears 403, not
+    // what was wrong with the upload.
+    Can { auth, .. }: Can<may::ManageSites>,
     multipart: axum::extract::Multipart,
 ) -> AppResult<Response> {
-    auth.scope(Action::ManageSites)?;
-    let (csrf, file) = super::site_sheet::read_upload(multipart).await?;
+    let (csrf, file) = crate::service::site_sheet::read_upload(multipart).await?;
     auth.check_csrf(&csrf)?;
-    let problems = match super::site_sheet::import(&state, &auth, file).await {
+    let problems = match crate::service::site_sheet::import(&state, &auth, file).await {
         Ok(_) => return Ok(see_other("/sites", "sites_imported")),
         Err(AppError::Problems(p)) => p
             .iter()

@@ -12,7 +12,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use jiff::civil::Date;
 use serde::Deserialize;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
@@ -23,12 +22,6 @@ use wenming_domain::task::{TaskState, parse_date, parse_percent, parse_target};
 use wenming_store::framework::{self as fw, FrameworkSummary};
 use wenming_store::task::{self, BulkOutcome, Selection, Task, TaskFilter, TaskInput, Uncovered};
 use wenming_store::{StoreError, org};
-
-pub fn today(state: &AppState) -> Date {
-    jiff::Timestamp::now()
-        .to_zoned_datetime(state.config.timezone.clone())
-        .date()
-}
 
 pub struct TaskRow {
     pub task: Task,
@@ -80,7 +73,7 @@ async fn resolve(
     let filter = TaskFilter {
         framework_id: framework.as_ref().map(|f| f.id),
         unit_id: Uuid::parse_str(&q.unit).ok(),
-        overdue_on: (q.overdue == "1").then(|| today(state)),
+        overdue_on: (q.overdue == "1").then(|| crate::service::today(state)),
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
         under_code: Some(q.aspect.clone()).filter(|s| !s.is_empty()),
     };
@@ -112,7 +105,7 @@ pub async fn list(
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewTasks)?;
     let (framework, filter) = resolve(&state, &q).await?;
-    let day = today(&state);
+    let day = crate::service::today(&state);
     let tasks = match &framework {
         Some(_) => task::list(&state.store, &scope, &filter).await?,
         None => vec![],
@@ -172,7 +165,7 @@ pub async fn export(
     let scope = auth.scope(Action::ViewTasks)?;
     let (framework, filter) = resolve(&state, &q).await?;
     let framework = framework.ok_or(AppError::NotFound)?;
-    let day = today(&state);
+    let day = crate::service::today(&state);
     let t = |k: &str| crate::i18n::t(auth.lang, k);
     let rows: Vec<wenming_reports::tasks_xlsx::Row> = task::list(&state.store, &scope, &filter)
         .await?
@@ -248,7 +241,7 @@ async fn show_page(
         && (auth.may(Action::ManageTasks) || auth.actor.grants.iter().any(|g| matches!(g.reach, wenming_domain::policy::Reach::Unit { id } if id == t.lead_unit.id)));
     let page = ShowPage {
         p: PageCtx::new(auth, state).with_flash(done),
-        state: t.state(today(state)),
+        state: t.state(crate::service::today(state)),
         history: task::history(&state.store, id).await?,
         percent: if percent.is_empty() {
             t.progress.to_string()

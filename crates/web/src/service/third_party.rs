@@ -121,7 +121,7 @@ pub async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
             "ends_on" => u.form.ends_on = text(),
             "result_words" => u.result_words = text(),
             "file" => {
-                if bytes.len() > super::MAX_UPLOAD_BYTES {
+                if bytes.len() > crate::routes::MAX_UPLOAD_BYTES {
                     return Err(too_large("file"));
                 }
                 u.sheet = bytes.to_vec()
