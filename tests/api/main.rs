@@ -19,6 +19,7 @@ mod plans;
 mod roles;
 mod rounds;
 mod route_matrix;
+mod scoped_writes;
 mod sites;
 mod tallies;
 mod tasks;

@@ -370,7 +370,11 @@ async fn one_by_one_assignment_checks_its_input(b: Backend) {
     let r = s
         .post(
             &format!("/standards/{}/task", std.id),
-            &[("lead", &lead), ("target", ""), ("deadline", "2030-02-30")],
+            &[
+                ("lead_unit_id", &lead),
+                ("target", ""),
+                ("deadline", "2030-02-30"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -383,10 +387,10 @@ async fn one_by_one_assignment_checks_its_input(b: Backend) {
         .post(
             &format!("/standards/{}/task", std.id),
             &[
-                ("lead", &lead),
+                ("lead_unit_id", &lead),
                 ("target", "亮灯率 95%"),
                 ("deadline", "2030-06-30"),
-                ("person", &other_person),
+                ("responsible_person_id", &other_person),
             ],
         )
         .await;
@@ -407,10 +411,10 @@ async fn one_by_one_assignment_checks_its_input(b: Backend) {
         .post(
             &format!("/standards/{}/task", std.id),
             &[
-                ("lead", &lead),
+                ("lead_unit_id", &lead),
                 ("target", "亮灯率 95%"),
                 ("deadline", "2030-06-30"),
-                ("person", &own_person),
+                ("responsible_person_id", &own_person),
             ],
         )
         .await;

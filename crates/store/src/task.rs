@@ -213,7 +213,7 @@ async fn check_person(conn: &mut AnyConnection, input: &TaskInput) -> Result<(),
                 .await?;
         if unit.as_deref() != Some(input.lead_unit.to_string().as_str()) {
             return Err(StoreError::invalid(
-                "responsible_person",
+                "responsible_person_id",
                 "not_of_lead_unit",
             ));
         }
@@ -223,7 +223,7 @@ async fn check_person(conn: &mut AnyConnection, input: &TaskInput) -> Result<(),
         .fetch_one(&mut *conn)
         .await?;
     if n == 0 {
-        return Err(StoreError::invalid("lead_unit", "invalid_choice"));
+        return Err(StoreError::invalid("lead_unit_id", "invalid_choice"));
     }
     Ok(())
 }
@@ -251,11 +251,14 @@ async fn check_units_reached(
     input: &TaskInput,
 ) -> Result<(), StoreError> {
     if !unit_reached(conn, scope, input.lead_unit).await? {
-        return Err(StoreError::invalid("lead_unit", "invalid_choice"));
+        return Err(StoreError::invalid("lead_unit_id", "invalid_choice"));
     }
     for u in &input.cooperating {
         if !unit_reached(conn, scope, *u).await? {
-            return Err(StoreError::invalid("cooperating", "invalid_choice"));
+            return Err(StoreError::invalid(
+                "cooperating_unit_ids",
+                "invalid_choice",
+            ));
         }
     }
     Ok(())
@@ -281,7 +284,7 @@ async fn write_cooperating(
             .bind(u.to_string())
             .execute(&mut *conn)
             .await
-            .map_err(|_| StoreError::invalid("cooperating", "invalid_choice"))?;
+            .map_err(|_| StoreError::invalid("cooperating_unit_ids", "invalid_choice"))?;
     }
     Ok(())
 }

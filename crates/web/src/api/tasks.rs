@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
-use wenming_domain::framework::Method;
+
 use wenming_domain::policy::{Action, may};
 use wenming_domain::task::{parse_date, parse_target};
-use wenming_store::task::{self, Selection, Task, TaskFilter, TaskInput};
+use wenming_store::task::{self, Task, TaskFilter, TaskInput};
 
 #[derive(Serialize, ToSchema)]
 pub struct TaskDto {
@@ -249,6 +249,8 @@ pub struct BulkDto {
     pub kept: usize,
     /// Codes skipped for want of a lead unit.
     pub no_lead: Vec<String>,
+    /// Codes skipped because their units lie outside the caller's district.
+    pub outside: Vec<String>,
 }
 
 /// Assigns every selected standard at once, in one transaction.
@@ -260,38 +262,21 @@ pub async fn bulk(
     P(id): P<Uuid>,
     ApiJson(b): ApiJson<BulkBody>,
 ) -> AppResult<Json<BulkDto>> {
-    let mut e = FieldErrors::new();
-    let target = parse_target(&mut e, &b.target);
-    let deadline = parse_date(&mut e, "deadline", &b.deadline);
-    let method = match b.method.as_deref().filter(|m| !m.is_empty()) {
-        Some(m) => Method::parse(m).or_else(|| {
-            e.add("method", "invalid_choice");
-            None
-        }),
-        None => None,
-    };
-    let (Some(target), Some(deadline)) = (target, deadline) else {
-        return Err(AppError::Invalid(e));
-    };
-    if !e.is_empty() {
-        return Err(AppError::Invalid(e));
-    }
-    wenming_store::framework::get(&state.store, id).await?;
-    let sel = Selection {
-        under_code: b.under_code.filter(|c| !c.is_empty()),
-        method,
-        lead_unit: b.led_by,
-    };
-    let o = task::bulk_assign(
-        &state.store,
-        &auth.ctx(),
+    let text = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
+    let o = crate::service::tasks::bulk_assign(
+        &state,
+        &auth,
         &permit,
         id,
-        &sel,
-        &target,
-        deadline,
-        b.lead_unit_id,
-        b.overwrite,
+        &crate::service::tasks::BulkRequest {
+            under_code: b.under_code.unwrap_or_default(),
+            method: b.method.unwrap_or_default(),
+            led_by: text(b.led_by),
+            lead_unit_id: text(b.lead_unit_id),
+            target: b.target,
+            deadline: b.deadline,
+            overwrite: b.overwrite,
+        },
     )
     .await?;
     Ok(Json(BulkDto {
@@ -299,6 +284,7 @@ pub async fn bulk(
         updated: o.updated,
         kept: o.kept,
         no_lead: o.no_lead,
+        outside: o.outside,
     }))
 }
 

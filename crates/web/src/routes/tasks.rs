@@ -20,7 +20,7 @@ use wenming_domain::org::{Person, Unit};
 use wenming_domain::policy::{Action, Resource, Scope, may};
 use wenming_domain::task::{TaskState, parse_date, parse_percent, parse_target};
 use wenming_store::framework::{self as fw, FrameworkSummary};
-use wenming_store::task::{self, BulkOutcome, Selection, Task, TaskFilter, TaskInput, Uncovered};
+use wenming_store::task::{self, BulkOutcome, Task, TaskFilter, TaskInput, Uncovered};
 use wenming_store::{StoreError, org};
 
 pub struct TaskRow {
@@ -374,27 +374,28 @@ impl AssignValues {
                 .unwrap_or_default()
         };
         AssignValues {
-            lead: one("lead"),
+            lead: one("lead_unit_id"),
             coop: pairs
                 .iter()
-                .filter(|(k, v)| k == "coop" && !v.is_empty())
+                .filter(|(k, v)| k == "cooperating_unit_ids" && !v.is_empty())
                 .map(|(_, v)| v.clone())
                 .collect(),
             target: one("target"),
             deadline: one("deadline"),
-            person: one("person"),
+            person: one("responsible_person_id"),
             version: one("version").parse().unwrap_or(-1),
         }
     }
     fn parse(&self) -> Result<TaskInput, FieldErrors> {
         let mut e = FieldErrors::new();
-        let lead = wenming_domain::org::parse_optional_id(&mut e, "lead", &self.lead);
-        if lead.is_none() && e.for_field("lead").is_none() {
-            e.add("lead", "required");
+        let lead = wenming_domain::org::parse_optional_id(&mut e, "lead_unit_id", &self.lead);
+        if lead.is_none() && e.for_field("lead_unit_id").is_none() {
+            e.add("lead_unit_id", "required");
         }
         let target = parse_target(&mut e, &self.target);
         let deadline = parse_date(&mut e, "deadline", &self.deadline);
-        let person = wenming_domain::org::parse_optional_id(&mut e, "person", &self.person);
+        let person =
+            wenming_domain::org::parse_optional_id(&mut e, "responsible_person_id", &self.person);
         match (lead, target, deadline) {
             (Some(lead_unit), Some(target), Some(deadline)) if e.is_empty() => Ok(TaskInput {
                 lead_unit,
@@ -613,33 +614,24 @@ pub async fn bulk(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let mut e = FieldErrors::new();
-    let target = parse_target(&mut e, &one("target"));
-    let deadline = parse_date(&mut e, "deadline", &one("deadline"));
-    let lead = wenming_domain::org::parse_optional_id(&mut e, "lead", &one("lead"));
-    let selection = Selection {
-        under_code: Some(one("aspect")).filter(|s| !s.is_empty()),
-        method: Method::parse(&one("method")),
-        lead_unit: Uuid::parse_str(&one("by_unit")).ok(),
+    let request = crate::service::tasks::BulkRequest {
+        under_code: one("under_code"),
+        method: one("method"),
+        led_by: one("led_by"),
+        lead_unit_id: one("lead_unit_id"),
+        target: one("target"),
+        deadline: one("deadline"),
+        overwrite: !one("overwrite").is_empty(),
     };
-    let (Some(target), Some(deadline)) = (target, deadline) else {
-        return bulk_page(&state, &auth, id, f.form.clone(), e, None).await;
-    };
-    if !e.is_empty() {
-        return bulk_page(&state, &auth, id, f.form.clone(), e, None).await;
-    }
-    let outcome = task::bulk_assign(
-        &state.store,
-        &auth.ctx(),
-        &auth.permit()?,
-        id,
-        &selection,
-        &target,
-        deadline,
-        lead,
-        !one("overwrite").is_empty(),
-    )
-    .await?;
+    let permit = auth.permit()?;
+    let outcome =
+        match crate::service::tasks::bulk_assign(&state, &auth, &permit, id, &request).await {
+            Ok(o) => o,
+            Err(AppError::Invalid(e)) => {
+                return bulk_page(&state, &auth, id, f.form.clone(), e, None).await;
+            }
+            Err(e) => return Err(e),
+        };
     bulk_page(
         &state,
         &auth,

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod photos;
 pub mod rounds;
 pub mod site_sheet;
+pub mod tasks;
 pub mod third_party;
 
 use crate::AppState;
