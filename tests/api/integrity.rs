@@ -1816,7 +1816,12 @@ async fn a_full_disk_is_survived_on_sqlite() {
 
 /// Registers and dispatches a case to 市城市管理局, whose staff report it
 /// fixed (with a fresh photo); the case as the API then shows it.
-async fn dispatched_and_fixed(app: &TestApp, office: &str, unit: &str, c: &Value) -> Value {
+pub(crate) async fn dispatched_and_fixed(
+    app: &TestApp,
+    office: &str,
+    unit: &str,
+    c: &Value,
+) -> Value {
     let c = crate::cases::register_and_dispatch(app, office, c, "市城市管理局", 48).await;
     crate::cases::step(
         app,

@@ -13,6 +13,7 @@ on_both!(
     an_inspector_reports_only_where_they_work,
     the_city_always_keeps_an_administrator,
     two_administrators_revoking_each_other_at_once_leave_one,
+    the_case_page_posts_the_apis_steps,
 );
 
 /// The 临江区 inspector's account made the office of 临江区 as well.
@@ -361,4 +362,84 @@ async fn two_administrators_revoking_each_other_at_once_leave_one(b: Backend) {
         .await
         .unwrap();
     assert_eq!(n, 1);
+}
+
+/// The case page and the API take one step vocabulary: the page's verify
+/// and ask forms post `step=verify` with `passed`, `step=ask` with `ask`.
+async fn the_case_page_posts_the_apis_steps(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let (office, unit) = (
+        app.token("office", false).await,
+        app.token("unit", false).await,
+    );
+    let ask = crate::cases::report(&app, &office, sub(&cats, "0201").id, IN_LJ).await;
+    let ask = crate::cases::register_and_dispatch(&app, &office, &ask, "市城市管理局", 48).await;
+    let staff = app.as_role("unit").await;
+    let id = ask["id"].as_str().unwrap();
+    let version = ask["version"].to_string();
+    // Asking to park without a reason names the reason; with one it is asked.
+    let r = staff
+        .post(
+            &format!("/cases/{id}/step"),
+            &[
+                ("step", "ask"),
+                ("ask", "park"),
+                ("reason", "需协调产权单位"),
+                ("until", ""),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let c: Value =
+        bearer(&format!("http://{}", app.addr))(Method::GET, &format!("/cases/{id}"), &unit)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(c["state"], "awaiting_approval", "the office has the request");
+    // An extension needs its date: the form says which field.
+    let version = c["version"].to_string();
+    let r = staff
+        .post(
+            &format!("/cases/{id}/step"),
+            &[
+                ("step", "ask"),
+                ("ask", "extend"),
+                ("reason", "材料未到"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+
+    // Verification from the page: the admin (no part in handling) passes it.
+    let v = crate::cases::report(&app, &office, sub(&cats, "0201").id, IN_LJ).await;
+    let v = crate::integrity::dispatched_and_fixed(&app, &office, &unit, &v).await;
+    assert_eq!(v["state"], "handled");
+    let admin = app.as_role("admin").await;
+    let id = v["id"].as_str().unwrap();
+    let r = admin
+        .post(
+            &format!("/cases/{id}/step"),
+            &[
+                ("step", "verify"),
+                ("passed", "true"),
+                ("note", "现场已清理"),
+                ("version", &v["version"].to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = admin.get_text(&format!("/cases/{id}")).await;
+    assert!(!html.contains("name=\"passed\""), "nothing left to verify");
+    let state: String = sqlx::query_scalar("SELECT state FROM case_record WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    assert_ne!(state, "handled", "the verification was taken");
 }
