@@ -400,7 +400,10 @@ async fn the_case_page_posts_the_apis_steps(b: Backend) {
             .json()
             .await
             .unwrap();
-    assert_eq!(c["state"], "awaiting_approval", "the office has the request");
+    assert_eq!(
+        c["state"], "awaiting_approval",
+        "the office has the request"
+    );
     // An extension needs its date: the form says which field.
     let version = c["version"].to_string();
     let r = staff

@@ -318,6 +318,16 @@ async fn framework_walk(c: &Client, app: &TestApp, tag: &str) {
         .await
         .unwrap();
     shot(c, &format!("standard-edit-{tag}")).await;
+    // The assignment forms, in the API's field names.
+    c.goto(&app.url(&format!("/standards/{}/task", std.id)))
+        .await
+        .unwrap();
+    assert!(body_text(c).await.contains("3.2.1"));
+    shot(c, &format!("task-assign-{tag}")).await;
+    c.goto(&app.url(&format!("/frameworks/{}/tasks", f.id)))
+        .await
+        .unwrap();
+    shot(c, &format!("task-bulk-{tag}")).await;
     // Export the framework, rename it in its settings sheet, and preview the import.
     let mut doc = wenming_store::framework::export(&app.store, f.id)
         .await
