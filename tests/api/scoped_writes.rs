@@ -31,6 +31,17 @@ async fn district_office(app: &TestApp) -> String {
     app.token("inspector", false).await
 }
 
+/// The name of the unit leading a task.
+async fn lead_of(app: &TestApp, task: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT u.name FROM task t JOIN unit u ON u.id = t.lead_unit_id WHERE t.id = $1",
+    )
+    .bind(task)
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap()
+}
+
 /// A standard of a fresh copy of the framework: it has no task yet.
 async fn first_free_standard(app: &TestApp) -> String {
     let active = wenming_store::framework::active(&app.store)
@@ -99,13 +110,7 @@ async fn a_district_office_assigns_tasks_only_to_its_districts_units(b: Backend)
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let lead: String = sqlx::query_scalar(
-        "SELECT u.name FROM task t JOIN unit u ON u.id = t.lead_unit_id WHERE t.id = $1",
-    )
-    .bind(&edu)
-    .fetch_one(app.store.reader())
-    .await
-    .unwrap();
+    let lead: String = lead_of(&app, &edu).await;
     assert_eq!(lead, "市教育局");
     // Assigning the whole framework over again from the district touches
     // only its own units' standards, and says which it left.
@@ -125,13 +130,7 @@ async fn a_district_office_assigns_tasks_only_to_its_districts_units(b: Backend)
         !o["outside"].as_array().unwrap().is_empty(),
         "the city's standards are reported as outside: {o}"
     );
-    let lead: String = sqlx::query_scalar(
-        "SELECT u.name FROM task t JOIN unit u ON u.id = t.lead_unit_id WHERE t.id = $1",
-    )
-    .bind(&edu)
-    .fetch_one(app.store.reader())
-    .await
-    .unwrap();
+    let lead: String = lead_of(&app, &edu).await;
     assert_eq!(lead, "市教育局", "overwrite left the city's task alone");
     // An unknown filter is refused, not dropped (which would assign more).
     let r = call(Method::POST, &format!("/frameworks/{f}/tasks"), &token)

@@ -12,6 +12,9 @@ use std::sync::OnceLock;
 use uuid::Uuid;
 use wenming_domain::account::{Grant, Role, ScopeRef, User, UserInput, lockout_after};
 use wenming_domain::policy::{Actor, ActorGrant, Permit, Reach, may};
+
+mod administrators;
+use administrators::{administrator_grants, administrators_remain, guard_administrators};
 use wenming_domain::validation::{full_to_half, match_key};
 
 // ------------------------------------------------------------ secrets
@@ -704,48 +707,6 @@ pub async fn add_grant(
         .into_iter()
         .find(|g| g.id == id)
         .ok_or(StoreError::NotFound)
-}
-
-/// Changes that could leave the city without an administrator queue up
-/// behind one another (PostgreSQL: a transaction-scoped advisory lock;
-/// SQLite has a single writer already), so two revocations at once cannot
-/// each see the other's administrator still there.
-async fn guard_administrators(store: &Store, tx: &mut AnyConnection) -> Result<(), StoreError> {
-    if store.backend() == crate::Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(ADMINISTRATORS_LOCK)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// An arbitrary key for the advisory lock above ("wm-admin").
-const ADMINISTRATORS_LOCK: i64 = 0x776d_2d61_646d_696e;
-
-async fn administrator_grants(tx: &mut AnyConnection, user_id: Uuid) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM role_grant WHERE user_id = $1 AND role = 'administrator'",
-    )
-    .bind(user_id.to_string())
-    .fetch_one(&mut *tx)
-    .await?)
-}
-
-/// The city must keep an active administrator whose grant reaches all of
-/// it, or nobody could manage accounts any more.
-async fn administrators_remain(tx: &mut AnyConnection, field: &str) -> Result<(), StoreError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM role_grant g JOIN app_user u ON u.id = g.user_id \
-         JOIN region r ON r.id = g.scope_id \
-         WHERE g.role = 'administrator' AND g.scope_kind = 'region' AND r.parent_id IS NULL AND u.active = 1",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    if n == 0 {
-        return Err(StoreError::invalid(field, "last_administrator"));
-    }
-    Ok(())
 }
 
 pub async fn remove_grant(
