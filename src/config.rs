@@ -364,3 +364,97 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
 pub fn default_timezone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)
 }
+
+/// The README's configuration table is the configuration: every key of
+/// `wenming.toml` and every `WENMING_*` variable read here has its row, and
+/// the table names nothing that is not read.
+#[cfg(test)]
+mod documented_configuration {
+    /// The file's keys, as serde knows them: the error for an unknown key
+    /// lists every expected one.
+    fn file_keys() -> Vec<String> {
+        let err = toml::from_str::<super::FileConfig>("no_such_key = 1")
+            .expect_err("an unknown key is refused")
+            .to_string();
+        let list = err
+            .split("expected one of")
+            .nth(1)
+            .expect("serde lists the expected keys");
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The variables the configuration reads (the config file's own name
+    /// aside, which the README gives in prose).
+    fn variables() -> Vec<String> {
+        let mut out = vec![];
+        for src in [include_str!("config.rs"), include_str!("main.rs")] {
+            let code = src
+                .split("#[cfg(test)]")
+                .next()
+                .expect("the code comes before the tests");
+            for part in code.split('"').skip(1).step_by(2) {
+                if part.starts_with("WENMING_")
+                    && part.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                {
+                    out.push(part.to_string());
+                }
+            }
+        }
+        out.retain(|v| v != "WENMING_CONFIG");
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// (file key, variable) of each row of the README's table.
+    fn rows() -> Vec<(String, String)> {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("the README has a Configuration section");
+        let cell = |c: &str| c.trim().trim_matches('`').to_string();
+        table
+            .lines()
+            .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.contains("environment"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').collect();
+                (cell(cells[1]), cell(cells[2]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_documents_every_key_and_variable_and_no_other() {
+        let (keys, vars) = (file_keys(), variables());
+        assert!(keys.len() >= 10, "{keys:?}");
+        let rows = rows();
+        for k in &keys {
+            assert!(
+                rows.iter().any(|(key, _)| key == k),
+                "the README's configuration table has no row for the key `{k}`"
+            );
+        }
+        for v in &vars {
+            assert!(
+                rows.iter().any(|(_, var)| var == v),
+                "the README's configuration table has no row for `{v}`"
+            );
+        }
+        for (key, var) in &rows {
+            assert!(
+                key.is_empty() || keys.contains(key),
+                "the README documents the key `{key}`, which wenming.toml does not take"
+            );
+            assert!(
+                var.is_empty() || vars.contains(var),
+                "the README documents `{var}`, which wenming does not read"
+            );
+        }
+    }
+}

@@ -1,7 +1,6 @@
 //! `wenming`: runs a city's National Civilized City campaign.
 
 mod config;
-mod perf;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -61,71 +60,6 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
-    },
-    /// Fill a database with a synthetic city (the demo city and many cases),
-    /// for measuring. Refuses a database holding real cases unless forced.
-    Gen {
-        /// district (50,000 cases), city (1,000,000) or province (20,000,000).
-        #[arg(long, value_name = "SIZE", conflicts_with = "cases")]
-        scale: Option<String>,
-        /// An exact number of cases instead of a scale.
-        #[arg(long, value_name = "N")]
-        cases: Option<u64>,
-        /// The same seed gives the same rows.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Add to a database that already holds cases not made by `gen`.
-        #[arg(long)]
-        force: bool,
-        /// Give this many handled cases a generated photo of the problem and
-        /// one of the fix (with capture time and GPS), stored like uploads.
-        #[arg(long, value_name = "N", default_value_t = 0)]
-        photos: u64,
-        /// Add daily patrol rounds over every site until about this many
-        /// findings exist (the city scale's 10,000,000, say).
-        #[arg(long, value_name = "N", default_value_t = 0)]
-        findings: u64,
-    },
-    /// Drive a running wenming on this machine with one request mix and
-    /// report throughput and latency.
-    Load {
-        /// The server, on loopback (http://127.0.0.1:8080).
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        /// An API token (read-write for intake), from the account page.
-        #[arg(long, env = "WENMING_LOAD_TOKEN")]
-        token: String,
-        #[arg(long, value_enum)]
-        mix: perf::Mix,
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Stop after this many requests...
-        #[arg(long, default_value_t = 10_000)]
-        requests: u64,
-        /// ...or this many seconds, whichever comes first.
-        #[arg(long, default_value_t = 30)]
-        seconds: u64,
-    },
-    /// Measure the whole table (generation, raw baselines, the server under
-    /// load) on SQLite and, given an admin URL, PostgreSQL; write the
-    /// results to a Markdown file.
-    Bench {
-        #[arg(long, default_value = "district")]
-        scale: String,
-        #[arg(long, value_name = "N")]
-        cases: Option<u64>,
-        /// A PostgreSQL URL whose server may create a scratch database
-        /// (postgres://postgres@127.0.0.1:5432/postgres).
-        #[arg(long, value_name = "URL")]
-        postgres: Option<String>,
-        #[arg(long, default_value = "docs/benchmarks.md")]
-        output: PathBuf,
-        /// Seconds per load run.
-        #[arg(long, default_value_t = 20)]
-        seconds: u64,
-        /// Where the scratch SQLite databases go.
-        #[arg(long, default_value = "target/bench-data")]
-        work_dir: PathBuf,
     },
 }
 
@@ -350,101 +284,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let store = open_store(&cfg).await?;
             reset_password(&store, &username).await
         }
-        Command::Gen {
-            scale,
-            cases,
-            seed,
-            force,
-            photos,
-            findings,
-        } => {
-            let cases = match (cases, scale.as_deref()) {
-                (Some(n), _) => n,
-                (None, None) => wenming_store::generate::scale("district").unwrap_or(50_000),
-                (None, Some(s)) => wenming_store::generate::scale(s).ok_or_else(|| {
-                    Failure::Config(format!(
-                        "--scale {s} is not valid: expected district, city or province"
-                    ))
-                })?,
-            };
-            let store = open_store(&cfg).await?;
-            bootstrap(&store).await?;
-            perf::gen_into(
-                &store,
-                &wenming_store::generate::GenSpec {
-                    cases,
-                    seed,
-                    force,
-                    until: wenming_store::generate::today(),
-                },
-            )
-            .await
-            .map_err(Failure::Runtime)?;
-            if photos > 0 {
-                let files = open_files(&cfg)?;
-                let made = wenming_store::generate::photos(&store, &files, photos)
-                    .await
-                    .map_err(|e| Failure::Runtime(e.to_string()))?;
-                println!("Attached {made} generated photos.");
-            }
-            if findings > 0 {
-                perf::findings_into(&store, findings, seed)
-                    .await
-                    .map_err(Failure::Runtime)?;
-            }
-            Ok(())
-        }
-        Command::Load {
-            url,
-            token,
-            mix,
-            concurrency,
-            requests,
-            seconds,
-        } => {
-            perf::check_loopback(&url).map_err(Failure::Config)?;
-            let r = perf::run_load(&perf::LoadSpec {
-                base: url.trim_end_matches('/').to_string(),
-                token,
-                mix,
-                concurrency: concurrency.clamp(1, 1024),
-                max_requests: requests,
-                duration: std::time::Duration::from_secs(seconds.clamp(1, 3600)),
-            })
-            .await
-            .map_err(Failure::Runtime)?;
-            perf::print_load(mix, concurrency, &r);
-            Ok(())
-        }
-        Command::Bench {
-            scale,
-            cases,
-            postgres,
-            output,
-            seconds,
-            work_dir,
-        } => {
-            let cases = match cases {
-                Some(n) => n,
-                None => wenming_store::generate::scale(&scale).ok_or_else(|| {
-                    Failure::Config(format!(
-                        "--scale {scale} is not valid: expected district, city or province"
-                    ))
-                })?,
-            };
-            perf::bench(perf::BenchSpec {
-                cases,
-                // Ten findings a case, as a city's inspection history runs.
-                findings: cases * 10,
-                seed: 1,
-                postgres_admin_url: postgres,
-                output,
-                duration: std::time::Duration::from_secs(seconds.clamp(2, 600)),
-                work_dir,
-            })
-            .await
-            .map_err(Failure::Runtime)
-        }
     }
 }
 
@@ -656,7 +495,7 @@ async fn find_framework(
 }
 
 async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(), Failure> {
-    use wenming_store::framework as fw;
+    use wenming_store::framework;
     match command {
         FrameworkCommand::Import {
             file,
@@ -676,7 +515,7 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
                 &Default::default(),
             )
             .map_err(|p| report_problems(&p))?;
-            let plan = match fw::plan(store, &doc).await {
+            let plan = match framework::plan(store, &doc).await {
                 Ok(p) => p,
                 Err(wenming_store::StoreError::Problems(p)) => return Err(report_problems(&p)),
                 Err(e) => return Err(Failure::Runtime(e.to_string())),
@@ -736,12 +575,13 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
                 }
             };
             let permit = system_permit(store).await?;
-            let (id, _) = fw::import_with_progress(store, &ctx, &permit, &doc, create_units, &show)
-                .await
-                .map_err(|e| match e {
-                    wenming_store::StoreError::Problems(p) => report_problems(&p),
-                    e => Failure::Runtime(e.to_string()),
-                })?;
+            let (id, _) =
+                framework::import_with_progress(store, &ctx, &permit, &doc, create_units, &show)
+                    .await
+                    .map_err(|e| match e {
+                        wenming_store::StoreError::Problems(p) => report_problems(&p),
+                        e => Failure::Runtime(e.to_string()),
+                    })?;
             println!("Imported as a draft: {id}");
             Ok(())
         }
@@ -751,7 +591,7 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
             framework,
         } => {
             let f = find_framework(store, framework.as_deref()).await?;
-            let doc = fw::export(store, f.id)
+            let doc = framework::export(store, f.id)
                 .await
                 .map_err(|e| Failure::Runtime(e.to_string()))?;
             let bytes = match format {
@@ -781,7 +621,7 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
             Ok(())
         }
         FrameworkCommand::List => {
-            for f in fw::list(store)
+            for f in framework::list(store)
                 .await
                 .map_err(|e| Failure::Runtime(e.to_string()))?
             {
@@ -797,6 +637,96 @@ async fn framework_command(store: &Store, command: FrameworkCommand) -> Result<(
                 );
             }
             Ok(())
+        }
+    }
+}
+
+/// The documented command list is clap's: a command added, renamed or
+/// removed without its row in the README (or the architecture notes'
+/// list) fails here.
+#[cfg(test)]
+mod documented_commands {
+    use clap::CommandFactory;
+
+    /// Every command path that does something: `["framework", "import"]`.
+    fn leaves(c: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subs: Vec<&clap::Command> = c
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        if subs.is_empty() {
+            out.push(path);
+            return;
+        }
+        for s in subs {
+            let mut p = path.clone();
+            p.push(s.get_name().to_string());
+            leaves(s, p, out);
+        }
+    }
+
+    /// The command words of each row of the README's command table.
+    fn readme_rows() -> Vec<Vec<String>> {
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("## Commands")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("the README has a Commands section");
+        table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `wenming "))
+            .map(|l| {
+                l.split_whitespace()
+                    .map(|w| w.trim_end_matches('`'))
+                    .take_while(|w| {
+                        !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    })
+                    .map(str::to_string)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_command_and_no_other() {
+        let mut commands = vec![];
+        leaves(&super::Cli::command(), vec![], &mut commands);
+        let rows = readme_rows();
+        for c in &commands {
+            assert!(
+                rows.iter().any(|r| r.starts_with(c)),
+                "`wenming {}` has no row in the README's command table",
+                c.join(" ")
+            );
+        }
+        for r in &rows {
+            assert!(
+                commands.iter().any(|c| r.starts_with(c)),
+                "the README documents `wenming {}`, which is no command",
+                r.join(" ")
+            );
+        }
+        assert!(rows.len() >= commands.len());
+    }
+
+    #[test]
+    fn the_architecture_notes_name_every_top_level_command() {
+        let notes = include_str!("../docs/architecture.md");
+        let line: String = notes
+            .lines()
+            .skip_while(|l| !l.starts_with("src/main.rs"))
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        for c in super::Cli::command().get_subcommands() {
+            let name = c.get_name();
+            if name != "help" {
+                assert!(
+                    line.contains(name),
+                    "docs/architecture.md's CLI line does not name `{name}`: {line}"
+                );
+            }
         }
     }
 }

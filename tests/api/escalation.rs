@@ -152,14 +152,19 @@ async fn one_instance_of_several_runs_each_job(b: Backend) {
     for i in 0..8 {
         let store = app.store.clone();
         tasks.push(tokio::spawn(async move {
-            loop {
+            // SQLite may say "busy" to a racing writer: try again, as the
+            // job loop would on its next tick, but not for ever.
+            let mut last = None;
+            for _ in 0..200 {
                 match jobs::try_lease(&store, "sweep", &format!("i{i}"), ttl, t0).await {
                     Ok(won) => return won,
-                    // SQLite may say "busy" to a racing writer: try again,
-                    // as the job loop would on its next tick.
-                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
+                    Err(e) => {
+                        last = Some(e);
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await
+                    }
                 }
             }
+            panic!("instance {i} could not ask for the lease: {last:?}")
         }));
     }
     let mut winners = 0;

@@ -30,7 +30,7 @@ async fn export_import_export_is_lossless(b: Backend) {
         .bytes()
         .await
         .unwrap();
-    let limits = wenming_reports::framework_xlsx::Limits::default();
+    let limits = wenming_reports::workbook::Limits::default();
     let mut doc = wenming_reports::framework_xlsx::read(&xlsx, "", 2000, &limits).unwrap();
     let stored = wenming_store::framework::export(&app.store, f.id)
         .await
@@ -48,7 +48,7 @@ async fn export_import_export_is_lossless(b: Backend) {
             .unwrap();
     assert_eq!(
         (plan.standards, plan.basic, plan.featured),
-        (116, Points(10_000), Points(2_000))
+        (demo_standards(), Points(10_000), Points(2_000))
     );
     let again = wenming_store::framework::export(&app.store, id)
         .await
@@ -360,7 +360,7 @@ async fn clone_edit_and_compare_versions(b: Backend) {
     let new_id = new["id"].as_str().unwrap().to_string();
     assert_eq!(
         (new["status"].as_str(), new["standards"].as_i64()),
-        (Some("draft"), Some(116))
+        (Some("draft"), Some(demo_standards() as i64))
     );
     let nodes: Vec<serde_json::Value> = call(
         Method::GET,

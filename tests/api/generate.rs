@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use crate::on_both;
-use wenming_store::generate::{GenSpec, generate};
+use wenming_bench::generate::{GenSpec, generate};
 
 on_both!(
     the_same_seed_gives_the_same_city,
@@ -91,7 +91,7 @@ async fn a_database_with_real_cases_is_refused_unless_forced(b: Backend) {
         cases: 50,
         seed: 1,
         force: false,
-        until: wenming_store::generate::today(),
+        until: wenming_bench::generate::today(),
     };
     let e = generate(&app.store, &spec, |_| {}).await.unwrap_err();
     assert!(e.to_string().contains("--force"), "{e}");
@@ -115,10 +115,10 @@ async fn generated_cases_can_carry_photos_of_the_problem_and_the_fix(b: Backend)
         cases: 300,
         seed: 3,
         force: false,
-        until: wenming_store::generate::today(),
+        until: wenming_bench::generate::today(),
     };
     generate(&app.store, &spec, |_| {}).await.unwrap();
-    let made = wenming_store::generate::photos(&app.store, &app.files, 4)
+    let made = wenming_bench::generate::photos(&app.store, &app.files, 4)
         .await
         .unwrap();
     assert_eq!(
@@ -163,7 +163,7 @@ async fn generated_cases_can_carry_photos_of_the_problem_and_the_fix(b: Backend)
         }
     }
     // Asked again, other cases get theirs.
-    wenming_store::generate::photos(&app.store, &app.files, 2)
+    wenming_bench::generate::photos(&app.store, &app.files, 2)
         .await
         .unwrap();
     assert_eq!(app.count("photo").await, 12);

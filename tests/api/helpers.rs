@@ -34,7 +34,7 @@ macro_rules! on_both {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     if $crate::helpers::postgres_url().is_none() {
-                        eprintln!("WENMING_TEST_DATABASE_URL is not set: the PostgreSQL run of this test was skipped");
+                        $crate::helpers::skipped_postgres();
                         return;
                     }
                     super::$name($crate::helpers::Backend::Postgres).await
@@ -42,6 +42,24 @@ macro_rules! on_both {
             }
         )*
     };
+}
+
+/// Says, past the test harness's capture, that this test's PostgreSQL run
+/// did not happen; with WENMING_REQUIRE_POSTGRES set (CI) it fails instead.
+pub fn skipped_postgres() {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a PostgreSQL test")
+        .to_string();
+    assert!(
+        std::env::var("WENMING_REQUIRE_POSTGRES").is_err(),
+        "{test}: WENMING_REQUIRE_POSTGRES is set but WENMING_TEST_DATABASE_URL is not"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: WENMING_TEST_DATABASE_URL is not set, so it did not run on PostgreSQL"
+    );
 }
 
 pub fn postgres_url() -> Option<String> {
@@ -64,11 +82,14 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
         }
         Backend::Postgres => {
             let base = postgres_url().expect("WENMING_TEST_DATABASE_URL");
-            let schema = format!("t_{}", Uuid::new_v4().simple());
+            // Named by this process, so a later run can tell which are
+            // left over from runs that have ended.
+            let schema = format!("t_{}_{}", std::process::id(), Uuid::new_v4().simple());
             sqlx::any::install_default_drivers();
             let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
                 .await
                 .expect("WENMING_TEST_DATABASE_URL is set but the database cannot be reached");
+            SWEPT.get_or_init(|| sweep_schemas(&base)).await;
             sqlx::query(&format!("CREATE SCHEMA {schema}"))
                 .execute(&mut conn)
                 .await
@@ -77,6 +98,68 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
             (format!("{base}{sep}options[search_path]={schema}"), None)
         }
     }
+}
+
+static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the schemas of test runs that have ended (their process is gone),
+/// once a run: each test also drops its own when it ends, but a run that is
+/// killed leaves its schemas behind.
+async fn sweep_schemas(base: &str) {
+    let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(base).await else {
+        return;
+    };
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+}
+
+/// The test's schema in a PostgreSQL URL made by `fresh_database`.
+fn schema_of(url: &str) -> Option<(String, String)> {
+    let (base, schema) = url.split_once("options[search_path]=")?;
+    let base = base.trim_end_matches(['?', '&']).to_string();
+    Some((base, schema.to_string()))
+}
+
+/// Drops a test's schema once its server has stopped, on a thread of its
+/// own (a drop cannot wait); a lock still held makes it give up, and the
+/// next run's sweep drops it.
+fn drop_schema_later(url: &str) {
+    let Some((base, schema)) = schema_of(url) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&base).await
+            else {
+                return;
+            };
+            let _ = sqlx::query("SET lock_timeout = '5s'")
+                .execute(&mut conn)
+                .await;
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut conn)
+                .await;
+        });
+    });
 }
 
 pub struct TestApp {
@@ -96,6 +179,9 @@ impl Drop for TestApp {
         }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
+        }
+        if self.dir.is_none() {
+            drop_schema_later(&self.database_url);
         }
     }
 }
@@ -333,4 +419,22 @@ pub fn location(r: &Response) -> String {
         .get("location")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
+}
+
+/// How many standards the demo city's framework has, counted from the
+/// framework the demo loads (not copied from a run).
+pub fn demo_standards() -> usize {
+    wenming_domain::framework::standards(&wenming_store::demo::demo_framework()).len()
+}
+
+/// How many of the demo framework's standards lie under a code ("2": the
+/// second aspect).
+pub fn demo_standards_under(code: &str) -> usize {
+    let mut doc = wenming_store::demo::demo_framework();
+    wenming_domain::framework::assign_codes(&mut doc.tree);
+    let prefix = format!("{code}.");
+    wenming_domain::framework::standards(&doc)
+        .into_iter()
+        .filter(|(_, s)| s.code.as_deref().is_some_and(|c| c.starts_with(&prefix)))
+        .count()
 }

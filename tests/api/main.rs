@@ -21,6 +21,7 @@ mod rounds;
 mod route_matrix;
 mod scoped_writes;
 mod sites;
+mod structure;
 mod tallies;
 mod tasks;
 mod workflow;

@@ -44,20 +44,20 @@ async fn the_months_sums_and_the_overdue_count_read_their_indexes() {
     // A city's worth of cases, most closed and a few still with their unit,
     // and the planner's statistics (gen gathers them, as the server's
     // hourly PRAGMA optimize does).
-    wenming_store::generate::generate(
+    wenming_bench::generate::generate(
         &app.store,
-        &wenming_store::generate::GenSpec {
+        &wenming_bench::generate::GenSpec {
             cases: 2000,
             seed: 5,
             force: false,
-            until: wenming_store::generate::today(),
+            until: wenming_bench::generate::today(),
         },
         |_| {},
     )
     .await
     .unwrap();
     let everything = wenming_store::org::whole_city(&app.store).await.unwrap();
-    let [month, overdue] = wenming_store::tally::query_plans(&app.store, &everything)
+    let [month, overdue] = wenming_store::case::tally::query_plans(&app.store, &everything)
         .await
         .unwrap();
     // One month's rows, found by the key's first column, not every month's.

@@ -7,7 +7,7 @@ use crate::helpers::*;
 use crate::on_both;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wenming_store::generate::{GenSpec, generate, today};
+use wenming_bench::generate::{GenSpec, generate, today};
 
 on_both!(month_tallies_agree_with_the_cases_as_they_move);
 
@@ -46,7 +46,11 @@ async fn month_tallies_agree_with_the_cases_as_they_move(b: Backend) {
     )
     .await
     .unwrap();
-    assert!(wenming_store::tally::is_built(&app.store).await.unwrap());
+    assert!(
+        wenming_store::case::tally::is_built(&app.store)
+            .await
+            .unwrap()
+    );
     let months: Vec<String> = {
         let keys: Vec<i32> =
             sqlx::query_scalar("SELECT DISTINCT month FROM case_tally ORDER BY month")
@@ -186,12 +190,18 @@ async fn month_tallies_agree_with_the_cases_as_they_move(b: Backend) {
     wenming_store::case::remove_calendar_day(&app.store, &ctx, &app.system().await, day)
         .await
         .unwrap();
-    assert!(!wenming_store::tally::is_built(&app.store).await.unwrap());
+    assert!(
+        !wenming_store::case::tally::is_built(&app.store)
+            .await
+            .unwrap()
+    );
     let computed = metrics_of(&app, &office, &months).await;
     for (k, c) in kept.iter().zip(&computed) {
         assert_eq!(k, c, "month {}: kept sums against the cases", c["month"]);
     }
-    wenming_store::tally::rebuild(&app.store).await.unwrap();
+    wenming_store::case::tally::rebuild(&app.store)
+        .await
+        .unwrap();
     assert_eq!(
         metrics_of(&app, &office, &months).await,
         kept,

@@ -1,44 +1,28 @@
 //! Accounts, roles and the scopes roles are granted over.
 
+use crate::coded_enum;
 use crate::validation::{self, FieldErrors};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Administrator,
-    /// 创建办
-    Office,
-    /// 督查员
-    Inspector,
-    /// 责任单位经办人
-    UnitStaff,
-    /// Read-only overview for leaders.
-    Leader,
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Role {
+        Administrator = "administrator",
+        /// 创建办
+        Office = "office",
+        /// 督查员
+        Inspector = "inspector",
+        /// 责任单位经办人
+        UnitStaff = "unit_staff",
+        /// Read-only overview for leaders.
+        Leader = "leader",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Administrator,
-        Role::Office,
-        Role::Inspector,
-        Role::UnitStaff,
-        Role::Leader,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Administrator => "administrator",
-            Role::Office => "office",
-            Role::Inspector => "inspector",
-            Role::UnitStaff => "unit_staff",
-            Role::Leader => "leader",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
     /// Unit staff act for a unit; every other role acts over a region subtree.
     pub fn scoped_to_unit(self) -> bool {
         self == Role::UnitStaff

@@ -8,60 +8,32 @@
 //! dispatched it: closed (结案) or rework (返工) → ... Closed cases may be
 //! evaluated (评价).
 
+use crate::coded_enum;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseState {
-    Reported,
-    Registered,
-    Rejected,
-    Voided,
-    Duplicate,
-    Dispatched,
-    /// Sent back by verification; the unit works on it again.
-    Rework,
-    /// The unit asked for an extension, to park or to return it.
-    AwaitingApproval,
-    Parked,
-    Handled,
-    Closed,
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CaseState {
+        Reported = "reported",
+        Registered = "registered",
+        Rejected = "rejected",
+        Voided = "voided",
+        Duplicate = "duplicate",
+        Dispatched = "dispatched",
+        /// Sent back by verification; the unit works on it again.
+        Rework = "rework",
+        /// The unit asked for an extension, to park or to return it.
+        AwaitingApproval = "awaiting_approval",
+        Parked = "parked",
+        Handled = "handled",
+        Closed = "closed",
+    }
 }
 
 impl CaseState {
-    pub const ALL: [CaseState; 11] = [
-        CaseState::Reported,
-        CaseState::Registered,
-        CaseState::Rejected,
-        CaseState::Voided,
-        CaseState::Duplicate,
-        CaseState::Dispatched,
-        CaseState::Rework,
-        CaseState::AwaitingApproval,
-        CaseState::Parked,
-        CaseState::Handled,
-        CaseState::Closed,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            CaseState::Reported => "reported",
-            CaseState::Registered => "registered",
-            CaseState::Rejected => "rejected",
-            CaseState::Voided => "voided",
-            CaseState::Duplicate => "duplicate",
-            CaseState::Dispatched => "dispatched",
-            CaseState::Rework => "rework",
-            CaseState::AwaitingApproval => "awaiting_approval",
-            CaseState::Parked => "parked",
-            CaseState::Handled => "handled",
-            CaseState::Closed => "closed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.code() == s)
-    }
     /// Still needs work from someone.
     pub fn is_open(self) -> bool {
         !matches!(
@@ -1078,40 +1050,20 @@ mod tests {
 
 // ------------------------------------------------------------ intake
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// Found in an inspection (督查 / 巡查).
-    Inspection,
-    /// From a third-party evaluation.
-    ThirdParty,
-    /// A citizen's report (随手拍).
-    Citizen,
-    /// The 12345 hotline.
-    Hotline,
-    /// A leader's instruction.
-    Leader,
-}
-
-impl Source {
-    pub const ALL: [Source; 5] = [
-        Source::Inspection,
-        Source::ThirdParty,
-        Source::Citizen,
-        Source::Hotline,
-        Source::Leader,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            Source::Inspection => "inspection",
-            Source::ThirdParty => "third_party",
-            Source::Citizen => "citizen",
-            Source::Hotline => "hotline",
-            Source::Leader => "leader",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.code() == s)
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Source {
+        /// Found in an inspection (督查 / 巡查).
+        Inspection = "inspection",
+        /// From a third-party evaluation.
+        ThirdParty = "third_party",
+        /// A citizen's report (随手拍).
+        Citizen = "citizen",
+        /// The 12345 hotline.
+        Hotline = "hotline",
+        /// A leader's instruction.
+        Leader = "leader",
     }
 }
 

@@ -183,7 +183,7 @@ pub struct Gate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NegativeRule {
+pub struct NegativeListRule {
     pub code: String,
     pub rule: String,
     pub sanction: Sanction,
@@ -204,7 +204,7 @@ pub struct Settings {
     #[serde(default)]
     pub gates: Vec<Gate>,
     #[serde(default)]
-    pub negative_list: Vec<NegativeRule>,
+    pub negative_list: Vec<NegativeListRule>,
 }
 
 /// A scored leaf.

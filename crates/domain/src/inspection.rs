@@ -3,6 +3,7 @@
 //! failure, where it was made), and the round's score rates.
 
 use crate::FieldErrors;
+use crate::coded_enum;
 use crate::site::{Observation, Outcome, Recorded, RotationRules, judge};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -13,36 +14,18 @@ use uuid::Uuid;
 /// drifts tens of metres.
 pub const VICINITY_M: f64 = 300.0;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RoundKind {
-    /// 日常巡查
-    Patrol,
-    /// 周督查
-    Supervision,
-    /// 月度模拟测评
-    Mock,
-    /// 第三方测评
-    ThirdParty,
-}
-
-impl RoundKind {
-    pub const ALL: [RoundKind; 4] = [
-        RoundKind::Patrol,
-        RoundKind::Supervision,
-        RoundKind::Mock,
-        RoundKind::ThirdParty,
-    ];
-    pub fn code(self) -> &'static str {
-        match self {
-            RoundKind::Patrol => "patrol",
-            RoundKind::Supervision => "supervision",
-            RoundKind::Mock => "mock",
-            RoundKind::ThirdParty => "third_party",
-        }
-    }
-    pub fn parse(s: &str) -> Option<RoundKind> {
-        RoundKind::ALL.into_iter().find(|k| k.code() == s)
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RoundKind {
+        /// 日常巡查
+        Patrol = "patrol",
+        /// 周督查
+        Supervision = "supervision",
+        /// 月度模拟测评
+        Mock = "mock",
+        /// 第三方测评
+        ThirdParty = "third_party",
     }
 }
 
@@ -260,23 +243,6 @@ pub fn check(
 }
 
 /// Parses a stored outcome code.
-pub fn outcome_code(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "pass",
-        Outcome::Fail => "fail",
-        Outcome::NotApplicable => "na",
-    }
-}
-
-pub fn parse_outcome(s: &str) -> Option<Outcome> {
-    match s {
-        "pass" => Some(Outcome::Pass),
-        "fail" => Some(Outcome::Fail),
-        "na" => Some(Outcome::NotApplicable),
-        _ => None,
-    }
-}
-
 /// Passed and observed counts, and the score rate (得分率) they give.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Score {

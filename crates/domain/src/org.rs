@@ -1,44 +1,25 @@
 //! The organisation: the region tree (市 / 区 / 街道 / 社区 / 网格) and the
 //! responsible units (责任单位) that fix problems within it.
 
+use crate::coded_enum;
 use crate::validation::{self, FieldErrors};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegionLevel {
-    City,
-    District,
-    Street,
-    Community,
-    Grid,
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum RegionLevel {
+        City = "city",
+        District = "district",
+        Street = "street",
+        Community = "community",
+        Grid = "grid",
+    }
 }
 
 impl RegionLevel {
-    pub const ALL: [RegionLevel; 5] = [
-        RegionLevel::City,
-        RegionLevel::District,
-        RegionLevel::Street,
-        RegionLevel::Community,
-        RegionLevel::Grid,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RegionLevel::City => "city",
-            RegionLevel::District => "district",
-            RegionLevel::Street => "street",
-            RegionLevel::Community => "community",
-            RegionLevel::Grid => "grid",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-
     pub fn depth(self) -> u8 {
         self as u8
     }
@@ -168,39 +149,19 @@ pub fn parse_optional_id(e: &mut FieldErrors, field: &str, value: &str) -> Optio
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitKind {
-    /// 职能部门, e.g. 城管局, 市场监管局
-    Department,
-    /// 街道办事处 / 乡镇
-    StreetOffice,
-    /// 社区居委会
-    Community,
-    /// 国有企业, 公交公司 ...
-    Enterprise,
-    Other,
-}
-
-impl UnitKind {
-    pub const ALL: [UnitKind; 5] = [
-        UnitKind::Department,
-        UnitKind::StreetOffice,
-        UnitKind::Community,
-        UnitKind::Enterprise,
-        UnitKind::Other,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitKind::Department => "department",
-            UnitKind::StreetOffice => "street_office",
-            UnitKind::Community => "community",
-            UnitKind::Enterprise => "enterprise",
-            UnitKind::Other => "other",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum UnitKind {
+        /// 职能部门, e.g. 城管局, 市场监管局
+        Department = "department",
+        /// 街道办事处 / 乡镇
+        StreetOffice = "street_office",
+        /// 社区居委会
+        Community = "community",
+        /// 国有企业, 公交公司 ...
+        Enterprise = "enterprise",
+        Other = "other",
     }
 }
 

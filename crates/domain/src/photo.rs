@@ -3,17 +3,20 @@
 //! verifier of a re-used or staged "after" photo. Pure: decoding and EXIF
 //! reading happen at the edge; these rules decide what they mean.
 
+use crate::coded_enum;
 use crate::geo::Point;
 use jiff::Timestamp;
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ImageKind {
-    Jpeg,
-    Png,
-    Webp,
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum ImageKind {
+        Jpeg = "jpeg",
+        Png = "png",
+        Webp = "webp",
+    }
 }
 
 /// The kind by content, not by name: a renamed PDF is not a photo.
@@ -135,11 +138,13 @@ pub const CLOCK_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60
 /// At or under this many differing bits two photos are the same picture.
 pub const NEAR_IDENTICAL_BITS: u32 = 6;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PhotoRole {
-    Before,
-    After,
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PhotoRole {
+        Before = "before",
+        After = "after",
+    }
 }
 
 /// What is known of one stored photo.

@@ -3,6 +3,7 @@
 //! and who inspects each, rotated so that nobody checks where they work or
 //! the site they checked last time (resisting collusion).
 
+use crate::coded_enum;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -285,12 +286,14 @@ pub enum Recorded {
     Share { observed: u32, of: u32 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    NotApplicable,
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Outcome {
+        Pass = "pass",
+        Fail = "fail",
+        NotApplicable = "na",
+    }
 }
 
 impl Recorded {
@@ -350,29 +353,17 @@ pub fn score_rate(outcomes: impl IntoIterator<Item = Outcome>) -> Option<f64> {
     (seen > 0).then(|| pass as f64 / seen as f64)
 }
 
-/// How a site lies on the map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Geometry {
-    /// A bus stop, a service window.
-    Point,
-    /// A road, a back lane.
-    Line,
-    /// A market, a park, a residential compound.
-    Area,
-}
-
-impl Geometry {
-    pub const ALL: [Geometry; 3] = [Geometry::Point, Geometry::Line, Geometry::Area];
-    pub fn code(self) -> &'static str {
-        match self {
-            Geometry::Point => "point",
-            Geometry::Line => "line",
-            Geometry::Area => "area",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Geometry> {
-        Self::ALL.into_iter().find(|g| g.code() == s)
+coded_enum! {
+    /// How a site lies on the map.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Geometry {
+        /// A bus stop, a service window.
+        Point = "point",
+        /// A road, a back lane.
+        Line = "line",
+        /// A market, a park, a residential compound.
+        Area = "area",
     }
 }
 

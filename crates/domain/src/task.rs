@@ -1,27 +1,19 @@
 //! Tasks: a standard assigned to a unit, and where it stands.
 
+use crate::coded_enum;
 use crate::validation::{self, FieldErrors};
 use jiff::civil::Date;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskState {
-    Done,
-    Overdue,
-    /// Due within the warning window.
-    DueSoon,
-    InProgress,
-}
-
-impl TaskState {
-    pub fn code(self) -> &'static str {
-        match self {
-            TaskState::Done => "done",
-            TaskState::Overdue => "overdue",
-            TaskState::DueSoon => "due_soon",
-            TaskState::InProgress => "in_progress",
-        }
+coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum TaskState {
+        Done = "done",
+        Overdue = "overdue",
+        /// Due within the warning window.
+        DueSoon = "due_soon",
+        InProgress = "in_progress",
     }
 }
 

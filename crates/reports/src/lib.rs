@@ -6,3 +6,4 @@ pub mod map;
 pub mod table_read;
 pub mod table_xlsx;
 pub mod tasks_xlsx;
+pub mod workbook;

@@ -2,7 +2,7 @@
 //! (found among the first rows, by any of each column's usual names) and a
 //! record a row. Cells are text; every problem names its cell.
 
-use crate::framework_xlsx::{Limits, cell_ref, load_sheet, open, problem, text};
+use crate::workbook::{Limits, cell_ref, load_sheet, open, problem, text};
 use std::collections::HashMap;
 use wenming_domain::framework::Problem;
 use wenming_domain::validation::match_key;

@@ -1,7 +1,9 @@
-use crate::migrate::{self, MigrationError};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Transaction};
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,14 +28,16 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
-    group: crate::group_commit::GroupCommit,
-    shapes: crate::case::ShapeCache,
     timezone: jiff::tz::TimeZone,
-    calendar: crate::tally::CalendarCache,
+    kept: Kept,
     /// When a write last failed for want of space (microseconds, 0 if it
     /// has not since the last write that succeeded).
     out_of_space: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
+
+/// What modules keep per store, by type.
+#[derive(Clone, Default)]
+struct Kept(Arc<Mutex<HashMap<TypeId, Arc<dyn std::any::Any + Send + Sync>>>>);
 
 /// A URL with its password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
@@ -93,10 +97,8 @@ impl Store {
                     read,
                     write,
                     backend,
-                    group: Default::default(),
-                    shapes: Default::default(),
                     timezone: cfg.timezone.clone(),
-                    calendar: Default::default(),
+                    kept: Default::default(),
                     out_of_space: Default::default(),
                 }
             }
@@ -106,10 +108,8 @@ impl Store {
                     read: p.clone(),
                     write: p,
                     backend,
-                    group: Default::default(),
-                    shapes: Default::default(),
                     timezone: cfg.timezone.clone(),
-                    calendar: Default::default(),
+                    kept: Default::default(),
                     out_of_space: Default::default(),
                 }
             }
@@ -123,15 +123,6 @@ impl Store {
         self.backend
     }
 
-    pub async fn migrate(&self) -> Result<(), MigrationError> {
-        migrate::run(self).await
-    }
-
-    /// Schema version the database is at (0 for an empty one).
-    pub async fn schema_version(&self) -> Result<i64, sqlx::Error> {
-        migrate::current_version(self).await
-    }
-
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         self.write.begin().await
     }
@@ -140,23 +131,28 @@ impl Store {
         &self.read
     }
 
-    pub(crate) fn group_commit(&self) -> &crate::group_commit::GroupCommit {
-        &self.group
-    }
-
-    pub(crate) fn shape_cache(&self) -> &crate::case::ShapeCache {
-        &self.shapes
-    }
-
     pub fn timezone(&self) -> &jiff::tz::TimeZone {
         &self.timezone
     }
 
-    pub(crate) fn calendar_cache(&self) -> &crate::tally::CalendarCache {
-        &self.calendar
+    /// The state a module keeps for this store (a cache, a queue), made
+    /// the first time the module asks. The type is the module's own, so no
+    /// other module sees into it, and the store need not know it.
+    pub(crate) fn kept<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut kept = self.kept.0.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = kept
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match slot.clone().downcast::<T>() {
+            Ok(t) => t,
+            // Keyed by the type's id, the slot holds that type.
+            Err(_) => unreachable!("a kept slot holds the type it is keyed by"),
+        }
     }
 
-    pub(crate) fn writer(&self) -> &AnyPool {
+    /// The pool writes go through (on SQLite its one connection): for bulk
+    /// loads and maintenance statements outside the repositories.
+    pub fn writer(&self) -> &AnyPool {
         &self.write
     }
 

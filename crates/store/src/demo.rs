@@ -455,7 +455,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
     tx.commit().await?;
     load_sites(store, &ctx, &everything).await?;
     // The holidays just entered mark the month tallies for rebuilding.
-    crate::tally::rebuild(store).await?;
+    crate::case::tally::rebuild(store).await?;
     Ok(DemoOutcome::Loaded)
 }
 
@@ -631,7 +631,7 @@ pub fn demo_framework() -> wenming_domain::framework::FrameworkDoc {
         name: name.into(),
         weight: Points(w * 100),
     };
-    let rule = |code: &str, rule: &str, sanction, deduct: Option<i64>| NegativeRule {
+    let rule = |code: &str, rule: &str, sanction, deduct: Option<i64>| NegativeListRule {
         code: code.into(),
         rule: rule.into(),
         sanction,
@@ -1619,7 +1619,7 @@ pub async fn load_all(store: &Store, files: &Files) -> Result<DemoOutcome, Store
         load_cases(store, files).await?;
         crate::demo_rounds::load(store, files).await?;
         // The demo's cases are moved back in time after they are made.
-        crate::tally::rebuild(store).await?;
+        crate::case::tally::rebuild(store).await?;
     }
     Ok(outcome)
 }

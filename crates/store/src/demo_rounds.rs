@@ -3,8 +3,8 @@
 //! weekly supervision under way, recorded through the same path the
 //! inspectors' phones use.
 
+use crate::dice::Dice;
 use crate::files::Files;
-use crate::generate::Dice;
 use crate::inspection::{self, Submitter};
 use crate::{Ctx, Store, StoreError};
 use uuid::Uuid;
@@ -91,9 +91,9 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
                     }
                     Observation::AtLeast { count } => Recorded::Count {
                         count: if ok {
-                            count + (dice.next() % 3) as u32
+                            count + (dice.roll() % 3) as u32
                         } else {
-                            count.saturating_sub(1 + (dice.next() % 2) as u32)
+                            count.saturating_sub(1 + (dice.roll() % 2) as u32)
                         },
                     },
                     Observation::Percent { at_least } => {

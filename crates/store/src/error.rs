@@ -32,6 +32,24 @@ impl From<FieldErrors> for StoreError {
     }
 }
 
+/// JSON the store wrote, read back: text that does not parse is corrupt
+/// data, named, never a silent default.
+pub(crate) fn stored_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("the stored {what} is not valid JSON: {e}")))
+}
+
+/// Optional stored JSON (a NULL column is `None`).
+pub(crate) fn stored_json_opt<T: serde::de::DeserializeOwned>(
+    what: &str,
+    text: Option<String>,
+) -> Result<Option<T>, StoreError> {
+    text.as_deref().map(|t| stored_json(what, t)).transpose()
+}
+
 impl StoreError {
     /// Refuses a write that only a city-wide permit may make.
     pub fn unless_city_wide<P: wenming_domain::policy::Permission>(

@@ -336,7 +336,7 @@ pub async fn notifications(
     rows.iter()
         .map(|r| {
             let data: String = r.try_get("data")?;
-            let v: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+            let v: serde_json::Value = crate::error::stored_json("notification data", &data)?;
             let case_id: Option<String> = r.try_get("case_id")?;
             let read_at: Option<i64> = r.try_get("read_at")?;
             Ok(Notification {

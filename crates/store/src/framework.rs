@@ -165,15 +165,15 @@ fn node_from_row(r: &AnyRow) -> Result<Node, StoreError> {
             points: Points(points.unwrap_or(0)),
             methods: codes(r.try_get("methods")?, Method::parse),
             featured: featured.unwrap_or(0) != 0,
-            site_types: sites
-                .and_then(|s| serde_json::from_str(&s).ok())
+            site_types: crate::error::stored_json_opt("standard site types", sites)?
                 .unwrap_or_default(),
             evidence_types: codes(r.try_get("evidence_types")?, EvidenceType::parse),
             lead: None,
             cooperating: vec![],
-            observation: r
-                .try_get::<Option<String>, _>("observation")?
-                .and_then(|o| serde_json::from_str(&o).ok()),
+            observation: crate::error::stored_json_opt(
+                "observation rule",
+                r.try_get::<Option<String>, _>("observation")?,
+            )?,
         })
     } else {
         None

@@ -1,34 +1,47 @@
 //! Group commit for the busiest writes: reports (64 inspectors submitting
-//! at once) and the rows of uploaded photos. Writes arriving together are
-//! made by one task in one transaction, each inside its own savepoint, and
-//! made durable by a single commit: the database's sync, not the number of
-//! writes, sets the pace. A write that fails rolls back to its savepoint
-//! alone; the others go on. A lone write is made at once, in a batch of one.
+//! at once) and the rows of uploaded photos. Writes of one kind arriving
+//! together are made by one task in one transaction and made durable by a
+//! single commit: the database's sync, not the number of writes, sets the
+//! pace. Should one fail, the batch is made again with each write in a
+//! savepoint of its own, so it fails alone; the others go on. A lone write
+//! is made at once, in a batch of one.
+//!
+//! The queue knows nothing of what it writes: a kind of write says how to
+//! ready a batch and how to write it (`Grouped`), and each kind gets its own
+//! queue, kept by the store.
 
 use crate::audit::Chain;
-use crate::case::{Category, ReportWrite, case_number, intake_write, number_year, take_numbers};
-use crate::{Ctx, Store, StoreError};
+use crate::{Store, StoreError};
 use sqlx::{AnyConnection, Connection};
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::sync::Mutex;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
-use wenming_domain::case::IntakeInput;
 
-pub(crate) struct Job {
-    pub ctx: Ctx,
-    /// Where the reporter's permit reaches: a report placed outside it is
-    /// refused.
-    pub reach: wenming_domain::policy::Scope,
-    pub input: IntakeInput,
-    pub category: Category,
-    pub rules: crate::photo::PhotoRules,
-    pub tz: jiff::tz::TimeZone,
-}
+/// A kind of write made in groups.
+pub(crate) trait Grouped: Send + Sync + Sized + 'static {
+    /// A write readied against what its batch was read with.
+    type Ready: Send + Sync + 'static;
 
-/// A write to make; each answers with the id of what it made.
-pub(crate) enum Work {
-    Intake(Box<Job>),
-    Photo(Box<crate::photo::NewPhoto>),
+    /// Whether the writes append to the audit chain: a batch of them then
+    /// holds the chain's head through the transaction.
+    const AUDITED: bool;
+
+    /// Readies a batch (what it needs is read once a batch). A write
+    /// refused here is answered alone, before anything is written; an error
+    /// of the whole fails the batch.
+    fn ready(
+        store: &Store,
+        batch: &[Self],
+    ) -> impl Future<Output = Result<Vec<Result<Self::Ready, StoreError>>, StoreError>> + Send;
+
+    /// Writes readied writes inside `tx`, linking their audit records on
+    /// `chain`; returns each one's id, in order.
+    fn write(
+        tx: &mut AnyConnection,
+        batch: &[(&Self, &Self::Ready)],
+        chain: &mut Chain,
+    ) -> impl Future<Output = Result<Vec<Uuid>, StoreError>> + Send;
 }
 
 type Reply = oneshot::Sender<Result<Uuid, StoreError>>;
@@ -36,19 +49,20 @@ type Reply = oneshot::Sender<Result<Uuid, StoreError>>;
 /// At most this many writes share a commit.
 const MAX_BATCH: usize = 64;
 
-/// The queue's sender, started with the first write of a store.
-#[derive(Clone, Default)]
-pub(crate) struct GroupCommit(Arc<Mutex<Option<Sender>>>);
+/// A kind's queue, started with its first write on a store.
+struct Queue<K: Grouped>(Mutex<Option<mpsc::Sender<(K, Reply)>>>);
 
-type Sender = mpsc::Sender<(Work, Reply)>;
+impl<K: Grouped> Default for Queue<K> {
+    fn default() -> Self {
+        Queue(Mutex::new(None))
+    }
+}
 
-pub(crate) async fn submit(store: &Store, job: Work) -> Result<Uuid, StoreError> {
+/// Makes the write with whatever else of its kind is being written.
+pub(crate) async fn submit<K: Grouped>(store: &Store, write: K) -> Result<Uuid, StoreError> {
     let sender = {
-        let mut slot = store
-            .group_commit()
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let queue = store.kept::<Queue<K>>();
+        let mut slot = queue.0.lock().unwrap_or_else(|p| p.into_inner());
         match slot.as_ref() {
             Some(s) if !s.is_closed() => s.clone(),
             _ => {
@@ -61,7 +75,7 @@ pub(crate) async fn submit(store: &Store, job: Work) -> Result<Uuid, StoreError>
     };
     let (reply, answer) = oneshot::channel();
     sender
-        .send((job, reply))
+        .send((write, reply))
         .await
         .map_err(|_| StoreError::Corrupt("the group writer stopped".into()))?;
     let r = answer
@@ -71,7 +85,7 @@ pub(crate) async fn submit(store: &Store, job: Work) -> Result<Uuid, StoreError>
     r
 }
 
-async fn writer(store: Store, mut rx: mpsc::Receiver<(Work, Reply)>) {
+async fn writer<K: Grouped>(store: Store, mut rx: mpsc::Receiver<(K, Reply)>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -84,51 +98,40 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<(Work, Reply)>) {
     }
 }
 
-async fn write_batch(store: &Store, batch: Vec<(Work, Reply)>) {
-    let fail_all = |batch: Vec<(Work, Reply)>, msg: String| {
-        for (_, reply) in batch {
-            let _ = reply.send(Err(StoreError::Corrupt(msg.clone())));
-        }
-    };
-    let world = if batch.iter().any(|(w, _)| matches!(w, Work::Intake(_))) {
-        match crate::case::intake_world_now(store).await {
-            Ok(w) => Some(w),
-            Err(e) => return fail_all(batch, e.to_string()),
-        }
-    } else {
-        None
-    };
-    // Reports refused before anything is written (outside the city) are
-    // answered now; the rest are written.
-    let mut planned = vec![];
-    for (work, reply) in batch {
-        let plan = match (&work, &world) {
-            (Work::Intake(job), Some(w)) => {
-                match crate::case::intake_plan(w, &job.input, &job.category)
-                    .and_then(|p| p.within(&job.reach))
-                {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                        continue;
-                    }
-                }
+async fn write_batch<K: Grouped>(store: &Store, batch: Vec<(K, Reply)>) {
+    let (writes, replies): (Vec<K>, Vec<Reply>) = batch.into_iter().unzip();
+    let readied = match K::ready(store, &writes).await {
+        Ok(r) => r,
+        Err(e) => {
+            let msg = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Corrupt(msg.clone())));
             }
-            _ => None,
-        };
-        planned.push((work, reply, plan));
+            return;
+        }
+    };
+    // Writes refused before anything is written are answered now; the
+    // rest are written.
+    let mut planned = vec![];
+    for ((write, reply), ready) in writes.into_iter().zip(replies).zip(readied) {
+        match ready {
+            Ok(ready) => planned.push((write, ready, reply)),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
     }
     if planned.is_empty() {
         return;
     }
     // Usually every write succeeds: all are made straight into one
-    // transaction, numbered together, the audit chain's head kept in
-    // memory. Should one fail (a retried client id, a photo that is not
-    // the reporter's), that transaction is dropped and each write is made
-    // again in a savepoint of its own, so it fails alone.
+    // transaction, the audit chain's head kept in memory. Should one fail
+    // (a retried client id, a photo that is not the reporter's), that
+    // transaction is dropped and each write is made again in a savepoint
+    // of its own.
     match all_at_once(store, &planned).await {
         Ok(ids) => {
-            for ((_, reply, _), id) in planned.into_iter().zip(ids) {
+            for ((_, _, reply), id) in planned.into_iter().zip(ids) {
                 let _ = reply.send(Ok(id));
             }
         }
@@ -136,11 +139,31 @@ async fn write_batch(store: &Store, batch: Vec<(Work, Reply)>) {
     }
 }
 
-type Planned = (Work, Reply, Option<crate::case::Planned>);
+type Planned<K> = (K, <K as Grouped>::Ready, Reply);
 
-async fn all_at_once(store: &Store, planned: &[Planned]) -> Result<Vec<Uuid>, StoreError> {
+async fn all_at_once<K: Grouped>(
+    store: &Store,
+    planned: &[Planned<K>],
+) -> Result<Vec<Uuid>, StoreError> {
     let mut tx = store.begin().await?;
-    match write_all(&mut tx, planned).await {
+    let written = async {
+        let mut chain = if K::AUDITED {
+            Chain::hold(&mut tx).await?
+        } else {
+            Chain::Direct
+        };
+        let batch: Vec<(&K, &K::Ready)> = planned.iter().map(|(w, r, _)| (w, r)).collect();
+        let ids = K::write(&mut tx, &batch, &mut chain).await?;
+        if ids.len() != batch.len() {
+            return Err(StoreError::Corrupt(
+                "a write of the batch was not made".into(),
+            ));
+        }
+        chain.finish(&mut tx).await?;
+        Ok(ids)
+    }
+    .await;
+    match written {
         Ok(ids) => {
             tx.commit().await?;
             Ok(ids)
@@ -152,110 +175,38 @@ async fn all_at_once(store: &Store, planned: &[Planned]) -> Result<Vec<Uuid>, St
     }
 }
 
-async fn write_all(tx: &mut AnyConnection, planned: &[Planned]) -> Result<Vec<Uuid>, StoreError> {
-    let now = crate::now_micros();
-    let mut chain = Chain::Direct;
-    let mut reports = vec![];
-    for (work, _, plan) in planned {
-        if let (Work::Intake(job), Some(plan)) = (work, plan) {
-            reports.push((job, plan));
-        }
-    }
-    let mut report_ids = vec![];
-    if !reports.is_empty() {
-        chain = Chain::hold(&mut *tx).await?;
-        // One year for the batch: a batch straddling New Year's midnight
-        // numbers its reports in the year it started.
-        let year = number_year(now, &reports[0].0.tz);
-        let first = take_numbers(&mut *tx, year, reports.len() as i64).await?;
-        let writes: Vec<ReportWrite> = reports
-            .iter()
-            .enumerate()
-            .map(|(k, (job, plan))| ReportWrite {
-                planned: plan,
-                number: case_number(year, first + k as i64),
-                ctx: &job.ctx,
-                input: &job.input,
-                cat: &job.category,
-                photo_rules: &job.rules,
-            })
-            .collect();
-        report_ids = intake_write(&mut *tx, &writes, now, &mut chain).await?;
-    }
-    let mut report_ids = report_ids.into_iter();
-    let mut ids = vec![];
-    for (work, _, plan) in planned {
-        match (work, plan) {
-            (Work::Intake(_), Some(_)) => ids.push(
-                report_ids
-                    .next()
-                    .ok_or_else(|| StoreError::Corrupt("a report was not written".into()))?,
-            ),
-            (Work::Photo(p), _) => {
-                crate::photo::insert_row(&mut *tx, p).await?;
-                ids.push(p.id);
-            }
-            (Work::Intake(_), None) => {
-                return Err(StoreError::Corrupt("a report was not planned".into()));
-            }
-        }
-    }
-    chain.finish(&mut *tx).await?;
-    Ok(ids)
-}
-
-async fn one_by_one(store: &Store, planned: Vec<Planned>) {
+async fn one_by_one<K: Grouped>(store: &Store, planned: Vec<Planned<K>>) {
     let mut tx = match store.begin().await {
         Ok(tx) => tx,
         Err(e) => {
             let msg = StoreError::from(e).to_string();
-            for (_, reply, _) in planned {
+            for (_, _, reply) in planned {
                 let _ = reply.send(Err(StoreError::Corrupt(msg.clone())));
             }
             return;
         }
     };
     let mut results: Vec<(Reply, Result<Uuid, StoreError>)> = vec![];
-    for (work, reply, plan) in planned {
+    for (write, ready, reply) in planned {
         let r = async {
             let mut sp = (*tx).begin().await?;
-            let done = match (&work, &plan) {
-                (Work::Intake(job), Some(plan)) => {
-                    let now = crate::now_micros();
-                    let year = number_year(now, &job.tz);
-                    match take_numbers(&mut sp, year, 1).await {
-                        Ok(n) => {
-                            let one = ReportWrite {
-                                planned: plan,
-                                number: case_number(year, n),
-                                ctx: &job.ctx,
-                                input: &job.input,
-                                cat: &job.category,
-                                photo_rules: &job.rules,
-                            };
-                            intake_write(&mut sp, &[one], now, &mut Chain::Direct)
-                                .await?
-                                .into_iter()
-                                .next()
-                                .ok_or_else(|| {
-                                    StoreError::Corrupt("a report was not written".into())
-                                })
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-                (Work::Photo(p), _) => crate::photo::insert_row(&mut sp, p).await.map(|()| p.id),
-                (Work::Intake(_), None) => {
-                    Err(StoreError::Corrupt("a report was not planned".into()))
-                }
-            };
+            let done = K::write(&mut sp, &[(&write, &ready)], &mut Chain::Direct)
+                .await
+                .and_then(|ids| {
+                    ids.into_iter()
+                        .next()
+                        .ok_or_else(|| StoreError::Corrupt("the write was not made".into()))
+                });
             match done {
                 Ok(id) => {
                     sp.commit().await?;
                     Ok(id)
                 }
+                // The write's own error is the answer even when the
+                // savepoint cannot be rolled back (SQLite rolls the whole
+                // transaction back itself when the disk is full).
                 Err(e) => {
-                    sp.rollback().await?;
+                    let _ = sp.rollback().await;
                     Err(e)
                 }
             }

@@ -4,17 +4,15 @@
 
 pub mod accounts;
 pub mod audit;
-pub mod baseline;
 pub mod case;
 mod db;
 pub mod demo;
 mod demo_rounds;
+pub mod dice;
 mod error;
 pub mod escalation;
 pub mod files;
 pub mod framework;
-pub mod generate;
-pub mod generate_findings;
 mod group_commit;
 pub mod inspection;
 pub mod jobs;
@@ -23,7 +21,6 @@ pub mod org;
 pub mod photo;
 pub mod site;
 pub mod sql;
-pub mod tally;
 pub mod task;
 pub mod third_party;
 pub mod webhook;

@@ -101,24 +101,18 @@ fn checksum(sql: &str) -> String {
     hex::encode(Sha256::digest(sql.as_bytes()))
 }
 
-fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
-    let without_comments: String = sql
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    without_comments
-        .split(";\n")
-        .map(|s| s.trim().trim_end_matches(';').trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .into_iter()
+/// Runs a migration's file as it is, inside the caller's transaction: the
+/// database parses it (quotes, comments, trigger and function bodies with
+/// semicolons of their own), not a split on line ends.
+async fn apply(conn: &mut sqlx::AnyConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(sql).execute(&mut *conn).await?;
+    Ok(())
 }
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migration (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
-pub(crate) async fn current_version(store: &Store) -> Result<i64, sqlx::Error> {
+async fn current_version(store: &Store) -> Result<i64, sqlx::Error> {
     sqlx::query(CREATE_HISTORY).execute(store.writer()).await?;
     let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migration")
         .fetch_one(store.reader())
@@ -126,7 +120,7 @@ pub(crate) async fn current_version(store: &Store) -> Result<i64, sqlx::Error> {
     Ok(v.unwrap_or(0))
 }
 
-pub(crate) async fn run(store: &Store) -> Result<(), MigrationError> {
+async fn run(store: &Store) -> Result<(), MigrationError> {
     let mut conn = store.writer().acquire().await?;
     sqlx::query(CREATE_HISTORY).execute(&mut *conn).await?;
     if store.backend() == Backend::Postgres {
@@ -174,9 +168,7 @@ async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<(), MigrationEr
             source,
         };
         let mut tx = conn.begin().await.map_err(failed)?;
-        for stmt in statements(m.sql) {
-            sqlx::query(&stmt).execute(&mut *tx).await.map_err(failed)?;
-        }
+        apply(&mut tx, m.sql).await.map_err(failed)?;
         sqlx::query(
             "INSERT INTO schema_migration (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
         )
@@ -191,6 +183,19 @@ async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<(), MigrationEr
         tracing::info!(version = m.version, name = m.name, "applied migration");
     }
     Ok(())
+}
+
+impl Store {
+    /// Brings the schema up to this build's version; refuses a database
+    /// made by a newer build.
+    pub async fn migrate(&self) -> Result<(), MigrationError> {
+        run(self).await
+    }
+
+    /// Schema version the database is at (0 for an empty one).
+    pub async fn schema_version(&self) -> Result<i64, sqlx::Error> {
+        current_version(self).await
+    }
 }
 
 #[cfg(test)]
@@ -210,14 +215,64 @@ mod tests {
         }
     }
 
-    #[test]
-    fn statements_split_on_line_ends_and_drop_comments() {
-        let s: Vec<String> =
-            super::statements("-- c\nCREATE TABLE a (x TEXT);\nINSERT INTO a VALUES ('1;2');\n")
-                .collect();
-        assert_eq!(
-            s,
-            vec!["CREATE TABLE a (x TEXT)", "INSERT INTO a VALUES ('1;2')"]
-        );
+    /// An empty SQLite database of its own.
+    async fn scratch() -> crate::Store {
+        let dir = std::env::temp_dir().join(format!("wenming-migrate-{}", uuid::Uuid::new_v4()));
+        crate::Store::connect(&crate::StoreConfig {
+            url: format!("sqlite://{}", dir.join("m.db").display()),
+            max_connections: 2,
+            timezone: jiff::tz::TimeZone::UTC,
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A trigger's body holds semicolons at line ends; the whole file runs,
+    /// in the transaction, and the trigger works.
+    #[tokio::test]
+    async fn a_trigger_body_is_not_split() {
+        let store = scratch().await;
+        let mut conn = store.writer().acquire().await.unwrap();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        super::apply(
+            &mut tx,
+            "-- a comment; with a semicolon\n\
+             CREATE TABLE a (x TEXT);\n\
+             CREATE TABLE log (x TEXT);\n\
+             CREATE TRIGGER a_log AFTER INSERT ON a BEGIN\n\
+               INSERT INTO log VALUES (NEW.x);\n\
+               INSERT INTO log VALUES ('1;2');\n\
+             END;\n\
+             INSERT INTO a VALUES ('first');\n",
+        )
+        .await
+        .unwrap();
+        let logged: Vec<String> = sqlx::query_scalar("SELECT x FROM log ORDER BY x")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(logged, ["1;2", "first"]);
+    }
+
+    /// A failing statement in the middle fails the file, and nothing of it
+    /// stays once the transaction is dropped.
+    #[tokio::test]
+    async fn a_failing_file_leaves_nothing() {
+        let store = scratch().await;
+        let mut conn = store.writer().acquire().await.unwrap();
+        {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            let r = super::apply(
+                &mut tx,
+                "CREATE TABLE b (x TEXT);\nINSERT INTO nowhere VALUES (1);\n",
+            )
+            .await;
+            assert!(r.is_err());
+        }
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'b'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
     }
 }

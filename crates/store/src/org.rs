@@ -28,7 +28,7 @@ fn region_from_row(r: &AnyRow) -> Result<Region, StoreError> {
         code: r.try_get("code")?,
         name: r.try_get("name")?,
         path: r.try_get("path")?,
-        boundary: boundary.and_then(|b| serde_json::from_str(&b).ok()),
+        boundary: crate::error::stored_json_opt("region boundary", boundary)?,
         version: r.try_get("version")?,
         updated_at: ts(r.try_get("updated_at")?),
     })
@@ -162,7 +162,7 @@ pub async fn create_region(
     )
     .bind(id.to_string())
     .bind(input.parent_id.map(|p| p.to_string()))
-    .bind(input.level.as_str())
+    .bind(input.level.code())
     .bind(&input.code)
     .bind(&input.name)
     .bind(&path)
@@ -401,7 +401,7 @@ pub async fn list_units(
         ));
     }
     if let Some(k) = f.kind {
-        let p = sql.text_arg(k.as_str());
+        let p = sql.text_arg(k.code());
         sql.push(&format!(" AND u.kind = {p}"));
     }
     if let Some(rid) = f.region_id {
@@ -526,7 +526,7 @@ pub async fn create_unit(
     .bind(&input.name)
     .bind(match_key(&input.name))
     .bind(&input.short_name)
-    .bind(input.kind.as_str())
+    .bind(input.kind.code())
     .bind(input.region_id.to_string())
     .bind(&input.liaison.name)
     .bind(&input.liaison.phone)
@@ -569,7 +569,7 @@ pub async fn update_unit(
     .bind(&input.name)
     .bind(match_key(&input.name))
     .bind(&input.short_name)
-    .bind(input.kind.as_str())
+    .bind(input.kind.code())
     .bind(input.region_id.to_string())
     .bind(&input.liaison.name)
     .bind(&input.liaison.phone)

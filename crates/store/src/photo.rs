@@ -9,9 +9,11 @@
 //! write fails takes its files back, and the sweep removes anything left
 //! unaccounted for (staged and never attached, or files with no row).
 
+use crate::audit::Chain;
 use crate::files::Files;
+use crate::group_commit::{self, Grouped};
 use crate::org::parse_uuid;
-use crate::{Ctx, StoreError, now_micros};
+use crate::{Ctx, Store, StoreError, now_micros};
 use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -312,9 +314,9 @@ pub async fn stage_as(
         return Err(e);
     }
     // The row is committed with whatever else is being written at the time.
-    let written = crate::group_commit::submit(
+    let written = group_commit::submit(
         store,
-        crate::group_commit::Work::Photo(Box::new(NewPhoto {
+        NewPhoto {
             id,
             kind: r.kind,
             byte_size,
@@ -326,7 +328,7 @@ pub async fn stage_as(
             taken_at: r.taken_at,
             gps: r.gps,
             uploaded_by: ctx.actor_id,
-        })),
+        },
     )
     .await;
     if let Err(e) = written {
@@ -340,8 +342,9 @@ pub async fn stage_as(
 }
 
 /// Attaches a staged photo to a case event without judging it: for
-/// generated cities, whose pictures are made honest.
-pub(crate) async fn link(
+/// generated cities (`wenming-bench gen --photos`), whose pictures are
+/// made honest.
+pub async fn link(
     store: &crate::Store,
     photo: Uuid,
     case_id: &str,
@@ -351,7 +354,7 @@ pub(crate) async fn link(
     sqlx::query("UPDATE photo SET case_id = $1, event_id = $2, role = $3 WHERE id = $4")
         .bind(case_id)
         .bind(event_id)
-        .bind(role_code(role))
+        .bind(role.code())
         .bind(photo.to_string())
         .execute(store.writer())
         .await?;
@@ -373,15 +376,41 @@ pub(crate) struct NewPhoto {
     uploaded_by: Option<Uuid>,
 }
 
+/// Photo rows are many and small: they share commits.
+impl Grouped for NewPhoto {
+    type Ready = ();
+    const AUDITED: bool = false;
+
+    async fn ready(
+        _: &Store,
+        batch: &[NewPhoto],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        Ok(batch.iter().map(|_| Ok(())).collect())
+    }
+
+    async fn write(
+        tx: &mut AnyConnection,
+        batch: &[(&NewPhoto, &())],
+        _: &mut Chain,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut ids = Vec::with_capacity(batch.len());
+        for (p, ()) in batch {
+            insert_row(&mut *tx, p).await?;
+            ids.push(p.id);
+        }
+        Ok(ids)
+    }
+}
+
 /// The photo's row and its eight hash bands, inside the caller's transaction.
-pub(crate) async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result<(), StoreError> {
+async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO photo (id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, \
          gps_lon, gps_lat, flags, uploaded_by, uploaded_at, grid) \
          VALUES ($1, NULL, NULL, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, '[]', $11, $12, $13)",
     )
     .bind(p.id.to_string())
-    .bind(kind_code(p.kind))
+    .bind(p.kind.code())
     .bind(p.byte_size)
     .bind(i64::from(p.width))
     .bind(i64::from(p.height))
@@ -408,29 +437,6 @@ pub(crate) async fn insert_row(conn: &mut AnyConnection, p: &NewPhoto) -> Result
     Ok(())
 }
 
-fn kind_code(k: ImageKind) -> &'static str {
-    match k {
-        ImageKind::Jpeg => "jpeg",
-        ImageKind::Png => "png",
-        ImageKind::Webp => "webp",
-    }
-}
-
-fn role_code(r: PhotoRole) -> &'static str {
-    match r {
-        PhotoRole::Before => "before",
-        PhotoRole::After => "after",
-    }
-}
-
-fn parse_role(s: &str) -> Option<PhotoRole> {
-    match s {
-        "before" => Some(PhotoRole::Before),
-        "after" => Some(PhotoRole::After),
-        _ => None,
-    }
-}
-
 const COLUMNS: &str = "id, case_id, event_id, role, kind, byte_size, width, height, sha256, dhash, taken_at, gps_lon, gps_lat, flags, uploaded_at, uploaded_by, finding_id, grid";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
@@ -448,7 +454,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
         id: parse_uuid(&id)?,
         case_id: case_id.as_deref().map(parse_uuid).transpose()?,
         event_id: event_id.as_deref().map(parse_uuid).transpose()?,
-        role: role.as_deref().and_then(parse_role),
+        role: role.as_deref().and_then(PhotoRole::parse),
         kind: match kind.as_str() {
             "png" => ImageKind::Png,
             "webp" => ImageKind::Webp,
@@ -460,7 +466,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Photo, StoreError> {
         sha256: r.try_get("sha256")?,
         taken_at: taken_at.map(crate::ts),
         gps: lon.zip(lat).map(|(lon, lat)| Point { lon, lat }),
-        flags: serde_json::from_str(&flags).unwrap_or_default(),
+        flags: crate::error::stored_json("photo flags", &flags)?,
         uploaded_at: crate::ts(r.try_get("uploaded_at")?),
         uploaded_by: r
             .try_get::<Option<String>, _>("uploaded_by")?
@@ -502,6 +508,13 @@ pub async fn of_case(store: &crate::Store, case_id: Uuid) -> Result<Vec<Photo>, 
     rows.iter().map(from_row).collect()
 }
 
+/// Photos that come with a step on a case (uploaded beforehand, by the
+/// same person).
+pub struct StepPhotos<'a> {
+    pub ids: &'a [Uuid],
+    pub rules: &'a PhotoRules,
+}
+
 /// Where the case is and when it was (last) dispatched, for the flags.
 pub(crate) struct CaseWhere {
     pub point: Option<Point>,
@@ -514,7 +527,7 @@ pub(crate) struct CaseWhere {
 pub(crate) async fn attach(
     conn: &mut AnyConnection,
     ctx: &Ctx,
-    photos: &crate::case::StepPhotos<'_>,
+    photos: &StepPhotos<'_>,
     case_id: Uuid,
     event_id: Uuid,
     role: PhotoRole,
@@ -535,7 +548,7 @@ pub(crate) async fn attach(
         )
         .bind(case_id.to_string())
         .bind(event_id.to_string())
-        .bind(role_code(role))
+        .bind(role.code())
         .bind(id.to_string())
         .bind(actor.to_string())
         .execute(&mut *conn)

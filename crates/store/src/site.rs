@@ -159,9 +159,10 @@ fn site_from_row(r: &AnyRow) -> Result<Site, StoreError> {
             lon: r.try_get("lon")?,
             lat: r.try_get("lat")?,
         },
-        shape: r
-            .try_get::<Option<String>, _>("shape")?
-            .and_then(|t| serde_json::from_str(&t).ok()),
+        shape: crate::error::stored_json_opt(
+            "site shape",
+            r.try_get::<Option<String>, _>("shape")?,
+        )?,
         active: active != 0,
         version: r.try_get("version")?,
         updated_at: ts(r.try_get("updated_at")?),

@@ -543,7 +543,7 @@ pub async fn unmatched(store: &Store, round_id: Uuid) -> Result<Vec<Unmatched>, 
                 standard: r.try_get("standard_text")?,
                 result: r.try_get("result")?,
                 note: r.try_get("note")?,
-                photos: serde_json::from_str(&photos).unwrap_or_default(),
+                photos: crate::error::stored_json("third-party row photos", &photos)?,
                 reason: r.try_get("reason")?,
             })
         })

@@ -6,13 +6,19 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use wenming_domain::FieldErrors;
 
+/// The largest workbook or sheet upload (a framework, third-party
+/// findings, a site sheet) read into memory.
+pub const MAX_UPLOAD_BYTES: usize = 20 << 20;
+
+/// Path parameters; a malformed one is a 404.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(AppError))]
-pub struct P<T>(pub T);
+pub struct ApiPath<T>(pub T);
 
+/// Query parameters; a malformed one names its field.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(AppError))]
-pub struct Q<T>(pub T);
+pub struct ApiQuery<T>(pub T);
 
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]

@@ -112,6 +112,17 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     s
 }
 
+/// A field error code in words (`required` → "This field is required."),
+/// or the code itself where the catalogue has no words for it.
+pub fn field_message(lang: Lang, code: &str) -> String {
+    let key = format!("field_error.{code}");
+    if has(lang, &key) {
+        t(lang, &key).to_string()
+    } else {
+        code.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,10 +158,10 @@ async fn once(
     // After a calendar change (or on a database older than the sums) the
     // month tallies are built again; the metrics page computes from the
     // cases meanwhile.
-    if !wenming_store::tally::is_built(store).await?
+    if !wenming_store::case::tally::is_built(store).await?
         && jobs::try_lease(store, "case_tally", holder, lease, now).await?
     {
-        let rows = wenming_store::tally::rebuild(store).await?;
+        let rows = wenming_store::case::tally::rebuild(store).await?;
         tracing::info!(rows, "month tallies rebuilt");
     }
     // About hourly: fresh planner statistics (the overdue count and the

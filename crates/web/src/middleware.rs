@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::AppError;
-use crate::i18n::{self, Lang};
+use crate::i18n;
 use crate::page::{PageCtx, render};
 use askama::Template;
 use axum::body::Body;
@@ -113,15 +113,6 @@ struct ErrorPage {
     message: String,
 }
 
-pub fn field_message(lang: Lang, code: &str) -> String {
-    let key = format!("field_error.{code}");
-    if i18n::has(lang, &key) {
-        i18n::t(lang, &key).to_string()
-    } else {
-        code.to_string()
-    }
-}
-
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
     let lang = crate::auth::request_lang(req.headers());
@@ -143,7 +134,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
                 for f in &fields.0 {
                     errors.push(ApiErrorItem {
                         code: f.code.to_string(),
-                        message: field_message(lang, f.code),
+                        message: i18n::field_message(lang, f.code),
                         field: Some(f.field.clone()),
                     });
                 }

@@ -99,7 +99,7 @@ impl PageCtx {
     pub fn ferr(&self, errors: &FieldErrors, field: &str) -> String {
         errors
             .for_field(field)
-            .map(|code| crate::middleware::field_message(self.lang, code))
+            .map(|code| crate::i18n::field_message(self.lang, code))
             .unwrap_or_default()
     }
 

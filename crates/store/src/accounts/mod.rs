@@ -670,7 +670,7 @@ pub async fn add_grant(
     )
     .bind(id.to_string())
     .bind(user_id.to_string())
-    .bind(role.as_str())
+    .bind(role.code())
     .bind(scope.kind())
     .bind(scope.id().to_string())
     .bind(now_micros())
@@ -688,7 +688,7 @@ pub async fn add_grant(
     }
     let g = G {
         user_id,
-        role: role.as_str(),
+        role: role.code(),
         scope,
     };
     audit::append(

@@ -1,7 +1,13 @@
 //! The case catalogue: categories (大类 and 小类), their deadlines and
 //! duplicate radii, and the standards each files failures of.
 
-use super::*;
+use crate::org::parse_uuid;
+use crate::{Ctx, Store, StoreError, audit, now_micros};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row, any::AnyRow};
+use uuid::Uuid;
+use wenming_domain::case::HandlingTime;
+use wenming_domain::policy::{Permit, may};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Category {
@@ -69,8 +75,8 @@ fn category_from_row(r: &AnyRow) -> Result<Category, StoreError> {
         name: r.try_get("name")?,
         handling_time: HandlingTime::from_parts(amount, unit.as_deref()),
         duplicate_radius_m: radius.unwrap_or(DEFAULT_DUPLICATE_RADIUS_M),
-        standard_codes: serde_json::from_str(&codes).unwrap_or_default(),
-        site_types: serde_json::from_str(&sites).unwrap_or_default(),
+        standard_codes: crate::error::stored_json("category standard codes", &codes)?,
+        site_types: crate::error::stored_json("category site types", &sites)?,
         active: active != 0,
         version: r.try_get("version")?,
     })

@@ -1,7 +1,13 @@
 //! Where a report goes (routing rules) and the working calendar that
 //! deadlines count in.
 
-use super::*;
+use super::Category;
+use crate::org::parse_uuid;
+use crate::{Ctx, Store, StoreError, audit, now_micros};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+use wenming_domain::policy::{Permit, may};
 
 pub async fn add_routing_rule(
     store: &Store,
@@ -93,42 +99,6 @@ pub async fn remove_routing_rule(
     Ok(())
 }
 
-/// Takes a date off the calendar: it counts as an ordinary weekday or
-/// weekend again. Deadlines already set do not move.
-pub async fn remove_calendar_day(
-    store: &Store,
-    ctx: &Ctx,
-    permit: &Permit<may::ManageFramework>,
-    day: jiff::civil::Date,
-) -> Result<(), StoreError> {
-    StoreError::unless_city_wide(permit)?;
-    let mut tx = store.begin().await?;
-    let before: Option<(String, String)> =
-        sqlx::query_as("SELECT kind, name FROM calendar_day WHERE day = $1")
-            .bind(day.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let before = before.ok_or(StoreError::NotFound)?;
-    sqlx::query("DELETE FROM calendar_day WHERE day = $1")
-        .bind(day.to_string())
-        .execute(&mut *tx)
-        .await?;
-    crate::tally::invalidate(&mut tx).await?;
-    audit::append(
-        &mut tx,
-        ctx,
-        "delete",
-        "calendar_day",
-        &day.to_string(),
-        Some(&before),
-        None::<&()>,
-    )
-    .await?;
-    tx.commit().await?;
-    crate::tally::forget_calendar(store);
-    Ok(())
-}
-
 /// The unit a case goes to: the most specific rule for its subclass (or its
 /// class) and the deepest region containing it wins. Specific category
 /// beats region depth.
@@ -181,65 +151,6 @@ pub(crate) fn route(
     best.map(|b| b.2)
 }
 
-/// The calendar with the holidays and make-up days on record.
-pub async fn calendar(store: &Store, tz: jiff::tz::TimeZone) -> Result<Calendar, StoreError> {
-    let mut c = Calendar::new(tz);
-    for row in sqlx::query("SELECT day, kind FROM calendar_day")
-        .fetch_all(store.reader())
-        .await?
-    {
-        let day: String = row.try_get("day")?;
-        let kind: String = row.try_get("kind")?;
-        let Ok(d) = day.parse() else { continue };
-        if kind == "workday" {
-            c.makeup_days.insert(d);
-        } else {
-            c.holidays.insert(d);
-        }
-    }
-    Ok(c)
-}
-
-pub async fn set_calendar_day(
-    store: &Store,
-    ctx: &Ctx,
-    permit: &Permit<may::ManageFramework>,
-    day: jiff::civil::Date,
-    workday: bool,
-    name: &str,
-) -> Result<(), StoreError> {
-    StoreError::unless_city_wide(permit)?;
-    let mut tx = store.begin().await?;
-    sqlx::query("DELETE FROM calendar_day WHERE day = $1")
-        .bind(day.to_string())
-        .execute(&mut *tx)
-        .await?;
-    // Working hours are counted anew: the month tallies are rebuilt.
-    crate::tally::invalidate(&mut tx).await?;
-    sqlx::query("INSERT INTO calendar_day (day, kind, name) VALUES ($1, $2, $3)")
-        .bind(day.to_string())
-        .bind(if workday { "workday" } else { "holiday" })
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
-    #[derive(Serialize)]
-    struct Day<'a> {
-        workday: bool,
-        name: &'a str,
-    }
-    audit::created(
-        &mut tx,
-        ctx,
-        "calendar_day",
-        &day.to_string(),
-        &Day { workday, name },
-    )
-    .await?;
-    tx.commit().await?;
-    crate::tally::forget_calendar(store);
-    Ok(())
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct RoutingRule {
     pub id: Uuid,
@@ -268,52 +179,4 @@ pub async fn routing_rules(store: &Store) -> Result<Vec<RoutingRule>, StoreError
             })
         })
         .collect()
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CalendarDay {
-    pub day: String,
-    pub workday: bool,
-    pub name: String,
-}
-
-pub async fn calendar_days(store: &Store) -> Result<Vec<CalendarDay>, StoreError> {
-    let rows = sqlx::query("SELECT day, kind, name FROM calendar_day ORDER BY day")
-        .fetch_all(store.reader())
-        .await?;
-    rows.iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(CalendarDay {
-                day: r.try_get("day")?,
-                workday: kind == "workday",
-                name: r.try_get("name")?,
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use wenming_domain::case::CaseState;
-
-    #[test]
-    fn the_overdue_condition_names_the_domains_states() {
-        let named: Vec<&str> = CaseState::ALL
-            .into_iter()
-            .filter(|s| s.deadline_runs())
-            .map(CaseState::code)
-            .collect();
-        let listed: Vec<&str> = super::DEADLINE_RUNS
-            .split('\'')
-            .skip(1)
-            .step_by(2)
-            .collect();
-        assert_eq!(listed, named);
-        assert!(
-            include_str!("../../migrations/0012_integrity.sql")
-                .contains(&super::DEADLINE_RUNS.replace("c.state", "state")),
-            "the overdue index's condition"
-        );
-    }
 }

@@ -2,7 +2,7 @@ use super::dto::{AuditDto, ErrorBody, VerifyDto};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
-use crate::extract::P;
+use crate::extract::ApiPath;
 use axum::Json;
 use axum::extract::State;
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use wenming_store::{accounts, audit, org};
 pub async fn trail(
     State(state): State<AppState>,
     auth: Auth,
-    P((entity_type, id)): P<(String, Uuid)>,
+    ApiPath((entity_type, id)): ApiPath<(String, Uuid)>,
 ) -> AppResult<Json<Vec<AuditDto>>> {
     auth.scope(Action::ViewAudit)?;
     match entity_type.as_str() {

@@ -2,7 +2,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P, Q};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::case::{CaseState, IntakeForm, Refusal, Source, Step};
 use wenming_domain::policy::{Action, may};
-use wenming_store::case::{self as cs, Case, CaseFilter, StepError};
+use wenming_store::case::{self, Case, CaseFilter, StepError};
 
 #[derive(Serialize, ToSchema)]
 pub struct CaseDto {
@@ -101,7 +101,7 @@ pub struct CasePage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<CaseQuery>,
+    ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> AppResult<Json<CasePage>> {
     let scope = auth.scope(Action::ViewCases)?;
     let mut f = CaseFilter {
@@ -125,8 +125,8 @@ pub async fn list(
     if q.overdue {
         f.overdue_at = Some(jiff::Timestamp::now());
     }
-    f.after = q.after.as_deref().and_then(cs::parse_cursor);
-    let (items, next) = cs::list(&state.store, &scope, &f).await?;
+    f.after = q.after.as_deref().and_then(case::parse_cursor);
+    let (items, next) = case::list(&state.store, &scope, &f).await?;
     Ok(Json(CasePage {
         items: items.into_iter().map(dto).collect(),
         next,
@@ -137,10 +137,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<CaseDto>> {
     let scope = auth.scope(Action::ViewCases)?;
-    Ok(Json(dto(cs::get(&state.store, &scope, id).await?)))
+    Ok(Json(dto(case::get(&state.store, &scope, id).await?)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -157,12 +157,12 @@ pub struct PossibleDuplicateDto {
 pub async fn possible_duplicates(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<PossibleDuplicateDto>>> {
     let scope = auth.scope(Action::ViewCases)?;
-    let c = cs::get(&state.store, &scope, id).await?;
+    let c = case::get(&state.store, &scope, id).await?;
     Ok(Json(
-        cs::possible_duplicates(&state.store, &scope, &c)
+        case::possible_duplicates(&state.store, &scope, &c)
             .await?
             .into_iter()
             .map(|(c, d)| PossibleDuplicateDto {
@@ -179,12 +179,12 @@ pub async fn possible_duplicates(
 pub async fn duplicates(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<CaseDto>>> {
     let scope = auth.scope(Action::ViewCases)?;
-    cs::get(&state.store, &scope, id).await?;
+    case::get(&state.store, &scope, id).await?;
     Ok(Json(
-        cs::duplicate::of(&state.store, &scope, id)
+        case::duplicate::of(&state.store, &scope, id)
             .await?
             .into_iter()
             .map(dto)
@@ -209,12 +209,12 @@ pub struct CaseEventDto {
 pub async fn timeline(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<CaseEventDto>>> {
     let scope = auth.scope(Action::ViewCases)?;
-    cs::get(&state.store, &scope, id).await?;
+    case::get(&state.store, &scope, id).await?;
     Ok(Json(
-        cs::events(&state.store, id)
+        case::events(&state.store, id)
             .await?
             .into_iter()
             .map(|e| CaseEventDto {
@@ -271,7 +271,7 @@ pub async fn create(
     };
     let mut input = form.parse()?;
     input.photo_ids = b.photo_ids;
-    let c = cs::intake(
+    let c = case::intake(
         &state.store,
         &auth.ctx(),
         &permit,
@@ -303,12 +303,12 @@ pub struct StepBody {
 pub async fn step(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::WorkCases>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<StepBody>,
 ) -> AppResult<Json<CaseDto>> {
     let s: Step = serde_json::from_value(b.step)
         .map_err(|_| AppError::Invalid(FieldErrors::single("step", "invalid_choice")))?;
-    match cs::step(
+    match case::step(
         &state.store,
         &auth.ctx(),
         &permit,
@@ -316,7 +316,7 @@ pub async fn step(
         id,
         b.version,
         &s,
-        &cs::StepPhotos {
+        &case::StepPhotos {
             ids: &b.photo_ids,
             rules: &state.config.photo_rules,
         },
@@ -358,7 +358,7 @@ pub struct CategoryDto {
     pub version: i64,
 }
 
-fn category_dto(c: cs::Category) -> CategoryDto {
+fn category_dto(c: case::Category) -> CategoryDto {
     CategoryDto {
         id: c.id,
         parent_id: c.parent_id,
@@ -380,7 +380,7 @@ pub async fn categories(
 ) -> AppResult<Json<Vec<CategoryDto>>> {
     auth.scope(Action::ViewCases)?;
     Ok(Json(
-        cs::categories(&state.store)
+        case::categories(&state.store)
             .await?
             .into_iter()
             .map(category_dto)
@@ -409,10 +409,10 @@ pub struct CategoryBody {
 pub async fn update_category(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<CategoryBody>,
 ) -> AppResult<Json<CategoryDto>> {
-    let existing = cs::category(&state.store, id).await?;
+    let existing = case::category(&state.store, id).await?;
     let mut e = FieldErrors::new();
     let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
     let handling_time = match b.handling_time {
@@ -441,14 +441,14 @@ pub async fn update_category(
     let Some(name) = name.filter(|_| e.is_empty()) else {
         return Err(AppError::Invalid(e));
     };
-    let ch = cs::CategoryChange {
+    let ch = case::CategoryChange {
         name,
         handling_time,
         duplicate_radius_m: b.duplicate_radius_m,
         standard_codes: b.standard_codes,
         active: b.active,
     };
-    match cs::update_category(&state.store, &auth.ctx(), &permit, id, b.version, ch).await {
+    match case::update_category(&state.store, &auth.ctx(), &permit, id, b.version, ch).await {
         Ok(c) => Ok(Json(category_dto(c))),
         // The store speaks the form's field names; the API's is standard_codes.
         Err(wenming_store::StoreError::Invalid(e)) => {
@@ -485,7 +485,7 @@ pub async fn routing_rules(
 ) -> AppResult<Json<Vec<RoutingRuleDto>>> {
     auth.scope(Action::ViewCases)?;
     Ok(Json(
-        cs::routing_rules(&state.store)
+        case::routing_rules(&state.store)
             .await?
             .into_iter()
             .map(|r| RoutingRuleDto {
@@ -520,7 +520,7 @@ pub async fn add_routing_rule(
     Can { auth, permit }: Can<may::ManageFramework>,
     ApiJson(b): ApiJson<RoutingRuleBody>,
 ) -> AppResult<(StatusCode, Json<CreatedDto>)> {
-    let id = cs::add_routing_rule(
+    let id = case::add_routing_rule(
         &state.store,
         &auth.ctx(),
         &permit,
@@ -549,7 +549,7 @@ pub async fn calendar_days(
 ) -> AppResult<Json<Vec<CalendarDayDto>>> {
     auth.scope(Action::ViewCases)?;
     Ok(Json(
-        cs::calendar_days(&state.store)
+        case::calendar_days(&state.store)
             .await?
             .into_iter()
             .map(|d| CalendarDayDto {
@@ -574,7 +574,7 @@ pub async fn set_calendar_day(
     let name = wenming_domain::validation::text(&mut e, "name", &b.name, true, 32);
     match (day, name) {
         (Some(d), Some(n)) if e.is_empty() => {
-            cs::set_calendar_day(&state.store, &auth.ctx(), &permit, d, b.workday, &n).await?;
+            case::set_calendar_day(&state.store, &auth.ctx(), &permit, d, b.workday, &n).await?;
             Ok(Json(CalendarDayDto {
                 day: d.to_string(),
                 workday: b.workday,
@@ -591,9 +591,9 @@ pub async fn set_calendar_day(
 pub async fn remove_routing_rule(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<StatusCode> {
-    cs::remove_routing_rule(&state.store, &auth.ctx(), &permit, id).await?;
+    case::remove_routing_rule(&state.store, &auth.ctx(), &permit, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -603,10 +603,10 @@ pub async fn remove_routing_rule(
 pub async fn remove_calendar_day(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    P(day): P<String>,
+    ApiPath(day): ApiPath<String>,
 ) -> AppResult<StatusCode> {
     let day = day.parse().map_err(|_| AppError::NotFound)?;
-    cs::remove_calendar_day(&state.store, &auth.ctx(), &permit, day).await?;
+    case::remove_calendar_day(&state.store, &auth.ctx(), &permit, day).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -643,7 +643,7 @@ pub struct MetricsReport {
 pub async fn metrics(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<MetricsQuery>,
+    ApiQuery(q): ApiQuery<MetricsQuery>,
 ) -> AppResult<Json<MetricsReport>> {
     let m = crate::service::metrics::month_metrics(&state, &auth, q.month.as_deref().unwrap_or(""))
         .await?;

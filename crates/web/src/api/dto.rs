@@ -40,7 +40,7 @@ impl From<Region> for RegionDto {
         RegionDto {
             id: r.id,
             parent_id: r.parent_id,
-            level: r.level.as_str().into(),
+            level: r.level.code().into(),
             code: r.code,
             name: r.name,
             boundary: r.boundary,
@@ -115,7 +115,7 @@ impl From<Unit> for UnitDto {
             id: u.id,
             name: u.name,
             short_name: u.short_name,
-            kind: u.kind.as_str().into(),
+            kind: u.kind.code().into(),
             region_id: u.region_id,
             region_name: u.region_name,
             liaison: ContactDto {
@@ -194,7 +194,7 @@ impl From<Grant> for GrantDto {
     fn from(g: Grant) -> Self {
         GrantDto {
             id: g.id,
-            role: g.role.as_str().into(),
+            role: g.role.code().into(),
             scope_kind: g.scope.kind().into(),
             scope_id: g.scope.id(),
             scope_name: g.scope_name,

@@ -2,7 +2,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P, Q};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::{EvidenceType, FrameworkStatus, Method, Points};
 use wenming_domain::policy::{Action, may};
-use wenming_store::framework::{self as fw, FrameworkSummary, NodeFilter, StandardEdit};
+use wenming_store::framework::{self, FrameworkSummary, NodeFilter, StandardEdit};
 
 #[derive(Serialize, ToSchema)]
 pub struct FrameworkDto {
@@ -82,10 +82,10 @@ pub struct NodeDto {
     pub version: i64,
 }
 
-impl From<fw::Node> for NodeDto {
-    fn from(n: fw::Node) -> Self {
+impl From<framework::Node> for NodeDto {
+    fn from(n: framework::Node) -> Self {
         let s = n.standard;
-        let unit = |u: fw::UnitRef| UnitRefDto {
+        let unit = |u: framework::UnitRef| UnitRefDto {
             id: u.id,
             name: u.name,
         };
@@ -133,7 +133,7 @@ impl From<fw::Node> for NodeDto {
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Vec<FrameworkDto>>> {
     auth.scope(Action::ViewFramework)?;
     Ok(Json(
-        fw::list(&state.store)
+        framework::list(&state.store)
             .await?
             .into_iter()
             .map(FrameworkDto::from)
@@ -146,10 +146,10 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<V
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<FrameworkDto>> {
     auth.scope(Action::ViewFramework)?;
-    Ok(Json(fw::get(&state.store, id).await?.into()))
+    Ok(Json(framework::get(&state.store, id).await?.into()))
 }
 
 /// The whole version in the portable JSON form (the same as the file export).
@@ -158,10 +158,10 @@ pub async fn get(
 pub async fn document(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<serde_json::Value>> {
     auth.scope(Action::ViewFramework)?;
-    let doc = fw::export(&state.store, id).await?;
+    let doc = framework::export(&state.store, id).await?;
     Ok(Json(
         serde_json::to_value(doc).map_err(|_| AppError::Internal)?,
     ))
@@ -185,11 +185,11 @@ pub struct NodeQuery {
 pub async fn nodes(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(q): Q<NodeQuery>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<NodeQuery>,
 ) -> AppResult<Json<Vec<NodeDto>>> {
     auth.scope(Action::ViewFramework)?;
-    fw::get(&state.store, id).await?;
+    framework::get(&state.store, id).await?;
     let method =
         match q.method.as_deref().filter(|m| !m.is_empty()) {
             Some(m) => Some(Method::parse(m).ok_or_else(|| {
@@ -203,7 +203,7 @@ pub async fn nodes(
         unit_id: q.unit_id,
         site_type: q.site_type.filter(|s| !s.is_empty()),
     };
-    let kept = fw::filtered_nodes(&state.store, id, &filter).await?;
+    let kept = framework::filtered_nodes(&state.store, id, &filter).await?;
     Ok(Json(kept.into_iter().map(NodeDto::from).collect()))
 }
 
@@ -239,12 +239,12 @@ pub struct ImportResult {
 pub async fn import(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    Q(q): Q<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     body: axum::body::Body,
 ) -> AppResult<(StatusCode, Json<ImportResult>)> {
     // Official tables run past axum's 2 MB default; the API takes what the
     // upload page and the CLI take, and says so when a file is bigger.
-    let body = axum::body::to_bytes(body, crate::routes::MAX_UPLOAD_BYTES)
+    let body = axum::body::to_bytes(body, crate::extract::MAX_UPLOAD_BYTES)
         .await
         .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?;
     let name = q.name.unwrap_or_default();
@@ -257,7 +257,7 @@ pub async fn import(
     .await
     .map_err(|_| AppError::Internal)?
     .map_err(AppError::Problems)?;
-    let plan = fw::plan(&state.store, &doc).await?;
+    let plan = framework::plan(&state.store, &doc).await?;
     if q.dry_run {
         return Ok((
             StatusCode::OK,
@@ -267,7 +267,8 @@ pub async fn import(
             }),
         ));
     }
-    let (id, plan) = fw::import(&state.store, &auth.ctx(), &permit, &doc, q.create_units).await?;
+    let (id, plan) =
+        framework::import(&state.store, &auth.ctx(), &permit, &doc, q.create_units).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportResult {
@@ -289,13 +290,13 @@ pub struct StatusBody {
 pub async fn set_status(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<StatusBody>,
 ) -> AppResult<Json<FrameworkDto>> {
     let status = FrameworkStatus::parse(&b.status)
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("status", "invalid_choice")))?;
-    fw::set_status(&state.store, &auth.ctx(), &permit, id, b.version, status).await?;
-    Ok(Json(fw::get(&state.store, id).await?.into()))
+    framework::set_status(&state.store, &auth.ctx(), &permit, id, b.version, status).await?;
+    Ok(Json(framework::get(&state.store, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -310,13 +311,13 @@ pub struct CloneBody {
 pub async fn clone(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<CloneBody>,
 ) -> AppResult<(StatusCode, Json<FrameworkDto>)> {
-    let new = fw::clone(&state.store, &auth.ctx(), &permit, id, &b.name, b.year).await?;
+    let new = framework::clone(&state.store, &auth.ctx(), &permit, id, &b.name, b.year).await?;
     Ok((
         StatusCode::CREATED,
-        Json(fw::get(&state.store, new).await?.into()),
+        Json(framework::get(&state.store, new).await?.into()),
     ))
 }
 
@@ -335,12 +336,12 @@ pub struct DiffDto {
 pub async fn diff(
     State(state): State<AppState>,
     auth: Auth,
-    P((id, other)): P<(Uuid, Uuid)>,
+    ApiPath((id, other)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<Json<DiffDto>> {
     auth.scope(Action::ViewFramework)?;
     let d = wenming_domain::framework::diff(
-        &fw::export(&state.store, other).await?,
-        &fw::export(&state.store, id).await?,
+        &framework::export(&state.store, other).await?,
+        &framework::export(&state.store, id).await?,
     );
     Ok(Json(DiffDto {
         added: d.added,
@@ -372,7 +373,7 @@ pub struct StandardBody {
 pub async fn update_standard(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageFramework>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<StandardBody>,
 ) -> AppResult<Json<NodeDto>> {
     let mut e = FieldErrors::new();
@@ -408,7 +409,7 @@ pub async fn update_standard(
         cooperating_units: b.cooperating_unit_ids,
     };
     Ok(Json(
-        fw::update_standard(&state.store, &auth.ctx(), &permit, id, b.version, edit)
+        framework::update_standard(&state.store, &auth.ctx(), &permit, id, b.version, edit)
             .await?
             .into(),
     ))

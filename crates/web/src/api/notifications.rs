@@ -2,7 +2,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::AppResult;
-use crate::extract::P;
+use crate::extract::ApiPath;
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -62,7 +62,7 @@ pub async fn list(
 pub async fn read(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<axum::http::StatusCode> {
     escalation::mark_read(&state.store, auth.user.id, Some(id)).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -84,7 +84,7 @@ pub struct UploadQuery {
 pub async fn upload(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<UploadQuery>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     body: axum::body::Body,
 ) -> AppResult<(StatusCode, Json<PhotoDto>)> {
     if !auth.may(Action::ReportCases) && !auth.may(Action::Inspect) {
@@ -149,7 +149,7 @@ async fn earlier_upload(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Op
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<PhotoDto>> {
     Ok(Json(dto(crate::service::photos::visible(
         &state, &auth, id,
@@ -163,7 +163,7 @@ pub async fn get(
 pub async fn of_case(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<PhotoDto>>> {
     let scope = auth.scope(Action::ViewCases)?;
     wenming_store::case::get(&state.store, &scope, id).await?;
@@ -182,7 +182,7 @@ pub async fn of_case(
 pub async fn original(
     state: State<AppState>,
     auth: Auth,
-    id: P<Uuid>,
+    id: ApiPath<Uuid>,
 ) -> AppResult<axum::response::Response> {
     crate::service::photos::original(state, auth, id).await
 }
@@ -193,7 +193,7 @@ pub async fn original(
 pub async fn thumbnail(
     state: State<AppState>,
     auth: Auth,
-    id: P<Uuid>,
+    id: ApiPath<Uuid>,
 ) -> AppResult<axum::response::Response> {
     crate::service::photos::thumbnail(state, auth, id).await
 }

@@ -2,7 +2,7 @@ use super::dto::{ErrorBody, PlacementDto, RegionBody, RegionDto};
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P};
+use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,7 +26,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<V
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<RegionDto>> {
     let scope = auth.scope(Action::ViewRegions)?;
     Ok(Json(
@@ -41,7 +41,7 @@ pub async fn get(
 pub async fn history(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<PlacementDto>>> {
     let scope = auth.scope(Action::ViewRegions)?;
     org::get_region(&state.store, &scope, id).await?;
@@ -77,7 +77,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageRegions>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<RegionBody>,
 ) -> AppResult<Json<RegionDto>> {
     let view = auth.scope(Action::ViewRegions)?;

@@ -5,7 +5,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::AppResult;
-use crate::extract::{ApiJson, P};
+use crate::extract::{ApiJson, ApiPath};
 use crate::service::rounds as service;
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use wenming_domain::inspection::{FindingDraft, RoundForm, Score};
 use wenming_domain::policy::{Action, may};
-use wenming_store::inspection::{self as ins, CheckItem, Finding, Round, RoundSite};
+use wenming_store::inspection::{self, CheckItem, Finding, Round, RoundSite};
 
 #[derive(Serialize, ToSchema)]
 pub struct ScoreDto {
@@ -204,7 +204,7 @@ impl From<Finding> for FindingDto {
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Vec<RoundDto>>> {
     auth.scope(Action::ViewRounds)?;
     Ok(Json(
-        ins::list(&state.store)
+        inspection::list(&state.store)
             .await?
             .into_iter()
             .map(Into::into)
@@ -269,7 +269,7 @@ pub async fn create(
     ApiJson(body): ApiJson<RoundBody>,
 ) -> AppResult<(StatusCode, Json<RoundDto>)> {
     let input = body.form().parse()?;
-    let r = ins::create(&state.store, &auth.ctx(), &permit, &input).await?;
+    let r = inspection::create(&state.store, &auth.ctx(), &permit, &input).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 
@@ -278,10 +278,10 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<RoundDto>> {
     auth.scope(Action::ViewRounds)?;
-    Ok(Json(ins::get(&state.store, id).await?.into()))
+    Ok(Json(inspection::get(&state.store, id).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -295,11 +295,11 @@ pub struct CloseBody {
 pub async fn close(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageRounds>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<CloseBody>,
 ) -> AppResult<Json<RoundDto>> {
     Ok(Json(
-        ins::close(&state.store, &auth.ctx(), &permit, id, body.version)
+        inspection::close(&state.store, &auth.ctx(), &permit, id, body.version)
             .await?
             .into(),
     ))
@@ -311,12 +311,12 @@ pub async fn close(
 pub async fn sites(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<RoundSiteDto>>> {
     auth.scope(Action::ViewRounds)?;
-    ins::get(&state.store, id).await?;
+    inspection::get(&state.store, id).await?;
     Ok(Json(
-        ins::round_sites(&state.store, id)
+        inspection::round_sites(&state.store, id)
             .await?
             .into_iter()
             .map(Into::into)
@@ -336,10 +336,10 @@ pub struct InspectorBody {
 pub async fn reassign(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageRounds>,
-    P((id, site_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, site_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<InspectorBody>,
 ) -> AppResult<StatusCode> {
-    ins::reassign(
+    inspection::reassign(
         &state.store,
         &auth.ctx(),
         &permit,
@@ -377,11 +377,11 @@ pub async fn assignments_of(state: &AppState, user: Uuid) -> AppResult<Vec<Assig
     // Each framework's on-site standards read once, not once a site.
     let mut standards = std::collections::HashMap::new();
     let mut out = vec![];
-    for (round, rs) in ins::assignments(&state.store, user).await? {
+    for (round, rs) in inspection::assignments(&state.store, user).await? {
         if let std::collections::hash_map::Entry::Vacant(e) = standards.entry(round.framework_id) {
-            e.insert(ins::standards_of(&state.store, round.framework_id).await?);
+            e.insert(inspection::standards_of(&state.store, round.framework_id).await?);
         }
-        let checklist = ins::checklist_for(
+        let checklist = inspection::checklist_for(
             &standards[&round.framework_id],
             &rs.type_code,
             &rs.type_name,
@@ -403,8 +403,12 @@ async fn checklist_of(
     round: &Round,
     site: &wenming_store::site::Site,
 ) -> AppResult<Vec<CheckItem>> {
-    let all = ins::standards_of(&state.store, round.framework_id).await?;
-    Ok(ins::checklist_for(&all, &site.type_code, &site.type_name))
+    let all = inspection::standards_of(&state.store, round.framework_id).await?;
+    Ok(inspection::checklist_for(
+        &all,
+        &site.type_code,
+        &site.type_name,
+    ))
 }
 
 /// A site's checklist in a round.
@@ -414,11 +418,11 @@ async fn checklist_of(
 pub async fn checklist(
     State(state): State<AppState>,
     auth: Auth,
-    P((id, site_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, site_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<Json<Vec<CheckItemDto>>> {
     auth.scope(Action::ViewRounds)?;
     service::visible_round_site(&state, &auth, id, site_id).await?;
-    let round = ins::get(&state.store, id).await?;
+    let round = inspection::get(&state.store, id).await?;
     let city = wenming_store::org::whole_city(&state.store).await?;
     let site = wenming_store::site::get(&state.store, &city, site_id).await?;
     Ok(Json(
@@ -437,12 +441,12 @@ pub async fn checklist(
 pub async fn findings(
     State(state): State<AppState>,
     auth: Auth,
-    P((id, site_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, site_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<Json<Vec<FindingDto>>> {
     auth.scope(Action::ViewRounds)?;
     service::visible_round_site(&state, &auth, id, site_id).await?;
     Ok(Json(
-        ins::findings(&state.store, id, site_id)
+        inspection::findings(&state.store, id, site_id)
             .await?
             .into_iter()
             .map(Into::into)
@@ -480,7 +484,7 @@ pub async fn submit(
         auth,
         permit: inspect,
     }: Can<may::Inspect>,
-    P((id, site_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, site_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<FindingsBody>,
 ) -> AppResult<Json<SubmittedDto>> {
     let manage = auth.permit::<may::ManageRounds>().ok();
@@ -488,13 +492,13 @@ pub async fn submit(
     // The office records at any site its permit reaches; an inspector at
     // the sites they were sent to.
     let who = match &manage {
-        Some(permit) => ins::Submitter::Office { ctx: &ctx, permit },
-        None => ins::Submitter::Inspector {
+        Some(permit) => inspection::Submitter::Office { ctx: &ctx, permit },
+        None => inspection::Submitter::Inspector {
             ctx: &ctx,
             permit: &inspect,
         },
     };
-    let done = ins::submit(
+    let done = inspection::submit(
         &state.store,
         &who,
         id,
@@ -534,7 +538,7 @@ pub struct ReportDto {
     pub sites: Vec<RoundSiteDto>,
 }
 
-fn lines(v: Vec<ins::Line>) -> Vec<LineDto> {
+fn lines(v: Vec<inspection::Line>) -> Vec<LineDto> {
     v.into_iter()
         .map(|l| LineDto {
             key: l.key,
@@ -552,10 +556,10 @@ fn lines(v: Vec<ins::Line>) -> Vec<LineDto> {
 pub async fn report(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<ReportDto>> {
     auth.scope(Action::ViewRounds)?;
-    let r = ins::report(&state.store, id).await?;
+    let r = inspection::report(&state.store, id).await?;
     Ok(Json(ReportDto {
         round: r.round.into(),
         previous_round: r.previous.map(Into::into),
@@ -638,10 +642,10 @@ pub async fn import(
 pub async fn unmatched(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<UnmatchedDto>>> {
     auth.scope(Action::ViewRounds)?;
-    ins::get(&state.store, id).await?;
+    inspection::get(&state.store, id).await?;
     Ok(Json(
         wenming_store::third_party::unmatched(&state.store, id)
             .await?
@@ -659,7 +663,7 @@ pub async fn unmatched(
 pub async fn map(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageRounds>,
-    P((id, row_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, row_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<service::MapBody>,
 ) -> AppResult<Json<FindingDto>> {
     Ok(Json(

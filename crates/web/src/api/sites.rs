@@ -4,7 +4,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P, Q};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::policy::{Action, Resource, may};
 use wenming_domain::site::{SiteForm, SiteType};
-use wenming_store::site::{self as st, Site, SiteFilter};
+use wenming_store::site::{self, Site, SiteFilter};
 
 #[derive(Serialize, ToSchema)]
 pub struct SiteTypeDto {
@@ -146,7 +146,7 @@ impl SiteBody {
 pub async fn types(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Vec<SiteTypeDto>>> {
     auth.scope(Action::ViewSites)?;
     Ok(Json(
-        st::types(&state.store)
+        site::types(&state.store)
             .await?
             .into_iter()
             .map(SiteTypeDto::from)
@@ -173,7 +173,7 @@ pub struct SiteQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<SiteQuery>,
+    ApiQuery(q): ApiQuery<SiteQuery>,
 ) -> AppResult<Json<Vec<SiteDto>>> {
     let scope = auth.scope(Action::ViewSites)?;
     let f = SiteFilter {
@@ -182,7 +182,7 @@ pub async fn list(
         sponsor_unit_id: q.sponsor_unit_id,
         active_only: q.active_only,
     };
-    let sites = st::list(&state.store, &scope, &f).await?;
+    let sites = site::list(&state.store, &scope, &f).await?;
     Ok(Json(sites.into_iter().map(SiteDto::from).collect()))
 }
 
@@ -191,10 +191,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<SiteDto>> {
     let scope = auth.scope(Action::ViewSites)?;
-    Ok(Json(st::get(&state.store, &scope, id).await?.into()))
+    Ok(Json(site::get(&state.store, &scope, id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/sites", tag = "sites", request_body = SiteBody,
@@ -205,7 +205,7 @@ pub async fn create(
     ApiJson(body): ApiJson<SiteBody>,
 ) -> AppResult<(StatusCode, Json<SiteDto>)> {
     let input = body.form().parse()?;
-    let s = st::create(&state.store, &auth.ctx(), &permit, &input).await?;
+    let s = site::create(&state.store, &auth.ctx(), &permit, &input).await?;
     Ok((StatusCode::CREATED, Json(s.into())))
 }
 
@@ -214,10 +214,10 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageSites>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<SiteBody>,
 ) -> AppResult<Json<SiteDto>> {
-    let site = st::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
+    let site = site::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
     auth.check(
         Action::ManageSites,
         Resource::Held {
@@ -230,7 +230,7 @@ pub async fn update(
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("version", "required")))?;
     let input = body.form().parse()?;
     Ok(Json(
-        st::update(&state.store, &auth.ctx(), &permit, id, version, &input)
+        site::update(&state.store, &auth.ctx(), &permit, id, version, &input)
             .await?
             .into(),
     ))

@@ -2,7 +2,7 @@ use super::dto::ErrorBody;
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P, Q};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -74,7 +74,7 @@ pub struct TaskQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<TaskQuery>,
+    ApiQuery(q): ApiQuery<TaskQuery>,
 ) -> AppResult<Json<Vec<TaskDto>>> {
     let scope = auth.scope(Action::ViewTasks)?;
     let today = crate::service::today(&state);
@@ -107,7 +107,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<TaskDto>> {
     let scope = auth.scope(Action::ViewTasks)?;
     Ok(Json(dto(
@@ -153,7 +153,7 @@ impl TaskBody {
 pub async fn assign(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageTasks>,
-    P(standard_id): P<Uuid>,
+    ApiPath(standard_id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<TaskBody>,
 ) -> AppResult<(StatusCode, Json<TaskDto>)> {
     let id = task::assign(&state.store, &auth.ctx(), &permit, standard_id, b.input()?).await?;
@@ -172,7 +172,7 @@ pub async fn assign(
 pub async fn update(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageTasks>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<TaskBody>,
 ) -> AppResult<Json<TaskDto>> {
     let version = b
@@ -199,7 +199,7 @@ pub struct ProgressBody {
 pub async fn progress(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ReportProgress>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ProgressBody>,
 ) -> AppResult<Json<TaskDto>> {
     if !(0..=100).contains(&b.percent) {
@@ -259,7 +259,7 @@ pub struct BulkDto {
 pub async fn bulk(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageTasks>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<BulkBody>,
 ) -> AppResult<Json<BulkDto>> {
     let text = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
@@ -303,7 +303,7 @@ pub struct UncoveredDto {
 pub async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<UncoveredDto>>> {
     auth.scope(Action::ViewTasks)?;
     wenming_store::framework::get(&state.store, id).await?;

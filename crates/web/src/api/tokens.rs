@@ -2,7 +2,7 @@ use super::dto::{ErrorBody, NewTokenDto, TokenBody, TokenDto};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P};
+use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -60,7 +60,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<StatusCode> {
     accounts::revoke_token(&state.store, &auth.ctx(), auth.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,7 @@ use super::dto::{ErrorBody, Page, PersonBody, PersonDto, UnitBody, UnitDto};
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P, Q};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,7 +35,7 @@ pub struct UnitQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<UnitQuery>,
+    ApiQuery(q): ApiQuery<UnitQuery>,
 ) -> AppResult<Json<Page<UnitDto>>> {
     let scope = auth.scope(Action::ViewUnits)?;
     let kind = match q.kind.as_deref() {
@@ -66,7 +66,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<UnitDto>> {
     let scope = auth.scope(Action::ViewUnits)?;
     Ok(Json(org::get_unit(&state.store, &scope, id).await?.into()))
@@ -89,7 +89,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageUnits>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UnitBody>,
 ) -> AppResult<Json<UnitDto>> {
     let view = auth.scope(Action::ViewUnits)?;
@@ -118,7 +118,7 @@ pub async fn update(
 pub async fn people(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<PersonDto>>> {
     let scope = auth.scope(Action::ViewUnits)?;
     let people = org::list_people(&state.store, &scope, id).await?;
@@ -141,7 +141,7 @@ async fn managed(state: &AppState, auth: &Auth, unit_id: Uuid) -> AppResult<()> 
 pub async fn add_person(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageUnits>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PersonBody>,
 ) -> AppResult<(StatusCode, Json<PersonDto>)> {
     managed(&state, &auth, id).await?;
@@ -155,7 +155,7 @@ pub async fn add_person(
 pub async fn update_person(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageUnits>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PersonBody>,
 ) -> AppResult<Json<PersonDto>> {
     let (_, unit) = org::get_person(&state.store, &auth.scope(Action::ViewUnits)?, id).await?;

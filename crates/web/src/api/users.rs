@@ -2,7 +2,7 @@ use super::dto::{ErrorBody, GrantBody, GrantDto, MeDto, Page, UserBody, UserDto}
 use crate::AppState;
 use crate::auth::{Auth, Can};
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, P, Q};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,7 +50,7 @@ pub struct UserQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<UserQuery>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> AppResult<Json<Page<UserDto>>> {
     auth.scope(Action::ViewUsers)?;
     let page = accounts::list_users(
@@ -72,7 +72,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<UserDto>> {
     auth.scope(Action::ViewUsers)?;
     Ok(Json(accounts::get_user(&state.store, id).await?.into()))
@@ -96,7 +96,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageUsers>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UserBody>,
 ) -> AppResult<Json<UserDto>> {
     let version = body
@@ -115,7 +115,7 @@ pub async fn update(
 pub async fn grants(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Vec<GrantDto>>> {
     auth.scope(Action::ViewUsers)?;
     accounts::get_user(&state.store, id).await?;
@@ -129,7 +129,7 @@ pub async fn grants(
 pub async fn add_grant(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageUsers>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<GrantBody>,
 ) -> AppResult<(StatusCode, Json<GrantDto>)> {
     let mut e = FieldErrors::new();
@@ -154,7 +154,7 @@ pub async fn add_grant(
 pub async fn remove_grant(
     State(state): State<AppState>,
     Can { auth, permit }: Can<may::ManageUsers>,
-    P((id, grant_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, grant_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<StatusCode> {
     // The store refuses, inside its transaction, to take away one's own
     // last administrator grant or the city's last administrator.

@@ -4,7 +4,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, render};
 use askama::Template;
 use axum::extract::State;
@@ -58,7 +58,7 @@ async fn page_with(
 pub async fn page(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<AccountQuery>,
+    ApiQuery(q): ApiQuery<AccountQuery>,
 ) -> AppResult<Response> {
     page_with(
         &state,
@@ -169,7 +169,7 @@ pub struct Nothing {}
 
 pub async fn revoke_token(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<Nothing>,
 ) -> AppResult<Response> {
     accounts::revoke_token(&state.store, &f.auth.ctx(), f.auth.user.id, id).await?;

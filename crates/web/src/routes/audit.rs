@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, render};
 use askama::Template;
 use axum::extract::State;
@@ -53,7 +53,7 @@ pub struct RecentQuery {
 pub async fn recent(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<RecentQuery>,
+    ApiQuery(q): ApiQuery<RecentQuery>,
 ) -> AppResult<Response> {
     // The whole log spans every unit and district.
     auth.scope(Action::ViewUsers)?;
@@ -77,7 +77,7 @@ pub async fn recent(
 pub async fn trail(
     State(state): State<AppState>,
     auth: Auth,
-    P((entity_type, id)): P<(String, Uuid)>,
+    ApiPath((entity_type, id)): ApiPath<(String, Uuid)>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewAudit)?;
     let name = match entity_type.as_str() {

@@ -5,7 +5,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm, CsrfMultipart};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render, urlencode};
 use askama::Template;
 use axum::extract::State;
@@ -20,7 +20,7 @@ use wenming_domain::case::{
 };
 use wenming_domain::org::Unit;
 use wenming_domain::policy::{Action, may};
-use wenming_store::case::{self as cs, Case, CaseEvent, CaseFilter, Category, StepError};
+use wenming_store::case::{self, Case, CaseEvent, CaseFilter, Category, StepError};
 use wenming_store::{StoreError, org};
 
 pub fn refusal_message(lang: crate::i18n::Lang, r: &Refusal) -> String {
@@ -39,7 +39,7 @@ pub fn refusal_message(lang: crate::i18n::Lang, r: &Refusal) -> String {
         ),
         Refusal::OwnWork => t("case.refused_own_work").to_string(),
         Refusal::OwnUnit => t("case.refused_own_unit").to_string(),
-        Refusal::Invalid { code, .. } => crate::middleware::field_message(lang, code),
+        Refusal::Invalid { code, .. } => crate::i18n::field_message(lang, code),
     }
 }
 
@@ -145,7 +145,7 @@ struct ListPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     list_page(&state, &auth, q, None).await
 }
@@ -162,7 +162,7 @@ async fn list_page(
     for key in inboxes_for(&actor) {
         let mut f = inbox_filter(key).unwrap_or_default();
         f.limit = 500;
-        let (cases, _) = cs::list(&state.store, &scope, &f).await?;
+        let (cases, _) = case::list(&state.store, &scope, &f).await?;
         inboxes.push(Inbox {
             key,
             count: cases.len(),
@@ -175,9 +175,9 @@ async fn list_page(
     f.category_id = Uuid::parse_str(&q.category).ok();
     f.unit_id = Uuid::parse_str(&q.unit).ok();
     f.source = Source::parse(&q.source);
-    f.after = q.after.as_deref().and_then(cs::parse_cursor);
+    f.after = q.after.as_deref().and_then(case::parse_cursor);
     f.limit = 50;
-    let (cases, next) = cs::list(&state.store, &scope, &f).await?;
+    let (cases, next) = case::list(&state.store, &scope, &f).await?;
     let city = org::whole_city(&state.store).await?;
     let page = ListPage {
         p: PageCtx::new(auth, state).with_flash(q.done.as_deref()),
@@ -185,7 +185,7 @@ async fn list_page(
         next,
         inboxes,
         query_string: q.query_string(),
-        categories: cs::categories(&state.store).await?,
+        categories: case::categories(&state.store).await?,
         units: if actor.office {
             org::all_units(&state.store, &city, true).await?
         } else {
@@ -232,7 +232,7 @@ pub async fn bulk_dispatch(
         )
         .await;
     }
-    match cs::bulk_dispatch(
+    match case::bulk_dispatch(
         &state.store,
         &auth.ctx(),
         &permit,
@@ -311,7 +311,7 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> AppResult<Re
         &auth,
         form,
         FieldErrors::new(),
-        cs::categories(&state.store).await?,
+        case::categories(&state.store).await?,
     ))
 }
 
@@ -321,14 +321,14 @@ pub async fn create(
 ) -> AppResult<Response> {
     let auth = f.auth;
     auth.scope(Action::ReportCases)?;
-    let categories = cs::categories(&state.store).await?;
+    let categories = case::categories(&state.store).await?;
     let result = match (f.form.parse(), f.photo_error) {
         (_, Some(code)) => Err(StoreError::invalid("photos", code)),
         (Ok(mut input), None) => {
             match crate::service::photos::stage_all(&state, &auth, "photos", f.photos).await {
                 Ok(ids) => {
                     input.photo_ids = ids;
-                    let r = cs::intake(
+                    let r = case::intake(
                         &state.store,
                         &auth.ctx(),
                         &auth.permit()?,
@@ -489,7 +489,7 @@ async fn show_page(
     conflict: bool,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewCases)?;
-    let c = cs::get(&state.store, &scope, id).await?;
+    let c = case::get(&state.store, &scope, id).await?;
     let actor = crate::service::case_actor(auth);
     let steps = if auth.may(Action::WorkCases) {
         possible_steps(c.facts(), &actor)
@@ -497,10 +497,10 @@ async fn show_page(
         vec![]
     };
     let city = org::whole_city(&state.store).await?;
-    let deadline = cs::default_deadline(&state.store, &c, state.config.timezone.clone()).await?;
+    let deadline = case::default_deadline(&state.store, &c, state.config.timezone.clone()).await?;
     let tz = state.config.timezone.clone();
     let duplicates = if steps.contains(&"mark_duplicate") {
-        cs::possible_duplicates(&state.store, &scope, &c)
+        case::possible_duplicates(&state.store, &scope, &c)
             .await?
             .into_iter()
             .map(|(d, m)| (d, m.round() as i64))
@@ -518,8 +518,8 @@ async fn show_page(
             _ => None,
         })
         .collect();
-    let marked = cs::duplicate::of(&state.store, &scope, id).await?;
-    let numbers = cs::numbers(
+    let marked = case::duplicate::of(&state.store, &scope, id).await?;
+    let numbers = case::numbers(
         &state.store,
         &others.into_iter().chain(c.duplicate_of).collect::<Vec<_>>(),
     )
@@ -557,7 +557,7 @@ async fn show_page(
         flagged,
         p: PageCtx::new(auth, state).with_flash(done),
         duplicates,
-        events: cs::events(&state.store, id).await?,
+        events: case::events(&state.store, id).await?,
         units: if actor.office {
             org::all_units(&state.store, &city, true).await?
         } else {
@@ -576,7 +576,7 @@ async fn show_page(
             .and_then(|o| numbers.get(&o).map(|n| (o, n.clone()))),
         marked,
         subcategories: if steps.contains(&"classify") {
-            cs::categories(&state.store)
+            case::categories(&state.store)
                 .await?
                 .into_iter()
                 .filter(|x| x.parent_id.is_some() && x.active)
@@ -584,8 +584,8 @@ async fn show_page(
         } else {
             vec![]
         },
-        unclassified: cs::category(&state.store, c.category_id).await?.code
-            == cs::UNCLASSIFIED_CODE,
+        unclassified: case::category(&state.store, c.category_id).await?.code
+            == case::UNCLASSIFIED_CODE,
         steps,
         c,
         conflict,
@@ -604,8 +604,8 @@ async fn show_page(
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<super::Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<super::Done>,
 ) -> AppResult<Response> {
     show_page(&state, &auth, id, d.done.as_deref(), None, false).await
 }
@@ -698,7 +698,7 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
 
 pub async fn take_step(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     mut f: CsrfMultipart<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -709,7 +709,7 @@ pub async fn take_step(
         && Uuid::parse_str(v.trim()).is_err()
     {
         let seen = auth.scope(Action::ViewCases)?;
-        *v = cs::duplicate::by_number(&state.store, &seen, v)
+        *v = case::duplicate::by_number(&state.store, &seen, v)
             .await?
             .map(|u| u.to_string())
             .unwrap_or_default();
@@ -756,7 +756,7 @@ pub async fn take_step(
         }
         Err(e) => return Err(e.into()),
     };
-    let result = cs::step(
+    let result = case::step(
         &state.store,
         &auth.ctx(),
         &permit,
@@ -764,7 +764,7 @@ pub async fn take_step(
         id,
         version,
         &step,
-        &cs::StepPhotos {
+        &case::StepPhotos {
             ids: &photo_ids,
             rules: &state.config.photo_rules,
         },
@@ -797,7 +797,7 @@ pub async fn take_step(
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     use wenming_reports::table_xlsx::{Cell, write};
     let scope = auth.scope(Action::ViewCases)?;
@@ -822,7 +822,7 @@ pub async fn export(
     };
     let mut rows = vec![];
     loop {
-        let (page, next) = cs::list(&state.store, &scope, &f).await?;
+        let (page, next) = case::list(&state.store, &scope, &f).await?;
         for c in page {
             rows.push(vec![
                 Cell::Text(c.number.clone()),
@@ -851,7 +851,7 @@ pub async fn export(
             ]);
         }
         match next {
-            Some(n) => f.after = cs::parse_cursor(&n),
+            Some(n) => f.after = case::parse_cursor(&n),
             None => break,
         }
     }

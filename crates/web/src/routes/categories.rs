@@ -4,8 +4,8 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
-use crate::extract::P;
-use crate::extract::Q;
+use crate::extract::ApiPath;
+use crate::extract::ApiQuery;
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use wenming_domain::FieldErrors;
 use wenming_domain::case::HandlingTime;
 use wenming_domain::policy::{Action, Resource};
 use wenming_store::StoreError;
-use wenming_store::case::{self as cs, Category, CategoryChange, CategoryInput};
+use wenming_store::case::{self, Category, CategoryChange, CategoryInput};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct CategoryForm {
@@ -124,7 +124,7 @@ async fn page(
     let status = form_status(&errors, false);
     let page = Page {
         p: PageCtx::new(auth, state).with_flash(done),
-        categories: cs::categories(&state.store).await?,
+        categories: case::categories(&state.store).await?,
         can_manage: auth
             .check(Action::ManageFramework, Resource::Collection)
             .is_ok(),
@@ -139,7 +139,11 @@ pub struct Done {
     done: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth, Q(d): Q<Done>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(d): ApiQuery<Done>,
+) -> AppResult<Response> {
     auth.scope(Action::ViewCases)?;
     let form = CategoryForm {
         unit: "hours".into(),
@@ -156,7 +160,7 @@ pub async fn create(
     let auth = f.auth;
     auth.check(Action::ManageFramework, Resource::Collection)?;
     let result = match f.form.parse() {
-        Ok(input) => cs::create_category(&state.store, &auth.ctx(), &auth.permit()?, input).await,
+        Ok(input) => case::create_category(&state.store, &auth.ctx(), &auth.permit()?, input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -228,7 +232,7 @@ async fn edit_page(
     conflict: bool,
 ) -> AppResult<Response> {
     let class_name = match category.parent_id {
-        Some(p) => Some(cs::category(&state.store, p).await?.name),
+        Some(p) => Some(case::category(&state.store, p).await?.name),
         None => None,
     };
     let status = form_status(&errors, conflict);
@@ -246,26 +250,26 @@ async fn edit_page(
 pub async fn edit(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     auth.check(Action::ManageFramework, Resource::Collection)?;
-    let c = cs::category(&state.store, id).await?;
+    let c = case::category(&state.store, id).await?;
     let form = CategoryForm::of(&c);
     edit_page(&state, &auth, c, form, FieldErrors::new(), false).await
 }
 
 pub async fn update(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<CategoryForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     auth.check(Action::ManageFramework, Resource::Collection)?;
-    let existing = cs::category(&state.store, id).await?;
+    let existing = case::category(&state.store, id).await?;
     let version: i64 = f.form.version.trim().parse().unwrap_or(-1);
     let result = match f.form.change(&existing) {
         Ok(ch) => {
-            cs::update_category(&state.store, &auth.ctx(), &auth.permit()?, id, version, ch).await
+            case::update_category(&state.store, &auth.ctx(), &auth.permit()?, id, version, ch).await
         }
         Err(e) => Err(StoreError::Invalid(e)),
     };

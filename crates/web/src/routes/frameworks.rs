@@ -5,7 +5,7 @@ use super::{Done, see_other};
 use crate::AppState;
 use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::{Multipart, State};
@@ -21,7 +21,7 @@ use wenming_domain::framework::{
 use wenming_domain::org::Unit;
 use wenming_domain::policy::{Action, Resource, may};
 use wenming_store::framework::{
-    self as fw, FrameworkSummary, ImportPlan, Node, NodeFilter, StandardEdit,
+    self, FrameworkSummary, ImportPlan, Node, NodeFilter, StandardEdit,
 };
 use wenming_store::{StoreError, org};
 
@@ -55,10 +55,14 @@ struct ListPage {
     can_manage: bool,
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth, Q(d): Q<Done>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(d): ApiQuery<Done>,
+) -> AppResult<Response> {
     auth.scope(Action::ViewFramework)?;
     let page = ListPage {
-        frameworks: fw::list(&state.store).await?,
+        frameworks: framework::list(&state.store).await?,
         can_manage: auth.may(Action::ManageFramework),
         p: PageCtx::new(&auth, &state).with_flash(d.done.as_deref()),
     };
@@ -92,10 +96,10 @@ pub async fn template(auth: Auth) -> AppResult<Response> {
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
-    P((id, format)): P<(Uuid, String)>,
+    ApiPath((id, format)): ApiPath<(Uuid, String)>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewFramework)?;
-    let doc = fw::export(&state.store, id).await?;
+    let doc = framework::export(&state.store, id).await?;
     match format.as_str() {
         "export.xlsx" => Ok(xlsx(
             &format!("framework-{}", doc.year),
@@ -135,8 +139,6 @@ fn problem_lines(auth: &Auth, problems: &[Problem]) -> Vec<String> {
         .map(|p| crate::describe_problem(auth.lang, p))
         .collect()
 }
-
-pub const MAX_UPLOAD_BYTES: usize = 20 << 20;
 
 /// Reads the upload, checks it, keeps it, and shows what importing it would
 /// change. Nothing is imported until the user confirms.
@@ -189,7 +191,7 @@ pub async fn upload(
         page.problems = vec![crate::i18n::t(auth.lang, "framework.no_file").to_string()];
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
-    let limits = wenming_reports::framework_xlsx::Limits::default();
+    let limits = wenming_reports::workbook::Limits::default();
     // Parsing is CPU work on untrusted input: keep it off the async threads.
     let parsed = tokio::task::spawn_blocking(move || {
         wenming_reports::framework_xlsx::read_upload(&file, &name, year, &limits)
@@ -203,9 +205,9 @@ pub async fn upload(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
-    match fw::plan(&state.store, &doc).await {
+    match framework::plan(&state.store, &doc).await {
         Ok(plan) => {
-            page.upload_id = Some(fw::save_upload(&state.store, auth.user.id, &doc).await?);
+            page.upload_id = Some(framework::save_upload(&state.store, auth.user.id, &doc).await?);
             page.plan = Some(plan);
             Ok(render(&page))
         }
@@ -225,13 +227,13 @@ pub struct CommitForm {
 
 pub async fn commit(
     State(state): State<AppState>,
-    P(upload_id): P<Uuid>,
+    ApiPath(upload_id): ApiPath<Uuid>,
     f: CsrfForm<CommitForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     auth.scope(Action::ManageFramework)?;
-    let doc: FrameworkDoc = fw::upload(&state.store, auth.user.id, upload_id).await?;
-    match fw::import(
+    let doc: FrameworkDoc = framework::upload(&state.store, auth.user.id, upload_id).await?;
+    match framework::import(
         &state.store,
         &auth.ctx(),
         &auth.permit()?,
@@ -241,11 +243,11 @@ pub async fn commit(
     .await
     {
         Ok((id, _)) => {
-            fw::discard_upload(&state.store, upload_id).await?;
+            framework::discard_upload(&state.store, upload_id).await?;
             Ok(see_other(&format!("/frameworks/{id}"), "imported"))
         }
         Err(StoreError::Problems(problems)) => {
-            let plan = fw::plan(&state.store, &doc).await.ok();
+            let plan = framework::plan(&state.store, &doc).await.ok();
             let page = PreviewPage {
                 p: PageCtx::new(&auth, &state),
                 upload_id: Some(upload_id),
@@ -302,11 +304,11 @@ pub struct TreeQuery {
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(q): Q<TreeQuery>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<TreeQuery>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewFramework)?;
-    let f = fw::get(&state.store, id).await?;
+    let f = framework::get(&state.store, id).await?;
     let filter = NodeFilter {
         q: Some(q.q.trim().to_string()).filter(|s| !s.is_empty()),
         method: Method::parse(&q.method),
@@ -315,7 +317,7 @@ pub async fn show(
     };
     let filtered = !filter.is_empty();
     // Site types for the filter come from the whole tree, not the filtered one.
-    let nodes = fw::nodes(&state.store, id).await?;
+    let nodes = framework::nodes(&state.store, id).await?;
     let mut site_types: Vec<String> = nodes
         .iter()
         .filter_map(|n| n.standard.as_ref())
@@ -326,7 +328,7 @@ pub async fn show(
     // Groups nest as <details>; a row closes every open group at or below its depth.
     let mut open_depths: Vec<i64> = vec![];
     let mut rows: Vec<TreeRow> = vec![];
-    for n in fw::filtered_nodes(&state.store, id, &filter).await? {
+    for n in framework::filtered_nodes(&state.store, id, &filter).await? {
         let mut close = vec![];
         while open_depths.last().is_some_and(|d| *d >= n.depth) {
             open_depths.pop();
@@ -353,7 +355,7 @@ pub async fn show(
         .iter()
         .filter(|r| r.node.kind == NodeKind::Standard)
         .count();
-    let others = fw::list(&state.store)
+    let others = framework::list(&state.store)
         .await?
         .into_iter()
         .filter(|o| o.id != id)
@@ -392,7 +394,7 @@ pub struct StatusForm {
 
 pub async fn set_status(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<StatusForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -400,7 +402,7 @@ pub async fn set_status(
     let status = FrameworkStatus::parse(&f.form.status)
         .ok_or_else(|| AppError::Invalid(FieldErrors::single("status", "invalid_choice")))?;
     let version = f.form.version.parse().unwrap_or(-1);
-    fw::set_status(
+    framework::set_status(
         &state.store,
         &auth.ctx(),
         &auth.permit()?,
@@ -422,7 +424,7 @@ pub struct CloneForm {
 
 pub async fn clone(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<CloneForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -433,7 +435,7 @@ pub async fn clone(
         .trim()
         .parse()
         .map_err(|_| AppError::Invalid(FieldErrors::single("year", "invalid_year")))?;
-    match fw::clone(
+    match framework::clone(
         &state.store,
         &auth.ctx(),
         &auth.permit()?,
@@ -479,17 +481,17 @@ pub struct CompareQuery {
 pub async fn compare(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(q): Q<CompareQuery>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewFramework)?;
     let (old, new) = (
-        fw::get(&state.store, q.with).await?,
-        fw::get(&state.store, id).await?,
+        framework::get(&state.store, q.with).await?,
+        framework::get(&state.store, id).await?,
     );
     let (a, b) = (
-        fw::export(&state.store, q.with).await?,
-        fw::export(&state.store, id).await?,
+        framework::export(&state.store, q.with).await?,
+        framework::export(&state.store, id).await?,
     );
     let diff = wenming_domain::framework::diff(&a, &b);
     let mut titles = std::collections::HashMap::new();
@@ -669,7 +671,7 @@ async fn standard_page(
     let status = form_status(&errors, conflict);
     let page = StandardPage {
         p: PageCtx::new(auth, state),
-        f: fw::get(&state.store, node.framework_id).await?,
+        f: framework::get(&state.store, node.framework_id).await?,
         node,
         form,
         errors,
@@ -690,10 +692,10 @@ async fn standard_page(
 pub async fn edit_standard(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     auth.check(Action::ManageFramework, Resource::Collection)?;
-    let node = fw::node(&state.store, id).await?;
+    let node = framework::node(&state.store, id).await?;
     if node.kind != NodeKind::Standard {
         return Err(AppError::NotFound);
     }
@@ -703,16 +705,16 @@ pub async fn edit_standard(
 
 pub async fn update_standard(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     auth.check(Action::ManageFramework, Resource::Collection)?;
-    let node = fw::node(&state.store, id).await?;
+    let node = framework::node(&state.store, id).await?;
     let form = StandardFormValues::from_pairs(&f.form);
     let result = match form.parse() {
         Ok(edit) => {
-            fw::update_standard(
+            framework::update_standard(
                 &state.store,
                 &auth.ctx(),
                 &auth.permit()?,

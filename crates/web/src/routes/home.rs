@@ -44,7 +44,7 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         .await?
         .into_iter()
         .map(|g| {
-            let role = p.t(&format!("role.{}", g.role.as_str()));
+            let role = p.t(&format!("role.{}", g.role.code()));
             i18n::fill(
                 p.t("home.grant"),
                 &[("role", role), ("scope", &g.scope_name)],
@@ -59,7 +59,7 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         let c = org::counts(&state.store, &scope).await?;
         for (level, n) in c.regions {
             counts.push(CountRow {
-                label: p.t(&format!("region_level.{}", level.as_str())),
+                label: p.t(&format!("region_level.{}", level.code())),
                 n,
             });
         }

@@ -13,7 +13,7 @@ use wenming_domain::case::CaseState;
 use wenming_domain::org::RegionLevel;
 use wenming_domain::policy::Action;
 use wenming_reports::map::{Area, Dot, svg};
-use wenming_store::case::{self as cs, CaseFilter};
+use wenming_store::case::{self, CaseFilter};
 use wenming_store::org;
 
 /// At most this many cases are drawn; the count says when there are more.
@@ -47,10 +47,10 @@ pub async fn page(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         ..Default::default()
     };
     loop {
-        let (page, next) = cs::list(&state.store, &scope, &f).await?;
+        let (page, next) = case::list(&state.store, &scope, &f).await?;
         cases.extend(page);
         match next {
-            Some(n) if cases.len() < MAX_DOTS => f.after = cs::parse_cursor(&n),
+            Some(n) if cases.len() < MAX_DOTS => f.after = case::parse_cursor(&n),
             _ => break,
         }
     }

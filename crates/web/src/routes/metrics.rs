@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::AppResult;
-use crate::extract::Q;
+use crate::extract::ApiQuery;
 use crate::page::{PageCtx, render};
 use crate::service::metrics::{MIN_N, Row, month_metrics};
 use askama::Template;
@@ -59,7 +59,7 @@ pub struct MonthQuery {
 pub async fn page(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<MonthQuery>,
+    ApiQuery(q): ApiQuery<MonthQuery>,
 ) -> AppResult<Response> {
     let m = month_metrics(&state, &auth, &q.month).await?;
     let page = MetricsPage {

@@ -16,7 +16,6 @@ mod regions;
 mod rounds;
 mod routing;
 
-pub(crate) use frameworks::MAX_UPLOAD_BYTES;
 mod session;
 mod sites;
 mod table;
@@ -77,7 +76,7 @@ fn pages() -> Pages {
         .route(
             "/sites/import",
             get(sites::import_form).post(sites::import).body_limit(
-                axum::extract::DefaultBodyLimit::max(frameworks::MAX_UPLOAD_BYTES + 65_536),
+                axum::extract::DefaultBodyLimit::max(crate::extract::MAX_UPLOAD_BYTES + 65_536),
             ),
         )
         .route("/sites/{id}", get(sites::show).post(sites::update))
@@ -107,7 +106,7 @@ fn pages() -> Pages {
         .route(
             "/frameworks/import",
             post(frameworks::upload).body_limit(axum::extract::DefaultBodyLimit::max(
-                frameworks::MAX_UPLOAD_BYTES + 65_536,
+                crate::extract::MAX_UPLOAD_BYTES + 65_536,
             )),
         )
         .route("/frameworks/uploads/{id}/commit", post(frameworks::commit))

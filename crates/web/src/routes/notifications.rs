@@ -4,7 +4,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, render};
 use askama::Template;
 use axum::extract::State;
@@ -61,7 +61,7 @@ impl ListPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(d): Q<super::Done>,
+    ApiQuery(d): ApiQuery<super::Done>,
 ) -> AppResult<Response> {
     let items = escalation::notifications(&state.store, auth.user.id, 100).await?;
     let page = ListPage {
@@ -82,7 +82,7 @@ pub async fn read_all(
 /// Opening a notification marks it read and goes to its case.
 pub async fn open(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<super::account::Nothing>,
 ) -> AppResult<Response> {
     let target = escalation::open(&state.store, f.auth.user.id, id)

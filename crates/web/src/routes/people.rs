@@ -4,7 +4,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::P;
+use crate::extract::ApiPath;
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -68,7 +68,7 @@ async fn managed_unit(state: &AppState, auth: &Auth, unit_id: Uuid) -> AppResult
 pub async fn new_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(unit_id): P<Uuid>,
+    ApiPath(unit_id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let unit = managed_unit(&state, &auth, unit_id).await?;
     let form = PersonForm {
@@ -98,7 +98,7 @@ pub struct PostedPerson {
 
 pub async fn create(
     State(state): State<AppState>,
-    P(unit_id): P<Uuid>,
+    ApiPath(unit_id): ApiPath<Uuid>,
     f: CsrfForm<PostedPerson>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -127,7 +127,7 @@ pub async fn create(
 pub async fn edit_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let (person, unit) = org::get_person(&state.store, &auth.scope(Action::ViewUnits)?, id).await?;
     let unit = managed_unit(&state, &auth, unit.id).await?;
@@ -152,7 +152,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<PostedPerson>,
 ) -> AppResult<Response> {
     let auth = f.auth;

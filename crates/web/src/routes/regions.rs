@@ -5,7 +5,7 @@ use super::{Done, see_other};
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -26,8 +26,8 @@ fn level_options(p: &PageCtx) -> Vec<LevelOption> {
     RegionLevel::ALL
         .iter()
         .map(|l| LevelOption {
-            value: l.as_str(),
-            label: p.t(&format!("region_level.{}", l.as_str())),
+            value: l.code(),
+            label: p.t(&format!("region_level.{}", l.code())),
         })
         .collect()
 }
@@ -62,7 +62,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewRegions)?;
     let p = PageCtx::new(&auth, &state).with_flash(q.done.as_deref());
@@ -84,7 +84,7 @@ pub async fn list(
             } else {
                 r.path.matches('/').count().saturating_sub(top_depth)
             },
-            level_label: p.t(&format!("region_level.{}", r.level.as_str())),
+            level_label: p.t(&format!("region_level.{}", r.level.code())),
             region: r,
         })
         .collect::<Vec<_>>();
@@ -114,7 +114,7 @@ pub async fn export_csv(State(state): State<AppState>, auth: Auth) -> AppResult<
             vec![
                 r.code.clone(),
                 r.name.clone(),
-                t(&format!("region_level.{}", r.level.as_str())).to_string(),
+                t(&format!("region_level.{}", r.level.code())).to_string(),
                 r.parent_id
                     .and_then(|p| codes.get(&p).cloned())
                     .unwrap_or_default(),
@@ -164,8 +164,8 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<Done>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewRegions)?;
     let region = org::get_region(&state.store, &scope, id).await?;
@@ -192,7 +192,7 @@ pub async fn show(
     };
     let history = org::placements(&state.store, id).await?;
     let page = ShowPage {
-        level_label: p.t(&format!("region_level.{}", region.level.as_str())),
+        level_label: p.t(&format!("region_level.{}", region.level.code())),
         boundary_svg: region
             .boundary
             .as_ref()
@@ -327,7 +327,7 @@ pub struct NewQuery {
 pub async fn new_form(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<NewQuery>,
+    ApiQuery(q): ApiQuery<NewQuery>,
 ) -> AppResult<Response> {
     auth.check(Action::ManageRegions, Resource::Collection)?;
     let mut form = RegionForm::default();
@@ -339,7 +339,7 @@ pub async fn new_form(
                 .iter()
                 .find(|l| l.may_be_child_of(parent.level))
             {
-                form.level = child.as_str().into();
+                form.level = child.code().into();
             }
         }
     }
@@ -376,7 +376,7 @@ pub async fn create(
 fn form_of(r: &Region) -> RegionForm {
     RegionForm {
         parent_id: r.parent_id.map(|p| p.to_string()).unwrap_or_default(),
-        level: r.level.as_str().into(),
+        level: r.level.code().into(),
         code: r.code.clone(),
         name: r.name.clone(),
         boundary: r
@@ -400,7 +400,7 @@ async fn editable(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Region> 
 pub async fn edit_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let region = editable(&state, &auth, id).await?;
     let form = form_of(&region);
@@ -419,7 +419,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<PostedRegion>,
 ) -> AppResult<Response> {
     let auth = f.auth;

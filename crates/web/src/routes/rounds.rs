@@ -6,8 +6,8 @@ use super::{Done, see_other};
 use crate::AppState;
 use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::P;
-use crate::extract::Q;
+use crate::extract::ApiPath;
+use crate::extract::ApiQuery;
 use crate::page::{PageCtx, render};
 use askama::Template;
 use axum::extract::State;
@@ -17,7 +17,7 @@ use wenming_domain::FieldErrors;
 use wenming_domain::inspection::{RoundForm, RoundKind, Score};
 use wenming_domain::policy::{Action, may};
 use wenming_store::StoreError;
-use wenming_store::inspection::{self as ins, Finding, Report, Round, RoundSite};
+use wenming_store::inspection::{self, Finding, Report, Round, RoundSite};
 
 /// A score rate as people write it: 87.5%.
 pub fn pct(s: &Score) -> String {
@@ -55,11 +55,15 @@ struct ListPage {
     can_manage: bool,
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth, Q(d): Q<Done>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(d): ApiQuery<Done>,
+) -> AppResult<Response> {
     auth.scope(Action::ViewRounds)?;
     let page = ListPage {
         p: PageCtx::new(&auth, &state).with_flash(d.done.as_deref()),
-        rounds: ins::list(&state.store).await?,
+        rounds: inspection::list(&state.store).await?,
         can_manage: auth.may(Action::ManageRounds),
     };
     Ok(render(&page))
@@ -91,7 +95,7 @@ async fn form_page(
         form,
         errors,
         kinds: RoundKind::ALL.to_vec(),
-        inspectors: ins::inspector_choices(&state.store).await?,
+        inspectors: inspection::inspector_choices(&state.store).await?,
     };
     Ok((status, render(&page)).into_response())
 }
@@ -142,7 +146,7 @@ pub async fn create(
         Ok(i) => i,
         Err(e) => return form_page(&state, &auth, form, e).await,
     };
-    match ins::create(&state.store, &auth.ctx(), &permit, &input).await {
+    match inspection::create(&state.store, &auth.ctx(), &permit, &input).await {
         Ok(r) => Ok(see_other(&format!("/rounds/{}", r.id), "created")),
         Err(StoreError::Invalid(e)) => form_page(&state, &auth, form, e).await,
         Err(e) => Err(e.into()),
@@ -171,10 +175,7 @@ impl ImportPage {
                     crate::i18n::t(self.p.lang, "round.result_word_line"),
                     &[
                         ("line", line),
-                        (
-                            "why",
-                            &crate::middleware::field_message(self.p.lang, e.code),
-                        ),
+                        ("why", &crate::i18n::field_message(self.p.lang, e.code)),
                     ],
                 ))
             })
@@ -257,8 +258,8 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<Done>,
 ) -> AppResult<Response> {
     show_page(&state, &auth, id, d.done.as_deref(), None).await
 }
@@ -271,7 +272,7 @@ async fn show_page(
     map_error: Option<String>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewRounds)?;
-    let r = ins::report(&state.store, id).await?;
+    let r = inspection::report(&state.store, id).await?;
     let unmatched = wenming_store::third_party::unmatched(&state.store, id).await?;
     let can_manage = auth.may(Action::ManageRounds);
     let (mut map_sites, mut map_standards) = (vec![], vec![]);
@@ -282,7 +283,7 @@ async fn show_page(
             .into_iter()
             .map(|s| (s.id, format!("{} {}（{}）", s.code, s.name, s.type_name)))
             .collect();
-        map_standards = ins::standards_of(&state.store, r.round.framework_id)
+        map_standards = inspection::standards_of(&state.store, r.round.framework_id)
             .await?
             .into_iter()
             .map(|(c, _)| (c.standard_id, format!("{} {}", c.code, c.title)))
@@ -302,7 +303,7 @@ async fn show_page(
         map_standards,
         map_error,
         inspectors: if can_manage {
-            ins::inspector_choices(&state.store).await?
+            inspection::inspector_choices(&state.store).await?
         } else {
             vec![]
         },
@@ -314,7 +315,7 @@ async fn show_page(
 /// A refusal's field errors in words, for the alert above the report.
 fn messages(lang: crate::i18n::Lang, e: &FieldErrors) -> String {
     e.0.iter()
-        .map(|x| crate::middleware::field_message(lang, x.code))
+        .map(|x| crate::i18n::field_message(lang, x.code))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -329,14 +330,14 @@ pub struct SendForm {
 /// found nobody, or plans changed).
 pub async fn send(
     State(state): State<AppState>,
-    P((id, site_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, site_id)): ApiPath<(Uuid, Uuid)>,
     f: CsrfForm<SendForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     auth.scope(Action::ManageRounds)?;
     let result = match Uuid::parse_str(f.form.inspector_id.trim()) {
         Ok(who) => {
-            ins::reassign(&state.store, &auth.ctx(), &auth.permit()?, id, site_id, who).await
+            inspection::reassign(&state.store, &auth.ctx(), &auth.permit()?, id, site_id, who).await
         }
         Err(_) => Err(StoreError::invalid("inspector_id", "required")),
     };
@@ -361,7 +362,7 @@ pub struct MapForm {
 
 pub async fn map(
     State(state): State<AppState>,
-    P((id, row_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, row_id)): ApiPath<(Uuid, Uuid)>,
     f: CsrfForm<MapForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -422,11 +423,11 @@ pub struct CloseForm {
 
 pub async fn close(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<CloseForm>,
 ) -> AppResult<Response> {
     f.auth.scope(Action::ManageRounds)?;
-    match ins::close(
+    match inspection::close(
         &state.store,
         &f.auth.ctx(),
         &f.auth.permit()?,
@@ -453,13 +454,13 @@ struct SitePage {
 pub async fn site(
     State(state): State<AppState>,
     auth: Auth,
-    P((id, site_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, site_id)): ApiPath<(Uuid, Uuid)>,
 ) -> AppResult<Response> {
     let rs = crate::service::rounds::visible_round_site(&state, &auth, id, site_id).await?;
     let page = SitePage {
         p: PageCtx::new(&auth, &state),
-        round: ins::get(&state.store, id).await?,
-        findings: ins::findings(&state.store, id, site_id).await?,
+        round: inspection::get(&state.store, id).await?,
+        findings: inspection::findings(&state.store, id, site_id).await?,
         rs,
     };
     Ok(render(&page))
@@ -469,14 +470,14 @@ pub async fn site(
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     use wenming_reports::table_xlsx::{Cell, Sheet, write_sheets};
     auth.scope(Action::ViewRounds)?;
-    let r = ins::report(&state.store, id).await?;
+    let r = inspection::report(&state.store, id).await?;
     let t = |k: &str| crate::i18n::t(auth.lang, k);
     let rate = |s: &Score| s.rate().map(|r| Cell::Number((r * 1000.0).round() / 10.0));
-    let line_rows = |lines: &[ins::Line]| -> Vec<Vec<Cell>> {
+    let line_rows = |lines: &[inspection::Line]| -> Vec<Vec<Cell>> {
         lines
             .iter()
             .map(|l| {

@@ -5,7 +5,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
-use crate::extract::P;
+use crate::extract::ApiPath;
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::org::{Region, Unit};
 use wenming_domain::policy::{Action, Resource};
-use wenming_store::case::{self as cs, CalendarDay, Category, RoutingRule};
+use wenming_store::case::{self, CalendarDay, Category, RoutingRule};
 use wenming_store::{StoreError, org};
 
 #[derive(Template)]
@@ -36,9 +36,9 @@ async fn page(state: &AppState, auth: &Auth, errors: FieldErrors) -> AppResult<R
     let status = form_status(&errors, false);
     let page = Page {
         p: PageCtx::new(auth, state),
-        rules: cs::routing_rules(&state.store).await?,
-        days: cs::calendar_days(&state.store).await?,
-        categories: cs::categories(&state.store).await?,
+        rules: case::routing_rules(&state.store).await?,
+        days: case::calendar_days(&state.store).await?,
+        categories: case::categories(&state.store).await?,
         regions: org::list_regions(&state.store, &city)
             .await?
             .into_iter()
@@ -80,7 +80,7 @@ pub async fn add_rule(State(state): State<AppState>, f: CsrfForm<RuleForm>) -> A
     }
     match unit {
         Some(u) if e.is_empty() => {
-            match cs::add_routing_rule(
+            match case::add_routing_rule(
                 &state.store,
                 &auth.ctx(),
                 &auth.permit()?,
@@ -124,7 +124,7 @@ pub async fn add_day(State(state): State<AppState>, f: CsrfForm<DayForm>) -> App
     let name = wenming_domain::validation::text(&mut e, "name", &f.form.name, true, 32);
     match (day, name) {
         (Some(d), Some(n)) if e.is_empty() => {
-            cs::set_calendar_day(
+            case::set_calendar_day(
                 &state.store,
                 &auth.ctx(),
                 &auth.permit()?,
@@ -141,23 +141,23 @@ pub async fn add_day(State(state): State<AppState>, f: CsrfForm<DayForm>) -> App
 
 pub async fn remove_rule(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<super::account::Nothing>,
 ) -> AppResult<Response> {
     f.auth
         .check(Action::ManageFramework, Resource::Collection)?;
-    cs::remove_routing_rule(&state.store, &f.auth.ctx(), &f.auth.permit()?, id).await?;
+    case::remove_routing_rule(&state.store, &f.auth.ctx(), &f.auth.permit()?, id).await?;
     Ok(see_other("/cases/routing", "saved"))
 }
 
 pub async fn remove_day(
     State(state): State<AppState>,
-    P(day): P<String>,
+    ApiPath(day): ApiPath<String>,
     f: CsrfForm<super::account::Nothing>,
 ) -> AppResult<Response> {
     f.auth
         .check(Action::ManageFramework, Resource::Collection)?;
     let day = day.parse().map_err(|_| crate::error::AppError::NotFound)?;
-    cs::remove_calendar_day(&state.store, &f.auth.ctx(), &f.auth.permit()?, day).await?;
+    case::remove_calendar_day(&state.store, &f.auth.ctx(), &f.auth.permit()?, day).await?;
     Ok(see_other("/cases/routing", "saved"))
 }

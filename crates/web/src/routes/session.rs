@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::{self, MaybeAuth, PRE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::error::{AppError, AppResult};
-use crate::extract::Q;
+use crate::extract::ApiQuery;
 use crate::i18n::{self, Lang};
 use crate::page::{PageCtx, render, safe_next};
 use askama::Template;
@@ -56,7 +56,7 @@ pub async fn login_page(
     MaybeAuth(current): MaybeAuth,
     lang: Lang,
     headers: HeaderMap,
-    Q(q): Q<LoginQuery>,
+    ApiQuery(q): ApiQuery<LoginQuery>,
 ) -> AppResult<Response> {
     let next = safe_next(q.next.as_deref());
     if current.is_some() {
@@ -173,7 +173,10 @@ pub struct LangQuery {
     back: Option<String>,
 }
 
-pub async fn switch_lang(State(state): State<AppState>, Q(q): Q<LangQuery>) -> AppResult<Response> {
+pub async fn switch_lang(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<LangQuery>,
+) -> AppResult<Response> {
     let lang = Lang::parse(&q.to).ok_or_else(|| {
         AppError::Invalid(wenming_domain::FieldErrors::single("to", "invalid_choice"))
     })?;

@@ -5,7 +5,7 @@ use super::{Done, see_other};
 use crate::AppState;
 use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use wenming_domain::FieldErrors;
 use wenming_domain::org::{Region, RegionLevel};
 use wenming_domain::policy::{Action, Resource, may};
 use wenming_domain::site::{SiteForm, SiteType};
-use wenming_store::site::{self as st, Site, SiteFilter};
+use wenming_store::site::{self, Site, SiteFilter};
 use wenming_store::{StoreError, org};
 
 #[derive(Deserialize, Default, Clone)]
@@ -48,14 +48,14 @@ struct ListPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewSites)?;
     let p = PageCtx::new(&auth, &state).with_flash(q.done.as_deref());
     let regions = org::list_regions(&state.store, &scope)
         .await
         .unwrap_or_default();
-    let all = st::list(
+    let all = site::list(
         &state.store,
         &scope,
         &SiteFilter {
@@ -64,7 +64,7 @@ pub async fn list(
         },
     )
     .await?;
-    let types: Vec<TypeCount> = st::types(&state.store)
+    let types: Vec<TypeCount> = site::types(&state.store)
         .await?
         .into_iter()
         .map(|t| TypeCount {
@@ -106,11 +106,11 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<Done>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewSites)?;
-    let site = st::get(&state.store, &scope, id).await?;
+    let site = site::get(&state.store, &scope, id).await?;
     let p = PageCtx::new(&auth, &state).with_flash(d.done.as_deref());
     let page = ShowPage {
         can_edit: auth
@@ -177,7 +177,7 @@ async fn form_page(
     let status = form_status(&errors, conflict);
     let page = FormPage {
         p: PageCtx::new(auth, state),
-        types: st::types(&state.store).await?,
+        types: site::types(&state.store).await?,
         editing,
         version,
         form,
@@ -212,7 +212,7 @@ pub async fn create(State(state): State<AppState>, f: CsrfForm<PostedSite>) -> A
     let permit = auth.permit::<may::ManageSites>()?;
     let form = f.form.form;
     let result = match form.parse() {
-        Ok(input) => st::create(&state.store, &auth.ctx(), &permit, &input).await,
+        Ok(input) => site::create(&state.store, &auth.ctx(), &permit, &input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -240,7 +240,7 @@ fn form_of(s: &Site) -> SiteForm {
 }
 
 async fn editable(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Site> {
-    let site = st::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
+    let site = site::get(&state.store, &auth.scope(Action::ViewSites)?, id).await?;
     auth.check(
         Action::ManageSites,
         Resource::Held {
@@ -254,7 +254,7 @@ async fn editable(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Site> {
 pub async fn edit_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let site = editable(&state, &auth, id).await?;
     let (form, version) = (form_of(&site), site.version);
@@ -272,7 +272,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<PostedSite>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -281,7 +281,7 @@ pub async fn update(
     let PostedSite { form, version } = f.form;
     let version: i64 = version.trim().parse().unwrap_or(-1);
     let result = match form.parse() {
-        Ok(input) => st::update(&state.store, &auth.ctx(), &permit, id, version, &input).await,
+        Ok(input) => site::update(&state.store, &auth.ctx(), &permit, id, version, &input).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
     match result {
@@ -341,7 +341,7 @@ pub async fn import(
             .collect(),
         Err(AppError::Invalid(e)) => {
             e.0.iter()
-                .map(|f| crate::middleware::field_message(auth.lang, f.code).to_string())
+                .map(|f| crate::i18n::field_message(auth.lang, f.code).to_string())
                 .collect()
         }
         Err(e) => return Err(e),

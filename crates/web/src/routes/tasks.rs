@@ -6,7 +6,7 @@ use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render, urlencode};
 use askama::Template;
 use axum::extract::State;
@@ -19,7 +19,7 @@ use wenming_domain::framework::Method;
 use wenming_domain::org::{Person, Unit};
 use wenming_domain::policy::{Action, Resource, Scope, may};
 use wenming_domain::task::{TaskState, parse_date, parse_percent, parse_target};
-use wenming_store::framework::{self as fw, FrameworkSummary};
+use wenming_store::framework::{self, FrameworkSummary};
 use wenming_store::task::{self, BulkOutcome, Task, TaskFilter, TaskInput, Uncovered};
 use wenming_store::{StoreError, org};
 
@@ -67,8 +67,8 @@ async fn resolve(
     q: &ListQuery,
 ) -> AppResult<(Option<FrameworkSummary>, TaskFilter)> {
     let framework = match Uuid::parse_str(&q.framework) {
-        Ok(id) => Some(fw::get(&state.store, id).await?),
-        Err(_) => fw::active(&state.store).await?,
+        Ok(id) => Some(framework::get(&state.store, id).await?),
+        Err(_) => framework::active(&state.store).await?,
     };
     let filter = TaskFilter {
         framework_id: framework.as_ref().map(|f| f.id),
@@ -101,7 +101,7 @@ struct ListPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewTasks)?;
     let (framework, filter) = resolve(&state, &q).await?;
@@ -127,7 +127,7 @@ pub async fn list(
         _ => 0,
     };
     let aspects = match &framework {
-        Some(f) => fw::nodes(&state.store, f.id)
+        Some(f) => framework::nodes(&state.store, f.id)
             .await?
             .into_iter()
             .filter(|n| n.depth == 1)
@@ -139,7 +139,7 @@ pub async fn list(
         p: PageCtx::new(&auth, &state).with_flash(q.done.as_deref()),
         total: rows.len() as i64,
         rows,
-        frameworks: fw::list(&state.store).await?,
+        frameworks: framework::list(&state.store).await?,
         framework,
         aspects,
         units: if auth.may(Action::ManageTasks) || auth.may(Action::ViewRegions) {
@@ -160,7 +160,7 @@ pub async fn list(
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewTasks)?;
     let (framework, filter) = resolve(&state, &q).await?;
@@ -261,8 +261,8 @@ async fn show_page(
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<super::Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<super::Done>,
 ) -> AppResult<Response> {
     show_page(
         &state,
@@ -289,7 +289,7 @@ pub struct ProgressForm {
 
 pub async fn report(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<ProgressForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -342,7 +342,7 @@ pub async fn report(
 #[template(path = "tasks/assign.html")]
 struct AssignPage {
     p: PageCtx,
-    standard: fw::Node,
+    standard: framework::Node,
     existing: Option<Task>,
     units: Vec<Unit>,
     people: Vec<(Unit, Vec<Person>)>,
@@ -416,7 +416,7 @@ impl AssignValues {
 async fn assign_page(
     state: &AppState,
     auth: &Auth,
-    standard: fw::Node,
+    standard: framework::Node,
     form: AssignValues,
     errors: FieldErrors,
     conflict: bool,
@@ -457,10 +457,10 @@ async fn assign_page(
 pub async fn assign_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(standard_id): P<Uuid>,
+    ApiPath(standard_id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     auth.check(Action::ManageTasks, Resource::Collection)?;
-    let standard = fw::node(&state.store, standard_id).await?;
+    let standard = framework::node(&state.store, standard_id).await?;
     let spec = standard.standard.clone().ok_or(AppError::NotFound)?;
     let form = match task::for_standard(&state.store, standard_id).await? {
         Some(t) => AssignValues {
@@ -482,12 +482,12 @@ pub async fn assign_form(
 
 pub async fn assign(
     State(state): State<AppState>,
-    P(standard_id): P<Uuid>,
+    ApiPath(standard_id): ApiPath<Uuid>,
     f: CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     auth.check(Action::ManageTasks, Resource::Collection)?;
-    let standard = fw::node(&state.store, standard_id).await?;
+    let standard = framework::node(&state.store, standard_id).await?;
     let form = AssignValues::from_pairs(&f.form);
     let existing = task::for_standard(&state.store, standard_id).await?;
     let result = match form.parse() {
@@ -557,8 +557,8 @@ async fn bulk_page(
     errors: FieldErrors,
     outcome: Option<BulkOutcome>,
 ) -> AppResult<Response> {
-    let f = fw::get(&state.store, id).await?;
-    let aspects = fw::nodes(&state.store, id)
+    let f = framework::get(&state.store, id).await?;
+    let aspects = framework::nodes(&state.store, id)
         .await?
         .into_iter()
         .filter(|n| n.depth == 1)
@@ -585,7 +585,7 @@ async fn bulk_page(
 pub async fn bulk_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     auth.check(Action::ManageTasks, Resource::Collection)?;
     let default_target = crate::i18n::t(auth.lang, "task.default_target").to_string();
@@ -602,7 +602,7 @@ pub async fn bulk_form(
 
 pub async fn bulk(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let auth = f.auth;

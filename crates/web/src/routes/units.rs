@@ -5,7 +5,7 @@ use super::{Done, see_other};
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render, urlencode};
 use askama::Template;
 use axum::extract::State;
@@ -28,8 +28,8 @@ fn kind_options(p: &PageCtx) -> Vec<KindOption> {
     UnitKind::ALL
         .iter()
         .map(|k| KindOption {
-            value: k.as_str(),
-            label: p.t(&format!("unit_kind.{}", k.as_str())),
+            value: k.code(),
+            label: p.t(&format!("unit_kind.{}", k.code())),
         })
         .collect()
 }
@@ -97,7 +97,7 @@ struct ListPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewUnits)?;
     let p = PageCtx::new(&auth, &state).with_flash(q.done.as_deref());
@@ -114,7 +114,7 @@ pub async fn list(
         .items
         .into_iter()
         .map(|u| UnitRow {
-            kind_label: p.t(&format!("unit_kind.{}", u.kind.as_str())),
+            kind_label: p.t(&format!("unit_kind.{}", u.kind.code())),
             unit: u,
         })
         .collect();
@@ -135,7 +135,7 @@ pub async fn list(
 pub async fn export_csv(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewUnits)?;
     let lang = auth.lang;
@@ -148,7 +148,7 @@ pub async fn export_csv(
             rows.push(vec![
                 u.name,
                 u.short_name.unwrap_or_default(),
-                t(&format!("unit_kind.{}", u.kind.as_str())).to_string(),
+                t(&format!("unit_kind.{}", u.kind.code())).to_string(),
                 u.region_name,
                 u.liaison.name.unwrap_or_default(),
                 u.liaison.phone.unwrap_or_default(),
@@ -201,15 +201,15 @@ struct ShowPage {
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<Done>,
 ) -> AppResult<Response> {
     let scope = auth.scope(Action::ViewUnits)?;
     let unit = org::get_unit(&state.store, &scope, id).await?;
     let p = PageCtx::new(&auth, &state).with_flash(d.done.as_deref());
     let page = ShowPage {
         people: org::list_people(&state.store, &scope, id).await?,
-        kind_label: p.t(&format!("unit_kind.{}", unit.kind.as_str())),
+        kind_label: p.t(&format!("unit_kind.{}", unit.kind.code())),
         can_edit: auth
             .check(
                 Action::ManageUnits,
@@ -273,7 +273,7 @@ async fn form_page(
 pub async fn new_form(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     auth.check(Action::ManageUnits, Resource::Collection)?;
     let form = UnitForm {
-        kind: UnitKind::Department.as_str().into(),
+        kind: UnitKind::Department.code().into(),
         active: Some("on".into()),
         ..Default::default()
     };
@@ -308,7 +308,7 @@ fn form_of(u: &Unit) -> UnitForm {
     UnitForm {
         name: u.name.clone(),
         short_name: u.short_name.clone().unwrap_or_default(),
-        kind: u.kind.as_str().into(),
+        kind: u.kind.code().into(),
         region_id: u.region_id.to_string(),
         liaison_name: u.liaison.name.clone().unwrap_or_default(),
         liaison_phone: u.liaison.phone.clone().unwrap_or_default(),
@@ -334,7 +334,7 @@ async fn editable(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Unit> {
 pub async fn edit_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let unit = editable(&state, &auth, id).await?;
     let form = form_of(&unit);
@@ -353,7 +353,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<PostedUnit>,
 ) -> AppResult<Response> {
     let auth = f.auth;

@@ -4,7 +4,7 @@ use super::{Done, see_other};
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::{AppError, AppResult};
-use crate::extract::{P, Q};
+use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render};
 use askama::Template;
 use axum::extract::State;
@@ -44,7 +44,7 @@ struct ListPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Q(q): Q<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewUsers)?;
     let page = accounts::list_users(&state.store, Some(&q.q), q.after.as_deref(), 50).await?;
@@ -96,7 +96,7 @@ async fn show_page(
         .await?
         .into_iter()
         .map(|g| {
-            let label = p.t(&format!("role.{}", g.role.as_str()));
+            let label = p.t(&format!("role.{}", g.role.code()));
             (g, label)
         })
         .collect();
@@ -115,8 +115,8 @@ async fn show_page(
         roles: Role::ALL
             .iter()
             .map(|r| RoleOption {
-                value: r.as_str(),
-                label: p.t(&format!("role.{}", r.as_str())),
+                value: r.code(),
+                label: p.t(&format!("role.{}", r.code())),
             })
             .collect(),
         p,
@@ -137,8 +137,8 @@ async fn all_units(state: &AppState, scope: &Scope) -> AppResult<Vec<Unit>> {
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
-    Q(d): Q<Done>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(d): ApiQuery<Done>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewUsers)?;
     show_page(&state, &auth, id, d.done.as_deref(), FieldErrors::new()).await
@@ -236,7 +236,7 @@ fn form_of(u: &User) -> UserForm {
 pub async fn edit_form(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     auth.scope(Action::ManageUsers)?;
     let user = accounts::get_user(&state.store, id).await?;
@@ -255,7 +255,7 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<PostedUser>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -309,7 +309,7 @@ pub struct GrantForm {
 
 pub async fn add_grant(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<GrantForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -347,7 +347,7 @@ pub struct Nothing {}
 
 pub async fn remove_grant(
     State(state): State<AppState>,
-    P((id, grant_id)): P<(Uuid, Uuid)>,
+    ApiPath((id, grant_id)): ApiPath<(Uuid, Uuid)>,
     f: CsrfForm<Nothing>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -367,7 +367,7 @@ pub struct ResetForm {
 /// Sets a temporary password that the user must change at next login.
 pub async fn reset_password(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<ResetForm>,
 ) -> AppResult<Response> {
     let auth = f.auth;
@@ -388,7 +388,7 @@ pub async fn reset_password(
 
 pub async fn unlock(
     State(state): State<AppState>,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<Nothing>,
 ) -> AppResult<Response> {
     let auth = f.auth;

@@ -9,7 +9,8 @@ use wenming_domain::metrics::{
     DEFAULT_COMPOSITE, Metrics, Period, Tally, compute, from_tally, month_key, rank,
 };
 use wenming_domain::policy::Action;
-use wenming_store::{case as cs, org, tally};
+use wenming_store::case::{self, tally};
+use wenming_store::org;
 
 /// Units with fewer cases due than this are listed but not ranked.
 pub const MIN_N: u64 = 10;
@@ -74,8 +75,8 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
         // The sums are being rebuilt (a calendar change, or a database that
         // had cases before they existed): the same figures from the cases.
         None => {
-            let mut records = cs::metric_records(&state.store, &scope, start, end).await?;
-            let calendar = cs::calendar(&state.store, tz).await?;
+            let mut records = case::metric_records(&state.store, &scope, start, end).await?;
+            let calendar = case::calendar(&state.store, tz).await?;
             let period = Period { start, end };
             // Sorted by unit, each unit's records are one slice: no copies.
             records.sort_by_key(|r| r.unit);

@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{AppError, AppResult};
-use crate::extract::P;
+use crate::extract::ApiPath;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -92,7 +92,7 @@ async fn send(bytes: bytes::Bytes, content_type: &'static str) -> Response {
 pub async fn original(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let p = visible(&state, &auth, id).await?;
     let bytes = state.config.files.get(&ph::original_key(id)).await?;
@@ -102,7 +102,7 @@ pub async fn original(
 pub async fn thumbnail(
     State(state): State<AppState>,
     auth: Auth,
-    P(id): P<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     visible(&state, &auth, id).await?;
     let bytes = state.config.files.get(&ph::thumbnail_key(id)).await?;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use wenming_domain::policy::{Action, Permit, may};
-use wenming_store::inspection::{self as ins, Finding, RoundSite};
+use wenming_store::inspection::{self, Finding, RoundSite};
 
 /// A site of a round, for those who see rounds or are sent there.
 pub async fn visible_round_site(
@@ -21,7 +21,7 @@ pub async fn visible_round_site(
     if !auth.may(Action::ViewRounds) && !auth.may(Action::Inspect) {
         return Err(AppError::Forbidden);
     }
-    let rs = ins::round_site(&state.store, round_id, site_id).await?;
+    let rs = inspection::round_site(&state.store, round_id, site_id).await?;
     if rs.inspector_id == Some(auth.user.id) || auth.may(Action::ViewRounds) {
         Ok(rs)
     } else {
@@ -53,7 +53,7 @@ pub async fn map_row(
 ) -> AppResult<Finding> {
     let outcome = match body.result.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(r) => Some(wenming_domain::inspection::parse_outcome(r).ok_or_else(|| {
+        Some(r) => Some(wenming_domain::site::Outcome::parse(r).ok_or_else(|| {
             AppError::Invalid(wenming_domain::FieldErrors::single(
                 "result",
                 "invalid_choice",

@@ -15,7 +15,7 @@ use wenming_domain::policy::Action;
 use wenming_domain::site::{SiteForm, SiteInput};
 use wenming_domain::validation::match_key;
 use wenming_store::org;
-use wenming_store::site::{self as st, SiteFilter};
+use wenming_store::site::{self, SiteFilter};
 
 /// (key, header as exported, other header words accepted)
 const COLUMNS: &[(&str, &[&str])] = &[
@@ -73,7 +73,7 @@ fn localise(lang: Lang, problems: Vec<Problem>) -> Vec<Problem> {
 pub async fn export(state: &AppState, auth: &Auth) -> AppResult<Response> {
     use wenming_reports::table_xlsx::{Cell, write};
     let scope = auth.scope(Action::ViewSites)?;
-    let sites = st::list(&state.store, &scope, &SiteFilter::default()).await?;
+    let sites = site::list(&state.store, &scope, &SiteFilter::default()).await?;
     let rows: Vec<Vec<Cell>> = sites
         .into_iter()
         .map(|s| {
@@ -153,7 +153,7 @@ pub async fn import(state: &AppState, auth: &Auth, sheet: Vec<u8>) -> AppResult<
     let records = tokio::task::spawn_blocking(move || {
         wenming_reports::table_read::read(
             &sheet,
-            &wenming_reports::framework_xlsx::Limits::default(),
+            &wenming_reports::workbook::Limits::default(),
             COLUMNS,
             &["code", "name", "type", "region", "lon", "lat"],
             &["address"],
@@ -162,7 +162,7 @@ pub async fn import(state: &AppState, auth: &Auth, sheet: Vec<u8>) -> AppResult<
     .await
     .map_err(|_| AppError::Internal)?
     .map_err(AppError::Problems)?;
-    let types = st::types(&state.store).await?;
+    let types = site::types(&state.store).await?;
     let regions = org::list_regions(&state.store, &scope).await?;
     let city = org::whole_city(&state.store).await?;
     let units = org::all_units(&state.store, &city, false).await?;
@@ -280,7 +280,7 @@ pub async fn import(state: &AppState, auth: &Auth, sheet: Vec<u8>) -> AppResult<
     if !problems.is_empty() {
         return Err(AppError::Problems(localise(auth.lang, problems)));
     }
-    match st::import(&state.store, &auth.ctx(), &auth.permit()?, &rows).await {
+    match site::import(&state.store, &auth.ctx(), &auth.permit()?, &rows).await {
         Ok(done) => Ok(done),
         Err(wenming_store::StoreError::Problems(p)) => {
             Err(AppError::Problems(localise(auth.lang, p)))

@@ -121,7 +121,7 @@ pub async fn read_upload(mut multipart: Multipart) -> AppResult<Upload> {
             "ends_on" => u.form.ends_on = text(),
             "result_words" => u.result_words = text(),
             "file" => {
-                if bytes.len() > crate::routes::MAX_UPLOAD_BYTES {
+                if bytes.len() > crate::extract::MAX_UPLOAD_BYTES {
                     return Err(too_large("file"));
                 }
                 u.sheet = bytes.to_vec()
@@ -179,7 +179,7 @@ pub async fn run(state: &AppState, auth: &Auth, u: Upload) -> AppResult<Imported
     }
     let (sheet, zip_path) = (u.sheet, u.photos.as_ref().map(|z| z.0.clone()));
     let parsed = tokio::task::spawn_blocking(move || {
-        let limits = wenming_reports::framework_xlsx::Limits::default();
+        let limits = wenming_reports::workbook::Limits::default();
         let rows = wenming_reports::table_read::read(
             &sheet,
             &limits,

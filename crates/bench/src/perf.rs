@@ -3,10 +3,10 @@
 //! runs the raw baselines and the server on the same database in the same
 //! run and writes docs/benchmarks.md.
 
+use crate::generate::{GenSpec, generate};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wenming_store::generate::{GenSpec, generate};
 use wenming_store::{Store, StoreConfig};
 
 /// Fills a database with a synthetic city, printing progress and an ETA.
@@ -14,7 +14,7 @@ use wenming_store::{Store, StoreConfig};
 pub async fn findings_into(store: &Store, n: u64, seed: u64) -> Result<f64, String> {
     let started = Instant::now();
     let mut last = Instant::now();
-    let written = wenming_store::generate_findings::findings(store, n, seed, |done| {
+    let written = crate::findings::findings(store, n, seed, |done| {
         if last.elapsed() >= Duration::from_millis(500) {
             last = Instant::now();
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
@@ -386,7 +386,7 @@ async fn settle(store: &Store) -> Result<(), String> {
         wenming_store::Backend::Sqlite => "PRAGMA wal_checkpoint(PASSIVE)",
         wenming_store::Backend::Postgres => "CHECKPOINT",
     };
-    wenming_store::baseline::execute(store, sql)
+    crate::baseline::execute(store, sql)
         .await
         .map_err(|e| e.to_string())
 }
@@ -464,6 +464,8 @@ pub struct BenchSpec {
     pub output: std::path::PathBuf,
     pub duration: Duration,
     pub work_dir: std::path::PathBuf,
+    /// The `wenming` binary measured (run as `wenming serve`).
+    pub server: std::path::PathBuf,
 }
 
 struct Row {
@@ -523,7 +525,7 @@ async fn bench_backend(
     let store = Store::connect(&StoreConfig {
         url: url.into(),
         max_connections: 10,
-        timezone: crate::config::default_timezone(),
+        timezone: crate::perf::default_timezone(),
     })
     .await
     .map_err(|e| e.to_string())?;
@@ -535,7 +537,7 @@ async fn bench_backend(
             cases: spec.cases,
             seed: spec.seed,
             force: false,
-            until: wenming_store::generate::today(),
+            until: crate::generate::today(),
         },
     )
     .await?;
@@ -566,7 +568,7 @@ async fn bench_backend(
     rows.push(round_scores(&store, spec.findings).await?);
     // Baselines, before the server starts, on the same database.
     println!("== {label}: raw baselines");
-    let raw_insert = wenming_store::baseline::raw_insert_rate(&store, spec.duration / 2)
+    let raw_insert = crate::baseline::raw_insert_rate(&store, spec.duration / 2)
         .await
         .map_err(|e| e.to_string())?;
     // The statement the list page runs, joins and all, for each unit the
@@ -613,9 +615,9 @@ async fn bench_backend(
 
     // The server, as its own process on this database.
     let port = free_port()?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = &spec.server;
     let t0 = Instant::now();
-    let mut child = std::process::Command::new(&exe)
+    let mut child = std::process::Command::new(exe)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("WENMING_DATABASE_URL", url)
         .env("WENMING_DATA_DIR", data_dir)
@@ -1060,11 +1062,11 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
         let admin_store = Store::connect(&StoreConfig {
             url: admin.clone(),
             max_connections: 1,
-            timezone: crate::config::default_timezone(),
+            timezone: crate::perf::default_timezone(),
         })
         .await
         .map_err(|e| e.to_string())?;
-        wenming_store::baseline::execute(&admin_store, &format!("CREATE DATABASE {name}"))
+        crate::baseline::execute(&admin_store, &format!("CREATE DATABASE {name}"))
             .await
             .map_err(|e| e.to_string())?;
         let (prefix, _) = admin
@@ -1074,7 +1076,7 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
         let dir = spec.work_dir.join(format!("pg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let result = bench_backend(&spec, "PostgreSQL", &url, &dir).await;
-        let _ = wenming_store::baseline::execute(
+        let _ = crate::baseline::execute(
             &admin_store,
             &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         )
@@ -1085,8 +1087,9 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
             result?,
         ));
     }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let size = std::fs::metadata(&exe).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(&spec.server)
+        .map(|m| m.len())
+        .unwrap_or(0);
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .output()
@@ -1096,7 +1099,7 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
     let mut md = String::new();
     md.push_str("# Benchmarks\n\n");
     md.push_str(&format!(
-        "Measured by `bench/run` (which runs `wenming bench`) on {}, {}, commit {commit}, \
+        "Measured by `bench/run` (which runs `wenming-bench bench`) on {}, {}, commit {commit}, \
          {} generated cases, {} s per load run. Each goal is compared with the raw database \
          measured in the same run on the same file or server. Regenerate this file with `bench/run`.\n\n",
         jiff::Timestamp::now().strftime("%Y-%m-%d"),
@@ -1132,4 +1135,16 @@ pub async fn bench(spec: BenchSpec) -> Result<(), String> {
     std::fs::write(&spec.output, md).map_err(|e| e.to_string())?;
     println!("Wrote {}.", spec.output.display());
     Ok(())
+}
+
+/// The city's zone, as `wenming` defaults to it.
+pub fn default_timezone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// The `wenming` binary beside this one (both are built into one target
+/// folder).
+pub fn server_beside_me() -> std::path::PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.with_file_name(format!("wenming{}", std::env::consts::EXE_SUFFIX))
 }

@@ -6,13 +6,11 @@
 //! counts for is `domain::metrics::tally`, the same one the page uses when
 //! it computes a month from the cases themselves.
 
-use crate::case::{metric_record, scope_cases};
+use super::{metric_record, scope_cases};
 use crate::sql::Sql;
 use crate::{Backend, Store, StoreError};
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 use uuid::Uuid;
 use wenming_domain::calendar::Calendar;
 use wenming_domain::metrics::{self, Tally};
@@ -20,37 +18,6 @@ use wenming_domain::policy::Scope;
 
 /// (month `yyyymm`, unit id or '', region id or '').
 type Key = (i32, String, String);
-
-/// The calendar tallies are made with. Read again after a minute, so that
-/// a holiday entered on another instance is taken up without a restart
-/// (that instance also marks the tallies for rebuilding).
-#[derive(Clone, Default)]
-pub(crate) struct CalendarCache(Arc<Mutex<Option<Fetched>>>);
-
-/// A calendar and when it was read.
-type Fetched = (Instant, Arc<Calendar>);
-
-const CALENDAR_FRESH: Duration = Duration::from_secs(60);
-
-pub(crate) async fn calendar(store: &Store) -> Result<Arc<Calendar>, StoreError> {
-    let cache = store.calendar_cache();
-    if let Some((at, c)) = cache.0.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
-        && at.elapsed() < CALENDAR_FRESH
-    {
-        return Ok(c.clone());
-    }
-    let c = Arc::new(crate::case::calendar(store, store.timezone().clone()).await?);
-    *cache.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), c.clone()));
-    Ok(c)
-}
-
-pub(crate) fn forget_calendar(store: &Store) {
-    *store
-        .calendar_cache()
-        .0
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = None;
-}
 
 fn zone_name(store: &Store) -> String {
     store.timezone().iana_name().unwrap_or("fixed").to_string()
@@ -167,22 +134,13 @@ pub async fn is_built(store: &Store) -> Result<bool, StoreError> {
     Ok(zone.is_some_and(|z| z == zone_name(store)))
 }
 
-/// Marks the sums for rebuilding, inside the caller's transaction (the
-/// calendar changed: working hours are counted differently).
-pub(crate) async fn invalidate(conn: &mut AnyConnection) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM case_tally_built")
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// Builds every month's sums again from the cases. Case changes wait until
 /// it is done, so none is counted twice or missed (on SQLite they queue for
 /// the one writer; on PostgreSQL the table is locked against writes).
 pub async fn rebuild(store: &Store) -> Result<usize, StoreError> {
     use futures_util::TryStreamExt;
-    forget_calendar(store);
-    let cal = calendar(store).await?;
+    super::calendar::forget(store);
+    let cal = super::calendar::cached(store).await?;
     let mut tx = store.begin().await?;
     if store.backend() == Backend::Postgres {
         sqlx::query("LOCK TABLE case_record IN SHARE MODE")
@@ -218,7 +176,9 @@ pub async fn rebuild(store: &Store) -> Result<usize, StoreError> {
         }
         q.execute(&mut *tx).await?;
     }
-    invalidate(&mut tx).await?;
+    sqlx::query("DELETE FROM case_tally_built")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO case_tally_built (id, zone, built_at) VALUES (1, $1, $2)")
         .bind(zone_name(store))
         .bind(crate::now_micros())
@@ -297,7 +257,7 @@ fn overdue_sql(prefix: &str, scope: &Scope, now: jiff::Timestamp) -> Sql {
     let mut sql = Sql::new(&format!(
         "{prefix}SELECT c.unit_id, COUNT(*) AS n FROM case_record c LEFT JOIN region r ON r.id = c.region_id \
          WHERE {} AND c.deadline < ",
-        crate::case::DEADLINE_RUNS
+        super::DEADLINE_RUNS
     ));
     let at = sql.int_arg(now.as_microsecond());
     sql.push(&at);

@@ -1,8 +1,8 @@
 //! The raw database, measured with no web stack, for the benchmark table:
 //! what each goal is compared against in the same run.
 
-use crate::{Store, StoreError};
 use std::time::{Duration, Instant};
+use wenming_store::{Store, StoreError};
 
 /// Rows per second of a loop inserting one row per transaction, durably,
 /// through the pool and settings the server writes with.

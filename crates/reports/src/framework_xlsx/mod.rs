@@ -4,14 +4,13 @@
 //! Reading is defensive: the file is size-checked as a zip before it is
 //! parsed, rows and cells are capped, and every problem names its cell.
 
-use calamine::{Data, Reader, Xlsx};
+use crate::workbook::{Limits, Sheet, cell_ref, load_sheet, open, problem, text};
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, Format, FormatAlign, FormatBorder, Workbook,
     Worksheet, XlsxError,
 };
-use std::io::Cursor;
 use wenming_domain::framework::{
-    EvidenceType, FrameworkDoc, FrameworkStatus, Gate, Method, NegativeRule, NodeDoc, NodeKind,
+    EvidenceType, FrameworkDoc, FrameworkStatus, Gate, Method, NegativeListRule, NodeDoc, NodeKind,
     Points, Problem, Sanction, Settings, StandardSpec, WeightedPart, parse_list,
 };
 use wenming_domain::validation::match_key;
@@ -21,26 +20,8 @@ pub const LEVELS_SHEET: &str = "层级";
 pub const NEGATIVE_SHEET: &str = "负面清单";
 pub const SETTINGS_SHEET: &str = "设置";
 
-/// Limits that keep a hostile file from exhausting memory or time.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_file_bytes: usize,
-    /// Sum of the uncompressed sizes of the zip's entries.
-    pub max_unpacked_bytes: u64,
-    pub max_rows: usize,
-    pub max_cell_chars: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_file_bytes: 20 << 20,
-            max_unpacked_bytes: 64 << 20,
-            max_rows: 20_000,
-            max_cell_chars: 10_000,
-        }
-    }
-}
+mod write;
+pub use write::{template, write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -75,160 +56,6 @@ const HEADERS: &[(Col, &[&str])] = &[
     (Col::Evidence, &["材料类型"]),
     (Col::Observation, &["观测规则", "观察规则", "达标规则"]),
 ];
-
-fn col_letter(mut c: u32) -> String {
-    let mut s = String::new();
-    c += 1;
-    while c > 0 {
-        let r = ((c - 1) % 26) as u8;
-        s.insert(0, (b'A' + r) as char);
-        c = (c - 1) / 26;
-    }
-    s
-}
-
-pub(crate) fn cell_ref(sheet: &str, row: u32, col: u32) -> String {
-    format!("{sheet}!{}{}", col_letter(col), row + 1)
-}
-
-pub(crate) fn problem(place: String, code: &'static str, detail: impl Into<String>) -> Problem {
-    Problem {
-        place,
-        code,
-        detail: detail.into(),
-    }
-}
-
-/// Refuses what is not an xlsx, or unpacks too large (a zip bomb), before
-/// any XML is parsed.
-fn check_container(bytes: &[u8], limits: &Limits) -> Result<(), Problem> {
-    if bytes.len() > limits.max_file_bytes {
-        return Err(problem(
-            "file".into(),
-            "file_too_large",
-            format!("{} bytes", bytes.len()),
-        ));
-    }
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|_| problem("file".into(), "not_xlsx", ""))?;
-    let mut total: u64 = 0;
-    for i in 0..zip.len() {
-        let f = zip
-            .by_index_raw(i)
-            .map_err(|_| problem("file".into(), "not_xlsx", ""))?;
-        total = total.saturating_add(f.size());
-        if total > limits.max_unpacked_bytes {
-            return Err(problem("file".into(), "file_too_large", "unpacked size"));
-        }
-    }
-    if zip.index_for_name("xl/workbook.xml").is_none() {
-        return Err(problem("file".into(), "not_xlsx", ""));
-    }
-    Ok(())
-}
-
-/// A cell read as text: numbers as written (1.2, not 1.2000001), dates and
-/// errors refused.
-pub(crate) fn text(
-    d: Option<&Data>,
-    place: impl Fn() -> String,
-    limits: &Limits,
-    problems: &mut Vec<Problem>,
-) -> String {
-    let s = match d {
-        None | Some(Data::Empty) => String::new(),
-        Some(Data::String(s)) => s.trim().to_string(),
-        Some(Data::Int(i)) => i.to_string(),
-        Some(Data::Float(f)) => {
-            let s = format!("{f}");
-            s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-        }
-        Some(Data::Bool(b)) => b.to_string(),
-        Some(Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_)) => {
-            problems.push(problem(place(), "date_in_text", ""));
-            String::new()
-        }
-        Some(Data::Error(e)) => {
-            problems.push(problem(place(), "cell_error", format!("{e:?}")));
-            String::new()
-        }
-    };
-    if s.chars().count() > limits.max_cell_chars {
-        problems.push(problem(
-            place(),
-            "cell_too_long",
-            format!("{} characters", s.chars().count()),
-        ));
-        return String::new();
-    }
-    s
-}
-
-pub(crate) struct Sheet {
-    name: String,
-    pub(crate) range: calamine::Range<Data>,
-    /// (first row, first col, last row, last col), absolute.
-    merged: Vec<(u32, u32, u32, u32)>,
-}
-
-impl Sheet {
-    /// The value at an absolute cell, looking through merged regions to the
-    /// top-left cell that holds it.
-    pub(crate) fn get(&self, row: u32, col: u32) -> Option<&Data> {
-        for &(r0, c0, r1, c1) in &self.merged {
-            if (r0..=r1).contains(&row) && (c0..=c1).contains(&col) {
-                return self.range.get_value((r0, c0));
-            }
-        }
-        self.range.get_value((row, col))
-    }
-    /// Whether an absolute cell starts or sits outside any merged region.
-    fn merge_start(&self, row: u32, col: u32) -> Option<u32> {
-        self.merged
-            .iter()
-            .find(|&&(r0, c0, r1, c1)| (r0..=r1).contains(&row) && (c0..=c1).contains(&col))
-            .map(|m| m.0)
-    }
-}
-
-pub(crate) type Book = Xlsx<Cursor<Vec<u8>>>;
-
-pub(crate) fn open(bytes: &[u8], limits: &Limits) -> Result<(Book, Vec<String>), Vec<Problem>> {
-    check_container(bytes, limits).map_err(|p| vec![p])?;
-    let wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(
-        |e: calamine::XlsxError| vec![problem("file".into(), "not_xlsx", e.to_string())],
-    )?;
-    let names = wb.sheet_names().to_vec();
-    Ok((wb, names))
-}
-
-pub(crate) fn load_sheet(
-    wb: &mut Book,
-    name: &str,
-    limits: &Limits,
-) -> Result<Sheet, Vec<Problem>> {
-    let range = wb
-        .worksheet_range(name)
-        .map_err(|e| vec![problem(name.into(), "not_xlsx", e.to_string())])?;
-    if range.height() > limits.max_rows + 20 {
-        return Err(vec![problem(
-            name.into(),
-            "too_many_rows",
-            format!("{} rows", range.height()),
-        )]);
-    }
-    let merged = wb
-        .merge_cells_by_sheet_name(name)
-        .map_err(|e| vec![problem(name.into(), "not_xlsx", e.to_string())])?
-        .iter()
-        .map(|d| (d.start.0, d.start.1, d.end.0, d.end.1))
-        .collect();
-    Ok(Sheet {
-        name: name.to_string(),
-        range,
-        merged,
-    })
-}
 
 /// Reads a framework table. `name` and `year` are used when the workbook
 /// has no settings sheet (a plain official table).
@@ -622,7 +449,7 @@ fn pairs(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn read_negative(s: &Sheet, limits: &Limits, problems: &mut Vec<Problem>) -> Vec<NegativeRule> {
+fn read_negative(s: &Sheet, limits: &Limits, problems: &mut Vec<Problem>) -> Vec<NegativeListRule> {
     let (r0, c0) = s.range.start().unwrap_or((0, 0));
     let (r1, _) = s.range.end().unwrap_or((0, 0));
     let mut rules = vec![];
@@ -680,7 +507,7 @@ fn read_negative(s: &Sheet, limits: &Limits, problems: &mut Vec<Problem>) -> Vec
                 12
             })
         };
-        rules.push(NegativeRule {
+        rules.push(NegativeListRule {
             code,
             rule,
             sanction,
@@ -735,372 +562,6 @@ fn read_levels(s: &Sheet, doc: &mut FrameworkDoc, limits: &Limits, problems: &mu
             problems.push(problem(cell_ref(&s.name, row, c0), "unknown_code", code));
         }
     }
-}
-
-// ------------------------------------------------------------ writing
-
-fn columns(doc: &FrameworkDoc) -> (bool, bool) {
-    fn any(nodes: &[NodeDoc], kind: NodeKind) -> bool {
-        nodes
-            .iter()
-            .any(|n| n.kind == kind || any(&n.children, kind))
-    }
-    (
-        any(&doc.tree, NodeKind::Indicator),
-        any(&doc.tree, NodeKind::Content),
-    )
-}
-
-fn header_format() -> Format {
-    Format::new()
-        .set_bold()
-        .set_background_color("#EEF0F4")
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter)
-        .set_text_wrap()
-}
-
-fn cell_format() -> Format {
-    Format::new()
-        .set_border(FormatBorder::Thin)
-        .set_text_wrap()
-        .set_align(FormatAlign::Top)
-}
-
-const HEAD: [&str; 13] = [
-    "编码",
-    "测评项目",
-    "指标名称",
-    "测评内容",
-    "测评标准",
-    "分值",
-    "指标类型",
-    "测评方法",
-    "责任单位",
-    "配合单位",
-    "点位类型",
-    "材料类型",
-    "观测规则",
-];
-
-/// The workbook: the tree (one row a standard, upper levels merged), the
-/// upper levels with their points, the negative list, and the settings.
-pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
-    let mut wb = Workbook::new();
-    let (has_indicator, has_content) = columns(doc);
-    let head: Vec<&str> = HEAD
-        .iter()
-        .copied()
-        .filter(|h| (*h != "指标名称" || has_indicator) && (*h != "测评内容" || has_content))
-        .collect();
-    let col_of = |h: &str| head.iter().position(|x| *x == h).map(|i| i as u16);
-    let hf = header_format();
-    let cf = cell_format();
-    {
-        let ws = wb.add_worksheet().set_name(TREE_SHEET)?;
-        ws.merge_range(
-            0,
-            0,
-            0,
-            head.len() as u16 - 1,
-            &format!("{}（{}年）", doc.name, doc.year),
-            &Format::new()
-                .set_bold()
-                .set_font_size(14)
-                .set_align(FormatAlign::Center),
-        )?;
-        for (i, h) in head.iter().enumerate() {
-            ws.write_string_with_format(1, i as u16, *h, &hf)?;
-        }
-        let widths = [
-            8.0, 18.0, 18.0, 18.0, 48.0, 6.0, 8.0, 18.0, 16.0, 20.0, 16.0, 16.0, 10.0,
-        ];
-        for (i, h) in head.iter().enumerate() {
-            let w = HEAD
-                .iter()
-                .position(|x| x == h)
-                .map(|j| widths[j])
-                .unwrap_or(12.0);
-            ws.set_column_width(i as u16, w)?;
-        }
-        ws.set_freeze_panes(2, 0)?;
-        for (row, (path, std)) in (2u32..).zip(wenming_domain::framework::standards(doc)) {
-            let s = std.standard.clone().unwrap_or_default();
-            let put = |h: &str, v: String, ws: &mut Worksheet| -> Result<(), XlsxError> {
-                if let Some(c) = col_of(h) {
-                    ws.write_string_with_format(row, c, &v, &cf)?;
-                }
-                Ok(())
-            };
-            put("编码", std.code.clone().unwrap_or_default(), ws)?;
-            put("测评标准", std.title.clone(), ws)?;
-            put("分值", s.points.to_string(), ws)?;
-            put(
-                "指标类型",
-                if s.featured { "特色" } else { "基本" }.into(),
-                ws,
-            )?;
-            put(
-                "测评方法",
-                s.methods
-                    .iter()
-                    .map(|m| m.zh())
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                ws,
-            )?;
-            put("责任单位", s.lead_unit.clone().unwrap_or_default(), ws)?;
-            put("配合单位", s.cooperating_units.join("、"), ws)?;
-            put("点位类型", s.site_types.join("、"), ws)?;
-            put(
-                "材料类型",
-                s.evidence_types
-                    .iter()
-                    .map(|e| e.zh())
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                ws,
-            )?;
-            put(
-                "观测规则",
-                s.observation.map(|o| o.to_text()).unwrap_or_default(),
-                ws,
-            )?;
-            for h in ["测评项目", "指标名称", "测评内容"] {
-                put(h, String::new(), ws)?;
-            }
-            for n in path {
-                let h = match n.kind {
-                    NodeKind::Aspect => "测评项目",
-                    NodeKind::Indicator => "指标名称",
-                    _ => "测评内容",
-                };
-                put(
-                    h,
-                    format!("{} {}", n.code.clone().unwrap_or_default(), n.title),
-                    ws,
-                )?;
-            }
-        }
-        // Merge runs of the same upper-level node, as official tables do.
-        for h in ["测评项目", "指标名称", "测评内容"] {
-            let Some(c) = col_of(h) else { continue };
-            let values: Vec<Option<String>> = wenming_domain::framework::standards(doc)
-                .iter()
-                .map(|(path, _)| {
-                    path.iter()
-                        .find(|n| match h {
-                            "测评项目" => n.kind == NodeKind::Aspect,
-                            "指标名称" => n.kind == NodeKind::Indicator,
-                            _ => n.kind == NodeKind::Content,
-                        })
-                        .and_then(|n| n.code.clone())
-                })
-                .collect();
-            let mut start = 0usize;
-            for i in 1..=values.len() {
-                if i == values.len() || values[i] != values[start] {
-                    if i - start > 1 && values[start].is_some() {
-                        let r0 = 2 + start as u32;
-                        let text = find_title(doc, values[start].as_deref().unwrap_or(""));
-                        ws.merge_range(r0, c, r0 + (i - start) as u32 - 1, c, &text, &cf)?;
-                    }
-                    start = i;
-                }
-            }
-        }
-    }
-    {
-        let ws = wb.add_worksheet().set_name(LEVELS_SHEET)?;
-        for (i, h) in ["编码", "层级", "名称", "分值"].iter().enumerate() {
-            ws.write_string_with_format(0, i as u16, *h, &hf)?;
-        }
-        ws.set_column_width(2, 40.0)?;
-        let mut row = 1;
-        fn walk(nodes: &[NodeDoc], ws: &mut Worksheet, row: &mut u32) -> Result<(), XlsxError> {
-            for n in nodes.iter().filter(|n| n.kind != NodeKind::Standard) {
-                ws.write_string(*row, 0, n.code.clone().unwrap_or_default())?;
-                ws.write_string(*row, 1, n.kind.zh())?;
-                ws.write_string(*row, 2, &n.title)?;
-                if let Some(p) = n.points {
-                    ws.write_string(*row, 3, p.to_string())?;
-                }
-                *row += 1;
-                walk(&n.children, ws, row)?;
-            }
-            Ok(())
-        }
-        walk(&doc.tree, ws, &mut row)?;
-    }
-    {
-        let ws = wb.add_worksheet().set_name(NEGATIVE_SHEET)?;
-        for (i, h) in ["编码", "情形", "处理", "扣分", "追溯月数"]
-            .iter()
-            .enumerate()
-        {
-            ws.write_string_with_format(0, i as u16, *h, &hf)?;
-        }
-        ws.set_column_width(1, 60.0)?;
-        for (i, r) in doc.settings.negative_list.iter().enumerate() {
-            let row = i as u32 + 1;
-            ws.write_string(row, 0, &r.code)?;
-            ws.write_string(row, 1, &r.rule)?;
-            ws.write_string(row, 2, r.sanction.zh())?;
-            if let Some(d) = r.deduct {
-                ws.write_string(row, 3, d.to_string())?;
-            }
-            ws.write_string(row, 4, r.lookback_months.to_string())?;
-        }
-        let sanctions: Vec<&str> = Sanction::ALL.iter().map(|s| s.zh()).collect();
-        ws.add_data_validation(
-            1,
-            2,
-            500,
-            2,
-            &DataValidation::new().allow_list_strings(&sanctions)?,
-        )?;
-    }
-    {
-        let ws = wb.add_worksheet().set_name(SETTINGS_SHEET)?;
-        ws.set_column_width(0, 14.0)?;
-        ws.set_column_width(1, 60.0)?;
-        let s = &doc.settings;
-        let rows: Vec<(&str, String)> = vec![
-            ("名称", doc.name.clone()),
-            ("年度", doc.year.to_string()),
-            ("状态", doc.status.zh().into()),
-            (
-                "基本指标总分",
-                doc.basic_total.map(|p| p.to_string()).unwrap_or_default(),
-            ),
-            (
-                "特色指标总分",
-                doc.featured_total
-                    .map(|p| p.to_string())
-                    .unwrap_or_default(),
-            ),
-            (
-                "方法权重",
-                s.method_weights
-                    .iter()
-                    .map(|w| format!("{} {}", w.name, w.weight))
-                    .collect::<Vec<_>>()
-                    .join("、"),
-            ),
-            (
-                "周期权重",
-                s.cycle_weights
-                    .iter()
-                    .map(Points::to_string)
-                    .collect::<Vec<_>>()
-                    .join("、"),
-            ),
-            (
-                "前置条件",
-                s.gates
-                    .iter()
-                    .map(|g| format!("{}|{}|{}", g.name, g.min_score, g.weight))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ),
-        ];
-        for (i, (k, v)) in rows.iter().enumerate() {
-            ws.write_string_with_format(i as u32, 0, *k, &hf)?;
-            ws.write_string_with_format(i as u32, 1, v, &cf)?;
-        }
-        ws.write_string(rows.len() as u32 + 1, 0, "说明")?;
-        ws.write_string(
-            rows.len() as u32 + 1,
-            1,
-            "方法权重写作“名称 权重”，用顿号分隔；周期权重写作“15、25、60”；前置条件每行一条：名称|最低分|占比。",
-        )?;
-    }
-    wb.save_to_buffer()
-}
-
-fn find_title(doc: &FrameworkDoc, code: &str) -> String {
-    fn walk(nodes: &[NodeDoc], code: &str) -> Option<String> {
-        for n in nodes {
-            if n.code.as_deref() == Some(code) {
-                return Some(format!("{code} {}", n.title));
-            }
-            if let Some(t) = walk(&n.children, code) {
-                return Some(t);
-            }
-        }
-        None
-    }
-    walk(&doc.tree, code).unwrap_or_default()
-}
-
-/// An empty table in the official layout, with drop-downs for the
-/// enumerated columns (types; one method or evidence type, or type your own
-/// list such as “材料审核、问卷调查”).
-pub fn template() -> Result<Vec<u8>, XlsxError> {
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet().set_name(TREE_SHEET)?;
-    let hf = header_format();
-    ws.merge_range(
-        0,
-        0,
-        0,
-        HEAD.len() as u16 - 1,
-        "测评体系（请填写名称和年度）",
-        &Format::new().set_bold().set_font_size(14),
-    )?;
-    for (i, h) in HEAD.iter().enumerate() {
-        ws.write_string_with_format(1, i as u16, *h, &hf)?;
-        ws.set_column_width(i as u16, if *h == "测评标准" { 48.0 } else { 16.0 })?;
-    }
-    ws.set_freeze_panes(2, 0)?;
-    let lenient = |v: DataValidation| v.set_error_style(DataValidationErrorStyle::Information);
-    let methods: Vec<&str> = Method::ALL.iter().map(|m| m.zh()).collect();
-    let evidence: Vec<&str> = EvidenceType::ALL.iter().map(|e| e.zh()).collect();
-    let last = 5000;
-    ws.add_data_validation(
-        2,
-        6,
-        last,
-        6,
-        &DataValidation::new().allow_list_strings(&["基本", "特色"])?,
-    )?;
-    ws.add_data_validation(
-        2,
-        7,
-        last,
-        7,
-        &lenient(DataValidation::new().allow_list_strings(&methods)?),
-    )?;
-    ws.add_data_validation(
-        2,
-        11,
-        last,
-        11,
-        &lenient(DataValidation::new().allow_list_strings(&evidence)?),
-    )?;
-    ws.write_string(2, 1, "1 （示例）廉洁高效的政务环境")?;
-    ws.write_string(2, 2, "1.1 （示例）政务公开")?;
-    ws.write_string(2, 4, "（示例）政府信息公开渠道畅通，按规定及时公开")?;
-    ws.write_string(2, 5, "1.5")?;
-    ws.write_string(2, 6, "基本")?;
-    ws.write_string(2, 7, "材料审核、网络调查")?;
-    let ns = wb.add_worksheet().set_name(NEGATIVE_SHEET)?;
-    for (i, h) in ["编码", "情形", "处理", "扣分", "追溯月数"]
-        .iter()
-        .enumerate()
-    {
-        ns.write_string_with_format(0, i as u16, *h, &hf)?;
-    }
-    let sanctions: Vec<&str> = Sanction::ALL.iter().map(|s| s.zh()).collect();
-    ns.add_data_validation(
-        1,
-        2,
-        500,
-        2,
-        &DataValidation::new().allow_list_strings(&sanctions)?,
-    )?;
-    wb.save_to_buffer()
 }
 
 /// Reads an uploaded framework: an XLSX table (by its zip signature) or our
@@ -1184,7 +645,7 @@ mod tests {
                     min_score: Points(8500),
                     weight: Points(2000),
                 }],
-                negative_list: vec![NegativeRule {
+                negative_list: vec![NegativeListRule {
                     code: "N1".into(),
                     rule: "重大事故".into(),
                     sanction: Sanction::DeductPoints,

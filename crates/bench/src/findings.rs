@@ -3,12 +3,12 @@
 //! in ten a failure. Written straight into the tables (no cases opened, no
 //! photos): this is load for the score queries, not a story.
 
-use crate::generate::Dice;
-use crate::inspection::checklist_for;
-use crate::sql::rows;
-use crate::{Store, StoreError};
 use sqlx::Row;
 use uuid::Uuid;
+use wenming_store::dice::Dice;
+use wenming_store::inspection::checklist_for;
+use wenming_store::sql::rows;
+use wenming_store::{Store, StoreError};
 
 /// Writes patrol rounds until about `target` findings exist in them;
 /// `progress` hears the running count. Returns how many were written.
@@ -18,11 +18,11 @@ pub async fn findings(
     seed: u64,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, StoreError> {
-    let framework = crate::framework::active(store)
+    let framework = wenming_store::framework::active(store)
         .await?
         .ok_or_else(|| StoreError::invalid("framework", "no_active_framework"))?
         .id;
-    let standards = crate::inspection::standards_of(store, framework).await?;
+    let standards = wenming_store::inspection::standards_of(store, framework).await?;
     let mut conn = store.reader().acquire().await?;
     let site_rows = sqlx::query(
         "SELECT s.id, t.code, t.name FROM site s JOIN site_type t ON t.id = s.type_id WHERE s.active = 1 ORDER BY s.code",
@@ -54,7 +54,7 @@ pub async fn findings(
         return Err(StoreError::invalid("sites", "no_sites_to_sample"));
     }
     let rounds = target.div_ceil(per_round);
-    if store.backend() == crate::Backend::Postgres {
+    if store.backend() == wenming_store::Backend::Postgres {
         return on_the_server(
             store,
             framework,
@@ -68,7 +68,7 @@ pub async fn findings(
     }
     let mut dice = Dice(seed ^ 0xF1AD);
     let day = 86_400_000_000i64;
-    let start = crate::now_micros() - rounds as i64 * day;
+    let start = wenming_store::now_micros() - rounds as i64 * day;
     let mut written = 0u64;
     let rounds_per_tx = (20_000 / per_round).max(1);
     let mut k = 0u64;
@@ -77,7 +77,7 @@ pub async fn findings(
         for r in k..(k + rounds_per_tx).min(rounds) {
             let id = Uuid::from_u128(((seed as u128) << 64) | r as u128).to_string();
             let at = start + r as i64 * day;
-            let date = crate::ts(at)
+            let date = wenming_store::ts(at)
                 .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                 .date()
                 .to_string();
@@ -114,14 +114,14 @@ pub async fn findings(
             let mut batch: Vec<(String, &str, &str, &'static str, &'static str)> = vec![];
             for (site, list) in &sites {
                 for standard in list {
-                    let roll = dice.next() % 100;
+                    let roll = dice.roll() % 100;
                     let (outcome, recorded) = match roll {
                         0..=8 => ("fail", r#"{"result":"fail"}"#),
                         9..=10 => ("na", r#"{"result":"not_applicable"}"#),
                         _ => ("pass", r#"{"result":"pass"}"#),
                     };
                     let fid = Uuid::from_u128(
-                        ((r as u128) << 64) | (dice.next() as u128) << 16 | batch.len() as u128,
+                        ((r as u128) << 64) | (dice.roll() as u128) << 16 | batch.len() as u128,
                     );
                     batch.push((fid.to_string(), site, standard, outcome, recorded));
                 }
@@ -209,7 +209,7 @@ async fn on_the_server(
     }
     tx.commit().await?;
     let day = 86_400_000_000i64;
-    let start = crate::now_micros() - rounds as i64 * day;
+    let start = wenming_store::now_micros() - rounds as i64 * day;
     let per_round = slots.len() as i64;
     let inspectors_n = inspectors.len() as i64;
     // The round's id, as text, from the seed and its number.

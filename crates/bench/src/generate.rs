@@ -8,8 +8,8 @@
 //! Generated cases are measurement data: they have no audit records and no
 //! photos, and a database holding real work is refused unless forced.
 
-use crate::{Ctx, Store, StoreError, demo};
 use sqlx::Row;
+use wenming_store::{Ctx, Store, StoreError, demo};
 
 #[derive(Debug, Clone)]
 pub struct GenSpec {
@@ -19,23 +19,6 @@ pub struct GenSpec {
     pub until: jiff::Timestamp,
     /// Write into a database that holds cases not made by the generator.
     pub force: bool,
-}
-
-/// A small fixed generator (a 64-bit LCG): the same seed gives the same
-/// demo and generated rows on every machine.
-pub(crate) struct Dice(pub(crate) u64);
-
-impl Dice {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-    pub(crate) fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
 }
 
 /// Today's start (UTC): the default end of the generated year, so runs on
@@ -66,17 +49,17 @@ pub struct GenReport {
 struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    fn roll(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.roll() % n.max(1)
     }
     fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.roll() >> 11) as f64 / (1u64 << 53) as f64
     }
     /// An index drawn by integer weights.
     fn pick(&mut self, weights: &[u32]) -> usize {
@@ -133,13 +116,13 @@ pub async fn generate(
             "the generator builds on the demo city and could not load it ({e}); use an empty database"
         ))
     })?;
-    if crate::case::categories(store).await?.is_empty() {
+    if wenming_store::case::categories(store).await?.is_empty() {
         demo::load_catalogue(store).await?;
     }
     let world = World::read(store).await?;
     let mut rng = Rng(spec.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let now = spec.until.as_microsecond();
-    let year = crate::ts(now)
+    let year = wenming_store::ts(now)
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .year() as i64;
     let first_number: i64 =
@@ -149,7 +132,7 @@ pub async fn generate(
             .await?;
     // A bulk load: a big page cache for the writer, and durability once at
     // the end rather than at every commit (this process only).
-    if store.backend() == crate::Backend::Sqlite {
+    if store.backend() == wenming_store::Backend::Sqlite {
         crate::baseline::execute(store, "PRAGMA cache_size = -262144").await?;
         crate::baseline::execute(store, "PRAGMA synchronous = NORMAL").await?;
     }
@@ -195,7 +178,7 @@ pub async fn generate(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    if store.backend() == crate::Backend::Sqlite {
+    if store.backend() == wenming_store::Backend::Sqlite {
         crate::baseline::execute(store, "PRAGMA synchronous = FULL").await?;
         crate::baseline::execute(store, "PRAGMA cache_size = -2000").await?;
     }
@@ -212,14 +195,14 @@ pub async fn generate(
     .bind(now)
     .execute(store.writer())
     .await?;
-    crate::tally::rebuild(store).await?;
+    wenming_store::case::tally::rebuild(store).await?;
     // Fresh statistics, so the planner knows the tables grew; on PostgreSQL
     // also the visibility map, as after any bulk load, so that index-only
     // scans need not visit the rows (autovacuum would do it later, in the
     // middle of whatever runs next).
     let analyze = match store.backend() {
-        crate::Backend::Sqlite => "ANALYZE",
-        crate::Backend::Postgres => "VACUUM (ANALYZE)",
+        wenming_store::Backend::Sqlite => "ANALYZE",
+        wenming_store::Backend::Postgres => "VACUUM (ANALYZE)",
     };
     crate::baseline::execute(store, analyze).await?;
     Ok(report)
@@ -230,7 +213,11 @@ pub async fn generate(
 /// when it was handled: distinct generated pictures with capture time and
 /// GPS, stored in `files` and attached to the report and handling events as
 /// the case page and the photo API show them. Returns how many photos.
-pub async fn photos(store: &Store, files: &crate::files::Files, n: u64) -> Result<u64, StoreError> {
+pub async fn photos(
+    store: &Store,
+    files: &wenming_store::files::Files,
+    n: u64,
+) -> Result<u64, StoreError> {
     let rows = sqlx::query(
         "SELECT c.id, c.lon, c.lat, c.reported_at, c.handled_at, c.reported_by, c.handled_by, \
          (SELECT e.id FROM case_event e WHERE e.case_id = c.id AND e.step = 'report') AS report_event, \
@@ -275,23 +262,27 @@ pub async fn photos(store: &Store, files: &crate::files::Files, n: u64) -> Resul
         ];
         for (at, by, event, role) in shots {
             let seed = made * 7_919 + 17;
-            let bytes = crate::photo::synthetic_jpeg(seed, Some(crate::ts(at)), Some(point));
+            let bytes = wenming_store::photo::synthetic_jpeg(
+                seed,
+                Some(wenming_store::ts(at)),
+                Some(point),
+            );
             let ctx = Ctx {
                 actor_id: by,
                 actor_name: "system:gen".into(),
                 request_id: None,
             };
-            let p = crate::photo::stage(
+            let p = wenming_store::photo::stage(
                 store,
                 files,
                 &ctx,
                 "photos",
                 bytes.into(),
-                &crate::photo::PhotoRules::default(),
+                &wenming_store::photo::PhotoRules::default(),
                 store.timezone(),
             )
             .await?;
-            crate::photo::link(store, p.id, &id, &event, role).await?;
+            wenming_store::photo::link(store, p.id, &id, &event, role).await?;
             made += 1;
         }
     }
@@ -311,7 +302,7 @@ impl Season {
         let start = now - 365 * DAY;
         let weights: Vec<f64> = (0..365)
             .map(|d| {
-                let month = crate::ts(start + d * DAY)
+                let month = wenming_store::ts(start + d * DAY)
                     .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                     .month();
                 0.75 + 0.25 * (((month as f64) - 1.0) / 12.0 * std::f64::consts::TAU - 2.2).sin()
@@ -379,7 +370,7 @@ impl World {
                 max: (fold(f64::max, 0, f64::MIN), fold(f64::max, 1, f64::MIN)),
             });
         }
-        let cats = crate::case::categories(store).await?;
+        let cats = wenming_store::case::categories(store).await?;
         let classes: Vec<uuid::Uuid> = cats
             .iter()
             .filter(|c| c.parent_id.is_none())
@@ -522,7 +513,7 @@ impl World {
         // the order they were reported, so every index is appended to.
         let id = uuid::Uuid::from_u128(
             ((reported_at / 1000) as u128) << 80
-                | (rng.next() as u128) << 16
+                | (rng.roll() as u128) << 16
                 | (seq as u128 & 0xFFFF),
         );
         GenCase {

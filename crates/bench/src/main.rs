@@ -1,0 +1,284 @@
+//! `wenming-bench`: measures wenming. Fills a database with a synthetic
+//! city (`gen`), drives a running server with one request mix (`load`), and
+//! measures the whole benchmark table (`bench`). Kept out of the `wenming`
+//! binary so the product holds only the product.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use wenming_store::{Store, StoreConfig, redact_url};
+
+#[derive(Parser)]
+#[command(
+    name = "wenming-bench",
+    version,
+    about = "Measures wenming: a synthetic city, the load harness and the benchmark table."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The database `gen` fills, named as `wenming` names it.
+#[derive(clap::Args)]
+struct Target {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (default: SQLite in the data folder).
+    #[arg(long, env = "WENMING_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    /// Folder for the SQLite database and stored files.
+    #[arg(
+        long,
+        env = "WENMING_DATA_DIR",
+        value_name = "DIR",
+        default_value = "wenming-data"
+    )]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fill a database with a synthetic city (the demo city and many cases),
+    /// for measuring. Refuses a database holding real cases unless forced.
+    Gen {
+        #[command(flatten)]
+        target: Target,
+        /// district (50,000 cases), city (1,000,000) or province (20,000,000).
+        #[arg(long, value_name = "SIZE", conflicts_with = "cases")]
+        scale: Option<String>,
+        /// An exact number of cases instead of a scale.
+        #[arg(long, value_name = "N")]
+        cases: Option<u64>,
+        /// The same seed gives the same rows.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Add to a database that already holds cases not made by `gen`.
+        #[arg(long)]
+        force: bool,
+        /// Give this many handled cases a generated photo of the problem and
+        /// one of the fix (with capture time and GPS), stored like uploads.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        photos: u64,
+        /// Add daily patrol rounds over every site until about this many
+        /// findings exist (the city scale's 10,000,000, say).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        findings: u64,
+    },
+    /// Drive a running wenming on this machine with one request mix and
+    /// report throughput and latency.
+    Load {
+        /// The server, on loopback (http://127.0.0.1:8080).
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An API token (read-write for intake), from the account page.
+        #[arg(long, env = "WENMING_LOAD_TOKEN")]
+        token: String,
+        #[arg(long, value_enum)]
+        mix: wenming_bench::perf::Mix,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Stop after this many requests...
+        #[arg(long, default_value_t = 10_000)]
+        requests: u64,
+        /// ...or this many seconds, whichever comes first.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Measure the whole table (generation, raw baselines, the server under
+    /// load) on SQLite and, given an admin URL, PostgreSQL; write the
+    /// results to a Markdown file.
+    Bench {
+        #[arg(long, default_value = "district")]
+        scale: String,
+        #[arg(long, value_name = "N")]
+        cases: Option<u64>,
+        /// A PostgreSQL URL whose server may create a scratch database
+        /// (postgres://postgres@127.0.0.1:5432/postgres).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
+        #[arg(long, default_value = "docs/benchmarks.md")]
+        output: PathBuf,
+        /// Seconds per load run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Where the scratch SQLite databases go.
+        #[arg(long, default_value = "target/bench-data")]
+        work_dir: PathBuf,
+        /// The wenming binary to measure (default: the one beside this binary).
+        #[arg(long, value_name = "FILE")]
+        server: Option<PathBuf>,
+    },
+}
+
+/// Exit 2 for bad usage, 1 for failures while running.
+enum Failure {
+    Config(String),
+    Runtime(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("wenming-bench: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(m)) => {
+            eprintln!("wenming-bench: {m}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(m)) => {
+            eprintln!("wenming-bench: {m}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Opens and migrates the database, with the first administrator made as
+/// `wenming serve` makes it (the generator builds on the demo city).
+async fn open_store(target: &Target) -> Result<Store, Failure> {
+    let url = target
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", target.data_dir.join("wenming.db").display()));
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(target.data_dir.join("files")).map_err(|e| {
+            Failure::Runtime(format!(
+                "cannot create the data folder {}: {e}",
+                target.data_dir.display()
+            ))
+        })?;
+    }
+    let store = Store::connect(&StoreConfig {
+        url: url.clone(),
+        max_connections: 8,
+        timezone: wenming_bench::perf::default_timezone(),
+    })
+    .await
+    .map_err(|e| {
+        Failure::Runtime(format!(
+            "cannot open the database at {}: {e}",
+            redact_url(&url)
+        ))
+    })?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    wenming_store::demo::prepare(&store)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot prepare the city region: {e}")))?;
+    wenming_store::demo::bootstrap(&store, None)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot prepare the first administrator: {e}")))?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Gen {
+            target,
+            scale,
+            cases,
+            seed,
+            force,
+            photos,
+            findings,
+        } => {
+            let cases = match (cases, scale.as_deref()) {
+                (Some(n), _) => n,
+                (None, None) => wenming_bench::generate::scale("district").unwrap_or(50_000),
+                (None, Some(s)) => wenming_bench::generate::scale(s).ok_or_else(|| {
+                    Failure::Config(format!(
+                        "--scale {s} is not valid: expected district, city or province"
+                    ))
+                })?,
+            };
+            let store = open_store(&target).await?;
+            wenming_bench::perf::gen_into(
+                &store,
+                &wenming_bench::generate::GenSpec {
+                    cases,
+                    seed,
+                    force,
+                    until: wenming_bench::generate::today(),
+                },
+            )
+            .await
+            .map_err(Failure::Runtime)?;
+            if photos > 0 {
+                let files = wenming_store::files::Files::local(&target.data_dir.join("files"))
+                    .map_err(Failure::Runtime)?;
+                let made = wenming_bench::generate::photos(&store, &files, photos)
+                    .await
+                    .map_err(|e| Failure::Runtime(e.to_string()))?;
+                println!("Attached {made} generated photos.");
+            }
+            if findings > 0 {
+                wenming_bench::perf::findings_into(&store, findings, seed)
+                    .await
+                    .map_err(Failure::Runtime)?;
+            }
+            Ok(())
+        }
+        Command::Load {
+            url,
+            token,
+            mix,
+            concurrency,
+            requests,
+            seconds,
+        } => {
+            wenming_bench::perf::check_loopback(&url).map_err(Failure::Config)?;
+            let r = wenming_bench::perf::run_load(&wenming_bench::perf::LoadSpec {
+                base: url.trim_end_matches('/').to_string(),
+                token,
+                mix,
+                concurrency: concurrency.clamp(1, 1024),
+                max_requests: requests,
+                duration: std::time::Duration::from_secs(seconds.clamp(1, 3600)),
+            })
+            .await
+            .map_err(Failure::Runtime)?;
+            wenming_bench::perf::print_load(mix, concurrency, &r);
+            Ok(())
+        }
+        Command::Bench {
+            scale,
+            cases,
+            postgres,
+            output,
+            seconds,
+            work_dir,
+            server,
+        } => {
+            let cases = match cases {
+                Some(n) => n,
+                None => wenming_bench::generate::scale(&scale).ok_or_else(|| {
+                    Failure::Config(format!(
+                        "--scale {scale} is not valid: expected district, city or province"
+                    ))
+                })?,
+            };
+            wenming_bench::perf::bench(wenming_bench::perf::BenchSpec {
+                cases,
+                // Ten findings a case, as a city's inspection history runs.
+                findings: cases * 10,
+                seed: 1,
+                postgres_admin_url: postgres,
+                output,
+                duration: std::time::Duration::from_secs(seconds.clamp(2, 600)),
+                work_dir,
+                server: server.unwrap_or_else(wenming_bench::perf::server_beside_me),
+            })
+            .await
+            .map_err(Failure::Runtime)
+        }
+    }
+}
