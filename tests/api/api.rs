@@ -10,26 +10,15 @@ on_both!(
     malformed_ids_answer_in_json,
 );
 
-/// The served OpenAPI document matches the committed snapshot. After an
-/// intended API change, regenerate it with
-/// `WENMING_UPDATE_SNAPSHOTS=1 cargo test --test api openapi`.
+/// The served OpenAPI document matches the committed snapshot
+/// (`snapshots/api__api__openapi.snap`). After an intended API change,
+/// review and accept the new one with
+/// `INSTA_UPDATE=always cargo test --test api openapi` (or `cargo insta
+/// review`).
 #[test]
 fn openapi_document_matches_snapshot() {
     let doc = serde_json::to_string_pretty(&wenming_web::openapi_document()).unwrap() + "\n";
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/api/snapshots/openapi.json"
-    );
-    if std::env::var("WENMING_UPDATE_SNAPSHOTS").is_ok() {
-        std::fs::create_dir_all(std::path::Path::new(path).parent().unwrap()).unwrap();
-        std::fs::write(path, &doc).unwrap();
-    }
-    let expected = std::fs::read_to_string(path)
-        .expect("snapshot exists; create it with WENMING_UPDATE_SNAPSHOTS=1");
-    assert_eq!(
-        doc, expected,
-        "the API changed: review the difference, then update the snapshot"
-    );
+    insta::assert_snapshot!("openapi", doc);
     let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
     for p in [
         "/units",

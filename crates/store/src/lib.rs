@@ -7,7 +7,6 @@ pub mod audit;
 pub mod case;
 mod db;
 pub mod demo;
-mod demo_rounds;
 pub mod dice;
 mod error;
 pub mod escalation;

@@ -145,15 +145,23 @@ mod tests {
     fn every_key_used_in_templates_and_code_exists() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"));
         let mut missing = vec![];
+        // Every file under the templates and the code, folders and all.
         let mut files = vec![];
-        for sub in ["templates", "src", "src/routes", "src/api"] {
-            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+        let mut folders = vec![
+            std::path::PathBuf::from(format!("{dir}/templates")),
+            std::path::PathBuf::from(format!("{dir}/src")),
+        ];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
                 let path = entry.unwrap().path();
-                if path.is_file() {
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
                     files.push(path);
                 }
             }
         }
+        assert!(files.len() > 50, "the walk finds the templates and code");
         for path in files {
             let text = std::fs::read_to_string(&path).unwrap();
             for (i, _) in text.match_indices("t(\"") {

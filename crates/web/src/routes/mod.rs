@@ -4,17 +4,12 @@
 mod account;
 mod audit;
 mod cases;
-mod categories;
 mod frameworks;
 mod home;
-mod inspect;
-mod map;
-mod metrics;
 mod notifications;
 mod people;
 mod regions;
 mod rounds;
-mod routing;
 
 mod session;
 mod sites;
@@ -55,7 +50,7 @@ fn pages() -> Pages {
         .route("/regions/new", get(regions::new_form))
         .route("/regions/{id}", get(regions::show).post(regions::update))
         .route("/regions/{id}/edit", get(regions::edit_form))
-        .route("/inspect", get(inspect::page))
+        .route("/inspect", get(rounds::inspect::page))
         .route("/rounds", get(rounds::list).post(rounds::create))
         .route("/rounds/new", get(rounds::new_form))
         .route(
@@ -128,26 +123,26 @@ fn pages() -> Pages {
         .route("/cases/new", get(cases::new_form))
         .route("/cases.xlsx", get(cases::export))
         .route("/cases/bulk-dispatch", post(cases::bulk_dispatch))
-        .route("/cases/metrics", get(metrics::page))
-        .route("/cases/map", get(map::page))
-        .route("/cases/routing", get(routing::show))
-        .route("/cases/routing/rules", post(routing::add_rule))
-        .route("/cases/routing/days", post(routing::add_day))
+        .route("/cases/metrics", get(cases::metrics::page))
+        .route("/cases/map", get(cases::map::page))
+        .route("/cases/routing", get(cases::routing::show))
+        .route("/cases/routing/rules", post(cases::routing::add_rule))
+        .route("/cases/routing/days", post(cases::routing::add_day))
         .route(
             "/cases/routing/rules/{id}/delete",
-            post(routing::remove_rule),
+            post(cases::routing::remove_rule),
         )
         .route(
             "/cases/routing/days/{day}/delete",
-            post(routing::remove_day),
+            post(cases::routing::remove_day),
         )
         .route(
             "/cases/categories",
-            get(categories::list).post(categories::create),
+            get(cases::categories::list).post(cases::categories::create),
         )
         .route(
             "/cases/categories/{id}",
-            get(categories::edit).post(categories::update),
+            get(cases::categories::edit).post(cases::categories::update),
         )
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::read_all))
@@ -177,8 +172,8 @@ fn pages() -> Pages {
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))
-        .route("/static/inspect.js", get(inspect::script))
-        .route("/sw.js", get(inspect::service_worker))
+        .route("/static/inspect.js", get(rounds::inspect::script))
+        .route("/sw.js", get(rounds::inspect::service_worker))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
 }

@@ -1,12 +1,12 @@
 //! The problem catalogue (大类 / 小类): see it, add to it, edit it.
 
-use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
 use crate::extract::ApiPath;
 use crate::extract::ApiQuery;
 use crate::page::{PageCtx, form_status, render};
+use crate::routes::see_other;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -1,12 +1,17 @@
 //! Cases: intake, the list and role inboxes, one case with its timeline and
 //! the steps this user may take now.
 
-use super::see_other;
+pub(super) mod categories;
+pub(super) mod map;
+pub(super) mod metrics;
+pub(super) mod routing;
+
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm, CsrfMultipart};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, form_status, render, urlencode};
+use crate::routes::see_other;
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -605,7 +610,7 @@ pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<Uuid>,
-    ApiQuery(d): ApiQuery<super::Done>,
+    ApiQuery(d): ApiQuery<crate::routes::Done>,
 ) -> AppResult<Response> {
     show_page(&state, &auth, id, d.done.as_deref(), None, false).await
 }

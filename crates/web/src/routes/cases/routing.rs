@@ -1,12 +1,12 @@
 //! Where cases go and when they are due: routing rules and the calendar of
 //! holidays and make-up working days, both data the office keeps.
 
-use super::see_other;
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};
 use crate::error::AppResult;
 use crate::extract::ApiPath;
 use crate::page::{PageCtx, form_status, render};
+use crate::routes::see_other;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -142,7 +142,7 @@ pub async fn add_day(State(state): State<AppState>, f: CsrfForm<DayForm>) -> App
 pub async fn remove_rule(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-    f: CsrfForm<super::account::Nothing>,
+    f: CsrfForm<crate::routes::account::Nothing>,
 ) -> AppResult<Response> {
     f.auth
         .check(Action::ManageFramework, Resource::Collection)?;
@@ -153,7 +153,7 @@ pub async fn remove_rule(
 pub async fn remove_day(
     State(state): State<AppState>,
     ApiPath(day): ApiPath<String>,
-    f: CsrfForm<super::account::Nothing>,
+    f: CsrfForm<crate::routes::account::Nothing>,
 ) -> AppResult<Response> {
     f.auth
         .check(Action::ManageFramework, Resource::Collection)?;

@@ -82,7 +82,7 @@ pub async fn script() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        include_str!("../../static/inspect.js"),
+        include_str!("../../../static/inspect.js"),
     )
 }
 
@@ -94,6 +94,6 @@ pub async fn service_worker() -> impl IntoResponse {
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        include_str!("../../static/sw.js"),
+        include_str!("../../../static/sw.js"),
     )
 }

@@ -2,13 +2,15 @@
 //! the round report (worst standards first, compared with the round before)
 //! and its workbook, and one site's findings in a round.
 
-use super::{Done, see_other};
+pub(super) mod inspect;
+
 use crate::AppState;
 use crate::auth::{Auth, Can, CsrfForm};
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiPath;
 use crate::extract::ApiQuery;
 use crate::page::{PageCtx, render};
+use crate::routes::{Done, see_other};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
