@@ -395,3 +395,102 @@ fn the_loop_check_finds_a_loop() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("a ↔ b"), "{found:?}");
 }
+
+/// The arguments of the call whose opening parenthesis is at `open`, split
+/// at top-level commas.
+fn call_args(text: &str, open: usize) -> Vec<String> {
+    let (mut depth, mut in_str, mut cur, mut out) = (0, false, String::new(), vec![]);
+    for c in text[open..].chars() {
+        if in_str {
+            cur.push(c);
+            in_str = c != '"';
+            continue;
+        }
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth == 1 {
+                    continue;
+                }
+            }
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(cur);
+                    return out;
+                }
+            }
+            ',' if depth == 1 => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            '"' => in_str = true,
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out
+}
+
+/// Every kind of record the store writes to the audit log has a name on
+/// the audit page in both languages: a new table cannot be forgotten there.
+#[test]
+fn every_audited_record_type_has_a_label_in_both_languages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut kinds = BTreeSet::new();
+    let mut unknown = vec![];
+    let mut folders = vec![root.join("crates/store/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let text = strip_comments(&std::fs::read_to_string(&path).unwrap());
+            // (call, which argument names the record type)
+            for (call, at) in [
+                ("audit::append(", 3),
+                ("audit::created(", 2),
+                ("audit::changed(", 3),
+            ] {
+                for (i, _) in text.match_indices(call) {
+                    let args = call_args(&text, i + call.len() - 1);
+                    let arg = args.get(at).map(|a| a.trim()).unwrap_or("");
+                    match arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                        Some(kind) => {
+                            kinds.insert(kind.to_string());
+                        }
+                        None => unknown.push(format!("{}: {call}… {arg}", path.display())),
+                    }
+                }
+            }
+            for (i, _) in text.match_indices("entity_type: \"") {
+                let rest = &text[i + "entity_type: \"".len()..];
+                kinds.insert(rest[..rest.find('"').unwrap()].to_string());
+            }
+        }
+    }
+    assert!(
+        kinds.len() >= 10,
+        "the scan finds the audited types: {kinds:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "audit calls whose record type is not a literal, so cannot be checked: {unknown:?}"
+    );
+    for locale in ["zh-CN", "en"] {
+        let text = std::fs::read_to_string(root.join(format!("crates/web/locales/{locale}.toml")))
+            .unwrap();
+        let catalogue: toml::Value = toml::from_str(&text).unwrap();
+        let labels = catalogue.get("audit_entity").and_then(|t| t.as_table());
+        let missing: Vec<&String> = kinds
+            .iter()
+            .filter(|k| !labels.is_some_and(|l| l.contains_key(k.as_str())))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{locale}: the audit page has no name for {missing:?} (add them under [audit_entity])"
+        );
+    }
+}

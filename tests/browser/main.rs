@@ -289,6 +289,21 @@ async fn admin_walk(c: &Client, app: &TestApp, tag: &str) {
     shot(c, &format!("account-{tag}")).await;
     c.goto(&app.url("/audit")).await.unwrap();
     shot(c, &format!("audit-{tag}")).await;
+    // Every kind of record in the log is named in words, in both languages.
+    c.goto(&app.url("/lang?to=en&back=/audit")).await.unwrap();
+    let text = body_text(c).await;
+    for raw in [
+        "inspection_round",
+        "round_site",
+        "site_type",
+        "routing_rule",
+    ] {
+        assert!(!text.contains(raw), "the audit page shows the code {raw}");
+    }
+    shot(c, &format!("audit-{tag}-en")).await;
+    c.goto(&app.url("/lang?to=zh-CN&back=/audit"))
+        .await
+        .unwrap();
 }
 
 /// The office's framework pages: versions, the tree, a filter, the

@@ -29,7 +29,7 @@ pub fn today() -> jiff::Timestamp {
         .unwrap_or(now)
 }
 
-/// The named sizes of `wenming gen --scale`.
+/// The named sizes of `wenming-bench gen --scale`.
 pub fn scale(name: &str) -> Option<u64> {
     match name {
         "district" => Some(50_000),

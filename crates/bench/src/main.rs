@@ -73,7 +73,7 @@ enum Command {
         #[arg(long, env = "WENMING_LOAD_TOKEN")]
         token: String,
         #[arg(long, value_enum)]
-        mix: wenming_bench::perf::Mix,
+        mix: wenming_bench::load::Mix,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
         /// Stop after this many requests...
@@ -158,7 +158,7 @@ async fn open_store(target: &Target) -> Result<Store, Failure> {
     let store = Store::connect(&StoreConfig {
         url: url.clone(),
         max_connections: 8,
-        timezone: wenming_bench::perf::default_timezone(),
+        timezone: wenming_bench::table::default_timezone(),
     })
     .await
     .map_err(|e| {
@@ -201,7 +201,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 })?,
             };
             let store = open_store(&target).await?;
-            wenming_bench::perf::gen_into(
+            wenming_bench::table::gen_into(
                 &store,
                 &wenming_bench::generate::GenSpec {
                     cases,
@@ -221,7 +221,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 println!("Attached {made} generated photos.");
             }
             if findings > 0 {
-                wenming_bench::perf::findings_into(&store, findings, seed)
+                wenming_bench::table::findings_into(&store, findings, seed)
                     .await
                     .map_err(Failure::Runtime)?;
             }
@@ -235,8 +235,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             requests,
             seconds,
         } => {
-            wenming_bench::perf::check_loopback(&url).map_err(Failure::Config)?;
-            let r = wenming_bench::perf::run_load(&wenming_bench::perf::LoadSpec {
+            wenming_bench::load::check_loopback(&url).map_err(Failure::Config)?;
+            let r = wenming_bench::load::run_load(&wenming_bench::load::LoadSpec {
                 base: url.trim_end_matches('/').to_string(),
                 token,
                 mix,
@@ -246,7 +246,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             })
             .await
             .map_err(Failure::Runtime)?;
-            wenming_bench::perf::print_load(mix, concurrency, &r);
+            wenming_bench::load::print_load(mix, concurrency, &r);
             Ok(())
         }
         Command::Bench {
@@ -266,7 +266,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     ))
                 })?,
             };
-            wenming_bench::perf::bench(wenming_bench::perf::BenchSpec {
+            wenming_bench::table::bench(wenming_bench::table::BenchSpec {
                 cases,
                 // Ten findings a case, as a city's inspection history runs.
                 findings: cases * 10,
@@ -275,7 +275,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 output,
                 duration: std::time::Duration::from_secs(seconds.clamp(2, 600)),
                 work_dir,
-                server: server.unwrap_or_else(wenming_bench::perf::server_beside_me),
+                server: server.unwrap_or_else(wenming_bench::table::server_beside_me),
             })
             .await
             .map_err(Failure::Runtime)
