@@ -436,7 +436,7 @@ impl World {
         };
         const SOURCES: [(&str, u32); 5] = [
             ("inspection", 40),
-            ("citizen", 25),
+            ("public_report", 25),
             ("hotline", 20),
             ("third_party", 10),
             ("leader", 5),

@@ -72,6 +72,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "integrity repairs",
         sql: include_str!("../migrations/0012_integrity.sql"),
     },
+    Migration {
+        version: 13,
+        name: "public reports",
+        sql: include_str!("../migrations/0013_public_report.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.
@@ -275,5 +280,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    /// A database made before the public-report rename keeps its cases,
+    /// their source now named as the glossary names it.
+    #[tokio::test]
+    async fn citizen_reports_become_public_reports() {
+        let store = scratch().await;
+        let mut conn = store.writer().acquire().await.unwrap();
+        for m in super::MIGRATIONS.iter().filter(|m| m.version <= 12) {
+            super::apply(&mut conn, m.sql).await.unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO category (id, code, name, standard_codes, site_types, active, version, updated_at) \
+             VALUES ('c', '01', 'x', '[]', '[]', 1, 1, 0)",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO case_record (id, number, source, category_id, description, state, dispatched_by, \
+             handled_by, reworks, extensions, evaluated, reported_at, version, updated_at) \
+             VALUES ('k', '2026-000001', 'citizen', 'c', 'x', 'reported', '[]', '[]', 0, 0, 0, 0, 1, 0)",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+        let m13 = super::MIGRATIONS.iter().find(|m| m.version == 13).unwrap();
+        super::apply(&mut conn, m13.sql).await.unwrap();
+        let source: String = sqlx::query_scalar("SELECT source FROM case_record WHERE id = 'k'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(source, "public_report");
+        assert_eq!(
+            wenming_domain::case::Source::parse(&source),
+            Some(wenming_domain::case::Source::PublicReport)
+        );
     }
 }

@@ -14,8 +14,8 @@ coded_enum! {
         Inspection = "inspection",
         /// From a third-party evaluation.
         ThirdParty = "third_party",
-        /// A citizen's report (随手拍).
-        Citizen = "citizen",
+        /// A public report (随手拍): a citizen's photo of a problem.
+        PublicReport = "public_report",
         /// The 12345 hotline.
         Hotline = "hotline",
         /// A leader's instruction.
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn intake_needs_a_place_and_checks_coordinates() {
         let base = IntakeForm {
-            source: "citizen".into(),
+            source: "public_report".into(),
             category_id: Uuid::nil().to_string(),
             description: "路边垃圾堆积".into(),
             ..Default::default()

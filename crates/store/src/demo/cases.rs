@@ -67,7 +67,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
         "位于学校附近，家长意见较大",
     ];
     let sources = [
-        Source::Citizen,
+        Source::PublicReport,
         Source::Inspection,
         Source::Inspection,
         Source::Hotline,

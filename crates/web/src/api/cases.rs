@@ -234,7 +234,7 @@ pub async fn timeline(
 pub struct IntakeBody {
     /// Choose one, and a retry of the same report is not a second case.
     pub client_id: Option<Uuid>,
-    /// inspection, third_party, citizen, hotline or leader
+    /// inspection, third_party, public_report, hotline or leader
     pub source: String,
     pub category_id: Uuid,
     pub description: String,
