@@ -11,6 +11,7 @@ mod auth;
 mod cases;
 mod cli;
 mod escalation;
+mod finding;
 mod framework;
 mod generate;
 mod org;

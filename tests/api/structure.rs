@@ -494,3 +494,74 @@ fn every_audited_record_type_has_a_label_in_both_languages() {
         );
     }
 }
+
+/// Every action the audit log records is named on the audit page in both
+/// languages: the store's literal actions, the two a variable chooses
+/// between, and every workflow step (a step on a case is logged by its
+/// code, and named as the case's timeline names it).
+#[test]
+fn every_audited_action_has_a_label_in_both_languages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut actions: BTreeSet<String> = ["create", "move", "update", "import", "reimport"]
+        .map(String::from)
+        .into();
+    let mut folders = vec![root.join("crates/store/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let text = strip_comments(&std::fs::read_to_string(&path).unwrap());
+            for call in ["audit::append(", "audit::changed("] {
+                for (i, _) in text.match_indices(call) {
+                    let args = call_args(&text, i + call.len() - 1);
+                    if let Some(a) = args
+                        .get(2)
+                        .and_then(|a| a.trim().strip_prefix('"'))
+                        .and_then(|a| a.strip_suffix('"'))
+                    {
+                        actions.insert(a.to_string());
+                    }
+                }
+            }
+            for (i, _) in text.match_indices("action: \"") {
+                let rest = &text[i + "action: \"".len()..];
+                actions.insert(rest[..rest.find('"').unwrap()].to_string());
+            }
+        }
+    }
+    // The workflow's step codes, as `Step::code` writes them.
+    let domain = std::fs::read_to_string(root.join("crates/domain/src/case/mod.rs")).unwrap();
+    let code_fn = &domain[domain.find("pub fn code(&self) -> &'static str {").unwrap()..];
+    let code_fn = &code_fn[..code_fn.find("\n    }\n").unwrap()];
+    let steps: Vec<&str> = code_fn
+        .match_indices("=> \"")
+        .map(|(i, _)| {
+            let rest = &code_fn[i + 4..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert!(steps.len() >= 10, "the scan finds the steps: {steps:?}");
+    actions.extend(steps.iter().map(|s| s.to_string()));
+    for locale in ["zh-CN", "en"] {
+        let text = std::fs::read_to_string(root.join(format!("crates/web/locales/{locale}.toml")))
+            .unwrap();
+        let catalogue: toml::Value = toml::from_str(&text).unwrap();
+        let has = |section: &str, key: &str| {
+            catalogue
+                .get(section)
+                .and_then(|t| t.as_table())
+                .is_some_and(|t| t.contains_key(key))
+        };
+        let missing: Vec<&String> = actions
+            .iter()
+            .filter(|a| !has("audit_action", a) && !has("case_step", a))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{locale}: the audit page has no name for the actions {missing:?} (add them under [audit_action])"
+        );
+    }
+}

@@ -91,9 +91,28 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
         Some(s) => s.as_str(),
         None => {
             tracing::warn!(key, lang = lang.code(), "missing message");
-            Box::leak(key.to_string().into_boxed_str())
+            missing(key)
         }
     }
+}
+
+/// A missing key shown as itself. Each distinct key is kept once, and only
+/// the first few hundred: keys built from request data must not grow the
+/// process's memory without bound.
+fn missing(key: &str) -> &'static str {
+    const KEPT: usize = 512;
+    static SEEN: LazyLock<std::sync::Mutex<HashMap<String, &'static str>>> =
+        LazyLock::new(Default::default);
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = seen.get(key) {
+        return s;
+    }
+    if seen.len() >= KEPT {
+        return "(missing text)";
+    }
+    let s: &'static str = Box::leak(key.to_string().into_boxed_str());
+    seen.insert(key.to_string(), s);
+    s
 }
 
 pub fn has(lang: Lang, key: &str) -> bool {
@@ -186,5 +205,17 @@ mod tests {
             Some(Lang::Zh)
         );
         assert_eq!(Lang::from_accept_language("fr"), None);
+    }
+
+    #[test]
+    fn a_missing_key_is_kept_once_and_the_kept_are_bounded() {
+        let a = t(Lang::En, "no_such.key_for_the_test");
+        let b = t(Lang::En, "no_such.key_for_the_test");
+        assert_eq!(a, "no_such.key_for_the_test");
+        assert!(std::ptr::eq(a, b), "the same key is not kept twice");
+        for i in 0..600 {
+            let _ = t(Lang::En, &format!("no_such.generated_{i}"));
+        }
+        assert_eq!(t(Lang::En, "no_such.one_too_many"), "(missing text)");
     }
 }

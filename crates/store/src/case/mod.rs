@@ -87,9 +87,23 @@ impl Case {
 /// is (migration 0012), so that the index serves the queries that use it.
 pub(crate) const DEADLINE_RUNS: &str = "c.state IN ('dispatched', 'rework')";
 
-const CASE_SELECT: &str = "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
-    u.name AS unit_name FROM case_record c JOIN category cat ON cat.id = c.category_id \
-    LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id";
+/// The tables a case is read from: its category (for the class), region
+/// (for the scope) and unit.
+macro_rules! case_from {
+    () => {
+        "FROM case_record c JOIN category cat ON cat.id = c.category_id \
+         LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id"
+    };
+}
+
+const CASE_SELECT: &str = concat!(
+    "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
+     u.name AS unit_name ",
+    case_from!()
+);
+
+/// How many cases a filter finds.
+const CASE_COUNT: &str = concat!("SELECT COUNT(*) AS n ", case_from!());
 
 fn ids(s: &str) -> Result<Vec<Uuid>, StoreError> {
     crate::error::stored_json("case id list", s)

@@ -4,7 +4,7 @@
 
 use super::calendar::*;
 use super::catalogue::*;
-use super::{CASE_SELECT, Case, DEADLINE_RUNS, case_from_row, scope_cases};
+use super::{CASE_COUNT, CASE_SELECT, Case, DEADLINE_RUNS, case_from_row, scope_cases};
 use crate::db::Backend;
 use crate::org::parse_uuid;
 use crate::sql::Sql;
@@ -23,6 +23,8 @@ pub struct CaseFilter {
     pub source: Option<Source>,
     /// Open with a unit and past the deadline at this instant.
     pub overdue_at: Option<jiff::Timestamp>,
+    /// Words of the description or address, or a case number.
+    pub words: Option<String>,
     /// Cursor: (reported_at micros, id) of the last row seen.
     pub after: Option<(i64, String)>,
     pub limit: i64,
@@ -69,23 +71,48 @@ pub async fn list_plan(
 }
 
 fn list_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
+    let mut sql = filter_sql(backend, scope, f, select);
+    let unit_first = unit_first(backend, f);
+    if let Some((at, id)) = &f.after {
+        let pa = sql.int_arg(*at);
+        let pi = sql.text_arg(id.clone());
+        sql.push(&format!(
+            " AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"
+        ));
+    }
+    let limit = f.limit.clamp(1, 500);
+    let pl = sql.int_arg(limit + 1);
+    let order = if unit_first {
+        "c.unit_id DESC, c.reported_at DESC, c.id DESC"
+    } else {
+        "c.reported_at DESC, c.id DESC"
+    };
+    sql.push(&format!(" ORDER BY {order} LIMIT {pl}"));
+    sql
+}
+
+/// With the unit and the state fixed, PostgreSQL is asked for the unit as
+/// a range and the order starting with it: only the unit's own index
+/// (`case_unit_list`) gives that order. Asked plainly, it may walk the
+/// city's newest-first index and filter, expecting a unit's cases spread
+/// evenly in time, and step over tens of thousands of fresh reports to find
+/// a unit's closed cases. (SQLite picks the unit's index by itself and
+/// could not use the state after a range.)
+fn unit_first(backend: Backend, f: &CaseFilter) -> bool {
+    backend == Backend::Postgres && f.unit_id.is_some() && f.states.len() == 1
+}
+
+/// The filter's conditions after `select` (which ends in the FROM clause).
+fn filter_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
     let mut sql = Sql::new(&format!("{select} WHERE 1 = 1"));
     scope_cases(&mut sql, scope);
     if !f.states.is_empty() {
         let ph: Vec<String> = f.states.iter().map(|s| sql.text_arg(s.code())).collect();
         sql.push(&format!(" AND c.state IN ({})", ph.join(", ")));
     }
-    // With the unit and the state fixed, PostgreSQL is asked for the unit
-    // as a range and the order starting with it: only the unit's own index
-    // (`case_unit_list`) gives that order. Asked plainly, it may walk the
-    // city's newest-first index and filter, expecting a unit's cases spread
-    // evenly in time, and step over tens of thousands of fresh reports to
-    // find a unit's closed cases. (SQLite picks the unit's index by itself
-    // and could not use the state after a range.)
-    let unit_first = backend == Backend::Postgres && f.unit_id.is_some() && f.states.len() == 1;
     if let Some(u) = f.unit_id {
         let p = sql.text_arg(u.to_string());
-        if unit_first {
+        if unit_first(backend, f) {
             sql.push(&format!(" AND c.unit_id >= {p} AND c.unit_id <= {p}"));
         } else {
             sql.push(&format!(" AND c.unit_id = {p}"));
@@ -105,22 +132,23 @@ fn list_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> Sq
         let p = sql.int_arg(t.as_microsecond());
         sql.push(&format!(" AND {DEADLINE_RUNS} AND c.deadline < {p}"));
     }
-    if let Some((at, id)) = &f.after {
-        let pa = sql.int_arg(*at);
-        let pi = sql.text_arg(id.clone());
+    if let Some(w) = f.words.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        // A number as people quote it finds its case; otherwise the words
+        // are looked for in the description and the address.
+        let number = sql.text_arg(w.to_string());
+        let like = sql.text_arg(crate::sql::contains_pattern(w));
         sql.push(&format!(
-            " AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"
+            " AND (c.number = {number} OR LOWER(c.description) LIKE {like} ESCAPE '\\' \
+             OR LOWER(COALESCE(c.address, '')) LIKE {like} ESCAPE '\\')"
         ));
     }
-    let limit = f.limit.clamp(1, 500);
-    let pl = sql.int_arg(limit + 1);
-    let order = if unit_first {
-        "c.unit_id DESC, c.reported_at DESC, c.id DESC"
-    } else {
-        "c.reported_at DESC, c.id DESC"
-    };
-    sql.push(&format!(" ORDER BY {order} LIMIT {pl}"));
     sql
+}
+
+/// How many cases the filter finds (its cursor and limit aside).
+pub async fn count(store: &Store, scope: &Scope, f: &CaseFilter) -> Result<i64, StoreError> {
+    let sql = filter_sql(store.backend(), scope, f, CASE_COUNT);
+    Ok(sql.query().fetch_one(store.reader()).await?.try_get("n")?)
 }
 
 /// The list's statement for a filter, for measuring it without the web

@@ -86,6 +86,8 @@ pub struct CaseQuery {
     source: Option<String>,
     #[serde(default)]
     overdue: bool,
+    /// A case number, or words of the description or address.
+    q: Option<String>,
     after: Option<String>,
     limit: Option<i64>,
 }
@@ -93,6 +95,8 @@ pub struct CaseQuery {
 #[derive(Serialize, ToSchema)]
 pub struct CasePage {
     pub items: Vec<CaseDto>,
+    /// How many cases the filter finds, over all pages.
+    pub total: i64,
     pub next: Option<String>,
 }
 
@@ -125,10 +129,13 @@ pub async fn list(
     if q.overdue {
         f.overdue_at = Some(jiff::Timestamp::now());
     }
+    f.words = q.q.filter(|w| !w.trim().is_empty());
+    let total = case::count(&state.store, &scope, &f).await?;
     f.after = q.after.as_deref().and_then(case::parse_cursor);
     let (items, next) = case::list(&state.store, &scope, &f).await?;
     Ok(Json(CasePage {
         items: items.into_iter().map(dto).collect(),
+        total,
         next,
     }))
 }

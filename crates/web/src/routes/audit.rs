@@ -21,11 +21,22 @@ pub struct Entry {
     pub changes: Vec<Change>,
 }
 
+/// An action in words: its own name, or, for a step on a case, the step's
+/// name as the case's timeline gives it.
+fn action_label(p: &PageCtx, action: &str) -> &'static str {
+    let own = format!("audit_action.{action}");
+    if crate::i18n::has(p.lang, &own) {
+        p.t(&own)
+    } else {
+        p.t(&format!("case_step.{action}"))
+    }
+}
+
 fn entries(p: &PageCtx, records: Vec<AuditRecord>) -> Vec<Entry> {
     records
         .into_iter()
         .map(|r| Entry {
-            action_label: p.t(&format!("audit_action.{}", r.action)),
+            action_label: action_label(p, &r.action),
             changes: changes(r.before_json.as_deref(), r.after_json.as_deref()),
             record: r,
         })

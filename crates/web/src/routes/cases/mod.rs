@@ -63,6 +63,9 @@ pub struct ListQuery {
     pub unit: String,
     #[serde(default)]
     pub source: String,
+    /// A case number, or words of the description or address.
+    #[serde(default)]
+    pub q: String,
     pub after: Option<String>,
     pub done: Option<String>,
 }
@@ -70,19 +73,20 @@ pub struct ListQuery {
 impl ListQuery {
     fn query_string(&self) -> String {
         format!(
-            "inbox={}&state={}&category={}&unit={}&source={}",
+            "inbox={}&state={}&category={}&unit={}&source={}&q={}",
             urlencode(&self.inbox),
             urlencode(&self.state),
             urlencode(&self.category),
             urlencode(&self.unit),
-            urlencode(&self.source)
+            urlencode(&self.source),
+            urlencode(&self.q)
         )
     }
 }
 
 pub struct Inbox {
     pub key: &'static str,
-    pub count: usize,
+    pub count: i64,
 }
 
 fn inbox_filter(key: &str) -> Option<CaseFilter> {
@@ -134,6 +138,8 @@ fn inboxes_for(actor: &CaseActor) -> Vec<&'static str> {
 struct ListPage {
     p: PageCtx,
     cases: Vec<Case>,
+    /// How many cases the filter finds, over all pages.
+    total: i64,
     next: Option<String>,
     inboxes: Vec<Inbox>,
     query: ListQuery,
@@ -165,12 +171,10 @@ async fn list_page(
     let actor = crate::service::case_actor(auth);
     let mut inboxes = vec![];
     for key in inboxes_for(&actor) {
-        let mut f = inbox_filter(key).unwrap_or_default();
-        f.limit = 500;
-        let (cases, _) = case::list(&state.store, &scope, &f).await?;
+        let f = inbox_filter(key).unwrap_or_default();
         inboxes.push(Inbox {
             key,
-            count: cases.len(),
+            count: case::count(&state.store, &scope, &f).await?,
         });
     }
     let mut f = inbox_filter(&q.inbox).unwrap_or_default();
@@ -180,6 +184,8 @@ async fn list_page(
     f.category_id = Uuid::parse_str(&q.category).ok();
     f.unit_id = Uuid::parse_str(&q.unit).ok();
     f.source = Source::parse(&q.source);
+    f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
+    let total = case::count(&state.store, &scope, &f).await?;
     f.after = q.after.as_deref().and_then(case::parse_cursor);
     f.limit = 50;
     let (cases, next) = case::list(&state.store, &scope, &f).await?;
@@ -187,6 +193,7 @@ async fn list_page(
     let page = ListPage {
         p: PageCtx::new(auth, state).with_flash(q.done.as_deref()),
         cases,
+        total,
         next,
         inboxes,
         query_string: q.query_string(),
@@ -606,12 +613,24 @@ async fn show_page(
     Ok((status, render(&page)).into_response())
 }
 
+/// One case, by its id or by its number as people quote it
+/// (`/cases/2026-000123` opens the case page).
 pub async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(key): ApiPath<String>,
     ApiQuery(d): ApiQuery<crate::routes::Done>,
 ) -> AppResult<Response> {
+    let id = match Uuid::parse_str(&key) {
+        Ok(id) => id,
+        Err(_) => {
+            let scope = auth.scope(Action::ViewCases)?;
+            let id = case::duplicate::by_number(&state.store, &scope, &key)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(axum::response::Redirect::to(&format!("/cases/{id}")).into_response());
+        }
+    };
     show_page(&state, &auth, id, d.done.as_deref(), None, false).await
 }
 
@@ -814,6 +833,7 @@ pub async fn export(
     f.category_id = Uuid::parse_str(&q.category).ok();
     f.unit_id = Uuid::parse_str(&q.unit).ok();
     f.source = Source::parse(&q.source);
+    f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
     f.limit = 500;
     let now = jiff::Timestamp::now();
     let tz = state.config.timezone.clone();
