@@ -1,7 +1,7 @@
 //! Finding a case: by the number people quote, by words of what was
 //! reported, with the total the filter finds, in the page and the API.
 
-use crate::cases::{IN_FM, catalogue, sub};
+use crate::cases::{IN_FM, IN_LJ, catalogue, register_and_dispatch, report, sub};
 use crate::helpers::*;
 use crate::on_both;
 use reqwest::{Method, StatusCode};
@@ -11,6 +11,7 @@ use wenming_bench::generate::{GenSpec, generate};
 on_both!(
     a_case_is_found_by_its_number_and_by_its_words,
     counts_go_past_the_first_five_hundred,
+    filters_narrow_by_place_time_and_lateness,
 );
 
 async fn a_case_is_found_by_its_number_and_by_its_words(b: Backend) {
@@ -149,6 +150,94 @@ async fn counts_go_past_the_first_five_hundred(b: Backend) {
         let shown: i64 = shown[..shown.find('<').unwrap()].parse().unwrap();
         assert_eq!(shown, n, "{inbox}");
     }
+}
+
+async fn filters_narrow_by_place_time_and_lateness(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let cats = catalogue(&app).await;
+    let office = app.token("office", false).await;
+    let kind = sub(&cats, "0101").id;
+    let in_lj = report(&app, &app.token("inspector", false).await, kind, IN_LJ).await;
+    let in_fm = report(&app, &app.token("inspector2", false).await, kind, IN_FM).await;
+    let (lj, fm) = (
+        in_lj["number"].as_str().unwrap().to_string(),
+        in_fm["number"].as_str().unwrap().to_string(),
+    );
+    // The FM case is dispatched, and then its deadline passes (30 hours ago).
+    register_and_dispatch(&app, &office, &in_fm, "市城市管理局", 24).await;
+    let past = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(30);
+    sqlx::query("UPDATE case_record SET deadline = $1 WHERE number = $2")
+        .bind(past.as_microsecond())
+        .bind(&fm)
+        .execute(app.store.reader())
+        .await
+        .unwrap();
+    let district: String = sqlx::query_scalar("SELECT id FROM region WHERE name = '凤鸣区'")
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    let call = bearer(&format!("http://{}", app.addr));
+    let found = |query: String| {
+        let (call, office) = (&call, &office);
+        async move {
+            let r = call(Method::GET, &format!("/cases?limit=500&{query}"), office)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{query}");
+            let page: serde_json::Value = r.json().await.unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["number"].as_str().unwrap().to_string())
+                .collect::<Vec<String>>()
+        }
+    };
+    let both = |v: &[String]| (v.contains(&lj), v.contains(&fm));
+    assert_eq!(
+        both(&found(format!("region_id={district}")).await),
+        (false, true)
+    );
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let yesterday = today.yesterday().unwrap();
+    assert_eq!(
+        both(&found(format!("reported_from={today}")).await),
+        (true, true)
+    );
+    assert_eq!(
+        both(&found(format!("reported_until={today}")).await),
+        (true, true)
+    );
+    assert_eq!(
+        both(&found(format!("reported_until={yesterday}")).await),
+        (false, false)
+    );
+    assert_eq!(both(&found("overdue=true".into()).await), (false, true));
+    // A day that is no day is named.
+    let r = call(Method::GET, "/cases?reported_from=2026-13-45", &office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["errors"][0]["field"], "reported_from");
+    // The page: the same filters, and how late each overdue case is.
+    let s = app.as_role("office").await;
+    let (_, page) = s.get_text(&format!("/cases?region={district}")).await;
+    assert!(page.contains(&fm) && !page.contains(&lj));
+    let (_, page) = s
+        .get_text(&format!("/cases?from={today}&until={today}"))
+        .await;
+    assert!(page.contains(&fm) && page.contains(&lj));
+    let (_, page) = s.get_text("/cases?overdue=1").await;
+    assert!(page.contains(&fm) && !page.contains(&lj));
+    assert!(
+        page.contains("超期 2 天"),
+        "30 hours late is two days begun"
+    );
 }
 
 /// 1234 as the pages write it (1,234).

@@ -416,6 +416,13 @@ async fn case_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: boo
         c.goto(&app.url("/lang?to=en&back=/cases")).await.unwrap();
         assert!(body_text(c).await.contains("Cases"));
     }
+    c.goto(&app.url("/cases?overdue=1")).await.unwrap();
+    let overdue = body_text(c).await;
+    assert!(
+        overdue.contains("天") || overdue.contains("days overdue"),
+        "overdue rows say how late they are"
+    );
+    shot(c, &format!("cases-overdue-{who}-{tag}")).await;
     c.goto(&app.url("/cases")).await.unwrap();
     shot(c, &format!("cases-{who}-{tag}")).await;
     let link = c.find(Locator::Css("table.list tbody a")).await.unwrap();

@@ -123,6 +123,16 @@ impl PageCtx {
         i18n::fill(self.t("common.total"), &[("n", &thousands(*n))])
     }
 
+    /// "超期 3 天" / "3 days overdue".
+    pub fn counted_days(&self, n: i64) -> String {
+        let key = if n == 1 {
+            "case.day_overdue"
+        } else {
+            "case.days_overdue"
+        };
+        i18n::fill(self.t(key), &[("n", &n.to_string())])
+    }
+
     /// A field name from an audit snapshot, in words where we have them.
     pub fn field_label(&self, key: &str) -> String {
         let k = format!("audit_field.{key}");

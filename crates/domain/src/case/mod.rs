@@ -97,6 +97,18 @@ pub fn deadline_state(
     }
 }
 
+/// Days a case is past its deadline at `now`, counting a day begun as a
+/// day (an hour late is one day overdue); 0 when not overdue.
+pub fn days_overdue(state: CaseState, deadline: Option<Timestamp>, now: Timestamp) -> i64 {
+    match (deadline_state(state, deadline, now), deadline) {
+        (DeadlineState::Overdue, Some(d)) => {
+            let late = now.as_second() - d.as_second();
+            (late + 86_399) / 86_400
+        }
+        _ => 0,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ask {

@@ -2,6 +2,19 @@
 
 use super::*;
 
+#[test]
+fn days_overdue_count_a_begun_day_as_a_day() {
+    let d = Timestamp::from_second(1_800_000_000).unwrap();
+    let at = |h: i64| d + jiff::SignedDuration::from_hours(h);
+    assert_eq!(days_overdue(CaseState::Dispatched, Some(d), at(-1)), 0);
+    assert_eq!(days_overdue(CaseState::Dispatched, Some(d), at(1)), 1);
+    assert_eq!(days_overdue(CaseState::Rework, Some(d), at(24)), 1);
+    assert_eq!(days_overdue(CaseState::Dispatched, Some(d), at(25)), 2);
+    // A parked or closed case is not running late, whatever its deadline.
+    assert_eq!(days_overdue(CaseState::Parked, Some(d), at(100)), 0);
+    assert_eq!(days_overdue(CaseState::Closed, Some(d), at(100)), 0);
+}
+
 fn t(h: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + h * 3600).unwrap()
 }

@@ -80,6 +80,9 @@ impl Case {
     pub fn overdue(&self, now: jiff::Timestamp) -> bool {
         self.deadline_state(now) == DeadlineState::Overdue
     }
+    pub fn days_overdue(&self, now: jiff::Timestamp) -> i64 {
+        wenming_domain::case::days_overdue(self.state, self.deadline, now)
+    }
 }
 
 /// Cases whose deadline runs (`CaseState::deadline_runs`), the ones a

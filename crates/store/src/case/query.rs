@@ -25,6 +25,12 @@ pub struct CaseFilter {
     pub overdue_at: Option<jiff::Timestamp>,
     /// Words of the description or address, or a case number.
     pub words: Option<String>,
+    /// Placed in this region or below it (none for a region that is not).
+    pub region_id: Option<Uuid>,
+    /// Reported at or after this instant.
+    pub reported_from: Option<jiff::Timestamp>,
+    /// Reported before this instant.
+    pub reported_before: Option<jiff::Timestamp>,
     /// Cursor: (reported_at micros, id) of the last row seen.
     pub after: Option<(i64, String)>,
     pub limit: i64,
@@ -131,6 +137,21 @@ fn filter_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> 
     if let Some(t) = f.overdue_at {
         let p = sql.int_arg(t.as_microsecond());
         sql.push(&format!(" AND {DEADLINE_RUNS} AND c.deadline < {p}"));
+    }
+    if let Some(id) = f.region_id {
+        // Paths are made of ids, so they hold no LIKE wildcards.
+        let p = sql.text_arg(id.to_string());
+        sql.push(&format!(
+            " AND r.path LIKE (SELECT path FROM region WHERE id = {p}) || '%'"
+        ));
+    }
+    if let Some(t) = f.reported_from {
+        let p = sql.int_arg(t.as_microsecond());
+        sql.push(&format!(" AND c.reported_at >= {p}"));
+    }
+    if let Some(t) = f.reported_before {
+        let p = sql.int_arg(t.as_microsecond());
+        sql.push(&format!(" AND c.reported_at < {p}"));
     }
     if let Some(w) = f.words.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
         // A number as people quote it finds its case; otherwise the words

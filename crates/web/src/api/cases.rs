@@ -88,6 +88,12 @@ pub struct CaseQuery {
     overdue: bool,
     /// A case number, or words of the description or address.
     q: Option<String>,
+    /// A region (district, street …): cases placed in it or below.
+    region_id: Option<Uuid>,
+    /// Reported on or after this day (YYYY-MM-DD, the city's days).
+    reported_from: Option<String>,
+    /// Reported on or before this day.
+    reported_until: Option<String>,
     after: Option<String>,
     limit: Option<i64>,
 }
@@ -130,6 +136,26 @@ pub async fn list(
         f.overdue_at = Some(jiff::Timestamp::now());
     }
     f.words = q.q.filter(|w| !w.trim().is_empty());
+    f.region_id = q.region_id;
+    let tz = &state.config.timezone;
+    let day = |field: &'static str, v: &Option<String>| -> AppResult<Option<jiff::Timestamp>> {
+        match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| {
+                    d.to_datetime(jiff::civil::Time::midnight())
+                        .to_zoned_datetime(tz.clone())
+                        .ok()
+                })
+                .map(|z| Some(z.timestamp()))
+                .ok_or_else(|| AppError::Invalid(FieldErrors::single(field, "invalid_date"))),
+        }
+    };
+    f.reported_from = day("reported_from", &q.reported_from)?;
+    f.reported_before =
+        day("reported_until", &q.reported_until)?.map(|t| t + jiff::SignedDuration::from_hours(24));
     let total = case::count(&state.store, &scope, &f).await?;
     f.after = q.after.as_deref().and_then(case::parse_cursor);
     let (items, next) = case::list(&state.store, &scope, &f).await?;

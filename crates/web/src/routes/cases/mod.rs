@@ -23,7 +23,7 @@ use wenming_domain::account::Role;
 use wenming_domain::case::{
     CaseActor, CaseState, IntakeForm, Refusal, Source, Step, possible_steps,
 };
-use wenming_domain::org::Unit;
+use wenming_domain::org::{Region, RegionLevel, Unit};
 use wenming_domain::policy::{Action, may};
 use wenming_store::case::{self, Case, CaseEvent, CaseFilter, Category, StepError};
 use wenming_store::{StoreError, org};
@@ -66,6 +66,18 @@ pub struct ListQuery {
     /// A case number, or words of the description or address.
     #[serde(default)]
     pub q: String,
+    /// A district or street: cases placed in it.
+    #[serde(default)]
+    pub region: String,
+    /// Reported on or after this day (YYYY-MM-DD).
+    #[serde(default)]
+    pub from: String,
+    /// Reported on or before this day.
+    #[serde(default)]
+    pub until: String,
+    /// "1": only cases past their deadline.
+    #[serde(default)]
+    pub overdue: String,
     pub after: Option<String>,
     pub done: Option<String>,
 }
@@ -73,13 +85,17 @@ pub struct ListQuery {
 impl ListQuery {
     fn query_string(&self) -> String {
         format!(
-            "inbox={}&state={}&category={}&unit={}&source={}&q={}",
+            "inbox={}&state={}&category={}&unit={}&source={}&q={}&region={}&from={}&until={}&overdue={}",
             urlencode(&self.inbox),
             urlencode(&self.state),
             urlencode(&self.category),
             urlencode(&self.unit),
             urlencode(&self.source),
-            urlencode(&self.q)
+            urlencode(&self.q),
+            urlencode(&self.region),
+            urlencode(&self.from),
+            urlencode(&self.until),
+            urlencode(&self.overdue)
         )
     }
 }
@@ -87,6 +103,25 @@ impl ListQuery {
 pub struct Inbox {
     pub key: &'static str,
     pub count: i64,
+}
+
+/// The list's place, time and lateness filters (the caller's scope still
+/// decides which cases are seen). Days are the city's days.
+fn narrow(state: &AppState, f: &mut CaseFilter, q: &ListQuery) {
+    f.region_id = Uuid::parse_str(&q.region).ok();
+    let tz = &state.config.timezone;
+    let day_start = |s: &str| -> Option<jiff::Timestamp> {
+        let d: jiff::civil::Date = s.trim().parse().ok()?;
+        d.to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(tz.clone())
+            .ok()
+            .map(|z| z.timestamp())
+    };
+    f.reported_from = day_start(&q.from);
+    f.reported_before = day_start(&q.until).map(|t| t + jiff::SignedDuration::from_hours(24));
+    if q.overdue == "1" {
+        f.overdue_at = Some(jiff::Timestamp::now());
+    }
 }
 
 fn inbox_filter(key: &str) -> Option<CaseFilter> {
@@ -140,6 +175,8 @@ struct ListPage {
     cases: Vec<Case>,
     /// How many cases the filter finds, over all pages.
     total: i64,
+    /// Districts and streets to narrow the list to.
+    places: Vec<Region>,
     next: Option<String>,
     inboxes: Vec<Inbox>,
     query: ListQuery,
@@ -185,6 +222,7 @@ async fn list_page(
     f.unit_id = Uuid::parse_str(&q.unit).ok();
     f.source = Source::parse(&q.source);
     f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
+    narrow(state, &mut f, &q);
     let total = case::count(&state.store, &scope, &f).await?;
     f.after = q.after.as_deref().and_then(case::parse_cursor);
     f.limit = 50;
@@ -198,6 +236,11 @@ async fn list_page(
         inboxes,
         query_string: q.query_string(),
         categories: case::categories(&state.store).await?,
+        places: org::list_regions(&state.store, &city)
+            .await?
+            .into_iter()
+            .filter(|r| matches!(r.level, RegionLevel::District | RegionLevel::Street))
+            .collect(),
         units: if actor.office {
             org::all_units(&state.store, &city, true).await?
         } else {
@@ -834,6 +877,7 @@ pub async fn export(
     f.unit_id = Uuid::parse_str(&q.unit).ok();
     f.source = Source::parse(&q.source);
     f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
+    narrow(&state, &mut f, &q);
     f.limit = 500;
     let now = jiff::Timestamp::now();
     let tz = state.config.timezone.clone();
