@@ -432,6 +432,24 @@ fn call_args(text: &str, open: usize) -> Vec<String> {
     out
 }
 
+/// Every file of the store's code, with its comments taken out.
+fn store_sources(root: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = vec![];
+    let mut folders = vec![root.join("crates/store/src")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let text = strip_comments(&std::fs::read_to_string(&path).unwrap());
+                out.push((path, text));
+            }
+        }
+    }
+    out
+}
+
 /// Every kind of record the store writes to the audit log has a name on
 /// the audit page in both languages: a new table cannot be forgotten there.
 #[test]
@@ -439,36 +457,27 @@ fn every_audited_record_type_has_a_label_in_both_languages() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut kinds = BTreeSet::new();
     let mut unknown = vec![];
-    let mut folders = vec![root.join("crates/store/src")];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-                continue;
-            }
-            let text = strip_comments(&std::fs::read_to_string(&path).unwrap());
-            // (call, which argument names the record type)
-            for (call, at) in [
-                ("audit::append(", 3),
-                ("audit::created(", 2),
-                ("audit::changed(", 3),
-            ] {
-                for (i, _) in text.match_indices(call) {
-                    let args = call_args(&text, i + call.len() - 1);
-                    let arg = args.get(at).map(|a| a.trim()).unwrap_or("");
-                    match arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
-                        Some(kind) => {
-                            kinds.insert(kind.to_string());
-                        }
-                        None => unknown.push(format!("{}: {call}… {arg}", path.display())),
+    for (path, text) in store_sources(root) {
+        // (call, which argument names the record type)
+        for (call, at) in [
+            ("audit::append(", 3),
+            ("audit::created(", 2),
+            ("audit::changed(", 3),
+        ] {
+            for (i, _) in text.match_indices(call) {
+                let args = call_args(&text, i + call.len() - 1);
+                let arg = args.get(at).map(|a| a.trim()).unwrap_or("");
+                match arg.strip_prefix('"').and_then(|a| a.strip_suffix('"')) {
+                    Some(kind) => {
+                        kinds.insert(kind.to_string());
                     }
+                    None => unknown.push(format!("{}: {call}… {arg}", path.display())),
                 }
             }
-            for (i, _) in text.match_indices("entity_type: \"") {
-                let rest = &text[i + "entity_type: \"".len()..];
-                kinds.insert(rest[..rest.find('"').unwrap()].to_string());
-            }
+        }
+        for (i, _) in text.match_indices("entity_type: \"") {
+            let rest = &text[i + "entity_type: \"".len()..];
+            kinds.insert(rest[..rest.find('"').unwrap()].to_string());
         }
     }
     assert!(
@@ -505,31 +514,22 @@ fn every_audited_action_has_a_label_in_both_languages() {
     let mut actions: BTreeSet<String> = ["create", "move", "update", "import", "reimport"]
         .map(String::from)
         .into();
-    let mut folders = vec![root.join("crates/store/src")];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-                continue;
-            }
-            let text = strip_comments(&std::fs::read_to_string(&path).unwrap());
-            for call in ["audit::append(", "audit::changed("] {
-                for (i, _) in text.match_indices(call) {
-                    let args = call_args(&text, i + call.len() - 1);
-                    if let Some(a) = args
-                        .get(2)
-                        .and_then(|a| a.trim().strip_prefix('"'))
-                        .and_then(|a| a.strip_suffix('"'))
-                    {
-                        actions.insert(a.to_string());
-                    }
+    for (_, text) in store_sources(root) {
+        for call in ["audit::append(", "audit::changed("] {
+            for (i, _) in text.match_indices(call) {
+                let args = call_args(&text, i + call.len() - 1);
+                if let Some(a) = args
+                    .get(2)
+                    .and_then(|a| a.trim().strip_prefix('"'))
+                    .and_then(|a| a.strip_suffix('"'))
+                {
+                    actions.insert(a.to_string());
                 }
             }
-            for (i, _) in text.match_indices("action: \"") {
-                let rest = &text[i + "action: \"".len()..];
-                actions.insert(rest[..rest.find('"').unwrap()].to_string());
-            }
+        }
+        for (i, _) in text.match_indices("action: \"") {
+            let rest = &text[i + "action: \"".len()..];
+            actions.insert(rest[..rest.find('"').unwrap()].to_string());
         }
     }
     // The workflow's step codes, as `Step::code` writes them.

@@ -105,9 +105,19 @@ pub struct Inbox {
     pub count: i64,
 }
 
-/// The list's place, time and lateness filters (the caller's scope still
-/// decides which cases are seen). Days are the city's days.
-fn narrow(state: &AppState, f: &mut CaseFilter, q: &ListQuery) {
+/// What the list's query asks for, as a filter: the inbox, state, category,
+/// unit, source, words, place, reporting days (the city's) and lateness.
+/// The caller's scope still decides which cases are seen; the list and its
+/// export read the same filter.
+fn list_filter(state: &AppState, q: &ListQuery) -> CaseFilter {
+    let mut f = inbox_filter(&q.inbox).unwrap_or_default();
+    if let Some(s) = CaseState::parse(&q.state) {
+        f.states = vec![s];
+    }
+    f.category_id = Uuid::parse_str(&q.category).ok();
+    f.unit_id = Uuid::parse_str(&q.unit).ok();
+    f.source = Source::parse(&q.source);
+    f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
     f.region_id = Uuid::parse_str(&q.region).ok();
     let tz = &state.config.timezone;
     let day_start = |s: &str| -> Option<jiff::Timestamp> {
@@ -122,6 +132,7 @@ fn narrow(state: &AppState, f: &mut CaseFilter, q: &ListQuery) {
     if q.overdue == "1" {
         f.overdue_at = Some(jiff::Timestamp::now());
     }
+    f
 }
 
 fn inbox_filter(key: &str) -> Option<CaseFilter> {
@@ -214,15 +225,7 @@ async fn list_page(
             count: case::count(&state.store, &scope, &f).await?,
         });
     }
-    let mut f = inbox_filter(&q.inbox).unwrap_or_default();
-    if let Some(s) = CaseState::parse(&q.state) {
-        f.states = vec![s];
-    }
-    f.category_id = Uuid::parse_str(&q.category).ok();
-    f.unit_id = Uuid::parse_str(&q.unit).ok();
-    f.source = Source::parse(&q.source);
-    f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
-    narrow(state, &mut f, &q);
+    let mut f = list_filter(state, &q);
     let total = case::count(&state.store, &scope, &f).await?;
     f.after = q.after.as_deref().and_then(case::parse_cursor);
     f.limit = 50;
@@ -869,15 +872,7 @@ pub async fn export(
     use wenming_reports::table_xlsx::{Cell, write};
     let scope = auth.scope(Action::ViewCases)?;
     let t = |k: &str| crate::i18n::t(auth.lang, k);
-    let mut f = inbox_filter(&q.inbox).unwrap_or_default();
-    if let Some(s) = CaseState::parse(&q.state) {
-        f.states = vec![s];
-    }
-    f.category_id = Uuid::parse_str(&q.category).ok();
-    f.unit_id = Uuid::parse_str(&q.unit).ok();
-    f.source = Source::parse(&q.source);
-    f.words = Some(q.q.clone()).filter(|w| !w.trim().is_empty());
-    narrow(&state, &mut f, &q);
+    let mut f = list_filter(&state, &q);
     f.limit = 500;
     let now = jiff::Timestamp::now();
     let tz = state.config.timezone.clone();
