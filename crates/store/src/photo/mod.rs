@@ -9,20 +9,26 @@
 //! write fails takes its files back, and the sweep removes anything left
 //! unaccounted for (staged and never attached, or files with no row).
 
+mod attach;
+mod reading;
+mod synthetic;
+
+pub use attach::StepPhotos;
+pub(crate) use attach::{CaseWhere, attach};
+use reading::read;
+pub use synthetic::{examine, noise_jpeg, synthetic_jpeg, synthetic_scene};
+
 use crate::audit::Chain;
 use crate::files::Files;
 use crate::group_commit::{self, Grouped};
 use crate::org::parse_uuid;
 use crate::{Ctx, Store, StoreError, now_micros};
-use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader};
 use jiff::Timestamp;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
-use std::io::Cursor;
 use uuid::Uuid;
 use wenming_domain::geo::Point;
-use wenming_domain::photo::{self as rules, Flag, ImageKind, PhotoFacts, PhotoRole};
+use wenming_domain::photo::{Flag, ImageKind, PhotoRole};
 
 /// Limits on what is accepted, and how far from the case an "after" photo
 /// may be taken before it is flagged.
@@ -84,160 +90,6 @@ pub fn original_key(id: Uuid) -> String {
 
 pub fn thumbnail_key(id: Uuid) -> String {
     format!("thumbs/{id}.jpg")
-}
-
-/// What reading the bytes tells.
-struct Reading {
-    kind: ImageKind,
-    width: u32,
-    height: u32,
-    sha256: String,
-    dhash: u64,
-    grid: Vec<u8>,
-    taken_at: Option<Timestamp>,
-    gps: Option<Point>,
-    thumbnail: Vec<u8>,
-}
-
-fn bad(field: &str, code: &'static str) -> StoreError {
-    StoreError::invalid(field, code)
-}
-
-/// Checks and reads one upload. CPU-bound: run it off the async threads.
-fn read(
-    field: &str,
-    bytes: &[u8],
-    limits: &PhotoRules,
-    tz: &jiff::tz::TimeZone,
-) -> Result<Reading, StoreError> {
-    if bytes.len() > limits.max_bytes {
-        return Err(bad(field, "photo_too_large"));
-    }
-    let kind = rules::sniff(bytes).ok_or_else(|| bad(field, "not_an_image"))?;
-    let format = match kind {
-        ImageKind::Jpeg => image::ImageFormat::Jpeg,
-        ImageKind::Png => image::ImageFormat::Png,
-        ImageKind::Webp => image::ImageFormat::WebP,
-    };
-    // The header's dimensions first: a small file can claim a huge canvas
-    // (a decompression bomb), and it is refused before any pixel is decoded.
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .map_err(|_| bad(field, "unreadable_image"))?;
-    if width as u64 * height as u64 > limits.max_pixels {
-        return Err(bad(field, "too_many_pixels"));
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut bounds = image::Limits::default();
-    bounds.max_alloc = Some(limits.max_pixels * 4 + 64 * 1024 * 1024);
-    reader.limits(bounds);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|_| bad(field, "unreadable_image"))?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img =
-        DynamicImage::from_decoder(decoder).map_err(|_| bad(field, "unreadable_image"))?;
-    img.apply_orientation(orientation);
-    let small = img.thumbnail(THUMB_SIDE, THUMB_SIDE);
-    let gray = small.to_luma8();
-    let dhash = rules::dhash(gray.as_raw(), gray.width() as usize, gray.height() as usize);
-    let grid = rules::grid(gray.as_raw(), gray.width() as usize, gray.height() as usize);
-    let mut thumbnail = vec![];
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut thumbnail, 80)
-        .write_image(
-            small.to_rgb8().as_raw(),
-            small.width(),
-            small.height(),
-            image::ExtendedColorType::Rgb8,
-        )
-        .map_err(|e| StoreError::Files(format!("thumbnail: {e}")))?;
-    let (taken_at, gps) = exif_facts(bytes, tz);
-    Ok(Reading {
-        kind,
-        width,
-        height,
-        sha256: hex::encode(Sha256::digest(bytes)),
-        dhash,
-        grid,
-        taken_at,
-        gps,
-        thumbnail,
-    })
-}
-
-/// Capture time and position, when the camera wrote them. A time without
-/// an offset is taken as local time where the city is.
-fn exif_facts(bytes: &[u8], tz: &jiff::tz::TimeZone) -> (Option<Timestamp>, Option<Point>) {
-    use exif::{In, Tag, Value};
-    // Lenient: some writers (piexif, a few phone apps) leave a stray
-    // next-IFD link or an odd field; what can be read is still read.
-    let read = exif::Reader::new()
-        .continue_on_error(true)
-        .read_from_container(&mut Cursor::new(bytes))
-        .or_else(|e| e.distill_partial_result(|_| {}));
-    let Ok(ex) = read else {
-        return (None, None);
-    };
-    let ascii = |tag| match ex.get_field(tag, In::PRIMARY).map(|f| &f.value) {
-        Some(Value::Ascii(v)) => v.first().cloned(),
-        _ => None,
-    };
-    let taken_at = ascii(Tag::DateTimeOriginal)
-        .or_else(|| ascii(Tag::DateTime))
-        .and_then(|raw| {
-            let mut dt = exif::DateTime::from_ascii(&raw).ok()?;
-            if let Some(off) = ascii(Tag::OffsetTimeOriginal) {
-                let _ = dt.parse_offset(&off);
-            }
-            let civil = jiff::civil::DateTime::new(
-                dt.year as i16,
-                dt.month as i8,
-                dt.day as i8,
-                dt.hour as i8,
-                dt.minute as i8,
-                dt.second as i8,
-                0,
-            )
-            .ok()?;
-            match dt.offset {
-                Some(minutes) => {
-                    let offset = jiff::tz::Offset::from_seconds(minutes as i32 * 60).ok()?;
-                    offset.to_timestamp(civil).ok()
-                }
-                None => civil
-                    .to_zoned_datetime(tz.clone())
-                    .ok()
-                    .map(|z| z.timestamp()),
-            }
-        });
-    let degrees = |tag, reference, negative: u8| -> Option<f64> {
-        let Some(Value::Rational(r)) = ex.get_field(tag, In::PRIMARY).map(|f| &f.value) else {
-            return None;
-        };
-        if r.len() < 3 || r.iter().any(|x| x.denom == 0) {
-            return None;
-        }
-        let v = r[0].to_f64() + r[1].to_f64() / 60.0 + r[2].to_f64() / 3600.0;
-        let sign = match ascii(reference) {
-            Some(s) if s.first() == Some(&negative) => -1.0,
-            _ => 1.0,
-        };
-        Some(sign * v)
-    };
-    let gps = match (
-        degrees(Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W'),
-        degrees(Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S'),
-    ) {
-        (Some(lon), Some(lat))
-            if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
-        {
-            Some(Point { lon, lat })
-        }
-        _ => None,
-    };
-    (taken_at, gps)
 }
 
 /// The perceptual hash is cut into eight bytes; two hashes within
@@ -508,158 +360,6 @@ pub async fn of_case(store: &crate::Store, case_id: Uuid) -> Result<Vec<Photo>, 
     rows.iter().map(from_row).collect()
 }
 
-/// Photos that come with a step on a case (uploaded beforehand, by the
-/// same person).
-pub struct StepPhotos<'a> {
-    pub ids: &'a [Uuid],
-    pub rules: &'a PhotoRules,
-}
-
-/// Where the case is and when it was (last) dispatched, for the flags.
-pub(crate) struct CaseWhere {
-    pub point: Option<Point>,
-    pub dispatched_at: Option<Timestamp>,
-}
-
-/// Attaches staged photos, uploaded by this actor, to a case inside the
-/// caller's transaction, and decides their flags against every photo on
-/// record that shares a fingerprint with them.
-pub(crate) async fn attach(
-    conn: &mut AnyConnection,
-    ctx: &Ctx,
-    photos: &StepPhotos<'_>,
-    case_id: Uuid,
-    event_id: Uuid,
-    role: PhotoRole,
-    place: &CaseWhere,
-) -> Result<(), StoreError> {
-    let (ids, limits) = (photos.ids, photos.rules);
-    let Some(actor) = ctx.actor_id else {
-        return Err(bad("photo_ids", "unknown_photo"));
-    };
-    let mut seen = std::collections::HashSet::new();
-    for id in ids {
-        if !seen.insert(*id) {
-            return Err(bad("photo_ids", "duplicate"));
-        }
-        let n = sqlx::query(
-            "UPDATE photo SET case_id = $1, event_id = $2, role = $3 \
-             WHERE id = $4 AND case_id IS NULL AND uploaded_by = $5",
-        )
-        .bind(case_id.to_string())
-        .bind(event_id.to_string())
-        .bind(role.code())
-        .bind(id.to_string())
-        .bind(actor.to_string())
-        .execute(&mut *conn)
-        .await?;
-        if n.rows_affected() != 1 {
-            return Err(bad("photo_ids", "unknown_photo"));
-        }
-    }
-    let before_had_place = role == PhotoRole::After
-        && sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM photo WHERE case_id = $1 AND role = 'before' AND gps_lon IS NOT NULL",
-        )
-        .bind(case_id.to_string())
-        .fetch_one(&mut *conn)
-        .await?
-            > 0;
-    let case = rules::CaseContext {
-        dispatched_at: place.dispatched_at,
-        point: place.point,
-        before_had_place,
-    };
-    for id in ids {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM photo WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-        let photo = from_row(&row)?;
-        let others = look_alikes(conn, &photo).await?;
-        let found = rules::flags(
-            &facts(&photo),
-            case,
-            limits.far_metres,
-            &others.iter().map(facts).collect::<Vec<_>>(),
-        );
-        sqlx::query("UPDATE photo SET flags = $1 WHERE id = $2")
-            .bind(serde_json::to_string(&found).unwrap_or_else(|_| "[]".into()))
-            .bind(id.to_string())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-fn facts(p: &Photo) -> PhotoFacts {
-    PhotoFacts {
-        id: p.id,
-        case_id: p.case_id.unwrap_or_default(),
-        role: p.role.unwrap_or(PhotoRole::Before),
-        sha256: p.sha256.clone(),
-        dhash: p.dhash,
-        taken_at: p.taken_at,
-        gps: p.gps,
-        grid: p.grid.clone(),
-        uploaded_at: p.uploaded_at,
-    }
-}
-
-/// Attached photos that may be the same picture: the same file, or a
-/// perceptual hash within `NEAR_IDENTICAL_BITS`. Two such hashes always
-/// share one of the eight bytes (`photo_band`), so only photos sharing a
-/// band are candidates; a band is one byte, so at a large photo count many
-/// share one by chance: the candidates' hashes are compared here first and
-/// only the real matches are read whole.
-async fn look_alikes(conn: &mut AnyConnection, p: &Photo) -> Result<Vec<Photo>, StoreError> {
-    let mut sql = String::from(
-        "SELECT id, dhash, sha256 FROM photo WHERE case_id IS NOT NULL AND id <> $1 AND (sha256 = $2 OR id IN \
-         (SELECT photo_id FROM photo_band WHERE ",
-    );
-    let mut conds = vec![];
-    for b in 0..BANDS {
-        conds.push(format!("(band = {b} AND value = ${})", b + 3));
-    }
-    sql.push_str(&conds.join(" OR "));
-    // One picture of two problems at one site, in one round (a third-party
-    // sheet names it twice), is not a re-use: another site or round is.
-    sql.push_str(&format!(
-        ")) AND NOT EXISTS (SELECT 1 FROM finding fo JOIN finding fp ON fp.id = ${} \
-         WHERE fo.id = photo.finding_id AND fo.round_id = fp.round_id AND fo.site_id = fp.site_id)",
-        BANDS + 3
-    ));
-    let mut q = sqlx::query(&sql).bind(p.id.to_string()).bind(&p.sha256);
-    for (_, v) in band_values(p.dhash) {
-        q = q.bind(v);
-    }
-    q = q.bind(p.finding_id.map(|f| f.to_string()));
-    let mut matches = vec![];
-    for r in q.fetch_all(&mut *conn).await? {
-        let (id, dhash, sha): (String, i64, String) =
-            (r.try_get("id")?, r.try_get("dhash")?, r.try_get("sha256")?);
-        if sha == p.sha256 || rules::hamming(dhash as u64, p.dhash) <= rules::NEAR_IDENTICAL_BITS {
-            matches.push(id);
-        }
-    }
-    if matches.is_empty() {
-        return Ok(vec![]);
-    }
-    // A picture used a thousand times is named by its first uses; the
-    // statement stays small.
-    matches.truncate(1000);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM photo WHERE id IN ({}) ORDER BY uploaded_at LIMIT 50",
-        crate::sql::marks(matches.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for id in &matches {
-        q = q.bind(id);
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
-    rows.iter().map(from_row).collect()
-}
-
 /// Takes back photos staged for a report or step that was then refused,
 /// so a failed case write leaves no file behind.
 pub async fn discard(store: &crate::Store, files: &Files, ids: &[Uuid]) -> Result<(), StoreError> {
@@ -749,167 +449,12 @@ pub async fn sweep(
     Ok(removed)
 }
 
-/// A picture made by the program (for the demo city and tests): a street
-/// scene of coloured blocks drawn from `seed`, with EXIF capture time and
-/// GPS when given. Different seeds give pictures that are not near-identical.
-pub fn synthetic_jpeg(seed: u64, taken_at: Option<Timestamp>, gps: Option<Point>) -> Vec<u8> {
-    synthetic_scene(seed, false, taken_at, gps)
-}
-
-/// The scene `synthetic_jpeg` draws for `seed`, with a dark pile of litter
-/// at one spot when `litter`: the same street before and after a fix,
-/// taken from the same place.
-pub fn synthetic_scene(
-    seed: u64,
-    litter: bool,
-    taken_at: Option<Timestamp>,
-    gps: Option<Point>,
-) -> Vec<u8> {
-    let (w, h) = (640u32, 480u32);
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let sky = [
-        (next() % 80 + 120) as u8,
-        (next() % 80 + 140) as u8,
-        (next() % 60 + 190) as u8,
-    ];
-    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb(sky));
-    for _ in 0..12 {
-        let (x0, y0) = ((next() % w as u64) as u32, (next() % h as u64) as u32);
-        let (bw, bh) = ((next() % 220 + 40) as u32, (next() % 200 + 40) as u32);
-        let c = [next() as u8, next() as u8, next() as u8];
-        for y in y0..(y0 + bh).min(h) {
-            for x in x0..(x0 + bw).min(w) {
-                img.put_pixel(x, y, image::Rgb(c));
-            }
-        }
-    }
-    if litter {
-        for y in 330..400 {
-            for x in 380..460 {
-                let v = ((x * 7 + y * 13) % 40) as u8 + 20;
-                img.put_pixel(x, y, image::Rgb([v, v / 2 + 10, v / 3]));
-            }
-        }
-    }
-    let mut out = vec![];
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75);
-    let exif = synthetic_exif(taken_at, gps);
-    if !exif.is_empty() {
-        let _ = enc.set_exif_metadata(exif);
-    }
-    let _ = enc.write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8);
-    out
-}
-
-/// A picture of noise (for measuring uploads: noise barely compresses, so
-/// What the server does with one upload's bytes before storing them
-/// (checks, decoding, thumbnail, perceptual hash, SHA-256, EXIF), for the
-/// benchmark's baseline of the same work without the web stack.
-pub fn examine(bytes: &[u8]) -> Result<usize, StoreError> {
-    read(
-        "file",
-        bytes,
-        &PhotoRules::default(),
-        &jiff::tz::TimeZone::UTC,
-    )
-    .map(|r| r.thumbnail.len())
-}
-
-/// 1100 × 820 at quality 95 is about 2 MB, a phone photo's size).
-pub fn noise_jpeg(seed: u64, width: u32, height: u32) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut img = image::RgbImage::new(width, height);
-    for px in img.pixels_mut() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        *px = image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8]);
-    }
-    let mut out = vec![];
-    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95).write_image(
-        img.as_raw(),
-        width,
-        height,
-        image::ExtendedColorType::Rgb8,
-    );
-    out
-}
-
-fn synthetic_exif(taken_at: Option<Timestamp>, gps: Option<Point>) -> Vec<u8> {
-    use exif::{Field, In, Rational, Tag, Value};
-    let mut fields = vec![];
-    if let Some(t) = taken_at {
-        let z = t.to_zoned_datetime(jiff::tz::TimeZone::UTC);
-        fields.push(Field {
-            tag: Tag::DateTimeOriginal,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![
-                z.strftime("%Y:%m:%d %H:%M:%S").to_string().into_bytes(),
-            ]),
-        });
-        fields.push(Field {
-            tag: Tag::OffsetTimeOriginal,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"+00:00".to_vec()]),
-        });
-    }
-    if let Some(p) = gps {
-        let dms = |v: f64| {
-            let v = v.abs();
-            let d = v.trunc();
-            let m = ((v - d) * 60.0).trunc();
-            let s = (v - d - m / 60.0) * 3600.0;
-            Value::Rational(vec![
-                Rational::from((d as u32, 1)),
-                Rational::from((m as u32, 1)),
-                Rational::from(((s * 10_000.0).round() as u32, 10_000)),
-            ])
-        };
-        let ascii = |s: &str| Value::Ascii(vec![s.as_bytes().to_vec()]);
-        fields.push(Field {
-            tag: Tag::GPSLatitudeRef,
-            ifd_num: In::PRIMARY,
-            value: ascii(if p.lat < 0.0 { "S" } else { "N" }),
-        });
-        fields.push(Field {
-            tag: Tag::GPSLatitude,
-            ifd_num: In::PRIMARY,
-            value: dms(p.lat),
-        });
-        fields.push(Field {
-            tag: Tag::GPSLongitudeRef,
-            ifd_num: In::PRIMARY,
-            value: ascii(if p.lon < 0.0 { "W" } else { "E" }),
-        });
-        fields.push(Field {
-            tag: Tag::GPSLongitude,
-            ifd_num: In::PRIMARY,
-            value: dms(p.lon),
-        });
-    }
-    if fields.is_empty() {
-        return vec![];
-    }
-    let mut w = exif::experimental::Writer::new();
-    for f in &fields {
-        w.push_field(f);
-    }
-    let mut buf = Cursor::new(vec![]);
-    match w.write(&mut buf, false) {
-        Ok(()) => buf.into_inner(),
-        Err(_) => vec![],
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::reading::Reading;
     use super::*;
+    use image::ImageEncoder;
+    use wenming_domain::photo as rules;
 
     #[test]
     fn a_generated_photo_reads_back_its_time_and_place() {
@@ -948,7 +493,7 @@ mod tests {
     /// `piexif.insert` on a 64×48 picture.
     #[test]
     fn exif_written_by_piexif_is_read() {
-        let bytes = include_bytes!("../testdata/piexif-gps-time.jpg");
+        let bytes = include_bytes!("../../testdata/piexif-gps-time.jpg");
         let r = read(
             "photos",
             bytes,
