@@ -58,7 +58,14 @@ async fn overdue_cases_warn_the_liaison_then_the_head_until_handled(b: Backend) 
         .json()
         .await
         .unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    // The dispatch notice came first; the warning is the newest.
+    let kinds: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["case_overdue", "case_dispatched"]);
     assert_eq!(list[0]["case_number"], c["number"]);
     assert_eq!(
         (list[0]["level"].as_i64(), list[0]["read"].as_bool()),
@@ -96,7 +103,10 @@ async fn overdue_cases_warn_the_liaison_then_the_head_until_handled(b: Backend) 
     assert_eq!(page.matches("超期提醒").count(), 3);
     let (_, home) = s.get_text("/notifications").await;
     assert!(home.contains(&format!("案件 {} 已超期", c["number"].as_str().unwrap())));
-    assert!(home.contains("class=\"count\">3<"), "three unread");
+    assert!(
+        home.contains("class=\"count\">4<"),
+        "three warnings and the dispatch notice unread"
+    );
     let id = list[0]["id"].as_str().unwrap();
     let r = s.post(&format!("/notifications/{id}/open"), &[]).await;
     assert_eq!(

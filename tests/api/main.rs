@@ -25,4 +25,5 @@ mod sites;
 mod structure;
 mod tallies;
 mod tasks;
+mod verification;
 mod workflow;

@@ -211,6 +211,9 @@ async fn every_step_in_every_state_does_what_the_workflow_says(b: Backend) {
                     (true, Err(Refusal::OwnUnit)) => {
                         assert_eq!(body["errors"][0]["code"], "own_unit", "{what}: {body}")
                     }
+                    (true, Err(Refusal::NotAssigned)) => {
+                        assert_eq!(body["errors"][0]["code"], "not_assigned", "{what}: {body}")
+                    }
                     (true, Err(Refusal::Invalid { field, code })) => {
                         assert_eq!(
                             (

@@ -316,6 +316,16 @@ pub struct Notification {
     pub original: Option<String>,
     pub level: i64,
     pub overdue_hours: i64,
+    /// The verifier's or the office's reason, or the request's.
+    pub reason: Option<String>,
+    /// The request it is about: extend, park or return.
+    pub ask: Option<String>,
+    /// The office's decision on it.
+    pub approved: Option<bool>,
+    /// The deadline set (on dispatch, or an extension granted).
+    pub deadline: Option<Timestamp>,
+    /// The unit that handled or asked.
+    pub unit: Option<String>,
     pub created_at: Timestamp,
     pub read: bool,
 }
@@ -347,6 +357,13 @@ pub async fn notifications(
                 original: v["original"].as_str().map(str::to_string),
                 level: v["level"].as_i64().unwrap_or(0),
                 overdue_hours: v["overdue_hours"].as_i64().unwrap_or(0),
+                reason: v["reason"].as_str().map(str::to_string),
+                ask: v["ask"].as_str().map(str::to_string),
+                approved: v["approved"].as_bool(),
+                deadline: v["deadline"]
+                    .as_str()
+                    .and_then(|d| d.parse::<Timestamp>().ok()),
+                unit: v["unit"].as_str().map(str::to_string),
                 created_at: crate::ts(r.try_get("created_at")?),
                 read: read_at.is_some(),
             })

@@ -77,6 +77,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "public reports",
         sql: include_str!("../migrations/0013_public_report.sql"),
     },
+    Migration {
+        version: 14,
+        name: "verifier",
+        sql: include_str!("../migrations/0014_verifier.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

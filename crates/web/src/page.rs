@@ -133,6 +133,30 @@ impl PageCtx {
         i18n::fill(self.t(key), &[("n", &n.to_string())])
     }
 
+    /// A message with one placeholder filled.
+    pub fn fill1(&self, key: &str, k: &str, v: impl std::fmt::Display) -> String {
+        i18n::fill(self.t(key), &[(k, &v.to_string())])
+    }
+
+    /// A message with two placeholders filled.
+    pub fn fill2(
+        &self,
+        key: &str,
+        k1: &str,
+        v1: impl std::fmt::Display,
+        k2: &str,
+        v2: impl std::fmt::Display,
+    ) -> String {
+        i18n::fill(self.t(key), &[(k1, &v1.to_string()), (k2, &v2.to_string())])
+    }
+
+    /// How long a case has waited for whoever acts next: "3 h", "2 days".
+    pub fn waited(&self, since: Option<jiff::Timestamp>) -> String {
+        since
+            .map(|t| elapsed(self.lang, t, jiff::Timestamp::now()))
+            .unwrap_or_default()
+    }
+
     /// A field name from an audit snapshot, in words where we have them.
     pub fn field_label(&self, key: &str) -> String {
         let k = format!("audit_field.{key}");
@@ -191,6 +215,20 @@ impl PageCtx {
     pub fn opt<'a>(&self, v: &'a Option<String>) -> &'a str {
         v.as_deref().unwrap_or("")
     }
+}
+
+/// Time passed since `since`, in the unit a person would say it in:
+/// minutes within the hour, hours within two days, then days.
+pub fn elapsed(lang: i18n::Lang, since: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let secs = (now.as_second() - since.as_second()).max(0);
+    let (key, n) = if secs < 3600 {
+        ("common.waited_minutes", secs / 60)
+    } else if secs < 48 * 3600 {
+        ("common.waited_hours", secs / 3600)
+    } else {
+        ("common.waited_days", secs / 86_400)
+    };
+    i18n::fill(i18n::t(lang, key), &[("n", &n.to_string())])
 }
 
 pub fn thousands(n: i64) -> String {

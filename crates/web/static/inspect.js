@@ -203,7 +203,12 @@
     renderList(assignments, await mine('outbox'));
   }
 
+  // The fixes to verify are the server's; they stand below the site list
+  // and give way to a checklist.
+  const toVerify = document.getElementById('to-verify');
+
   function renderList(assignments, outbox) {
+    if (toVerify) toVerify.hidden = false;
     const list = el('ul', { class: 'assignments' });
     for (const a of assignments) {
       const queued = outbox.find((e) => e.round_id === a.round.id && e.site_id === a.site.site_id);
@@ -262,6 +267,7 @@
     form.append(where);
     form.append(el('div', { class: 'buttons' }, el('button', { type: 'submit', class: 'primary', text: t('inspect.save') })));
     form.addEventListener('submit', (ev) => { ev.preventDefault(); save(a, form, where); });
+    if (toVerify) toVerify.hidden = true;
     view.replaceChildren(form);
     window.scrollTo(0, 0);
   }

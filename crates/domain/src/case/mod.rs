@@ -11,8 +11,10 @@
 mod intake;
 #[cfg(test)]
 mod tests;
+mod verifier;
 
 pub use intake::*;
+pub use verifier::*;
 
 use crate::coded_enum;
 use jiff::Timestamp;
@@ -165,6 +167,10 @@ pub enum Step {
         passed: bool,
         note: String,
     },
+    /// The office puts a handled case to another verifier.
+    AssignVerifier {
+        verifier: Uuid,
+    },
     /// Take a parked case up again.
     Resume {
         unit: Uuid,
@@ -191,6 +197,7 @@ impl Step {
             Step::Approve => "approve",
             Step::Refuse { .. } => "refuse",
             Step::Verify { .. } => "verify",
+            Step::AssignVerifier { .. } => "assign_verifier",
             Step::Resume { .. } => "resume",
             Step::Evaluate { .. } => "evaluate",
         }
@@ -231,6 +238,8 @@ pub struct CaseFacts {
     /// Everyone who dispatched it or reported its handling.
     pub dispatched_by: Vec<Uuid>,
     pub handled_by: Vec<Uuid>,
+    /// Whom a handled case waits for: only they (or the office) verify it.
+    pub verifier: Option<Uuid>,
     pub reworks: u32,
     pub extensions: u32,
     pub evaluated: bool,
@@ -259,6 +268,8 @@ pub enum Refusal {
     /// The verifier works for the unit that handles the case: a colleague
     /// checking a colleague's fix is no check.
     OwnUnit,
+    /// The case waits for another verifier; the office may reassign it.
+    NotAssigned,
     /// A field of the step is wrong (a reason missing, a deadline past ...).
     Invalid {
         field: &'static str,
@@ -282,6 +293,10 @@ impl std::fmt::Display for Refusal {
             Refusal::OwnUnit => write!(
                 f,
                 "a fix is verified by someone outside the unit that handled it"
+            ),
+            Refusal::NotAssigned => write!(
+                f,
+                "the case waits for another verifier; the office may reassign it"
             ),
             Refusal::Invalid { field, code } => write!(f, "{field}: {code}"),
         }
@@ -431,18 +446,34 @@ pub fn apply(
             if facts.unit.is_some_and(|u| actor.of_unit(u)) {
                 return Err(Refusal::OwnUnit);
             }
+            if !actor.office && facts.verifier.is_some_and(|v| v != actor.user_id) {
+                return Err(Refusal::NotAssigned);
+            }
             if !passed && note.trim().is_empty() {
                 return Err(Refusal::Invalid {
                     field: "note",
                     code: "required",
                 });
             }
+            // The verifier who sent it back is kept: the fix is shown to
+            // the one who asked for it.
             if *passed {
                 next.state = Some(Closed);
+                next.verifier = None;
             } else {
                 next.state = Some(Rework);
                 next.reworks += 1;
             }
+        }
+        (Handled, Step::AssignVerifier { verifier }) => {
+            office()?;
+            if facts.handled_by.contains(verifier) || facts.dispatched_by.contains(verifier) {
+                return Err(Refusal::Invalid {
+                    field: "verifier",
+                    code: "verifier_own_work",
+                });
+            }
+            next.verifier = Some(*verifier);
         }
         (Closed, Step::Evaluate { score, .. }) => {
             if !actor.office {
@@ -546,11 +577,42 @@ pub fn possible_steps(facts: &CaseFacts, actor: &CaseActor) -> Vec<&'static str>
     add(matches!(state, Dispatched | Rework) && mine, "ask");
     add(state == AwaitingApproval && actor.office, "approve");
     add(state == AwaitingApproval && actor.office, "refuse");
-    add(state == Handled && actor.verifier && !own_work, "verify");
+    let assigned_elsewhere = !actor.office && facts.verifier.is_some_and(|v| v != actor.user_id);
+    add(
+        state == Handled && actor.verifier && !own_work && !assigned_elsewhere,
+        "verify",
+    );
+    add(state == Handled && actor.office, "assign_verifier");
     add(state == Parked && actor.office, "resume");
     add(
         state == Closed && actor.office && !facts.evaluated,
         "evaluate",
     );
     out
+}
+
+/// Why this actor cannot take the step the case waits for, when they
+/// cannot: the page shows it instead of an empty action panel.
+pub fn why_not(facts: &CaseFacts, actor: &CaseActor, now: Timestamp) -> Option<Refusal> {
+    use CaseState::*;
+    let later = now + jiff::SignedDuration::from_hours(24);
+    let step = match facts.state.unwrap_or(Reported) {
+        Reported => Step::Register,
+        Registered => Step::Dispatch {
+            unit: Uuid::nil(),
+            deadline: later,
+        },
+        Dispatched | Rework => Step::Handle { note: "-".into() },
+        AwaitingApproval => Step::Approve,
+        Handled => Step::Verify {
+            passed: true,
+            note: String::new(),
+        },
+        Parked => Step::Resume {
+            unit: Uuid::nil(),
+            deadline: later,
+        },
+        Closed | Rejected | Voided | Duplicate => return None,
+    };
+    apply(facts, actor, &step, now).err()
 }

@@ -520,3 +520,92 @@ fn every_state_and_step_is_decided() {
         }
     }
 }
+
+#[test]
+fn a_fix_put_to_one_verifier_is_theirs_or_the_offices() {
+    let w = world();
+    let f = dispatched(&w);
+    let mut f = apply(
+        &f,
+        &w.unit,
+        &Step::Handle {
+            note: "done".into(),
+        },
+        t(2),
+    )
+    .unwrap();
+    let other = CaseActor {
+        user_id: Uuid::from_u128(6),
+        ..w.inspector.clone()
+    };
+    f.verifier = Some(w.inspector.user_id);
+    let pass = Step::Verify {
+        passed: true,
+        note: String::new(),
+    };
+    assert_eq!(apply(&f, &other, &pass, t(3)), Err(Refusal::NotAssigned));
+    assert!(!possible_steps(&f, &other).contains(&"verify"));
+    assert_eq!(why_not(&f, &other, t(3)), Some(Refusal::NotAssigned));
+    // The office reassigns it, and the new verifier closes it.
+    assert!(possible_steps(&f, &w.office2).contains(&"assign_verifier"));
+    let f = apply(
+        &f,
+        &w.office2,
+        &Step::AssignVerifier {
+            verifier: other.user_id,
+        },
+        t(3),
+    )
+    .unwrap();
+    assert_eq!(f.verifier, Some(other.user_id));
+    assert_eq!(
+        apply(&f, &w.inspector, &pass, t(4)),
+        Err(Refusal::NotAssigned)
+    );
+    let closed = apply(&f, &other, &pass, t(4)).unwrap();
+    assert_eq!(closed.state, Some(CaseState::Closed));
+    assert_eq!(closed.verifier, None);
+}
+
+#[test]
+fn nobody_is_made_verifier_of_their_own_work() {
+    let w = world();
+    let f = dispatched(&w);
+    let f = apply(
+        &f,
+        &w.unit,
+        &Step::Handle {
+            note: "done".into(),
+        },
+        t(2),
+    )
+    .unwrap();
+    for own in [w.office.user_id, w.unit.user_id] {
+        assert_eq!(
+            apply(
+                &f,
+                &w.office2,
+                &Step::AssignVerifier { verifier: own },
+                t(3)
+            ),
+            Err(Refusal::Invalid {
+                field: "verifier",
+                code: "verifier_own_work"
+            })
+        );
+    }
+    // Only the office reassigns.
+    assert!(matches!(
+        apply(
+            &f,
+            &w.inspector,
+            &Step::AssignVerifier {
+                verifier: w.inspector.user_id
+            },
+            t(3)
+        ),
+        Err(Refusal::NotYours { .. })
+    ));
+    // The dispatcher is told why there is nothing for them to do.
+    assert_eq!(why_not(&f, &w.office, t(3)), Some(Refusal::OwnWork));
+}

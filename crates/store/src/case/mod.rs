@@ -8,10 +8,12 @@ mod calendar;
 mod catalogue;
 pub mod duplicate;
 mod intake;
+mod notify;
 mod query;
 mod routing;
 mod step;
 pub mod tally;
+mod verifier;
 
 pub use calendar::*;
 pub use catalogue::*;
@@ -19,6 +21,7 @@ pub use intake::*;
 pub use query::*;
 pub use routing::*;
 pub use step::*;
+pub use verifier::*;
 
 use crate::org::parse_uuid;
 use crate::sql::Sql;
@@ -51,6 +54,10 @@ pub struct Case {
     pub unit_name: Option<String>,
     /// Where routing would send it, before dispatch.
     pub suggested_unit_id: Option<Uuid>,
+    /// Whom a handled case waits for, and since when.
+    pub verifier_id: Option<Uuid>,
+    pub verifier_name: Option<String>,
+    pub verifier_since: Option<jiff::Timestamp>,
     pub deadline: Option<jiff::Timestamp>,
     pub pending_ask: Option<Ask>,
     pub reworks: i64,
@@ -80,6 +87,19 @@ impl Case {
     pub fn overdue(&self, now: jiff::Timestamp) -> bool {
         self.deadline_state(now) == DeadlineState::Overdue
     }
+    /// Since when the case has waited for whoever acts next (the office,
+    /// the unit or the verifier); None once nobody is to act.
+    pub fn waiting_since(&self) -> Option<jiff::Timestamp> {
+        match self.state {
+            CaseState::Reported => Some(self.reported_at),
+            CaseState::Registered => self.registered_at.or(Some(self.reported_at)),
+            CaseState::Dispatched | CaseState::Rework | CaseState::AwaitingApproval => {
+                self.dispatched_at
+            }
+            CaseState::Handled => self.verifier_since.or(self.handled_at),
+            _ => None,
+        }
+    }
     pub fn days_overdue(&self, now: jiff::Timestamp) -> i64 {
         wenming_domain::case::days_overdue(self.state, self.deadline, now)
     }
@@ -95,13 +115,14 @@ pub(crate) const DEADLINE_RUNS: &str = "c.state IN ('dispatched', 'rework')";
 macro_rules! case_from {
     () => {
         "FROM case_record c JOIN category cat ON cat.id = c.category_id \
-         LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id"
+         LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id \
+         LEFT JOIN app_user vu ON vu.id = c.verifier_id"
     };
 }
 
 const CASE_SELECT: &str = concat!(
     "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
-     u.name AS unit_name ",
+     u.name AS unit_name, vu.display_name AS verifier_name ",
     case_from!()
 );
 
@@ -127,6 +148,7 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
     let pending: Option<Ask> = crate::error::stored_json_opt("pending request", o("pending_ask")?)?;
     let before: Option<CaseState> = o("before_ask")?.as_deref().and_then(CaseState::parse);
     let unit = o("unit_id")?.as_deref().map(parse_uuid).transpose()?;
+    let verifier = o("verifier_id")?.as_deref().map(parse_uuid).transpose()?;
     let reworks: i64 = r.try_get("reworks")?;
     let extensions: i64 = r.try_get("extensions")?;
     let evaluated: i64 = r.try_get("evaluated")?;
@@ -138,6 +160,7 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
         before_ask: before,
         dispatched_by: ids(&s("dispatched_by")?)?,
         handled_by: ids(&s("handled_by")?)?,
+        verifier,
         reworks: reworks as u32,
         extensions: extensions as u32,
         evaluated: evaluated != 0,
@@ -163,6 +186,9 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
             .as_deref()
             .map(parse_uuid)
             .transpose()?,
+        verifier_id: verifier,
+        verifier_name: o("verifier_name")?,
+        verifier_since: r.try_get::<Option<i64>, _>("verifier_since")?.map(ts),
         deadline: deadline.map(ts),
         pending_ask: pending,
         reworks,

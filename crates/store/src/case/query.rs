@@ -31,12 +31,30 @@ pub struct CaseFilter {
     pub reported_from: Option<jiff::Timestamp>,
     /// Reported before this instant.
     pub reported_before: Option<jiff::Timestamp>,
-    /// Cursor: (reported_at micros, id) of the last row seen.
+    /// Waiting for (or last waited for) this verifier.
+    pub verifier_id: Option<Uuid>,
+    pub order: CaseOrder,
+    /// Cursor: (reported_at micros, or the deadline's by deadline, id) of
+    /// the last row seen.
     pub after: Option<(i64, String)>,
     pub limit: i64,
 }
 
-/// Cases newest first, a keyset page at a time.
+/// The order a list is read in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Newest report first.
+    #[default]
+    Newest,
+    /// Earliest deadline first (the most overdue at the top); cases
+    /// without a deadline last.
+    Deadline,
+}
+
+/// Where a case without a deadline sorts by deadline: after every other.
+const NO_DEADLINE: i64 = i64::MAX;
+
+/// Cases newest first (or by deadline), a keyset page at a time.
 pub async fn list(
     store: &Store,
     scope: &Scope,
@@ -48,9 +66,13 @@ pub async fn list(
     let mut cases: Vec<Case> = rows.iter().map(case_from_row).collect::<Result<_, _>>()?;
     let next = if cases.len() as i64 > limit {
         cases.truncate(limit as usize);
-        cases
-            .last()
-            .map(|c| format!("{}.{}", c.reported_at.as_microsecond(), c.id))
+        cases.last().map(|c| {
+            let key = match f.order {
+                CaseOrder::Newest => c.reported_at.as_microsecond(),
+                CaseOrder::Deadline => c.deadline.map_or(NO_DEADLINE, |d| d.as_microsecond()),
+            };
+            format!("{key}.{}", c.id)
+        })
     } else {
         None
     };
@@ -79,16 +101,27 @@ pub async fn list_plan(
 fn list_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> Sql {
     let mut sql = filter_sql(backend, scope, f, select);
     let unit_first = unit_first(backend, f);
+    let by_deadline = f.order == CaseOrder::Deadline;
+    let deadline_key = format!("COALESCE(c.deadline, {NO_DEADLINE})");
     if let Some((at, id)) = &f.after {
         let pa = sql.int_arg(*at);
         let pi = sql.text_arg(id.clone());
-        sql.push(&format!(
-            " AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"
-        ));
+        if by_deadline {
+            sql.push(&format!(
+                " AND ({deadline_key} > {pa} OR ({deadline_key} = {pa} AND c.id > {pi}))"
+            ));
+        } else {
+            sql.push(&format!(
+                " AND (c.reported_at < {pa} OR (c.reported_at = {pa} AND c.id < {pi}))"
+            ));
+        }
     }
     let limit = f.limit.clamp(1, 500);
     let pl = sql.int_arg(limit + 1);
-    let order = if unit_first {
+    let by_deadline_order = format!("{deadline_key} ASC, c.id ASC");
+    let order = if by_deadline {
+        by_deadline_order.as_str()
+    } else if unit_first {
         "c.unit_id DESC, c.reported_at DESC, c.id DESC"
     } else {
         "c.reported_at DESC, c.id DESC"
@@ -144,6 +177,10 @@ fn filter_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> 
         sql.push(&format!(
             " AND r.path LIKE (SELECT path FROM region WHERE id = {p}) || '%'"
         ));
+    }
+    if let Some(v) = f.verifier_id {
+        let p = sql.text_arg(v.to_string());
+        sql.push(&format!(" AND c.verifier_id = {p}"));
     }
     if let Some(t) = f.reported_from {
         let p = sql.int_arg(t.as_microsecond());

@@ -115,7 +115,7 @@ async fn write_step(
 ) -> Result<(), StepError> {
     let (id, expected_version) = (case.id, case.version);
     let now_ts = jiff::Timestamp::now();
-    let after = apply(case.facts(), actor, s, now_ts).map_err(StepError::Refused)?;
+    let mut after = apply(case.facts(), actor, s, now_ts).map_err(StepError::Refused)?;
     // A rectification is reported with pictures of the fixed place.
     if matches!(s, Step::Handle { .. }) && photos.ids.is_empty() {
         return Err(StepError::Refused(Refusal::Invalid {
@@ -124,6 +124,25 @@ async fn write_step(
         }));
     }
     let now = now_micros();
+    // A reported fix is put to a verifier at once; the office may put it
+    // to another who may verify it.
+    match s {
+        Step::Handle { .. } => after.verifier = super::verifier::pick(conn, case, &after).await?,
+        Step::AssignVerifier { verifier }
+            if !super::verifier::eligible(conn, case, *verifier).await? =>
+        {
+            return Err(StepError::Refused(Refusal::Invalid {
+                field: "verifier",
+                code: "not_a_verifier",
+            }));
+        }
+        _ => {}
+    }
+    let verifier_since = match (s, after.verifier) {
+        (_, None) => None,
+        (Step::Handle { .. } | Step::AssignVerifier { .. }, Some(_)) => Some(now),
+        _ => case.verifier_since.map(|t| t.as_microsecond()),
+    };
     let to = after.state.unwrap_or(CaseState::Reported);
     // Where the case's duplicate mark points after this step.
     let (duplicate_of, root_closed) = match s {
@@ -180,6 +199,7 @@ async fn write_step(
     let sql = format!(
         "UPDATE case_record SET state = $1, unit_id = $2, deadline = $3, pending_ask = $4, before_ask = $5, dispatched_by = $6, \
          handled_by = $7, reworks = $8, extensions = $9, evaluated = $10, duplicate_of = $11{}{}{}{}, \
+         verifier_id = $15, verifier_since = $16, \
          version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
         stamp(
             "registered_at",
@@ -227,6 +247,8 @@ async fn write_step(
         .bind(now)
         .bind(id.to_string())
         .bind(expected_version)
+        .bind(after.verifier.map(|v| v.to_string()))
+        .bind(verifier_since)
         .execute(&mut *conn)
         .await?;
     if n.rows_affected() != 1 {
@@ -267,6 +289,7 @@ async fn write_step(
         now,
     )
     .await?;
+    super::notify::after_step(conn, case, s, &after, ctx.actor_id, now).await?;
     // Pictures taken before dispatch show the problem; after it, the fix.
     let role = if case.dispatched_at.is_some() || matches!(s, Step::Dispatch { .. }) {
         PhotoRole::After

@@ -53,10 +53,38 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
         actor_name: "陈建华 (office)".into(),
         request_id: None,
     };
-    let inspector_ctx = Ctx {
-        actor_id: Some(inspector.user_id),
-        actor_name: "刘晓东 (inspector)".into(),
-        request_id: None,
+    // Every demo inspector, for verifying the fixes put to them.
+    let mut verifiers = vec![];
+    for r in sqlx::query(
+        "SELECT u.id, u.display_name, u.username FROM app_user u JOIN role_grant g ON g.user_id = u.id \
+         WHERE g.role = 'inspector' AND u.active = 1 ORDER BY u.username",
+    )
+    .fetch_all(store.reader())
+    .await?
+    {
+        use sqlx::Row;
+        let id = crate::org::parse_uuid(&r.try_get::<String, _>("id")?)?;
+        let name: String = r.try_get("display_name")?;
+        let username: String = r.try_get("username")?;
+        verifiers.push((
+            CaseActor {
+                user_id: id,
+                ..inspector.clone()
+            },
+            Ctx {
+                actor_id: Some(id),
+                actor_name: format!("{name} ({username})"),
+                request_id: None,
+            },
+        ));
+    }
+    let verifier_of = |c: &case::Case| {
+        verifiers
+            .iter()
+            .find(|(a, _)| Some(a.user_id) == c.verifier_id)
+            .or(verifiers.first())
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt("the demo has no inspector".into()))
     };
     let phrases = [
         "群众多次反映，影响通行",
@@ -216,6 +244,7 @@ pub async fn load_cases(store: &Store, files: &Files) -> Result<usize, StoreErro
         if stage < 50 {
             continue; // waiting for verification
         }
+        let (inspector, inspector_ctx) = verifier_of(&c)?;
         if stage < 58 {
             act(
                 &c,

@@ -29,6 +29,10 @@ pub struct CaseDto {
     pub state: String,
     pub unit_id: Option<Uuid>,
     pub suggested_unit_id: Option<Uuid>,
+    /// Whom a handled case waits for (核查), and since when.
+    pub verifier_id: Option<Uuid>,
+    pub verifier: Option<String>,
+    pub verifier_since: Option<String>,
     pub deadline: Option<String>,
     pub overdue: bool,
     pub reworks: i64,
@@ -64,6 +68,9 @@ fn dto(c: Case) -> CaseDto {
         state: c.state.code().into(),
         unit_id: c.unit_id,
         suggested_unit_id: c.suggested_unit_id,
+        verifier_id: c.verifier_id,
+        verifier: c.verifier_name,
+        verifier_since: c.verifier_since.map(|d| d.to_string()),
         deadline: c.deadline.map(|d| d.to_string()),
         reworks: c.reworks,
         extensions: c.extensions,
@@ -94,6 +101,12 @@ pub struct CaseQuery {
     reported_from: Option<String>,
     /// Reported on or before this day.
     reported_until: Option<String>,
+    /// Put to (or, after a rework, last put to) this verifier; with
+    /// state=handled, the fixes waiting for them.
+    verifier_id: Option<Uuid>,
+    /// newest (the default: newest report first) or deadline (earliest
+    /// deadline first, the most overdue at the top; none last).
+    sort: Option<String>,
     after: Option<String>,
     limit: Option<i64>,
 }
@@ -106,7 +119,8 @@ pub struct CasePage {
     pub next: Option<String>,
 }
 
-/// Cases in the caller's scope, newest first, a keyset page at a time.
+/// Cases in the caller's scope, newest first (or by deadline), a keyset
+/// page at a time.
 #[utoipa::path(get, path = "/cases", tag = "cases", params(CaseQuery), responses((status = 200, body = CasePage)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -137,6 +151,17 @@ pub async fn list(
     }
     f.words = q.q.filter(|w| !w.trim().is_empty());
     f.region_id = q.region_id;
+    f.verifier_id = q.verifier_id;
+    f.order = match q.sort.as_deref().map(str::trim) {
+        None | Some("") | Some("newest") => case::CaseOrder::Newest,
+        Some("deadline") => case::CaseOrder::Deadline,
+        Some(_) => {
+            return Err(AppError::Invalid(FieldErrors::single(
+                "sort",
+                "invalid_choice",
+            )));
+        }
+    };
     let tz = &state.config.timezone;
     let day = |field: &'static str, v: &Option<String>| -> AppResult<Option<jiff::Timestamp>> {
         match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
@@ -367,6 +392,9 @@ pub async fn step(
         Err(StepError::Refused(Refusal::OwnUnit)) => {
             Err(AppError::Invalid(FieldErrors::single("step", "own_unit")))
         }
+        Err(StepError::Refused(Refusal::NotAssigned)) => Err(AppError::Invalid(
+            FieldErrors::single("step", "not_assigned"),
+        )),
         Err(StepError::Refused(Refusal::Invalid { field, code })) => {
             Err(AppError::Invalid(FieldErrors::single(field, code)))
         }

@@ -13,9 +13,15 @@ use wenming_store::escalation::{self, Notification};
 #[derive(Serialize, ToSchema)]
 pub struct NotificationDto {
     pub id: Uuid,
-    /// case_overdue, or duplicate_closed (a case the caller reported was
-    /// the same problem as `original_number`, now closed; `case_id` is the
-    /// original).
+    /// case_overdue; duplicate_closed (a case the caller reported was the
+    /// same problem as `original_number`, now closed; `case_id` is the
+    /// original); case_dispatched (to the unit, with `deadline`);
+    /// case_rework (to the unit, with the verifier's `reason`);
+    /// ask_decided (to the unit: `ask` extend, park or return, `approved`,
+    /// the office's `reason` when refused, the new `deadline` when an
+    /// extension is granted); verify_assigned (to the verifier, with the
+    /// handling `unit`); ask_waiting (to the office: `ask`, `reason`,
+    /// `unit`).
     pub kind: String,
     pub case_id: Option<Uuid>,
     pub case_number: Option<String>,
@@ -23,6 +29,11 @@ pub struct NotificationDto {
     /// 1: the unit's liaison was warned; 2: its head too.
     pub level: i64,
     pub overdue_hours: i64,
+    pub reason: Option<String>,
+    pub ask: Option<String>,
+    pub approved: Option<bool>,
+    pub deadline: Option<String>,
+    pub unit: Option<String>,
     pub created_at: String,
     pub read: bool,
 }
@@ -36,6 +47,11 @@ fn dto(n: Notification) -> NotificationDto {
         original_number: n.original,
         level: n.level,
         overdue_hours: n.overdue_hours,
+        reason: n.reason,
+        ask: n.ask,
+        approved: n.approved,
+        deadline: n.deadline.map(|d| d.to_string()),
+        unit: n.unit,
         created_at: n.created_at.to_string(),
         read: n.read,
     }

@@ -1,4 +1,4 @@
-//! A person's notifications (overdue warnings for now), newest first.
+//! A person's notifications, newest first, each worded for its reader.
 
 use super::see_other;
 use crate::AppState;
@@ -21,15 +21,56 @@ struct ListPage {
 
 impl ListPage {
     fn text(&self, n: &Notification) -> String {
-        let t = |k| crate::i18n::t(self.p.lang, k);
-        if n.kind == "duplicate_closed" {
-            return crate::i18n::fill(
-                t("notification.duplicate_closed"),
-                &[
-                    ("number", n.number.as_deref().unwrap_or("")),
-                    ("original", n.original.as_deref().unwrap_or("")),
-                ],
-            );
+        let lang = self.p.lang;
+        let t = |k: &str| crate::i18n::t(lang, k);
+        let number = n.number.as_deref().unwrap_or("");
+        let reason = n.reason.as_deref().unwrap_or("");
+        let unit = n.unit.as_deref().unwrap_or("");
+        let ask = n
+            .ask
+            .as_deref()
+            .map(|a| t(&format!("ask_kind.{a}")))
+            .unwrap_or("");
+        let deadline = n
+            .deadline
+            .as_ref()
+            .map(|d| self.p.dt(d))
+            .unwrap_or_default();
+        let fill = |key: &str, extra: &[(&str, &str)]| {
+            let mut all = vec![("number", number)];
+            all.extend_from_slice(extra);
+            crate::i18n::fill(t(key), &all)
+        };
+        match n.kind.as_str() {
+            "duplicate_closed" => {
+                return fill(
+                    "notification.duplicate_closed",
+                    &[("original", n.original.as_deref().unwrap_or(""))],
+                );
+            }
+            "case_dispatched" => {
+                return fill("notification.case_dispatched", &[("deadline", &deadline)]);
+            }
+            "case_rework" => return fill("notification.case_rework", &[("reason", reason)]),
+            "verify_assigned" => return fill("notification.verify_assigned", &[("unit", unit)]),
+            "ask_waiting" => {
+                return fill(
+                    "notification.ask_waiting",
+                    &[("unit", unit), ("ask", ask), ("reason", reason)],
+                );
+            }
+            "ask_decided" => {
+                let key = match (n.approved, n.ask.as_deref()) {
+                    (Some(true), Some("extend")) => "notification.extension_granted",
+                    (Some(true), _) => "notification.ask_approved",
+                    _ => "notification.ask_refused",
+                };
+                return fill(
+                    key,
+                    &[("ask", ask), ("reason", reason), ("deadline", &deadline)],
+                );
+            }
+            _ => {}
         }
         let key = if n.level >= escalation::HEAD {
             "notification.overdue_head"

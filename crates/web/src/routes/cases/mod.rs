@@ -44,6 +44,7 @@ pub fn refusal_message(lang: crate::i18n::Lang, r: &Refusal) -> String {
         ),
         Refusal::OwnWork => t("case.refused_own_work").to_string(),
         Refusal::OwnUnit => t("case.refused_own_unit").to_string(),
+        Refusal::NotAssigned => t("case.refused_not_assigned").to_string(),
         Refusal::Invalid { code, .. } => crate::i18n::field_message(lang, code),
     }
 }
@@ -78,6 +79,10 @@ pub struct ListQuery {
     /// "1": only cases past their deadline.
     #[serde(default)]
     pub overdue: String,
+    /// "deadline": earliest deadline first; "newest": newest report first.
+    /// A unit's inboxes read by deadline unless asked otherwise.
+    #[serde(default)]
+    pub sort: String,
     pub after: Option<String>,
     pub done: Option<String>,
 }
@@ -85,7 +90,7 @@ pub struct ListQuery {
 impl ListQuery {
     fn query_string(&self) -> String {
         format!(
-            "inbox={}&state={}&category={}&unit={}&source={}&q={}&region={}&from={}&until={}&overdue={}",
+            "inbox={}&state={}&category={}&unit={}&source={}&q={}&region={}&from={}&until={}&overdue={}&sort={}",
             urlencode(&self.inbox),
             urlencode(&self.state),
             urlencode(&self.category),
@@ -95,7 +100,8 @@ impl ListQuery {
             urlencode(&self.region),
             urlencode(&self.from),
             urlencode(&self.until),
-            urlencode(&self.overdue)
+            urlencode(&self.overdue),
+            urlencode(&self.sort)
         )
     }
 }
@@ -109,8 +115,16 @@ pub struct Inbox {
 /// unit, source, words, place, reporting days (the city's) and lateness.
 /// The caller's scope still decides which cases are seen; the list and its
 /// export read the same filter.
-fn list_filter(state: &AppState, q: &ListQuery) -> CaseFilter {
-    let mut f = inbox_filter(&q.inbox).unwrap_or_default();
+fn list_filter(state: &AppState, actor: &CaseActor, q: &ListQuery) -> CaseFilter {
+    let mut f = inbox_filter(&q.inbox, actor).unwrap_or_default();
+    f.order = match q.sort.as_str() {
+        "deadline" => case::CaseOrder::Deadline,
+        "newest" => case::CaseOrder::Newest,
+        _ if matches!(q.inbox.as_str(), "to_handle" | "rework" | "overdue") => {
+            case::CaseOrder::Deadline
+        }
+        _ => case::CaseOrder::Newest,
+    };
     if let Some(s) = CaseState::parse(&q.state) {
         f.states = vec![s];
     }
@@ -135,7 +149,7 @@ fn list_filter(state: &AppState, q: &ListQuery) -> CaseFilter {
     f
 }
 
-fn inbox_filter(key: &str) -> Option<CaseFilter> {
+fn inbox_filter(key: &str, actor: &CaseActor) -> Option<CaseFilter> {
     let states = |s: &[CaseState]| CaseFilter {
         states: s.to_vec(),
         ..Default::default()
@@ -150,7 +164,12 @@ fn inbox_filter(key: &str) -> Option<CaseFilter> {
         },
         "to_handle" => states(&[CaseState::Dispatched]),
         "rework" => states(&[CaseState::Rework]),
-        "to_verify" => states(&[CaseState::Handled]),
+        // An inspector's are the fixes put to them; the office sees all,
+        // with whom each waits for.
+        "to_verify" => CaseFilter {
+            verifier_id: (!actor.office).then_some(actor.user_id),
+            ..states(&[CaseState::Handled])
+        },
         _ => return None,
     })
 }
@@ -219,13 +238,13 @@ async fn list_page(
     let actor = crate::service::case_actor(auth);
     let mut inboxes = vec![];
     for key in inboxes_for(&actor) {
-        let f = inbox_filter(key).unwrap_or_default();
+        let f = inbox_filter(key, &actor).unwrap_or_default();
         inboxes.push(Inbox {
             key,
             count: case::count(&state.store, &scope, &f).await?,
         });
     }
-    let mut f = list_filter(state, &q);
+    let mut f = list_filter(state, &actor, &q);
     let total = case::count(&state.store, &scope, &f).await?;
     f.after = q.after.as_deref().and_then(case::parse_cursor);
     f.limit = 50;
@@ -440,6 +459,12 @@ struct ShowPage {
     subcategories: Vec<Category>,
     /// Registered without a category: the office must choose one.
     unclassified: bool,
+    /// Why this account can take no step the case waits for.
+    why_not: Option<String>,
+    /// Inspectors the office may put the verification to.
+    verifiers: Vec<case::VerifierChoice>,
+    /// How long the case has waited for whoever acts next.
+    waiting: Option<String>,
 }
 
 /// A photo as the case page shows it: when it was taken and what is
@@ -609,7 +634,27 @@ async fn show_page(
         }
     }
     let flagged = after.iter().filter(|v| !v.flags.is_empty()).count();
+    let now = jiff::Timestamp::now();
+    // Said even beside other actions: the office that may reassign a fix
+    // still learns why it may not verify it.
+    let why_not = if auth.may(Action::WorkCases) {
+        wenming_domain::case::why_not(c.facts(), &actor, now)
+            .map(|r| refusal_message(auth.lang, &r))
+    } else {
+        None
+    };
+    let verifiers = if steps.contains(&"assign_verifier") {
+        case::verifier_choices(&state.store, &c).await?
+    } else {
+        vec![]
+    };
+    let waiting = c
+        .waiting_since()
+        .map(|t| crate::page::elapsed(auth.lang, t, now));
     let page = ShowPage {
+        why_not,
+        verifiers,
+        waiting,
         before,
         after,
         flagged,
@@ -708,7 +753,7 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
     for k in ["reason", "note"] {
         body.insert(k.into(), Value::String(one(k).unwrap_or_default()));
     }
-    for k in ["unit", "original", "category"] {
+    for k in ["unit", "original", "category", "verifier"] {
         if let Some(v) = one(k) {
             let id = Uuid::parse_str(&v).map_err(|_| Refusal::Invalid {
                 field: k,
@@ -749,7 +794,7 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
         // Serde names a missing field as `x`; anything else is the step.
         let text = e.to_string();
         let field = [
-            "deadline", "until", "unit", "original", "category", "passed", "ask",
+            "deadline", "until", "unit", "original", "category", "verifier", "passed", "ask",
         ]
         .into_iter()
         .find(|f| text.contains(&format!("`{f}`")))
@@ -872,7 +917,7 @@ pub async fn export(
     use wenming_reports::table_xlsx::{Cell, write};
     let scope = auth.scope(Action::ViewCases)?;
     let t = |k: &str| crate::i18n::t(auth.lang, k);
-    let mut f = list_filter(&state, &q);
+    let mut f = list_filter(&state, &crate::service::case_actor(&auth), &q);
     f.limit = 500;
     let now = jiff::Timestamp::now();
     let tz = state.config.timezone.clone();

@@ -20,6 +20,51 @@ struct InspectPage {
     /// The strings the page's script shows, as JSON.
     strings: String,
     assignments: Vec<crate::api::rounds::AssignmentDto>,
+    /// Fixes put to this inspector to verify, with the problem's first
+    /// photo and the cases after photos, oldest waiting first.
+    to_verify: Vec<ToVerify>,
+}
+
+pub struct ToVerify {
+    pub case: wenming_store::case::Case,
+    pub before: Vec<uuid::Uuid>,
+    pub after: Vec<uuid::Uuid>,
+}
+
+/// The fixes waiting for this inspector's check, with their photos.
+async fn to_verify(state: &AppState, auth: &Auth) -> AppResult<Vec<ToVerify>> {
+    use wenming_domain::case::CaseState;
+    use wenming_domain::photo::PhotoRole;
+    use wenming_store::case::{self, CaseFilter};
+    let Ok(scope) = auth.scope(Action::ViewCases) else {
+        return Ok(vec![]);
+    };
+    let f = CaseFilter {
+        states: vec![CaseState::Handled],
+        verifier_id: Some(auth.user.id),
+        limit: 30,
+        ..Default::default()
+    };
+    let (mut cases, _) = case::list(&state.store, &scope, &f).await?;
+    cases.sort_by_key(|c| c.verifier_since);
+    let mut out = vec![];
+    for c in cases {
+        let photos = wenming_store::photo::of_case(&state.store, c.id).await?;
+        let of = |role: PhotoRole| {
+            photos
+                .iter()
+                .filter(|p| p.role == Some(role))
+                .map(|p| p.id)
+                .take(3)
+                .collect()
+        };
+        out.push(ToVerify {
+            before: of(PhotoRole::Before),
+            after: of(PhotoRole::After),
+            case: c,
+        });
+    }
+    Ok(out)
 }
 
 /// Keys of the strings the script needs, in both languages.
@@ -65,6 +110,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         user_id: auth.user.id.to_string(),
         strings: serde_json::Value::Object(strings).to_string(),
         assignments: crate::api::rounds::assignments_of(&state, auth.user.id).await?,
+        to_verify: to_verify(&state, &auth).await?,
     };
     // The page is the offline shell: the browser may keep it, but only for
     // this person (it carries their CSRF token).
