@@ -14,6 +14,7 @@ mod escalation;
 mod finding;
 mod framework;
 mod generate;
+mod home;
 mod org;
 mod photos;
 mod plans;

@@ -1081,3 +1081,74 @@ async fn duplicate_classify_and_import_pages_render_on_desktop_and_phone() {
         c.close().await.unwrap();
     }
 }
+
+/// One role's day from its home page: what needs them now, and the pages
+/// it leads to.
+async fn day_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: bool) {
+    sign_in(c, app, who, DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/")).await.unwrap();
+    }
+    c.goto(&app.url("/")).await.unwrap();
+    let home = body_text(c).await;
+    let want = match (who, english) {
+        ("office", false) => "当前待办",
+        ("office", true) => "What needs you now",
+        ("unit", false) => "本单位待处置案件",
+        ("unit", true) => "Cases with your unit",
+        ("inspector", false) => "待核查",
+        ("inspector", true) => "Fixes to verify",
+        ("leader", false) => "本月",
+        (_, _) => "This month",
+    };
+    assert!(home.contains(want), "{who} home: {home}");
+    shot(c, &format!("home-{who}-{tag}")).await;
+    match who {
+        "unit" => {
+            // The answer to the first case is one tap from home.
+            let answer = c
+                .find(Locator::Css(".queue-case a.button.primary"))
+                .await
+                .unwrap();
+            answer.click().await.unwrap();
+            c.wait()
+                .for_element(Locator::Css("form#handle"))
+                .await
+                .unwrap();
+            shot(c, &format!("home-unit-answer-{tag}")).await;
+        }
+        "inspector" => {
+            c.goto(&app.url("/inspect")).await.unwrap();
+            shot_at(c, "#to-verify", &format!("inspect-verify-{tag}")).await;
+        }
+        "office" => {
+            c.goto(&app.url("/cases?inbox=to_verify")).await.unwrap();
+            shot(c, &format!("to-verify-office-{tag}")).await;
+            c.goto(&app.url("/audit")).await.unwrap();
+            shot(c, &format!("audit-office-{tag}")).await;
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_per_role_starts_from_a_home_page_that_says_what_needs_them() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
+    round_for(&app, "inspector", 4).await;
+    for who in ["leader", "office", "unit", "inspector"] {
+        for (phone, tag, english) in [
+            (true, "phone-zh", false),
+            (false, "desktop-en", true),
+            (true, "phone-en", true),
+            (false, "desktop-zh", false),
+        ] {
+            let c = browser(&driver, phone).await;
+            day_walk(&c, &app, tag, who, english).await;
+            c.close().await.unwrap();
+        }
+    }
+}

@@ -72,6 +72,8 @@ pub struct Case {
     /// 0 until the overdue job warns someone; 1 the liaison, 2 the head.
     pub escalation_level: i64,
     pub escalated_at: Option<jiff::Timestamp>,
+    /// Its last change: for a request, when it was made.
+    pub updated_at: jiff::Timestamp,
     pub version: i64,
     #[serde(skip)]
     facts: CaseFacts,
@@ -93,9 +95,8 @@ impl Case {
         match self.state {
             CaseState::Reported => Some(self.reported_at),
             CaseState::Registered => self.registered_at.or(Some(self.reported_at)),
-            CaseState::Dispatched | CaseState::Rework | CaseState::AwaitingApproval => {
-                self.dispatched_at
-            }
+            CaseState::Dispatched | CaseState::Rework => self.dispatched_at,
+            CaseState::AwaitingApproval => Some(self.updated_at),
             CaseState::Handled => self.verifier_since.or(self.handled_at),
             _ => None,
         }
@@ -201,6 +202,7 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
         closed_at: closed.map(ts),
         escalation_level: r.try_get("escalation_level")?,
         escalated_at: r.try_get::<Option<i64>, _>("escalated_at")?.map(ts),
+        updated_at: ts(r.try_get("updated_at")?),
         version: r.try_get("version")?,
         facts,
     })

@@ -33,6 +33,8 @@ pub struct CaseFilter {
     pub reported_before: Option<jiff::Timestamp>,
     /// Waiting for (or last waited for) this verifier.
     pub verifier_id: Option<Uuid>,
+    /// Put to no verifier: the office must choose one.
+    pub no_verifier: bool,
     pub order: CaseOrder,
     /// Cursor: (reported_at micros, or the deadline's by deadline, id) of
     /// the last row seen.
@@ -182,6 +184,9 @@ fn filter_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> 
         let p = sql.text_arg(v.to_string());
         sql.push(&format!(" AND c.verifier_id = {p}"));
     }
+    if f.no_verifier {
+        sql.push(" AND c.verifier_id IS NULL");
+    }
     if let Some(t) = f.reported_from {
         let p = sql.int_arg(t.as_microsecond());
         sql.push(&format!(" AND c.reported_at >= {p}"));
@@ -277,6 +282,35 @@ pub async fn events(store: &Store, id: Uuid) -> Result<Vec<CaseEvent>, StoreErro
             })
         })
         .collect()
+}
+
+/// Why each of these cases was sent back: the latest failed verification's
+/// note, by case.
+pub async fn rework_reasons(
+    store: &Store,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT case_id, note FROM case_event WHERE step = 'verify' AND to_state = 'rework' \
+         AND case_id IN ({}) ORDER BY at, id",
+        crate::sql::marks(ids.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.to_string());
+    }
+    let mut out = std::collections::HashMap::new();
+    for r in q.fetch_all(store.reader()).await? {
+        let note: Option<String> = r.try_get("note")?;
+        if let Some(n) = note {
+            // Later rows overwrite earlier: the latest reason stands.
+            out.insert(parse_uuid(&r.try_get::<String, _>("case_id")?)?, n);
+        }
+    }
+    Ok(out)
 }
 
 /// The deadline a dispatch now would get for this case's category.

@@ -309,7 +309,7 @@ async fn backdate(store: &Store) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE case_record SET reported_at = reported_at - $1, registered_at = registered_at - $1, \
              dispatched_at = dispatched_at - $1, handled_at = handled_at - $1, closed_at = closed_at - $1, \
-             deadline = deadline - $1, updated_at = updated_at - $1 WHERE id = $2",
+             deadline = deadline - $1, updated_at = updated_at - $1, verifier_since = verifier_since - $1 WHERE id = $2",
         )
         .bind(shift)
         .bind(id)

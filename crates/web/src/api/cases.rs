@@ -104,6 +104,9 @@ pub struct CaseQuery {
     /// Put to (or, after a rework, last put to) this verifier; with
     /// state=handled, the fixes waiting for them.
     verifier_id: Option<Uuid>,
+    /// true: fixes put to no verifier (the office must choose one).
+    #[serde(default)]
+    no_verifier: bool,
     /// newest (the default: newest report first) or deadline (earliest
     /// deadline first, the most overdue at the top; none last).
     sort: Option<String>,
@@ -152,6 +155,7 @@ pub async fn list(
     f.words = q.q.filter(|w| !w.trim().is_empty());
     f.region_id = q.region_id;
     f.verifier_id = q.verifier_id;
+    f.no_verifier = q.no_verifier;
     f.order = match q.sort.as_deref().map(str::trim) {
         None | Some("") | Some("newest") => case::CaseOrder::Newest,
         Some("deadline") => case::CaseOrder::Deadline,

@@ -1,14 +1,17 @@
-//! The first page after login: what this user looks after and where to go.
+//! The first page after login: what needs this person now, most urgent
+//! first (`service::queue`), then what they look after and where to go.
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::AppResult;
 use crate::i18n;
 use crate::page::{PageCtx, render};
+use crate::service::queue;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use wenming_domain::account::Role;
+use wenming_domain::inspection::Score;
 use wenming_domain::org::Unit;
 use wenming_domain::policy::Action;
 use wenming_store::{accounts, org};
@@ -35,6 +38,40 @@ struct HomePage {
     can_users: bool,
     /// Tasks visible to the user: all, overdue, and (for the office) standards not yet assigned.
     tasks: Option<(usize, usize, usize)>,
+    office: Option<queue::OfficeQueue>,
+    unit: Option<queue::UnitQueue>,
+    inspector: Option<queue::InspectorQueue>,
+    leader: Option<queue::LeaderSummary>,
+    now: jiff::Timestamp,
+}
+
+impl HomePage {
+    /// A rate as a percentage to one decimal, or a dash.
+    fn pct(&self, r: &wenming_domain::metrics::Rate) -> String {
+        r.value()
+            .map(|v| format!("{:.1}%", v * 100.0))
+            .unwrap_or_else(|| "—".into())
+    }
+    fn ask_label(&self, c: &wenming_store::case::Case) -> &'static str {
+        use wenming_domain::case::Ask;
+        let key = match c.pending_ask {
+            Some(Ask::Extend { .. }) => "ask_kind.extend",
+            Some(Ask::Park) => "ask_kind.park",
+            Some(Ask::Return) => "ask_kind.return",
+            None => return "",
+        };
+        self.p.t(key)
+    }
+    fn score(&self, s: &Option<f64>) -> String {
+        s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into())
+    }
+    /// The change of a round's pass rate from the one before, in points.
+    fn change(&self, now: &Score, before: &Option<Score>) -> String {
+        match (now.rate(), before.and_then(|b| b.rate())) {
+            (Some(a), Some(b)) => format!("{:+.1}", (a - b) * 100.0),
+            _ => "—".into(),
+        }
+    }
 }
 
 pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
@@ -108,7 +145,34 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         }
         _ => None,
     };
+    let actor = crate::service::case_actor(&auth);
+    let works = auth.may(Action::WorkCases);
+    let office = if actor.office {
+        Some(queue::office(&state, &auth).await?)
+    } else {
+        None
+    };
+    let unit = if works && !actor.units.is_empty() {
+        Some(queue::unit(&state, &auth, &actor).await?)
+    } else {
+        None
+    };
+    let inspector = if works && auth.actor.has_role(Role::Inspector) {
+        Some(queue::inspector(&state, &auth).await?)
+    } else {
+        None
+    };
+    let leader = if auth.actor.has_role(Role::Leader) && auth.may(Action::ViewCases) {
+        Some(queue::leader(&state, &auth).await?)
+    } else {
+        None
+    };
     let page = HomePage {
+        office,
+        unit,
+        inspector,
+        leader,
+        now: jiff::Timestamp::now(),
         tasks,
         greeting,
         grants,

@@ -5,6 +5,7 @@
 
 pub mod metrics;
 pub mod photos;
+pub mod queue;
 pub mod rounds;
 pub mod site_sheet;
 pub mod tasks;

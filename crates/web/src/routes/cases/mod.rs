@@ -79,6 +79,9 @@ pub struct ListQuery {
     /// "1": only cases past their deadline.
     #[serde(default)]
     pub overdue: String,
+    /// "none": fixes put to no verifier.
+    #[serde(default)]
+    pub verifier: String,
     /// "deadline": earliest deadline first; "newest": newest report first.
     /// A unit's inboxes read by deadline unless asked otherwise.
     #[serde(default)]
@@ -90,7 +93,7 @@ pub struct ListQuery {
 impl ListQuery {
     fn query_string(&self) -> String {
         format!(
-            "inbox={}&state={}&category={}&unit={}&source={}&q={}&region={}&from={}&until={}&overdue={}&sort={}",
+            "inbox={}&state={}&category={}&unit={}&source={}&q={}&region={}&from={}&until={}&overdue={}&verifier={}&sort={}",
             urlencode(&self.inbox),
             urlencode(&self.state),
             urlencode(&self.category),
@@ -101,6 +104,7 @@ impl ListQuery {
             urlencode(&self.from),
             urlencode(&self.until),
             urlencode(&self.overdue),
+            urlencode(&self.verifier),
             urlencode(&self.sort)
         )
     }
@@ -146,6 +150,7 @@ fn list_filter(state: &AppState, actor: &CaseActor, q: &ListQuery) -> CaseFilter
     if q.overdue == "1" {
         f.overdue_at = Some(jiff::Timestamp::now());
     }
+    f.no_verifier = q.verifier == "none";
     f
 }
 
@@ -216,6 +221,8 @@ struct ListPage {
     can_report: bool,
     /// Registered cases may be ticked and dispatched together.
     bulk: bool,
+    /// The office's own pages (catalogue, routing) are offered to it only.
+    office: bool,
     alert: Option<String>,
     now: jiff::Timestamp,
 }
@@ -270,6 +277,7 @@ async fn list_page(
         },
         can_report: auth.may(Action::ReportCases),
         bulk: actor.office && q.inbox == "to_dispatch",
+        office: actor.office,
         now: jiff::Timestamp::now(),
         query: q,
         alert: alert.as_ref().map(|(_, m)| m.clone()),
