@@ -128,12 +128,11 @@ pub(crate) async fn pick(
     Ok(choose_verifier(&view, &list))
 }
 
-/// Whether `who` may be put to verify the case.
-pub(crate) async fn eligible(
+/// The candidates who may verify the case as it stands, with their names.
+async fn eligible_now(
     conn: &mut AnyConnection,
     case: &Case,
-    who: Uuid,
-) -> Result<bool, StoreError> {
+) -> Result<Vec<(VerifierCandidate, String)>, StoreError> {
     let path = region_path(conn, case.id).await?;
     let view = VerifyView {
         id: case.id,
@@ -144,8 +143,21 @@ pub(crate) async fn eligible(
     };
     Ok(candidates(conn)
         .await?
+        .into_iter()
+        .filter(|(c, _)| may_verify(c, &view))
+        .collect())
+}
+
+/// Whether `who` may be put to verify the case.
+pub(crate) async fn eligible(
+    conn: &mut AnyConnection,
+    case: &Case,
+    who: Uuid,
+) -> Result<bool, StoreError> {
+    Ok(eligible_now(conn, case)
+        .await?
         .iter()
-        .any(|(c, _)| c.id == who && may_verify(c, &view)))
+        .any(|(c, _)| c.id == who))
 }
 
 /// An inspector the office may put a case to, with the cases already
@@ -163,18 +175,9 @@ pub async fn verifier_choices(
     case: &Case,
 ) -> Result<Vec<VerifierChoice>, StoreError> {
     let mut conn = store.reader().acquire().await?;
-    let path = region_path(&mut conn, case.id).await?;
-    let view = VerifyView {
-        id: case.id,
-        region_path: path.as_deref(),
-        facts: case.facts(),
-        found_by: None,
-        previous: None,
-    };
-    let mut out: Vec<VerifierChoice> = candidates(&mut conn)
+    let mut out: Vec<VerifierChoice> = eligible_now(&mut conn, case)
         .await?
         .into_iter()
-        .filter(|(c, _)| may_verify(c, &view))
         .map(|(c, name)| VerifierChoice {
             id: c.id,
             name,

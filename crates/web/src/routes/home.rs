@@ -41,6 +41,8 @@ struct HomePage {
     office: Option<queue::OfficeQueue>,
     unit: Option<queue::UnitQueue>,
     inspector: Option<queue::InspectorQueue>,
+    /// Sites of open rounds the inspector has not inspected yet.
+    sites: Vec<crate::api::rounds::AssignmentDto>,
     leader: Option<queue::LeaderSummary>,
     now: jiff::Timestamp,
 }
@@ -162,6 +164,15 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
     } else {
         None
     };
+    let sites = if inspector.is_some() {
+        crate::api::rounds::assignments_of(&state, auth.user.id)
+            .await?
+            .into_iter()
+            .filter(|a| a.site.inspected_at.is_none())
+            .collect()
+    } else {
+        vec![]
+    };
     let leader = if auth.actor.has_role(Role::Leader) && auth.may(Action::ViewCases) {
         Some(queue::leader(&state, &auth).await?)
     } else {
@@ -171,6 +182,7 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         office,
         unit,
         inspector,
+        sites,
         leader,
         now: jiff::Timestamp::now(),
         tasks,

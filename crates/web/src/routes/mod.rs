@@ -121,7 +121,7 @@ fn pages() -> Pages {
                 .body_limit(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/cases/new", get(cases::new_form))
-        .route("/cases.xlsx", get(cases::export))
+        .route("/cases.xlsx", get(cases::export::export))
         .route("/cases/bulk-dispatch", post(cases::bulk_dispatch))
         .route("/cases/metrics", get(cases::metrics::page))
         .route("/cases/map", get(cases::map::page))

@@ -46,9 +46,9 @@ pub struct UnitQueue {
     pub total: i64,
 }
 
+/// The fixes put to an inspector (the sites they are sent to come with
+/// their assignments, which the page reads itself).
 pub struct InspectorQueue {
-    /// Sites of open rounds not inspected yet.
-    pub sites: Vec<crate::api::rounds::AssignmentDto>,
     pub to_verify: Vec<Case>,
     pub to_verify_total: i64,
 }
@@ -232,11 +232,6 @@ pub async fn unit(state: &AppState, auth: &Auth, actor: &CaseActor) -> AppResult
 }
 
 pub async fn inspector(state: &AppState, auth: &Auth) -> AppResult<InspectorQueue> {
-    let sites = crate::api::rounds::assignments_of(state, auth.user.id)
-        .await?
-        .into_iter()
-        .filter(|a| a.site.inspected_at.is_none())
-        .collect();
     let scope = auth.scope(Action::ViewCases)?;
     let f = CaseFilter {
         verifier_id: Some(auth.user.id),
@@ -246,7 +241,6 @@ pub async fn inspector(state: &AppState, auth: &Auth) -> AppResult<InspectorQueu
     let to_verify_total = case::count(&state.store, &scope, &f).await?;
     let (to_verify, _) = case::list(&state.store, &scope, &f).await?;
     Ok(InspectorQueue {
-        sites,
         to_verify,
         to_verify_total,
     })
