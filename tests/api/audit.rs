@@ -5,6 +5,7 @@ use wenming_domain::audit::BrokenLink;
 
 on_both!(
     every_change_is_recorded_with_before_and_after,
+    every_field_the_log_shows_has_words_in_both_languages,
     verification_finds_edited_and_deleted_records
 );
 
@@ -106,4 +107,34 @@ async fn verification_finds_edited_and_deleted_records(b: Backend) {
         .unwrap();
     assert_eq!(r["intact"], false);
     assert!(r["problem"].as_str().unwrap().contains("deleted"));
+}
+
+/// Every field a demo month writes into the log has words in both
+/// languages: the log is read by people, not by programmers.
+async fn every_field_the_log_shows_has_words_in_both_languages(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
+    let records = wenming_store::audit::recent(&app.store, None, None, 100_000)
+        .await
+        .unwrap();
+    assert!(records.len() > 100, "the demo writes a real log");
+    let mut missing = std::collections::BTreeSet::new();
+    for r in &records {
+        for c in wenming_domain::audit::changes(r.before_json.as_deref(), r.after_json.as_deref()) {
+            for lang in [wenming_web::i18n::Lang::Zh, wenming_web::i18n::Lang::En] {
+                let key = format!("audit_field.{}", c.field);
+                if !wenming_web::i18n::has(lang, &key) {
+                    missing.insert(format!(
+                        "{}: {key} ({} {})",
+                        lang.code(),
+                        r.entity_type,
+                        r.action
+                    ));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "fields without words: {missing:#?}");
 }

@@ -363,14 +363,11 @@ fn rows(i: &Ids) -> Vec<Row> {
     r(Page, "GET", "/cases.xlsx", "", all(200));
     // Anyone who works cases reaches it; the workflow refuses each case
     // a role may not dispatch.
-    r(
-        Page,
-        "POST",
-        "/cases/bulk-dispatch",
-        "",
-        [OK, OK, OK, OK, 403],
-    );
+    for bulk in ["/cases/bulk-register", "/cases/bulk-dispatch"] {
+        r(Page, "POST", bulk, "", [OK, OK, OK, OK, 403]);
+    }
     r(Page, "GET", "/cases/metrics", "", all(200));
+    r(Page, "GET", "/cases/metrics.xlsx", "", all(200));
     r(Page, "GET", "/cases/map", "", all(200));
     r(Page, "GET", "/cases/routing", "", all(200));
     r(Page, "POST", "/cases/routing/rules", "", office_only);
@@ -459,6 +456,7 @@ fn rows(i: &Ids) -> Vec<Row> {
         [200, 200, 403, 403, 403],
     );
     r(Page, "GET", "/static/style.css", "", all(200));
+    r(Page, "GET", "/static/app.js", "", all(200));
     r(Page, "GET", "/static/inspect.js", "", all(200));
     r(Page, "GET", "/sw.js", "", all(200));
     r(Page, "GET", "/healthz", "", all(200));
@@ -510,6 +508,9 @@ fn rows(i: &Ids) -> Vec<Row> {
     );
     let p = format!("/cases/{c}/possible-duplicates");
     r(Api, "GET", "/cases/{id}/possible-duplicates", &p, all(200));
+    // As the pages' batch: the workflow refuses each case a role may not
+    // register or dispatch.
+    r(Api, "POST", "/cases/bulk", "", [OK, OK, OK, OK, 403]);
     r(
         Api,
         "POST",
@@ -962,6 +963,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(b: Backend) {
         "/lang",
         "/static/style.css",
         "/static/inspect.js",
+        "/static/app.js",
         "/sw.js",
         "/healthz",
         "/readyz",

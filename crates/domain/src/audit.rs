@@ -10,6 +10,54 @@ use sha2::{Digest, Sha256};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Every kind of record the log is kept for; each has its label in both
+/// catalogues (`audit_entity.*`), which a test checks.
+pub const ENTITY_TYPES: &[&str] = &[
+    "region",
+    "unit",
+    "person",
+    "user",
+    "api_token",
+    "calendar_day",
+    "case",
+    "category",
+    "framework",
+    "inspection",
+    "inspection_round",
+    "round_site",
+    "routing_rule",
+    "site",
+    "site_type",
+    "standard",
+    "task",
+];
+
+/// Every action the log records besides a case's steps
+/// (`case::STEP_CODES`), each labelled in both catalogues (`audit_action.*`).
+pub const ACTIONS: &[&str] = &[
+    "create",
+    "update",
+    "move",
+    "delete",
+    "close",
+    "progress",
+    "reassign",
+    "import",
+    "reimport",
+    "login",
+    "set_password",
+    "unlock",
+    "grant",
+    "revoke",
+    "escalate",
+];
+
+/// Whether `action` on `entity_type` is one the log's readers have words for.
+pub fn is_labelled(action: &str, entity_type: &str) -> bool {
+    ENTITY_TYPES.contains(&entity_type)
+        && (ACTIONS.contains(&action) || crate::case::STEP_CODES.contains(&action))
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditRecord {
     pub seq: i64,
@@ -253,6 +301,19 @@ pub fn changes(before: Option<&str>, after: Option<&str>) -> Vec<Change> {
     use serde_json::Value;
     fn flatten(prefix: &str, v: &Value, out: &mut std::collections::BTreeMap<String, String>) {
         match v {
+            // A shape on the map (GeoJSON) is one value, not hundreds of
+            // coordinates: its kind, its size and a fingerprint, so that a
+            // moved boundary shows as changed.
+            Value::Object(m) if m.contains_key("type") && m.contains_key("coordinates") => {
+                let coords = m["coordinates"].to_string();
+                let points = coords.matches('[').count().saturating_sub(1).max(1);
+                let digest = Sha256::digest(coords.as_bytes());
+                let kind = m["type"].as_str().unwrap_or("shape");
+                out.insert(
+                    prefix.to_string(),
+                    format!("{kind} · {points} · #{:02x}{:02x}", digest[0], digest[1]),
+                );
+            }
             Value::Object(m) => {
                 for (k, v) in m {
                     let key = if prefix.is_empty() {
@@ -277,7 +338,9 @@ pub fn changes(before: Option<&str>, after: Option<&str>) -> Vec<Change> {
     let parse = |s: Option<&str>| {
         let mut m = std::collections::BTreeMap::new();
         if let Some(v) = s.and_then(|s| serde_json::from_str::<Value>(s).ok()) {
-            flatten("", &v, &mut m);
+            // A bare value (a round's status) is the record's `value`.
+            let root = if v.is_object() { "" } else { "value" };
+            flatten(root, &v, &mut m);
         }
         m
     };

@@ -18,8 +18,43 @@ pub struct Dot<'a> {
     pub lat: f64,
     /// A CSS class naming its status (overdue, open, closed ...).
     pub class: &'a str,
+    /// Drawn as a triangle rather than a circle: the warning reads without
+    /// colour (printed in black and white, or by the colour-blind).
+    pub warn: bool,
     pub title: String,
     pub href: Option<String>,
+}
+
+/// A name written on the map (a district's, a street's), visible without
+/// hovering; `class` sets its size.
+pub struct Label<'a> {
+    pub lon: f64,
+    pub lat: f64,
+    pub text: &'a str,
+    pub class: &'a str,
+}
+
+/// Where to write an area's name: the middle of its points (the mean of a
+/// ring's vertices, true enough for the compact cells of a city).
+pub fn middle(g: &Value) -> Option<(f64, f64)> {
+    let pts: Vec<(f64, f64)> = rings(g)
+        .into_iter()
+        .flat_map(|mut r| {
+            // A closed ring repeats its first point; count it once.
+            if r.len() > 1 && r.first() == r.last() {
+                r.pop();
+            }
+            r
+        })
+        .collect();
+    if pts.is_empty() {
+        return None;
+    }
+    let n = pts.len() as f64;
+    Some((
+        pts.iter().map(|p| p.0).sum::<f64>() / n,
+        pts.iter().map(|p| p.1).sum::<f64>() / n,
+    ))
 }
 
 fn rings(g: &Value) -> Vec<Vec<(f64, f64)>> {
@@ -54,8 +89,9 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// An SVG of areas (shaded) with dots on top, `width` pixels wide.
-pub fn svg(areas: &[Area], dots: &[Dot], width: f64, title: &str) -> String {
+/// An SVG of areas (shaded) with dots on top and names over all, `width`
+/// pixels wide.
+pub fn svg(areas: &[Area], dots: &[Dot], labels: &[Label], width: f64, title: &str) -> String {
     let mut pts = areas
         .iter()
         .flat_map(|a| rings(a.geometry))
@@ -115,19 +151,43 @@ pub fn svg(areas: &[Area], dots: &[Dot], width: f64, title: &str) -> String {
         }
     }
     for d in dots {
-        let c = format!(
-            "<circle class=\"dot {}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\"><title>{}</title></circle>",
-            esc(d.class),
-            px(d.lon),
-            py(d.lat),
-            esc(&d.title)
-        );
+        let (x, y) = (px(d.lon), py(d.lat));
+        let c = if d.warn {
+            format!(
+                "<path class=\"dot {}\" d=\"M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z\"><title>{}</title></path>",
+                esc(d.class),
+                x,
+                y - 6.0,
+                x + 5.5,
+                y + 4.0,
+                x - 5.5,
+                y + 4.0,
+                esc(&d.title)
+            )
+        } else {
+            format!(
+                "<circle class=\"dot {}\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\"><title>{}</title></circle>",
+                esc(d.class),
+                esc(&d.title)
+            )
+        };
         match &d.href {
             Some(h) => {
                 let _ = write!(out, "<a href=\"{}\">{c}</a>", esc(h));
             }
             None => out.push_str(&c),
         }
+    }
+    // Names last, over everything, with a halo so they read on any shade.
+    for l in labels {
+        let _ = write!(
+            out,
+            "<text class=\"label {}\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
+            esc(l.class),
+            px(l.lon),
+            py(l.lat),
+            esc(l.text)
+        );
     }
     out.push_str("</svg>");
     out
@@ -151,8 +211,15 @@ mod tests {
                 lon: 118.65,
                 lat: 31.25,
                 class: "overdue",
+                warn: true,
                 title: "2026-000001 <垃圾>".into(),
                 href: None,
+            }],
+            &[Label {
+                lon: 118.65,
+                lat: 31.28,
+                text: "临江区",
+                class: "district",
             }],
             400.0,
             "案件分布",
@@ -160,7 +227,13 @@ mod tests {
         assert!(s.starts_with("<svg") && s.ends_with("</svg>"));
         assert!(s.contains("class=\"area s5\"") && s.contains("href=\"/cases?x=1&amp;y=2\""));
         assert!(s.contains("&lt;垃圾&gt;"), "titles are escaped");
-        // The dot sits in the middle of the square.
-        assert!(s.contains("cx=\"200.0\""), "{s}");
+        // The warning is a triangle around the middle of the square, and
+        // the district's name is written, not left to a hover.
+        assert!(s.contains("<path class=\"dot overdue\" d=\"M200.0,"), "{s}");
+        assert!(s.contains(">临江区</text>"), "{s}");
+        assert_eq!(
+            middle(&a).map(|(x, y)| ((x * 100.0).round(), (y * 100.0).round())),
+            Some((11865.0, 3125.0))
+        );
     }
 }

@@ -257,8 +257,13 @@
       }
       choices.append(radio('na', t('finding.na')));
       box.append(choices);
-      box.append(el('label', { class: 'photo-input' }, `${t('inspect.photos')} `,
-        el('input', { type: 'file', accept: 'image/*', capture: 'environment', multiple: true, name: `${name}-photos` })));
+      // The camera is a big button; the count of photos taken shows on it.
+      const picked = el('span', { class: 'picked' });
+      const camera = el('input', { type: 'file', accept: 'image/*', capture: 'environment', multiple: true, name: `${name}-photos` });
+      camera.addEventListener('change', () => {
+        picked.textContent = camera.files.length ? ` · ${t('inspect.photos_taken').replace('{n}', camera.files.length)}` : '';
+      });
+      box.append(el('label', { class: 'photo-input' }, `📷 ${t('inspect.photos')}`, picked, camera));
       box.append(el('label', {}, `${t('inspect.note')} `, el('input', { type: 'text', maxlength: 500, name: `${name}-note` })));
       box.append(el('p', { class: 'error', hidden: true }));
       form.append(box);

@@ -75,6 +75,31 @@ pub struct IntakeForm {
     pub reporter_name: String,
     #[serde(default)]
     pub reporter_phone: String,
+    /// Photos an earlier attempt of this form staged, comma-separated: a
+    /// form sent back for a mistake keeps them, so nobody uploads twice.
+    #[serde(default)]
+    pub staged: String,
+}
+
+/// At most this many photos go with one report.
+pub const MAX_REPORT_PHOTOS: usize = 9;
+
+impl IntakeForm {
+    /// The photos staged by earlier attempts (ids that do not parse are
+    /// dropped: attaching checks each is the reporter's own and unused).
+    pub fn staged_ids(&self) -> Vec<Uuid> {
+        let mut v: Vec<Uuid> = vec![];
+        for id in self
+            .staged
+            .split(',')
+            .filter_map(|s| Uuid::parse_str(s.trim()).ok())
+        {
+            if !v.contains(&id) && v.len() < MAX_REPORT_PHOTOS {
+                v.push(id);
+            }
+        }
+        v
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

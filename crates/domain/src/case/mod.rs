@@ -182,6 +182,25 @@ pub enum Step {
     },
 }
 
+/// Every step's code (`Step::code`), for those who label them all.
+pub const STEP_CODES: [&str; 15] = [
+    "register",
+    "reject",
+    "void",
+    "mark_duplicate",
+    "unmark_duplicate",
+    "classify",
+    "dispatch",
+    "handle",
+    "ask",
+    "approve",
+    "refuse",
+    "verify",
+    "assign_verifier",
+    "resume",
+    "evaluate",
+];
+
 impl Step {
     pub fn code(&self) -> &'static str {
         match self {

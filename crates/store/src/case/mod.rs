@@ -54,6 +54,7 @@ pub struct Case {
     pub unit_name: Option<String>,
     /// Where routing would send it, before dispatch.
     pub suggested_unit_id: Option<Uuid>,
+    pub suggested_unit_name: Option<String>,
     /// Whom a handled case waits for, and since when.
     pub verifier_id: Option<Uuid>,
     pub verifier_name: Option<String>,
@@ -117,13 +118,14 @@ macro_rules! case_from {
     () => {
         "FROM case_record c JOIN category cat ON cat.id = c.category_id \
          LEFT JOIN region r ON r.id = c.region_id LEFT JOIN unit u ON u.id = c.unit_id \
-         LEFT JOIN app_user vu ON vu.id = c.verifier_id"
+         LEFT JOIN app_user vu ON vu.id = c.verifier_id \
+         LEFT JOIN unit su ON su.id = c.suggested_unit_id"
     };
 }
 
 const CASE_SELECT: &str = concat!(
     "SELECT c.*, cat.name AS category_name, r.name AS region_name, r.path AS region_path, \
-     u.name AS unit_name, vu.display_name AS verifier_name ",
+     u.name AS unit_name, vu.display_name AS verifier_name, su.name AS suggested_unit_name ",
     case_from!()
 );
 
@@ -187,6 +189,7 @@ fn case_from_row(r: &AnyRow) -> Result<Case, StoreError> {
             .as_deref()
             .map(parse_uuid)
             .transpose()?,
+        suggested_unit_name: o("suggested_unit_name")?,
         verifier_id: verifier,
         verifier_name: o("verifier_name")?,
         verifier_since: r.try_get::<Option<i64>, _>("verifier_since")?.map(ts),

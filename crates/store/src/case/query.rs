@@ -35,6 +35,8 @@ pub struct CaseFilter {
     pub verifier_id: Option<Uuid>,
     /// Put to no verifier: the office must choose one.
     pub no_verifier: bool,
+    /// Only these case numbers (a batch just registered or dispatched).
+    pub numbers: Vec<String>,
     pub order: CaseOrder,
     /// Cursor: (reported_at micros, or the deadline's by deadline, id) of
     /// the last row seen.
@@ -186,6 +188,10 @@ fn filter_sql(backend: Backend, scope: &Scope, f: &CaseFilter, select: &str) -> 
     }
     if f.no_verifier {
         sql.push(" AND c.verifier_id IS NULL");
+    }
+    if !f.numbers.is_empty() {
+        let ph: Vec<String> = f.numbers.iter().map(|n| sql.text_arg(n.clone())).collect();
+        sql.push(&format!(" AND c.number IN ({})", ph.join(", ")));
     }
     if let Some(t) = f.reported_from {
         let p = sql.int_arg(t.as_microsecond());

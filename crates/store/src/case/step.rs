@@ -1,4 +1,5 @@
-//! Steps through the workflow, one at a time or a batch of dispatches.
+//! Steps through the workflow, one at a time or a batch the office takes
+//! on many cases (registering, dispatching).
 
 use super::calendar::*;
 use super::catalogue::*;
@@ -336,42 +337,81 @@ async fn write_step(
     Ok(())
 }
 
-/// Dispatches many registered cases at once, each to the unit routing
-/// suggested, with its category's deadline: all of them or, if any cannot
-/// be (changed meanwhile, no suggestion), none. Returns the number dispatched.
-pub async fn bulk_dispatch(
+/// The most cases one batch takes: ten pages of the list.
+pub const BULK_MAX: usize = 500;
+
+/// A step the office takes on many cases at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkStep {
+    /// Reported cases are registered; each keeps the unit routing suggests.
+    Register,
+    /// Registered cases go to the unit routing suggested, with their
+    /// category's deadline.
+    Dispatch,
+}
+
+/// One case a bulk step went through, and the unit it went (or will go) to.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkDone {
+    pub id: Uuid,
+    pub number: String,
+    pub state: CaseState,
+    pub unit_id: Option<Uuid>,
+    pub unit_name: Option<String>,
+}
+
+/// Registers or dispatches many cases at once: all of them or, if any
+/// cannot be (changed meanwhile, no suggested unit to dispatch to, not the
+/// step its state allows), none. The error names the case that stopped it.
+/// Returns each case with the unit it went to, so the office sees where
+/// every one went.
+pub async fn bulk(
     store: &Store,
     ctx: &Ctx,
     permit: &Permit<may::WorkCases>,
     actor: &CaseActor,
     items: &[(Uuid, i64)],
+    what: BulkStep,
     tz: jiff::tz::TimeZone,
-) -> Result<usize, (Option<String>, StepError)> {
+) -> Result<Vec<BulkDone>, (Option<String>, StepError)> {
     let scope = permit.scope();
     let cal = calendar(store, tz).await.map_err(|e| (None, e.into()))?;
     let tally_cal = super::calendar::cached(store)
         .await
         .map_err(|e| (None, e.into()))?;
+    let now = jiff::Timestamp::now();
     let mut planned = vec![];
     for (id, version) in items {
         let c = get(store, scope, *id).await.map_err(|e| (None, e.into()))?;
         if c.version != *version {
             return Err((Some(c.number), StoreError::Conflict.into()));
         }
-        let cat = category(store, c.category_id)
-            .await
-            .map_err(|e| (Some(c.number.clone()), e.into()))?;
-        let (Some(unit), Some(ht)) = (c.suggested_unit_id, cat.handling_time) else {
-            return Err((
-                Some(c.number),
-                StepError::Refused(Refusal::Invalid {
-                    field: "unit",
-                    code: "no_suggested_unit",
-                }),
-            ));
+        let s = match what {
+            BulkStep::Register => Step::Register,
+            BulkStep::Dispatch => {
+                let cat = category(store, c.category_id)
+                    .await
+                    .map_err(|e| (Some(c.number.clone()), e.into()))?;
+                let (Some(unit), Some(ht)) = (c.suggested_unit_id, cat.handling_time) else {
+                    return Err((
+                        Some(c.number),
+                        StepError::Refused(Refusal::Invalid {
+                            field: "unit",
+                            code: "no_suggested_unit",
+                        }),
+                    ));
+                };
+                Step::Dispatch {
+                    unit,
+                    deadline: ht.deadline(now, &cal),
+                }
+            }
         };
-        let deadline = ht.deadline(jiff::Timestamp::now(), &cal);
-        planned.push((c, Step::Dispatch { unit, deadline }));
+        // Refused before anything is written, with the case named.
+        if let Err(r) = apply(c.facts(), actor, &s, now) {
+            return Err((Some(c.number), StepError::Refused(r)));
+        }
+        planned.push((c, s));
     }
     let mut tx = store.begin().await.map_err(|e| (None, e.into()))?;
     for (c, s) in &planned {
@@ -391,5 +431,17 @@ pub async fn bulk_dispatch(
         .map_err(|e| (Some(c.number.clone()), e))?;
     }
     tx.commit().await.map_err(|e| (None, e.into()))?;
-    Ok(planned.len())
+    Ok(planned
+        .into_iter()
+        .map(|(c, s)| BulkDone {
+            id: c.id,
+            number: c.number,
+            state: match s {
+                Step::Dispatch { .. } => CaseState::Dispatched,
+                _ => CaseState::Registered,
+            },
+            unit_id: c.suggested_unit_id,
+            unit_name: c.suggested_unit_name,
+        })
+        .collect())
 }

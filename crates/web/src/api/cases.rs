@@ -29,6 +29,8 @@ pub struct CaseDto {
     pub state: String,
     pub unit_id: Option<Uuid>,
     pub suggested_unit_id: Option<Uuid>,
+    /// The suggested unit's name, to check before dispatching.
+    pub suggested_unit: Option<String>,
     /// Whom a handled case waits for (核查), and since when.
     pub verifier_id: Option<Uuid>,
     pub verifier: Option<String>,
@@ -68,6 +70,7 @@ fn dto(c: Case) -> CaseDto {
         state: c.state.code().into(),
         unit_id: c.unit_id,
         suggested_unit_id: c.suggested_unit_id,
+        suggested_unit: c.suggested_unit_name,
         verifier_id: c.verifier_id,
         verifier: c.verifier_name,
         verifier_since: c.verifier_since.map(|d| d.to_string()),
@@ -330,6 +333,8 @@ pub async fn create(
         address: s(b.address),
         reporter_name: s(b.reporter_name),
         reporter_phone: s(b.reporter_phone),
+        // The API sends photo ids itself.
+        staged: String::new(),
     };
     let mut input = form.parse()?;
     input.photo_ids = b.photo_ids;
@@ -386,23 +391,112 @@ pub async fn step(
     .await
     {
         Ok(c) => Ok(Json(dto(c))),
-        Err(StepError::Refused(Refusal::NotYours { .. })) => Err(AppError::Forbidden),
-        Err(StepError::Refused(Refusal::Illegal { .. })) => Err(AppError::Invalid(
-            FieldErrors::single("step", "illegal_step"),
-        )),
-        Err(StepError::Refused(Refusal::OwnWork)) => {
-            Err(AppError::Invalid(FieldErrors::single("step", "own_work")))
-        }
-        Err(StepError::Refused(Refusal::OwnUnit)) => {
-            Err(AppError::Invalid(FieldErrors::single("step", "own_unit")))
-        }
-        Err(StepError::Refused(Refusal::NotAssigned)) => Err(AppError::Invalid(
-            FieldErrors::single("step", "not_assigned"),
-        )),
-        Err(StepError::Refused(Refusal::Invalid { field, code })) => {
-            Err(AppError::Invalid(FieldErrors::single(field, code)))
-        }
+        Err(StepError::Refused(r)) => Err(refused(None, r)),
         Err(StepError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// A refused step as the API says it: on the step, or (for a batch) on the
+/// case that stopped it, `cases[<number>]`.
+fn refused(case: Option<&str>, r: Refusal) -> AppError {
+    let on = |field: &str| match case {
+        Some(n) => format!("cases[{n}]"),
+        None => field.to_string(),
+    };
+    match r {
+        Refusal::NotYours { .. } if case.is_none() => AppError::Forbidden,
+        Refusal::NotYours { .. } => AppError::Invalid(FieldErrors::single(on("step"), "not_yours")),
+        Refusal::Illegal { .. } => {
+            AppError::Invalid(FieldErrors::single(on("step"), "illegal_step"))
+        }
+        Refusal::OwnWork => AppError::Invalid(FieldErrors::single(on("step"), "own_work")),
+        Refusal::OwnUnit => AppError::Invalid(FieldErrors::single(on("step"), "own_unit")),
+        Refusal::NotAssigned => AppError::Invalid(FieldErrors::single(on("step"), "not_assigned")),
+        Refusal::Invalid { field, code } => AppError::Invalid(FieldErrors::single(on(field), code)),
+    }
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseBulkStep {
+    /// Reported cases are registered, keeping the unit routing suggests.
+    Register,
+    /// Registered cases go to their suggested unit with their category's
+    /// deadline.
+    Dispatch,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaseBulkItem {
+    pub id: Uuid,
+    /// The version the caller read.
+    pub version: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CaseBulkBody {
+    pub step: CaseBulkStep,
+    pub cases: Vec<CaseBulkItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CaseBulkDone {
+    pub id: Uuid,
+    pub number: String,
+    pub state: String,
+    /// The unit it went to (dispatch) or is suggested for (register).
+    pub unit_id: Option<Uuid>,
+    pub unit: Option<String>,
+}
+
+/// Registers or dispatches many cases at once, all or none: if one cannot
+/// be (changed since it was read: 409; no suggested unit, or a state that
+/// does not allow the step: 422 on `cases[<number>]`), nothing is written.
+/// The answer names each case and the unit it went to.
+#[utoipa::path(post, path = "/cases/bulk", tag = "cases", request_body = CaseBulkBody,
+    responses((status = 200, body = [CaseBulkDone]), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    Can { auth, permit }: Can<may::WorkCases>,
+    ApiJson(b): ApiJson<CaseBulkBody>,
+) -> AppResult<Json<Vec<CaseBulkDone>>> {
+    if b.cases.is_empty() {
+        return Err(AppError::Invalid(FieldErrors::single("cases", "required")));
+    }
+    if b.cases.len() > case::BULK_MAX {
+        return Err(AppError::Invalid(FieldErrors::single("cases", "too_many")));
+    }
+    let items: Vec<(Uuid, i64)> = b.cases.iter().map(|c| (c.id, c.version)).collect();
+    let what = match b.step {
+        CaseBulkStep::Register => case::BulkStep::Register,
+        CaseBulkStep::Dispatch => case::BulkStep::Dispatch,
+    };
+    match case::bulk(
+        &state.store,
+        &auth.ctx(),
+        &permit,
+        &crate::service::case_actor(&auth),
+        &items,
+        what,
+        state.config.timezone.clone(),
+    )
+    .await
+    {
+        Ok(done) => Ok(Json(
+            done.into_iter()
+                .map(|d| CaseBulkDone {
+                    id: d.id,
+                    number: d.number,
+                    state: d.state.code().into(),
+                    unit_id: d.unit_id,
+                    unit: d.unit_name,
+                })
+                .collect(),
+        )),
+        Err((number, StepError::Refused(r))) => {
+            Err(refused(Some(number.as_deref().unwrap_or("")), r))
+        }
+        Err((_, StepError::Store(e))) => Err(e.into()),
     }
 }
 

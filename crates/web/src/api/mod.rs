@@ -86,6 +86,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::list, cases::create))
         .routes(routes!(cases::get))
         .routes(routes!(cases::step))
+        .routes(routes!(cases::bulk))
         .routes(routes!(cases::possible_duplicates))
         .routes(routes!(cases::duplicates))
         .routes(routes!(cases::timeline))

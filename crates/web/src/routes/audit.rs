@@ -18,7 +18,82 @@ use wenming_store::{accounts, audit, org};
 pub struct Entry {
     pub record: AuditRecord,
     pub action_label: &'static str,
-    pub changes: Vec<Change>,
+    /// What the record is called, and where its page is.
+    pub entity_name: Option<String>,
+    pub entity_href: Option<String>,
+    pub changes: Vec<ChangeView>,
+}
+
+/// One field's change in words: the field's label, and each value as people
+/// read it (names for ids, local times, labels for codes).
+pub struct ChangeView {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+type Names = std::collections::HashMap<String, (&'static str, String)>;
+
+/// The page of a named record, where it has one.
+fn href(kind: &str, id: &str) -> Option<String> {
+    let base = match kind {
+        "unit" => "/units",
+        "region" => "/regions",
+        "person" => "/people",
+        "user" => "/users",
+        "case" => "/cases",
+        "category" => "/cases/categories",
+        "framework" => "/frameworks",
+        "standard" => "/standards",
+        "inspection_round" => "/rounds",
+        "site" => "/sites",
+        "task" => "/tasks",
+        _ => return None,
+    };
+    Some(format!("{base}/{id}"))
+}
+
+/// A value as people read it. Ids become the names of what they stand
+/// for, instants the city's local time, codes of an enumeration its label.
+fn value_words(p: &PageCtx, names: &Names, entity: &str, field: &str, v: &str) -> String {
+    if v.is_empty() {
+        return "—".into();
+    }
+    if let Some((_, name)) = names.get(v) {
+        return name.clone();
+    }
+    if let Ok(t) = v.parse::<jiff::Timestamp>() {
+        return p.dt(&t);
+    }
+    // A shape, as `domain::audit::changes` sums it up: "Polygon · 5 · #ab12".
+    if let [_, n, h] = v.split(" · ").collect::<Vec<_>>()[..]
+        && let (Ok(_), Some(h)) = (n.parse::<u64>(), h.strip_prefix('#'))
+    {
+        return crate::i18n::fill(p.t("audit.shape"), &[("n", n), ("h", h)]);
+    }
+    let leaf = field.rsplit('.').next().unwrap_or(field);
+    if (leaf.ends_with("_at") || leaf == "deadline")
+        && let Ok(micros) = v.parse::<i64>()
+    {
+        return p.dt_micros(&micros);
+    }
+    let family = match (entity, leaf) {
+        ("case", "state") => Some("case_state"),
+        ("case", "source") => Some("case_source"),
+        (_, "role") => Some("role"),
+        ("framework", "status") => Some("framework_status"),
+        ("inspection_round", "kind") => Some("round_kind"),
+        ("region", "level") => Some("region_level"),
+        ("unit", "kind") => Some("unit_kind"),
+        _ => None,
+    };
+    if let Some(f) = family {
+        let key = format!("{f}.{v}");
+        if crate::i18n::has(p.lang, &key) {
+            return p.t(&key).to_string();
+        }
+    }
+    p.value_label(v)
 }
 
 /// An action in words: its own name, or, for a step on a case, the step's
@@ -32,15 +107,49 @@ fn action_label(p: &PageCtx, action: &str) -> &'static str {
     }
 }
 
-fn entries(p: &PageCtx, records: Vec<AuditRecord>) -> Vec<Entry> {
-    records
+/// The records in words, with every id they mention named in one query.
+async fn entries(
+    state: &AppState,
+    p: &PageCtx,
+    records: Vec<AuditRecord>,
+) -> AppResult<Vec<Entry>> {
+    let diffs: Vec<Vec<Change>> = records
+        .iter()
+        .map(|r| changes(r.before_json.as_deref(), r.after_json.as_deref()))
+        .collect();
+    let mut ids: Vec<String> = records.iter().map(|r| r.entity_id.clone()).collect();
+    for c in diffs.iter().flatten() {
+        ids.push(c.before.clone());
+        ids.push(c.after.clone());
+    }
+    let names = audit::names(&state.store, &ids).await?;
+    Ok(records
         .into_iter()
-        .map(|r| Entry {
-            action_label: action_label(p, &r.action),
-            changes: changes(r.before_json.as_deref(), r.after_json.as_deref()),
-            record: r,
+        .zip(diffs)
+        .map(|(r, diff)| {
+            let named = names.get(&r.entity_id);
+            Entry {
+                action_label: action_label(p, &r.action),
+                // A day of the calendar is its own name; an id nothing
+                // answers to is a record since removed.
+                entity_name: named.map(|(_, n)| n.clone()).or_else(|| {
+                    Uuid::parse_str(&r.entity_id)
+                        .is_err()
+                        .then(|| r.entity_id.clone())
+                }),
+                entity_href: named.and_then(|(k, _)| href(k, &r.entity_id)),
+                changes: diff
+                    .into_iter()
+                    .map(|c| ChangeView {
+                        before: value_words(p, &names, &r.entity_type, &c.field, &c.before),
+                        after: value_words(p, &names, &r.entity_type, &c.field, &c.after),
+                        field: p.field_label(&c.field),
+                    })
+                    .collect(),
+                record: r,
+            }
         })
-        .collect()
+        .collect())
 }
 
 #[derive(Template)]
@@ -76,7 +185,7 @@ pub async fn recent(
         .flatten();
     let page = AuditPage {
         title: p.t("audit.title").to_string(),
-        entries: entries(&p, records),
+        entries: entries(&state, &p, records).await?,
         next,
         entity_type: q.entity_type,
         show_entity: true,
@@ -117,7 +226,7 @@ pub async fn trail(
     let records = audit::for_entity(&state.store, &entity_type, &id.to_string()).await?;
     let page = AuditPage {
         title: format!("{} · {name}", p.t("audit.trail_of")),
-        entries: entries(&p, records),
+        entries: entries(&state, &p, records).await?,
         next: None,
         entity_type,
         show_entity: false,

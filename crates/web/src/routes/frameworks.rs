@@ -30,12 +30,12 @@ pub struct Choice {
     pub label: String,
 }
 
-fn method_choices() -> Vec<Choice> {
+fn method_choices(lang: crate::i18n::Lang) -> Vec<Choice> {
     Method::ALL
         .iter()
         .map(|m| Choice {
             value: m.code().into(),
-            label: m.zh().into(),
+            label: crate::i18n::t(lang, &format!("method.{}", m.code())).into(),
         })
         .collect()
 }
@@ -340,9 +340,9 @@ pub async fn show(
         let methods = n.standard.as_ref().map(|s| {
             s.methods
                 .iter()
-                .map(|m| m.zh())
+                .map(|m| crate::i18n::t(auth.lang, &format!("method.{}", m.code())))
                 .collect::<Vec<_>>()
-                .join("、")
+                .join(crate::i18n::t(auth.lang, "common.list_sep"))
         });
         rows.push(TreeRow {
             methods: methods.unwrap_or_default(),
@@ -367,7 +367,7 @@ pub async fn show(
         matched,
         close_at_end,
         filtered,
-        methods: method_choices(),
+        methods: method_choices(auth.lang),
         units: all_units(&state).await?,
         site_types,
         others,
@@ -376,7 +376,7 @@ pub async fn show(
             .iter()
             .map(|s| Choice {
                 value: s.code().into(),
-                label: s.zh().into(),
+                label: crate::i18n::t(auth.lang, &format!("framework_status.{}", s.code())).into(),
             })
             .collect(),
         query: q,
@@ -676,12 +676,12 @@ async fn standard_page(
         form,
         errors,
         conflict,
-        methods: method_choices(),
+        methods: method_choices(auth.lang),
         evidence: EvidenceType::ALL
             .iter()
             .map(|e| Choice {
                 value: e.code().into(),
-                label: e.zh().into(),
+                label: crate::i18n::t(auth.lang, &format!("evidence_type.{}", e.code())).into(),
             })
             .collect(),
         units: all_units(state).await?,

@@ -122,8 +122,10 @@ fn pages() -> Pages {
         )
         .route("/cases/new", get(cases::new_form))
         .route("/cases.xlsx", get(cases::export::export))
+        .route("/cases/bulk-register", post(cases::bulk_register))
         .route("/cases/bulk-dispatch", post(cases::bulk_dispatch))
         .route("/cases/metrics", get(cases::metrics::page))
+        .route("/cases/metrics.xlsx", get(cases::metrics::export))
         .route("/cases/map", get(cases::map::page))
         .route("/cases/routing", get(cases::routing::show))
         .route("/cases/routing/rules", post(cases::routing::add_rule))
@@ -152,10 +154,10 @@ fn pages() -> Pages {
             "/photos/{id}/thumbnail",
             get(crate::service::photos::thumbnail),
         )
-        .route("/cases/{id}", get(cases::show))
+        .route("/cases/{id}", get(cases::show::show))
         .route(
             "/cases/{id}/step",
-            post(cases::take_step).body_limit(axum::extract::DefaultBodyLimit::disable()),
+            post(cases::show::take_step).body_limit(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/tasks", get(tasks::list))
         .route("/tasks.xlsx", get(tasks::export))
@@ -173,6 +175,7 @@ fn pages() -> Pages {
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))
         .route("/static/inspect.js", get(rounds::inspect::script))
+        .route("/static/app.js", get(app_script))
         .route("/sw.js", get(rounds::inspect::service_worker))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -185,6 +188,18 @@ async fn style() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/style.css"),
+    )
+}
+
+/// Small helps every page may use (narrowing a long list of units as one
+/// types); every page works without it.
+async fn app_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.js"),
     )
 }
 

@@ -569,7 +569,10 @@ async fn bulk_page(
         aspects,
         methods: Method::ALL
             .iter()
-            .map(|m| (m.code().to_string(), m.zh().to_string()))
+            .map(|m| {
+                let label = crate::i18n::t(auth.lang, &format!("method.{}", m.code()));
+                (m.code().to_string(), label.to_string())
+            })
             .collect(),
         units: city_units(state).await?,
         uncovered: task::coverage(&state.store, id).await?,

@@ -50,7 +50,7 @@ pub async fn export(
                     "{}{}",
                     t(&format!("case_state.{}", c.state.code())),
                     if c.overdue(now) {
-                        format!("（{}）", t("case.overdue"))
+                        crate::i18n::fill(t("common.aside"), &[("a", ""), ("b", t("case.overdue"))])
                     } else {
                         String::new()
                     }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use wenming_domain::case::CaseState;
 use wenming_domain::org::RegionLevel;
 use wenming_domain::policy::Action;
-use wenming_reports::map::{Area, Dot, svg};
+use wenming_reports::map::{Area, Dot, Label, middle, svg};
 use wenming_store::case::{self, CaseFilter};
 use wenming_store::org;
 
@@ -107,13 +107,58 @@ pub async fn page(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
                 lon: p.lon,
                 lat: p.lat,
                 class: if c.overdue(now) { "overdue" } else { "open" },
+                warn: c.overdue(now),
                 title: format!("{} {}", c.number, c.category_name),
                 href: Some(format!("/cases/{}", c.id)),
             })
         })
         .collect();
+    // Districts and streets are named where their cells lie.
+    let cell_middles: Vec<(&str, (f64, f64))> = grids
+        .iter()
+        .filter_map(|g| Some((g.path.as_str(), middle(g.boundary.as_ref()?)?)))
+        .collect();
+    let named: Vec<(&str, &str, (f64, f64))> = regions
+        .iter()
+        .filter_map(|r| {
+            let class = match r.level {
+                RegionLevel::District => "district",
+                RegionLevel::Street => "street",
+                _ => return None,
+            };
+            let inside: Vec<(f64, f64)> = cell_middles
+                .iter()
+                .filter(|(path, _)| path.starts_with(r.path.as_str()))
+                .map(|(_, m)| *m)
+                .collect();
+            if inside.is_empty() {
+                return None;
+            }
+            let n = inside.len() as f64;
+            let at = (
+                inside.iter().map(|p| p.0).sum::<f64>() / n,
+                inside.iter().map(|p| p.1).sum::<f64>() / n,
+            );
+            Some((r.name.as_str(), class, at))
+        })
+        .collect();
+    let labels: Vec<Label> = named
+        .iter()
+        .map(|(text, class, (lon, lat))| Label {
+            lon: *lon,
+            lat: *lat,
+            text,
+            class,
+        })
+        .collect();
     let page = MapPage {
-        map: svg(&areas, &dots, 800.0, crate::i18n::t(auth.lang, "map.title")),
+        map: svg(
+            &areas,
+            &dots,
+            &labels,
+            800.0,
+            crate::i18n::t(auth.lang, "map.title"),
+        ),
         drawn: dots.len(),
         overdue: dots.iter().filter(|d| d.class == "overdue").count(),
         truncated,

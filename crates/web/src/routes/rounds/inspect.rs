@@ -80,6 +80,7 @@ const STRINGS: &[&str] = &[
     "inspect.back",
     "inspect.save",
     "inspect.photos",
+    "inspect.photos_taken",
     "inspect.note",
     "inspect.count",
     "inspect.observed",

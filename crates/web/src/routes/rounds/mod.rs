@@ -283,7 +283,14 @@ async fn show_page(
         map_sites = wenming_store::site::list(&state.store, &city, &Default::default())
             .await?
             .into_iter()
-            .map(|s| (s.id, format!("{} {}（{}）", s.code, s.name, s.type_name)))
+            .map(|s| {
+                let name = format!("{} {}", s.code, s.name);
+                let label = crate::i18n::fill(
+                    crate::i18n::t(auth.lang, "common.aside"),
+                    &[("a", &name), ("b", &s.type_name)],
+                );
+                (s.id, label)
+            })
             .collect();
         map_standards = inspection::standards_of(&state.store, r.round.framework_id)
             .await?

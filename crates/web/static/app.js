@@ -1,0 +1,18 @@
+// Helps for every page; each page works without them.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  // A long list of units to tick: typing narrows it (ticked ones stay shown).
+  for (const picker of document.querySelectorAll(".unit-picker")) {
+    const filter = picker.querySelector(".unit-filter");
+    const labels = [...picker.querySelectorAll("label")];
+    if (!filter || labels.length < 8) continue;
+    filter.hidden = false;
+    filter.addEventListener("input", () => {
+      const q = filter.value.trim().toLowerCase();
+      for (const l of labels) {
+        const ticked = l.querySelector("input").checked;
+        l.hidden = q !== "" && !ticked && !l.textContent.toLowerCase().includes(q);
+      }
+    });
+  }
+});
