@@ -305,7 +305,28 @@ async fn bootstrap(store: &Store) -> Result<demo::Bootstrap, Failure> {
 }
 
 async fn load_demo_city(store: &Store, cfg: &config::Config) -> Result<(), Failure> {
-    match demo::load_all(store, &open_files(cfg)?).await {
+    load_demo_city_telling(store, cfg, |_| {}).await
+}
+
+/// Loads the demo city, printing each part as it is in and telling `also`.
+async fn load_demo_city_telling(
+    store: &Store,
+    cfg: &config::Config,
+    also: impl Fn(demo::DemoPart),
+) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let tell = |part: demo::DemoPart| {
+        also(part);
+        let what = match part {
+            demo::DemoPart::City => "the city, its units, people, accounts and framework",
+            demo::DemoPart::Cases => "a month of cases with their photos",
+            demo::DemoPart::Rounds => "inspection rounds and their findings",
+            demo::DemoPart::Tallies => "the month tallies the metrics read",
+        };
+        println!("  demo: {what} ({:.1} s)", started.elapsed().as_secs_f64());
+    };
+    println!("Loading the demo city 青岚市 …");
+    match demo::load_all_telling(store, &open_files(cfg)?, tell).await {
         Ok(demo::DemoOutcome::Loaded) => println!("Loaded the demo city 青岚市."),
         Ok(demo::DemoOutcome::AlreadyLoaded) => println!("The demo city is already loaded."),
         Err(e) => return Err(Failure::Runtime(format!("cannot load the demo city: {e}"))),
@@ -329,10 +350,19 @@ fn limit_malloc_arenas() {
 async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     let store = open_store(&cfg).await?;
     let boot = bootstrap(&store).await?;
-    if load_demo {
-        load_demo_city(&store, &cfg).await?;
-    }
+    // The demo loads behind the running server (it takes some seconds):
+    // pages say how far it is, and it is refused before anything is served
+    // if the database holds a real city.
+    let demo_loading = if load_demo && !demo::is_loaded(&store).await.unwrap_or(false) {
+        demo::check_empty(&store)
+            .await
+            .map_err(|e| Failure::Runtime(format!("cannot load the demo city: {e}")))?;
+        Some(std::sync::Arc::new(wenming_web::DemoLoading::default()))
+    } else {
+        None
+    };
     let web = WebConfig {
+        demo_loading: demo_loading.clone(),
         listen: cfg.listen,
         secure_cookies: cfg
             .public_url
@@ -382,7 +412,22 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
             demo::ADMIN_USERNAME
         ),
     }
-    if demo::is_loaded(&store).await.unwrap_or(false) {
+    if let Some(progress) = demo_loading {
+        let (store, cfg) = (store.clone(), cfg.clone());
+        tokio::spawn(async move {
+            let tell = |_: demo::DemoPart| progress.part_done();
+            match load_demo_city_telling(&store, &cfg, tell).await {
+                Ok(()) => println!(
+                    "Demo accounts office, inspector (also inspector2, inspector3), unit and leader share the password {}.",
+                    demo::DEMO_PASSWORD
+                ),
+                Err(Failure::Runtime(m) | Failure::Config(m)) => {
+                    eprintln!("{m}");
+                    std::process::exit(1);
+                }
+            }
+        });
+    } else if demo::is_loaded(&store).await.unwrap_or(false) {
         println!(
             "Demo accounts office, inspector (also inspector2, inspector3), unit and leader share the password {}.",
             demo::DEMO_PASSWORD

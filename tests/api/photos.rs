@@ -285,7 +285,8 @@ async fn refused_reports_and_abandoned_uploads_leave_no_files(b: Backend) {
     let app = TestApp::demo(b).await;
     let s = app.as_role("office").await;
     // The report form, with a photo and no category: the form comes back
-    // with the error, and the photo it carried is not kept.
+    // with the error, and the photo it carried is kept for it (staged, not
+    // attached), so the clerk need not choose it again.
     let bytes = synthetic_jpeg(31, Some(jiff::Timestamp::now()), None);
     let form = reqwest::multipart::Form::new()
         .text("csrf", s.csrf.clone())
@@ -294,7 +295,7 @@ async fn refused_reports_and_abandoned_uploads_leave_no_files(b: Backend) {
         .text("address", "望岳路 12 号")
         .part(
             "photos",
-            reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.jpg"),
+            reqwest::multipart::Part::bytes(bytes).file_name("a.jpg"),
         );
     let r = s
         .client
@@ -304,8 +305,11 @@ async fn refused_reports_and_abandoned_uploads_leave_no_files(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("请填写此项"));
-    assert_eq!(app.count("photo").await, 0);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("请填写此项"));
+    assert_eq!(app.count("photo").await, 1);
+    let at = html.find("name=\"staged\" value=\"").unwrap() + 21;
+    let staged = html[at..at + 36].to_string();
     // A document sent as a photo is named as such on the form.
     let cats = catalogue(&app).await;
     let form = reqwest::multipart::Form::new()
@@ -333,17 +337,14 @@ async fn refused_reports_and_abandoned_uploads_leave_no_files(b: Backend) {
         0,
         "no case without its photo"
     );
-    // The same form done right makes the case with its photo.
+    // The same form done right, with the photo it kept, makes the case.
     let form = reqwest::multipart::Form::new()
         .text("csrf", s.csrf.clone())
         .text("source", "hotline")
         .text("category_id", sub(&cats, "0101").id.to_string())
         .text("description", "井盖缺失")
         .text("address", "望岳路 12 号")
-        .part(
-            "photos",
-            reqwest::multipart::Part::bytes(bytes).file_name("a.jpg"),
-        );
+        .text("staged", staged);
     let r = s
         .client
         .post(s.url("/cases"))

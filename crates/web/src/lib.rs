@@ -61,6 +61,28 @@ pub struct WebConfig {
     /// Where photos and other files are kept.
     pub files: wenming_store::files::Files,
     pub photo_rules: wenming_store::photo::PhotoRules,
+    /// The demo city being loaded behind the running server, if it is.
+    pub demo_loading: Option<Arc<DemoLoading>>,
+}
+
+/// How far the demo city has loaded while the server already answers: the
+/// pages say so until every part is in.
+#[derive(Debug, Default)]
+pub struct DemoLoading {
+    done: std::sync::atomic::AtomicU8,
+}
+
+impl DemoLoading {
+    /// The parts `wenming_store::demo::load_all_telling` reports.
+    pub const PARTS: u8 = 4;
+    pub fn part_done(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Parts loaded so far, while loading; None once all are.
+    pub fn progress(&self) -> Option<u8> {
+        let n = self.done.load(std::sync::atomic::Ordering::Relaxed);
+        (n < Self::PARTS).then_some(n)
+    }
 }
 
 impl WebConfig {
@@ -72,6 +94,7 @@ impl WebConfig {
             timezone: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
             files: wenming_store::files::Files::memory(),
             photo_rules: wenming_store::photo::PhotoRules::default(),
+            demo_loading: None,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct PageCtx {
     pub nav: Vec<NavItem>,
     pub flash: Option<&'static str>,
     pub unread: i64,
+    /// The demo city still loading: a line saying how far it is.
+    pub loading: Option<String>,
     tz: jiff::tz::TimeZone,
 }
 
@@ -66,7 +68,28 @@ impl PageCtx {
             nav,
             flash: None,
             tz: state.config.timezone.clone(),
+            loading: None,
         }
+        .with_loading(state)
+    }
+
+    /// Says, on every page, that the demo city is still loading.
+    pub fn with_loading(mut self, state: &AppState) -> Self {
+        self.loading = state
+            .config
+            .demo_loading
+            .as_ref()
+            .and_then(|d| d.progress())
+            .map(|n| {
+                i18n::fill(
+                    self.t("app.demo_loading"),
+                    &[
+                        ("n", &n.to_string()),
+                        ("of", &crate::DemoLoading::PARTS.to_string()),
+                    ],
+                )
+            });
+        self
     }
 
     pub fn anonymous(lang: Lang, path: &str) -> Self {
@@ -78,6 +101,7 @@ impl PageCtx {
             nav: vec![],
             flash: None,
             unread: 0,
+            loading: None,
             tz: jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
         }
     }

@@ -295,36 +295,130 @@ async fn demo_photo(
     Ok(p.id)
 }
 
-/// The demo's cases were all made just now; spread them over the last two
-/// months (every time on a case moves by the same amount), so lists, trends
-/// and overdue flags look like a working city. Demo data only: real cases
-/// are never rewritten.
+/// The demo's cases were all made just now, each step a moment after the
+/// last. Spread them over the last two months and space each case's steps
+/// as a working city would: registered within hours, dispatched soon after,
+/// fixed hours or days later (a quarter after the deadline), verified within
+/// a day or two. Lists, trends, handling times and overdue flags then look
+/// real. Demo data only: real cases are never rewritten.
 async fn backdate(store: &Store) -> Result<(), StoreError> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM case_record ORDER BY number")
-        .fetch_all(store.reader())
-        .await?;
+    use sqlx::Row;
+    const HOUR: i64 = 3_600_000_000;
+    let rows = sqlx::query(
+        "SELECT id, reported_at, registered_at, dispatched_at, deadline, handled_at, closed_at \
+         FROM case_record ORDER BY number",
+    )
+    .fetch_all(store.reader())
+    .await?;
+    let now = crate::now_micros();
     let mut tx = store.begin().await?;
-    for (i, id) in ids.iter().enumerate() {
-        let shift = ((i * 37) % 60) as i64 * 86_400_000_000;
+    for (i, r) in rows.iter().enumerate() {
+        let id: String = r.try_get("id")?;
+        let t =
+            |k: &str| -> Result<Option<i64>, StoreError> { Ok(r.try_get::<Option<i64>, _>(k)?) };
+        // A fixed draw per case, so the demo is the same every time.
+        let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut draw = |lo: i64, hi: i64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            lo + (x % (hi - lo).max(1) as u64) as i64
+        };
+        let reported = r.try_get::<i64, _>("reported_at")? - ((i * 37) % 60) as i64 * 24 * HOUR;
+        let registered = t("registered_at")?.map(|_| reported + draw(HOUR / 3, 5 * HOUR));
+        let dispatched = match (t("dispatched_at")?, registered) {
+            (Some(_), Some(g)) => Some(g + draw(HOUR / 6, 3 * HOUR)),
+            _ => None,
+        };
+        // The deadline keeps its distance from the dispatch.
+        let deadline = match (t("deadline")?, t("dispatched_at")?, dispatched) {
+            (Some(d), Some(old), Some(new)) => Some(new + (d - old)),
+            (Some(d), _, _) => Some(d - (r.try_get::<i64, _>("reported_at")? - reported)),
+            _ => None,
+        };
+        let handled = match (t("handled_at")?, dispatched, deadline) {
+            (Some(_), Some(d), Some(due)) => {
+                let allowed = (due - d).max(HOUR);
+                Some(if draw(0, 4) == 0 {
+                    due + draw(2 * HOUR, 48 * HOUR)
+                } else {
+                    d + allowed * draw(15, 90) / 100
+                })
+            }
+            _ => None,
+        };
+        let checked = handled.map(|h| h + draw(2 * HOUR, 36 * HOUR));
+        let closed = t("closed_at")?.map(|_| checked.unwrap_or(reported + draw(HOUR, 6 * HOUR)));
+        // Nothing is left in the future: a case that would end after now is
+        // moved back whole.
+        let asked = dispatched.map(|d| d + 3 * HOUR);
+        let last = [
+            Some(reported),
+            registered,
+            dispatched,
+            asked,
+            handled,
+            checked,
+            closed,
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(reported);
+        let back = (last - (now - HOUR / 6)).max(0);
+        let at = |v: Option<i64>| v.map(|v| v - back);
+        let (reported, registered, dispatched, deadline, handled, checked, closed) = (
+            reported - back,
+            at(registered),
+            at(dispatched),
+            at(deadline),
+            at(handled),
+            at(checked),
+            at(closed),
+        );
+        let updated = last - back;
         sqlx::query(
-            "UPDATE case_record SET reported_at = reported_at - $1, registered_at = registered_at - $1, \
-             dispatched_at = dispatched_at - $1, handled_at = handled_at - $1, closed_at = closed_at - $1, \
-             deadline = deadline - $1, updated_at = updated_at - $1, verifier_since = verifier_since - $1 WHERE id = $2",
+            "UPDATE case_record SET reported_at = $1, registered_at = $2, dispatched_at = $3, deadline = $4, \
+             handled_at = $5, closed_at = $6, updated_at = $7, verifier_since = CASE WHEN verifier_since IS NULL \
+             THEN NULL ELSE $8 END WHERE id = $9",
         )
-        .bind(shift)
-        .bind(id)
+        .bind(reported)
+        .bind(registered)
+        .bind(dispatched)
+        .bind(deadline)
+        .bind(handled)
+        .bind(closed)
+        .bind(updated)
+        .bind(handled.unwrap_or(updated))
+        .bind(&id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE case_event SET at = at - $1 WHERE case_id = $2")
-            .bind(shift)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        // Each event when its step was taken; requests a few hours into the
+        // handling.
+        let when = |v: Option<i64>| v.unwrap_or(updated);
         sqlx::query(
-            "UPDATE photo SET taken_at = taken_at - $1, uploaded_at = uploaded_at - $1 WHERE case_id = $2",
+            "UPDATE case_event SET at = CASE step WHEN 'report' THEN $1 WHEN 'register' THEN $2 \
+             WHEN 'reject' THEN $3 WHEN 'dispatch' THEN $4 WHEN 'ask' THEN $5 WHEN 'handle' THEN $6 \
+             WHEN 'verify' THEN $7 ELSE $8 END WHERE case_id = $9",
         )
-        .bind(shift)
-        .bind(id)
+        .bind(reported)
+        .bind(when(registered))
+        .bind(when(closed))
+        .bind(when(dispatched))
+        .bind(when(at(asked)))
+        .bind(when(handled))
+        .bind(when(checked))
+        .bind(updated)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE photo SET taken_at = CASE WHEN role = 'after' THEN $1 ELSE $2 END, \
+             uploaded_at = CASE WHEN role = 'after' THEN $1 ELSE $2 END WHERE case_id = $3",
+        )
+        .bind(when(handled))
+        .bind(reported)
+        .bind(&id)
         .execute(&mut *tx)
         .await?;
     }

@@ -182,11 +182,9 @@ fn mobile(i: usize) -> String {
     format!("139{:08}", 57_000_000 + i * 7919 % 1_000_000)
 }
 
-pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
-    if setting(store, "demo_loaded").await?.is_some() {
-        return Ok(DemoOutcome::AlreadyLoaded);
-    }
-    let ctx = Ctx::system("demo");
+/// The placeholder city of a new database, or why the demo may not load
+/// here (a real city is in it).
+pub async fn check_empty(store: &Store) -> Result<Region, StoreError> {
     let root = org::root_region(store).await?.ok_or_else(|| {
         StoreError::Corrupt("no city region; start wenming once before loading the demo".into())
     })?;
@@ -199,6 +197,15 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
                 .into(),
         ));
     }
+    Ok(root)
+}
+
+pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
+    if setting(store, "demo_loaded").await?.is_some() {
+        return Ok(DemoOutcome::AlreadyLoaded);
+    }
+    let ctx = Ctx::system("demo");
+    let root = check_empty(store).await?;
     let everything = Scope::everything(&root.path);
     // The city spans 0.36° square; each level splits its parent in three.
     let (lon0, lat0, span) = (118.60_f64, 31.20_f64, 0.36_f64);
@@ -581,12 +588,35 @@ pub async fn row_count(store: &Store, table: &str) -> Result<i64, StoreError> {
 }
 
 pub async fn load_all(store: &Store, files: &Files) -> Result<DemoOutcome, StoreError> {
+    load_all_telling(store, files, |_| {}).await
+}
+
+/// A part of the demo, loaded: said as it finishes, so that whoever waits
+/// sees the load move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoPart {
+    City,
+    Cases,
+    Rounds,
+    Tallies,
+}
+
+/// As `load_all`, telling `done` each part as it is loaded.
+pub async fn load_all_telling(
+    store: &Store,
+    files: &Files,
+    mut done: impl FnMut(DemoPart),
+) -> Result<DemoOutcome, StoreError> {
     let outcome = load(store).await?;
     if outcome == DemoOutcome::Loaded {
+        done(DemoPart::City);
         load_cases(store, files).await?;
+        done(DemoPart::Cases);
         rounds::load(store, files).await?;
+        done(DemoPart::Rounds);
         // The demo's cases are moved back in time after they are made.
         crate::case::tally::rebuild(store).await?;
+        done(DemoPart::Tallies);
     }
     Ok(outcome)
 }

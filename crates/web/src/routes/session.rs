@@ -65,7 +65,7 @@ pub async fn login_page(
     let existing = auth::cookie(&headers, PRE_SESSION_COOKIE).filter(|c| c.len() == 64);
     let pre = existing.clone().unwrap_or_else(|| accounts::random_hex(32));
     let page = LoginPage {
-        p: PageCtx::anonymous(lang, "/login"),
+        p: PageCtx::anonymous(lang, "/login").with_loading(&state),
         login: String::new(),
         next,
         csrf: pre.clone(),
@@ -132,7 +132,7 @@ pub async fn login(
         }
     };
     let page = LoginPage {
-        p: PageCtx::anonymous(lang, "/login"),
+        p: PageCtx::anonymous(lang, "/login").with_loading(&state),
         login: form.login,
         next,
         csrf: pre,
