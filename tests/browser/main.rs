@@ -1085,6 +1085,7 @@ async fn duplicate_classify_and_import_pages_render_on_desktop_and_phone() {
 /// One role's day from its home page: what needs them now, and the pages
 /// it leads to.
 async fn day_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: bool) {
+    let phone = tag.starts_with("phone");
     sign_in(c, app, who, DEMO_PASSWORD).await;
     if english {
         c.goto(&app.url("/lang?to=en&back=/")).await.unwrap();
@@ -1124,10 +1125,80 @@ async fn day_walk(c: &Client, app: &TestApp, tag: &str, who: &str, english: bool
         "office" => {
             c.goto(&app.url("/cases?inbox=to_verify")).await.unwrap();
             shot(c, &format!("to-verify-office-{tag}")).await;
-            c.goto(&app.url("/audit")).await.unwrap();
-            shot(c, &format!("audit-office-{tag}")).await;
+            // The reported cases, with the unit each would go to, ready to
+            // register together.
+            c.goto(&app.url("/cases?inbox=to_register")).await.unwrap();
+            let list = body_text(c).await;
+            assert!(
+                list.contains(if english {
+                    "Suggested:"
+                } else {
+                    "建议派往"
+                }),
+                "{list}"
+            );
+            shot(c, &format!("bulk-register-{tag}")).await;
+            c.goto(&app.url("/cases/map")).await.unwrap();
+            shot(c, &format!("map-{tag}")).await;
+            // A report sent back for a missing description keeps its photo.
+            let photo = std::env::temp_dir().join(format!("wenming-{}.jpg", uuid::Uuid::new_v4()));
+            std::fs::write(
+                &photo,
+                wenming_store::photo::synthetic_jpeg(77, Some(jiff::Timestamp::now()), None),
+            )
+            .unwrap();
+            c.goto(&app.url("/cases/new")).await.unwrap();
+            fill(c, "f-address", "望岳路 12 号").await;
+            c.find(Locator::Id("f-photos"))
+                .await
+                .unwrap()
+                .send_keys(photo.to_str().unwrap())
+                .await
+                .unwrap();
+            c.find(Locator::Css("button[type=submit].primary"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            c.wait()
+                .for_element(Locator::Css(".staged img"))
+                .await
+                .unwrap();
+            shot_at(c, ".staged", &format!("report-kept-photo-{tag}")).await;
+            let _ = std::fs::remove_file(photo);
+        }
+        "leader" => {
+            c.goto(&app.url("/cases/metrics")).await.unwrap();
+            shot(c, &format!("metrics-{tag}")).await;
+            if !phone {
+                // On paper: A4 landscape, every column.
+                let pdf = c
+                    .print(
+                        fantoccini::wd::PrintConfiguration::builder()
+                            .orientation(fantoccini::wd::PrintOrientation::Landscape)
+                            .build()
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert!(pdf.starts_with(b"%PDF"));
+                std::fs::write(shot_dir().join(format!("metrics-print-{tag}.pdf")), pdf).unwrap();
+            }
         }
         _ => {}
+    }
+    if phone {
+        // The phone's menu opens to show every place this role may go.
+        c.find(Locator::Css("label.nav-button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let nav = c.find(Locator::Css("nav.main-nav")).await.unwrap();
+        assert!(nav.is_displayed().await.unwrap(), "the menu opens");
+        shot(c, &format!("menu-{who}-{tag}")).await;
     }
 }
 
@@ -1150,5 +1221,28 @@ async fn a_day_per_role_starts_from_a_home_page_that_says_what_needs_them() {
             day_walk(&c, &app, tag, who, english).await;
             c.close().await.unwrap();
         }
+    }
+    // The whole audit log is the administrator's: the day's work in words,
+    // each record named and linked.
+    for (phone, tag, english) in [(false, "desktop-zh", false), (true, "phone-en", true)] {
+        let c = browser(&driver, phone).await;
+        sign_in(&c, &app, "admin", helpers::ADMIN_PASSWORD).await;
+        if english {
+            c.goto(&app.url("/lang?to=en&back=/")).await.unwrap();
+        }
+        c.goto(&app.url("/audit")).await.unwrap();
+        let log = body_text(&c).await;
+        assert!(!log.contains("audit_action."), "actions in words: {log}");
+        assert!(!log.contains("audit_field."), "fields in words: {log}");
+        assert!(
+            c.find_all(Locator::Css("ol.timeline a[href^='/cases/']"))
+                .await
+                .unwrap()
+                .len()
+                > 3,
+            "cases are named and linked"
+        );
+        shot(&c, &format!("audit-admin-{tag}")).await;
+        c.close().await.unwrap();
     }
 }

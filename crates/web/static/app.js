@@ -1,6 +1,13 @@
 // Helps for every page; each page works without them.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  // The camera button hides its file input: it says how many are chosen.
+  for (const input of document.querySelectorAll("label.camera input[type=file]")) {
+    const picked = input.parentElement.querySelector(".picked");
+    input.addEventListener("change", () => {
+      if (picked) picked.textContent = input.files.length ? ` · ${picked.dataset.one.replace("{n}", input.files.length)}` : "";
+    });
+  }
   // A long list of units to tick: typing narrows it (ticked ones stay shown).
   for (const picker of document.querySelectorAll(".unit-picker")) {
     const filter = picker.querySelector(".unit-filter");

@@ -135,10 +135,14 @@ pub async fn page(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
                 return None;
             }
             let n = inside.len() as f64;
-            let at = (
-                inside.iter().map(|p| p.0).sum::<f64>() / n,
-                inside.iter().map(|p| p.1).sum::<f64>() / n,
-            );
+            let lon = inside.iter().map(|p| p.0).sum::<f64>() / n;
+            // A district's name goes over its top row of cells, clear of
+            // the names of the streets in it, which sit in their middles.
+            let lat = match r.level {
+                RegionLevel::District => inside.iter().map(|p| p.1).fold(f64::MIN, f64::max),
+                _ => inside.iter().map(|p| p.1).sum::<f64>() / n,
+            };
+            let at = (lon, lat);
             Some((r.name.as_str(), class, at))
         })
         .collect();
