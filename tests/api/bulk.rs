@@ -76,21 +76,18 @@ async fn bulk_register_then_dispatch_names_each_case_and_its_unit(b: Backend) {
     assert_eq!(result.matches("<tr>").count(), cases.len() + 1);
 
     // The API dispatches them and names each case's unit.
-    let fresh: Vec<serde_json::Value> = {
-        let mut v = vec![];
-        for c in &cases {
-            let r = call(
-                Method::GET,
-                &format!("/cases/{}", c["id"].as_str().unwrap()),
-                &office,
-            )
-            .send()
-            .await
-            .unwrap();
-            v.push(r.json::<serde_json::Value>().await.unwrap());
-        }
-        v
+    let read = |c: &serde_json::Value| {
+        call(
+            Method::GET,
+            &format!("/cases/{}", c["id"].as_str().unwrap()),
+            &office,
+        )
+        .send()
     };
+    let mut fresh: Vec<serde_json::Value> = vec![];
+    for c in &cases {
+        fresh.push(read(c).await.unwrap().json().await.unwrap());
+    }
     assert!(fresh.iter().all(|c| c["state"] == "registered"));
     let body = |step: &str, cs: &[serde_json::Value]| json!({"step": step, "cases": cs.iter().map(|c| json!({"id": c["id"], "version": c["version"]})).collect::<Vec<_>>()});
     // A stale version anywhere: 409 and nothing dispatched.
@@ -102,17 +99,7 @@ async fn bulk_register_then_dispatch_names_each_case_and_its_unit(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    let first = call(
-        Method::GET,
-        &format!("/cases/{}", fresh[0]["id"].as_str().unwrap()),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json::<serde_json::Value>()
-    .await
-    .unwrap();
+    let first: serde_json::Value = read(&fresh[0]).await.unwrap().json().await.unwrap();
     assert_eq!(first["state"], "registered", "all or nothing");
 
     let r = call(Method::POST, "/cases/bulk", &office)
@@ -137,17 +124,7 @@ async fn bulk_register_then_dispatch_names_each_case_and_its_unit(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT, "the version moved on");
-    let now = call(
-        Method::GET,
-        &format!("/cases/{}", fresh[0]["id"].as_str().unwrap()),
-        &office,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json::<serde_json::Value>()
-    .await
-    .unwrap();
+    let now: serde_json::Value = read(&fresh[0]).await.unwrap().json().await.unwrap();
     let r = call(Method::POST, "/cases/bulk", &office)
         .json(&body("register", std::slice::from_ref(&now)))
         .send()

@@ -474,6 +474,18 @@ fn step_from(pairs: &[(String, String)], tz: &jiff::tz::TimeZone) -> Result<(Ste
     Ok((step, version))
 }
 
+/// The case page again, the step's form as it was sent and what was wrong.
+async fn sent_back(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    form: &[(String, String)],
+    r: &Refusal,
+) -> AppResult<Response> {
+    let attempt = Attempt::new(auth.lang, form, r);
+    show_page(state, auth, id, None, Some(attempt), false).await
+}
+
 pub async fn take_step(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -502,15 +514,7 @@ pub async fn take_step(
     let (step, version) = match parsed {
         Ok(s) => s,
         Err(r) => {
-            return show_page(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(Attempt::new(auth.lang, &f.form, &r)),
-                false,
-            )
-            .await;
+            return sent_back(&state, &auth, id, &f.form, &r).await;
         }
     };
     let photo_ids = match crate::service::photos::stage_all(&state, &auth, "photos", f.photos).await
@@ -522,15 +526,7 @@ pub async fn take_step(
                 field: "photos",
                 code,
             };
-            return show_page(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(Attempt::new(auth.lang, &f.form, &r)),
-                false,
-            )
-            .await;
+            return sent_back(&state, &auth, id, &f.form, &r).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -553,17 +549,7 @@ pub async fn take_step(
     }
     match result {
         Ok(_) => Ok(see_other(&format!("/cases/{id}"), "step_taken")),
-        Err(StepError::Refused(r)) => {
-            show_page(
-                &state,
-                &auth,
-                id,
-                None,
-                Some(Attempt::new(auth.lang, &f.form, &r)),
-                false,
-            )
-            .await
-        }
+        Err(StepError::Refused(r)) => sent_back(&state, &auth, id, &f.form, &r).await,
         Err(StepError::Store(StoreError::Conflict)) => {
             show_page(&state, &auth, id, None, None, true).await
         }
