@@ -27,6 +27,7 @@ struct FileConfig {
     max_connections: Option<u32>,
     files_bucket: Option<String>,
     photo_max_mb: Option<u64>,
+    material_max_mb: Option<u64>,
     photo_far_metres: Option<u64>,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
@@ -46,6 +47,7 @@ pub struct Config {
     /// An S3 bucket for files instead of `data_dir/files`.
     pub files_bucket: Option<String>,
     pub photo_max_mb: u64,
+    pub material_max_mb: u64,
     pub photo_far_metres: u64,
     /// Where escalations are posted, and the key they are signed with.
     pub webhook: Option<(String, String)>,
@@ -283,6 +285,13 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
         1..=50,
         10,
     )?;
+    let material_max_mb = number(
+        "WENMING_MATERIAL_MAX_MB",
+        file.material_max_mb,
+        "material_max_mb",
+        1..=500,
+        50,
+    )?;
     let photo_far_metres = number(
         "WENMING_PHOTO_FAR_METRES",
         file.photo_far_metres,
@@ -346,6 +355,7 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
     Ok(Config {
         files_bucket,
         photo_max_mb,
+        material_max_mb,
         photo_far_metres,
         webhook,
         escalate_head_after_hours,

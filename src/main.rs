@@ -363,6 +363,7 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     };
     let web = WebConfig {
         demo_loading: demo_loading.clone(),
+        material_max_bytes: cfg.material_max_mb as usize * 1024 * 1024,
         listen: cfg.listen,
         secure_cookies: cfg
             .public_url

@@ -12,6 +12,7 @@ mod bulk;
 mod cases;
 mod cli;
 mod escalation;
+mod evidence;
 mod finding;
 mod forms;
 mod framework;

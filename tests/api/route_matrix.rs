@@ -61,6 +61,8 @@ struct Ids {
     case: String,
     photo: String,
     category: String,
+    /// A material requirement 市城市管理局 provides.
+    requirement: String,
     /// Nothing has this id.
     none: String,
 }
@@ -144,6 +146,11 @@ async fn ids(app: &TestApp) -> Ids {
         case: String::new(),
         photo: String::new(),
         category: crate::cases::sub(&cats, "0201").id.to_string(),
+        requirement: one(
+            app,
+            &format!("SELECT id FROM evidence_requirement WHERE unit_id = '{city_unit}' ORDER BY id LIMIT 1"),
+        )
+        .await,
         none: uuid::Uuid::now_v7().to_string(),
         fm_unit: app.unit_id("凤鸣区城市管理局").await.to_string(),
         city_unit,
@@ -417,6 +424,75 @@ fn rows(i: &Ids) -> Vec<Row> {
     let p = format!("/cases/{}/step", i.case);
     r(Page, "POST", "/cases/{id}/step", &p, [OK, OK, OK, OK, 403]);
     r(Page, "GET", "/tasks", "", all(200));
+    // The evidence archive: units their own, the office reviews, leaders read.
+    let (viewers, submitters) = ([200, 200, 403, 200, 200], [OK, OK, 403, OK, 403]);
+    r(Page, "GET", "/evidence", "", viewers);
+    r(
+        Page,
+        "GET",
+        "/evidence/review",
+        "",
+        [200, 200, 403, 403, 403],
+    );
+    r(Page, "POST", "/evidence/filing", "", office_only);
+    let q = format!("/evidence/requirements/{}", i.requirement);
+    r(Page, "GET", "/evidence/requirements/{id}", &q, viewers);
+    r(Page, "POST", "/evidence/requirements/{id}", &q, office_only);
+    let p = format!("{q}/materials");
+    r(
+        Page,
+        "POST",
+        "/evidence/requirements/{id}/materials",
+        &p,
+        submitters,
+    );
+    let p = format!("{q}/link");
+    r(
+        Page,
+        "POST",
+        "/evidence/requirements/{id}/link",
+        &p,
+        submitters,
+    );
+    let p = format!("/evidence/submissions/{}/decide", i.none);
+    r(
+        Page,
+        "POST",
+        "/evidence/submissions/{id}/decide",
+        &p,
+        [404, 404, 403, 403, 403],
+    );
+    let p = format!("/evidence/materials/{}/file", i.none);
+    r(
+        Page,
+        "GET",
+        "/evidence/materials/{id}/file",
+        &p,
+        [404, 404, 403, 404, 404],
+    );
+    r(Api, "GET", "/evidence/requirements", "", viewers);
+    r(Api, "GET", "/evidence/requirements/{id}", &q, viewers);
+    r(Api, "PUT", "/evidence/requirements/{id}", &q, office_only);
+    r(Api, "POST", "/evidence/materials", "", submitters);
+    r(
+        Api,
+        "GET",
+        "/evidence/materials/{id}/file",
+        &p,
+        [404, 404, 403, 404, 404],
+    );
+    let p = format!("/evidence/submissions/{}/decision", i.none);
+    r(
+        Api,
+        "POST",
+        "/evidence/submissions/{id}/decision",
+        &p,
+        office_only,
+    );
+    let p = format!("/frameworks/{}/filing", i.framework);
+    r(Api, "PUT", "/frameworks/{id}/filing", &p, office_only);
+    let p = format!("/frameworks/{}/completeness", i.framework);
+    r(Api, "GET", "/frameworks/{id}/completeness", &p, viewers);
     r(Page, "GET", "/tasks.xlsx", "", all(200));
     let p = format!("/tasks/{}", i.edu_task);
     r(Page, "GET", "/tasks/{id}", &p, [200, 200, 404, 404, 200]);
@@ -818,6 +894,7 @@ fn every_route_has_a_row_in_the_role_matrix() {
         case: "c".into(),
         photo: "ph".into(),
         category: "k".into(),
+        requirement: "q".into(),
         none: "n".into(),
     };
     let listed: BTreeSet<(bool, String, String)> = rows(&dummy)

@@ -30,6 +30,9 @@ pub const ENTITY_TYPES: &[&str] = &[
     "site_type",
     "standard",
     "task",
+    "evidence_requirement",
+    "material",
+    "submission",
 ];
 
 /// Every action the log records besides a case's steps
@@ -50,6 +53,9 @@ pub const ACTIONS: &[&str] = &[
     "grant",
     "revoke",
     "escalate",
+    "link",
+    "accept",
+    "return",
 ];
 
 /// Whether `action` on `entity_type` is one the log's readers have words for.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod calendar;
 pub mod case;
+pub mod evidence;
 pub mod framework;
 pub mod geo;
 pub mod inspection;

@@ -45,10 +45,16 @@ pub enum Action {
     ManageRounds,
     /// Record findings at the sites one is sent to.
     Inspect,
+    /// See evidence requirements and materials: one's own unit's, or all.
+    ViewEvidence,
+    /// File materials for one's unit's requirements.
+    SubmitEvidence,
+    /// Set requirements and the filing window, accept or return materials.
+    ReviewEvidence,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -69,6 +75,9 @@ impl Action {
         Action::ViewRounds,
         Action::ManageRounds,
         Action::Inspect,
+        Action::ViewEvidence,
+        Action::SubmitEvidence,
+        Action::ReviewEvidence,
     ];
 
     /// The roles whose grants carry this action.
@@ -94,6 +103,9 @@ impl Action {
             Action::ViewRounds => &[Administrator, Office, Inspector, Leader],
             Action::ManageRounds => &[Administrator, Office],
             Action::Inspect => &[Administrator, Office, Inspector],
+            Action::ViewEvidence => &[Administrator, Office, UnitStaff, Leader],
+            Action::SubmitEvidence => &[Administrator, Office, UnitStaff],
+            Action::ReviewEvidence => &[Administrator, Office],
         }
     }
 
@@ -112,6 +124,7 @@ impl Action {
                 | Action::ViewCases
                 | Action::ViewSites
                 | Action::ViewRounds
+                | Action::ViewEvidence
         )
     }
 
@@ -127,6 +140,7 @@ impl Action {
             Action::ReportCases | Action::WorkCases => Action::ViewCases,
             Action::ManageSites => Action::ViewSites,
             Action::ManageRounds | Action::Inspect => Action::ViewRounds,
+            Action::SubmitEvidence | Action::ReviewEvidence => Action::ViewEvidence,
             other => other,
         }
     }
@@ -262,6 +276,8 @@ pub mod may {
         ManageSites,
         ManageRounds,
         Inspect,
+        SubmitEvidence,
+        ReviewEvidence,
     );
 }
 

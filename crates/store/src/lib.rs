@@ -10,6 +10,7 @@ pub mod demo;
 pub mod dice;
 mod error;
 pub mod escalation;
+pub mod evidence;
 pub mod files;
 pub mod framework;
 mod group_commit;

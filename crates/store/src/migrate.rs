@@ -82,6 +82,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "verifier",
         sql: include_str!("../migrations/0014_verifier.sql"),
     },
+    Migration {
+        version: 15,
+        name: "evidence archive",
+        sql: include_str!("../migrations/0015_evidence.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

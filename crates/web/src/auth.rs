@@ -310,6 +310,129 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 /// At most this many photos come with one form.
 pub const MAX_PHOTOS: usize = 9;
 
+/// The file inputs a multipart form may carry: their field name, the cap on
+/// each, how many, and the error codes when one is too large or too many.
+struct Files {
+    field: &'static str,
+    cap: usize,
+    most: usize,
+    too_large: &'static str,
+    too_many: &'static str,
+}
+
+/// Reads a multipart form: its text fields and its files. A file over the
+/// cap stops being kept at the cap (the form comes back with the reason);
+/// past twice what the form may carry, the request is cut off.
+async fn read_parts(
+    mp: &mut axum::extract::Multipart,
+    files: Files,
+) -> AppResult<(
+    Vec<(String, String)>,
+    Vec<bytes::Bytes>,
+    Option<&'static str>,
+)> {
+    let malformed = || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
+    let ceiling = 2 * (files.most * files.cap + MAX_FORM_BYTES);
+    let mut read = 0usize;
+    let (mut pairs, mut kept, mut error) = (vec![], vec![], None);
+    while let Some(mut field) = mp.next_field().await.map_err(|_| malformed())? {
+        let name = field.name().unwrap_or("").to_string();
+        let is_file = name == files.field;
+        let limit = if is_file { files.cap } else { MAX_FORM_BYTES };
+        let mut bytes = vec![];
+        let mut too_big = false;
+        while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
+            read += chunk.len();
+            if read > ceiling {
+                return Err(AppError::PayloadTooLarge);
+            }
+            if too_big || bytes.len() + chunk.len() > limit {
+                too_big = true;
+                continue;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if !is_file {
+            if too_big {
+                return Err(malformed());
+            }
+            pairs.push((name, String::from_utf8(bytes).map_err(|_| malformed())?));
+        } else if too_big {
+            error = Some(files.too_large);
+        } else if kept.len() >= files.most {
+            error = Some(files.too_many);
+        } else if !bytes.is_empty() {
+            // An empty file input still sends an empty part.
+            kept.push(bytes::Bytes::from(bytes));
+        }
+    }
+    Ok((pairs, kept, error))
+}
+
+/// A form with one document (`file`), as a material is filed: its fields,
+/// the file when one came, and the file's error when it was too large. The
+/// CSRF token is checked before anything is kept.
+pub struct CsrfUpload<T> {
+    pub auth: Auth,
+    pub form: T,
+    pub file: Option<bytes::Bytes>,
+    pub file_error: Option<&'static str>,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfUpload<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &AppState) -> AppResult<Self> {
+        let malformed =
+            || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            // Posted plainly, the form has its fields and no file.
+            let f = CsrfForm::<T>::from_request(req, state).await?;
+            return Ok(CsrfUpload {
+                auth: f.auth,
+                form: f.form,
+                file: None,
+                file_error: None,
+            });
+        }
+        let (mut parts, body) = req.into_parts();
+        let auth = Auth::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let mut mp = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| malformed())?;
+        let (pairs, mut files, file_error) = read_parts(
+            &mut mp,
+            Files {
+                field: "file",
+                cap: state.config.material_max_bytes,
+                most: 1,
+                too_large: "file_too_large",
+                too_many: "one_file",
+            },
+        )
+        .await?;
+        let csrf = pairs
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        auth.check_csrf(csrf)?;
+        let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| malformed())?;
+        let form: T = serde_urlencoded::from_str(&encoded).map_err(|_| malformed())?;
+        Ok(CsrfUpload {
+            auth,
+            form,
+            file: files.pop(),
+            file_error,
+        })
+    }
+}
+
 /// A form that may carry photos (a report, a step): its text fields, as
 /// `CsrfForm` would read them, and the files sent as `photos` when it is
 /// posted as multipart. The CSRF
@@ -352,44 +475,17 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
         let malformed =
             || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
         let cap = state.config.photo_rules.max_bytes;
-        // The most a form may carry is what the photo settings allow plus
-        // its fields; twice that is read (and the excess dropped) so the
-        // person gets the form back with the reason, and past it the
-        // request is cut off.
-        let ceiling = 2 * (MAX_PHOTOS * cap + MAX_FORM_BYTES);
-        let mut read = 0usize;
-        let (mut pairs, mut photos, mut photo_error) = (vec![], vec![], None);
-        while let Some(mut field) = mp.next_field().await.map_err(|_| malformed())? {
-            let name = field.name().unwrap_or("").to_string();
-            let is_photo = name == "photos";
-            let limit = if is_photo { cap } else { MAX_FORM_BYTES };
-            let mut bytes = vec![];
-            let mut too_big = false;
-            while let Some(chunk) = field.chunk().await.map_err(|_| malformed())? {
-                read += chunk.len();
-                if read > ceiling {
-                    return Err(AppError::PayloadTooLarge);
-                }
-                if too_big || bytes.len() + chunk.len() > limit {
-                    too_big = true;
-                    continue;
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            if !is_photo {
-                if too_big {
-                    return Err(malformed());
-                }
-                pairs.push((name, String::from_utf8(bytes).map_err(|_| malformed())?));
-            } else if too_big {
-                photo_error = Some("photo_too_large");
-            } else if photos.len() >= MAX_PHOTOS {
-                photo_error = Some("too_many_photos");
-            } else if !bytes.is_empty() {
-                // An empty file input still sends an empty part.
-                photos.push(bytes::Bytes::from(bytes));
-            }
-        }
+        let (pairs, photos, photo_error) = read_parts(
+            &mut mp,
+            Files {
+                field: "photos",
+                cap,
+                most: MAX_PHOTOS,
+                too_large: "photo_too_large",
+                too_many: "too_many_photos",
+            },
+        )
+        .await?;
         let csrf = pairs
             .iter()
             .find(|(k, _)| k == "csrf")

@@ -63,6 +63,8 @@ pub struct WebConfig {
     pub photo_rules: wenming_store::photo::PhotoRules,
     /// The demo city being loaded behind the running server, if it is.
     pub demo_loading: Option<Arc<DemoLoading>>,
+    /// The largest evidence material one upload may be.
+    pub material_max_bytes: usize,
 }
 
 /// How far the demo city has loaded while the server already answers: the
@@ -95,6 +97,7 @@ impl WebConfig {
             files: wenming_store::files::Files::memory(),
             photo_rules: wenming_store::photo::PhotoRules::default(),
             demo_loading: None,
+            material_max_bytes: 50 << 20,
         }
     }
 }

@@ -32,13 +32,14 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 11] = [
+        let items: [(&str, &str, Option<Action>); 12] = [
             ("/", "nav.home", None),
             ("/cases", "nav.cases", Some(Action::ViewCases)),
             ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
             ("/inspect", "nav.inspect", Some(Action::Inspect)),
             ("/sites", "nav.sites", Some(Action::ViewSites)),
             ("/rounds", "nav.rounds", Some(Action::ViewRounds)),
+            ("/evidence", "nav.evidence", Some(Action::ViewEvidence)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),
@@ -136,6 +137,16 @@ impl PageCtx {
 
     pub fn dt_micros(&self, micros: &i64) -> String {
         self.dt(&wenming_store::ts(*micros))
+    }
+
+    /// A file's size: "340 KB", "2.1 MB".
+    pub fn bytes(&self, n: &i64) -> String {
+        let n = *n as f64;
+        if n >= 1024.0 * 1024.0 {
+            format!("{:.1} MB", n / (1024.0 * 1024.0))
+        } else {
+            format!("{:.0} KB", (n / 1024.0).ceil())
+        }
     }
 
     pub fn num(&self, n: &i64) -> String {

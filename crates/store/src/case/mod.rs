@@ -8,7 +8,7 @@ mod calendar;
 mod catalogue;
 pub mod duplicate;
 mod intake;
-mod notify;
+pub(crate) mod notify;
 mod query;
 mod routing;
 mod step;

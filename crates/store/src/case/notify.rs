@@ -142,7 +142,7 @@ pub(crate) async fn after_step(
 }
 
 /// The unit's active accounts.
-async fn unit_accounts(
+pub(crate) async fn unit_accounts(
     conn: &mut AnyConnection,
     unit: Option<Uuid>,
 ) -> Result<Vec<String>, StoreError> {

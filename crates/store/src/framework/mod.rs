@@ -133,6 +133,10 @@ pub async fn set_status(
     if n.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
+    // In force, its standards reviewed by materials ask for them.
+    if status == FrameworkStatus::Active {
+        crate::evidence::ensure_defaults(&mut tx, ctx, id).await?;
+    }
     #[derive(Serialize)]
     struct S {
         status: FrameworkStatus,

@@ -467,6 +467,8 @@ pub async fn clone(
     let now = now_micros();
     insert_framework(&mut tx, id, &doc, FrameworkStatus::Draft, Some(from), now).await?;
     insert_tree(&mut tx, id, &doc.tree, &index, now, &|_, _| {}).await?;
+    // The materials each standard asks for carry over to next year's.
+    crate::evidence::copy_requirements(&mut tx, from, id).await?;
     #[derive(Serialize)]
     struct Cloned<'a> {
         from: Uuid,

@@ -5,6 +5,7 @@
 mod audit;
 mod cases;
 mod dto;
+mod evidence;
 mod frameworks;
 mod notifications;
 mod photos;
@@ -99,6 +100,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::metrics))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::read))
+        .routes(routes!(evidence::requirements))
+        .routes(routes!(evidence::requirement, evidence::update_requirement))
+        .routes(routes!(evidence::file))
+        .routes(routes!(evidence::material_file))
+        .routes(routes!(evidence::decide))
+        .routes(routes!(evidence::set_filing))
+        .routes(routes!(evidence::completeness))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

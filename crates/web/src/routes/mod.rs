@@ -4,6 +4,7 @@
 mod account;
 mod audit;
 mod cases;
+mod evidence;
 mod frameworks;
 mod home;
 mod notifications;
@@ -171,6 +172,20 @@ fn pages() -> Pages {
             "/frameworks/{id}/tasks",
             get(tasks::bulk_form).post(tasks::bulk),
         )
+        .route("/evidence", get(evidence::index))
+        .route("/evidence/review", get(evidence::review))
+        .route("/evidence/filing", post(evidence::filing))
+        .route(
+            "/evidence/requirements/{id}",
+            get(evidence::requirement).post(evidence::edit),
+        )
+        .route(
+            "/evidence/requirements/{id}/materials",
+            post(evidence::upload).body_limit(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/evidence/requirements/{id}/link", post(evidence::link))
+        .route("/evidence/submissions/{id}/decide", post(evidence::decide))
+        .route("/evidence/materials/{id}/file", get(evidence::download))
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))

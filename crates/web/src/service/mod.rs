@@ -3,6 +3,7 @@
 //! handler and an API handler each read their request (a form, a JSON
 //! body), call the function here or the store's, and shape the answer.
 
+pub mod evidence;
 pub mod metrics;
 pub mod photos;
 pub mod queue;

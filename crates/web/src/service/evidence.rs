@@ -1,0 +1,67 @@
+//! Evidence actions both the pages and the API take.
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::AppResult;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::framework::EvidenceType;
+use wenming_domain::policy::Action;
+use wenming_store::evidence::{self as ev, RequirementEdit};
+
+/// A material's file as filed, under its own name, for whoever may see
+/// its unit's materials.
+pub async fn download(state: &AppState, auth: &Auth, id: Uuid) -> AppResult<Response> {
+    let scope = auth.scope(Action::ViewEvidence)?;
+    let m = ev::material(&state.store, &scope, id).await?;
+    let bytes = ev::material_file(&state.config.files, &m).await?;
+    let name = crate::page::urlencode(&m.file_name);
+    Ok((
+        [
+            (header::CONTENT_TYPE, m.kind.mime().to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{name}"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A requirement's edit as a form or a JSON body gives it, checked.
+pub fn parse_edit(
+    evidence_type: &str,
+    title: &str,
+    needed: i64,
+    unit_id: Option<Uuid>,
+    due_on: Option<&str>,
+) -> Result<RequirementEdit, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let t = EvidenceType::parse(evidence_type.trim());
+    if t.is_none() {
+        e.add("evidence_type", "invalid_choice");
+    }
+    let due = match due_on.map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => match d.parse::<jiff::civil::Date>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                e.add("due_on", "invalid_date");
+                None
+            }
+        },
+    };
+    match t {
+        Some(evidence_type) if e.is_empty() => Ok(RequirementEdit {
+            evidence_type,
+            title: title.to_string(),
+            needed,
+            unit_id,
+            due_on: due,
+        }),
+        _ => Err(e),
+    }
+}

@@ -1,0 +1,406 @@
+//! The evidence archive (台账): requirements made from the framework and
+//! carried to its clone, materials filed once and reviewed, the filing
+//! window, completeness, permissions and hostile files.
+
+use crate::helpers::*;
+use crate::on_both;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both!(
+    requirements_follow_the_framework_and_carry_over_to_its_clone,
+    a_material_is_filed_once_reviewed_and_counted_inside_its_window,
+);
+
+async fn active_framework(app: &TestApp) -> uuid::Uuid {
+    wenming_store::framework::active(&app.store)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn requirements(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
+    let call = bearer(&format!("http://{}", app.addr));
+    let r = call(
+        Method::GET,
+        &format!("/evidence/requirements{query}"),
+        token,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+async fn requirements_follow_the_framework_and_carry_over_to_its_clone(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let office = app.token("office", false).await;
+    let id = active_framework(&app).await;
+    // One requirement per evidence type of every standard reviewed by
+    // materials (a statement where it names none), counted from the
+    // framework itself.
+    let doc = wenming_store::framework::export(&app.store, id)
+        .await
+        .unwrap();
+    let expected: usize = wenming_domain::framework::standards(&doc)
+        .iter()
+        .map(|(_, s)| wenming_domain::evidence::defaults(s.standard.as_ref().unwrap()).len())
+        .sum();
+    assert!(expected > 20, "{expected}");
+    let all = requirements(&app, &office, "").await;
+    assert_eq!(all.len(), expected);
+    assert!(all.iter().all(|q| q["state"] == "missing"));
+    // Provided by the standard's lead unit.
+    let lead_of = |code: &str| {
+        wenming_domain::framework::standards(&doc)
+            .into_iter()
+            .find(|(_, s)| s.code.as_deref() == Some(code))
+            .and_then(|(_, s)| s.standard.as_ref().unwrap().lead_unit.clone())
+    };
+    for q in &all {
+        assert_eq!(
+            q["unit"].as_str().map(str::to_string),
+            lead_of(q["standard_code"].as_str().unwrap()),
+            "{q}"
+        );
+    }
+    // A unit sees its own, and only those.
+    let unit = app.token("unit", false).await;
+    let own = requirements(&app, &unit, "").await;
+    let theirs = all.iter().filter(|q| q["unit"] == "市城市管理局").count();
+    assert!(theirs > 0);
+    assert_eq!(own.len(), theirs);
+    assert!(own.iter().all(|q| q["unit"] == "市城市管理局"));
+    let foreign = all.iter().find(|q| q["unit"] != "市城市管理局").unwrap();
+    let r = call(
+        Method::GET,
+        &format!("/evidence/requirements/{}", foreign["id"].as_str().unwrap()),
+        &unit,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "another unit's: as if absent"
+    );
+
+    // The office edits one; the clone carries the edit.
+    let q = &all[0];
+    let r = call(
+        Method::PUT,
+        &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()),
+        &office,
+    )
+    .json(
+        &json!({"evidence_type": q["evidence_type"], "title": "年度工作方案及分工表", "needed": 2,
+        "unit_id": q["unit_id"], "due_on": "2027-03-31", "version": q["version"]}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let edited: Value = r.json().await.unwrap();
+    assert_eq!(
+        (edited["needed"].as_i64(), edited["due_on"].as_str()),
+        (Some(2), Some("2027-03-31"))
+    );
+    // A second edit on the old version is a conflict.
+    let r = call(
+        Method::PUT,
+        &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()),
+        &office,
+    )
+    .json(&json!({"evidence_type": q["evidence_type"], "title": "x", "needed": 1, "version": q["version"]}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let r = call(Method::POST, &format!("/frameworks/{id}/clone"), &office)
+        .json(&json!({"name": "青岚市测评体系（下一年度）", "year": 2028}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let clone: Value = r.json().await.unwrap();
+    let copied = requirements(
+        &app,
+        &office,
+        &format!("?framework_id={}", clone["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(copied.len(), expected);
+    let same = copied
+        .iter()
+        .find(|c| c["standard_code"] == q["standard_code"] && c["title"] == "年度工作方案及分工表")
+        .expect("the edited requirement is copied");
+    assert_eq!(same["needed"], 2);
+}
+
+/// A small real PDF (as far as the sniffing goes) with distinct bytes.
+fn pdf(n: u32) -> Vec<u8> {
+    format!("%PDF-1.7\n% 青岚市 材料 {n}\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")
+        .into_bytes()
+}
+
+async fn a_material_is_filed_once_reviewed_and_counted_inside_its_window(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let base = format!("http://{}", app.addr);
+    let call = bearer(&base);
+    let (office, unit) = (
+        app.token("office", false).await,
+        app.token("unit", false).await,
+    );
+    let id = active_framework(&app).await;
+    // The evaluation in August 2027: the window is August 2026 to July 2027.
+    let r = call(Method::PUT, &format!("/frameworks/{id}/filing"), &office)
+        .json(&json!({"evaluation_on": "2027-08-20", "window_months": 12}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let own = requirements(&app, &unit, "").await;
+    assert!(own.len() >= 2, "the unit has requirements to meet");
+    let (a, b2) = (
+        own[0]["id"].as_str().unwrap(),
+        own[1]["id"].as_str().unwrap(),
+    );
+    let file = |reqs: &str, date: &str, bytes: Vec<u8>| {
+        call(Method::POST, "/evidence/materials", &unit)
+            .query(&[
+                ("requirement_ids", reqs),
+                ("title", "关于开展市容环境整治的通知"),
+                ("evidence_type", "policy_document"),
+                ("doc_date", date),
+                ("doc_number", "青城管〔2026〕12号"),
+                ("file_name", "整治通知.pdf"),
+            ])
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+    };
+    let r = file(a, "2026-09-15", pdf(1)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let first: Value = r.json().await.unwrap();
+    assert_eq!(first["material"]["kind"], "pdf");
+    assert_eq!(first["material"]["in_window"], true);
+    assert_eq!(first["already_filed"], false);
+    // The same file for a second requirement: stored once, linked, and said.
+    let r = file(b2, "2026-09-15", pdf(1)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["already_filed"], true);
+    assert_eq!(again["material"]["id"], first["material"]["id"]);
+    assert_eq!(again["linked"], json!([b2]));
+    assert_eq!(app.count("evidence_file").await, 1);
+    assert_eq!(app.count("material").await, 1);
+    assert_eq!(app.count("submission").await, 2);
+    // Its bytes come back as filed.
+    let r = call(
+        Method::GET,
+        &format!(
+            "/evidence/materials/{}/file",
+            first["material"]["id"].as_str().unwrap()
+        ),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf(1));
+
+    // Hostile and broken files are refused by content, naming the field.
+    for (bytes, code) in [
+        (
+            b"<html><script>alert(1)</script></html>".to_vec(),
+            "not_a_document",
+        ),
+        (b"MZ\x90\x00\x03 an executable".to_vec(), "not_a_document"),
+        (vec![], "empty_file"),
+    ] {
+        let r = file(a, "2026-09-15", bytes).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(
+            (
+                e["errors"][0]["field"].as_str(),
+                e["errors"][0]["code"].as_str()
+            ),
+            (Some("file"), Some(code))
+        );
+    }
+    assert_eq!(app.count("material").await, 1, "nothing stored");
+    // Another unit's requirement, by id: as if absent.
+    let all = requirements(&app, &office, "").await;
+    let foreign = all.iter().find(|q| q["unit"] != "市城市管理局").unwrap();
+    let r = file(foreign["id"].as_str().unwrap(), "2026-09-15", pdf(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Dated before the window: filed, flagged, and not counted once accepted.
+    let r = file(a, "2025-12-01", pdf(3)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let old: Value = r.json().await.unwrap();
+    assert_eq!(old["material"]["in_window"], false);
+
+    let detail = |q: &str| {
+        let call = bearer(&base);
+        let office = office.clone();
+        let q = q.to_string();
+        async move {
+            call(Method::GET, &format!("/evidence/requirements/{q}"), &office)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let d = detail(a).await;
+    assert_eq!(d["requirement"]["state"], "submitted");
+    assert_eq!(
+        (d["window_start"].as_str(), d["window_end"].as_str()),
+        (Some("2026-08-01"), Some("2027-08-01"))
+    );
+    let sub_of = |d: &Value, material: &Value| {
+        d["submissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["material"]["id"] == material["material"]["id"])
+            .unwrap()
+            .clone()
+    };
+    let decide = |s: &Value, decision: &str, reason: &str| {
+        call(
+            Method::POST,
+            &format!(
+                "/evidence/submissions/{}/decision",
+                s["id"].as_str().unwrap()
+            ),
+            &office,
+        )
+        .json(&json!({"version": s["version"], "decision": decision, "reason": reason}))
+    };
+    // The old one is accepted: still not met, it lies outside the window.
+    let s_old = sub_of(&d, &old);
+    assert_eq!(
+        decide(&s_old, "accept", "").send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    // The same decision on the version read before: one wins.
+    assert_eq!(
+        decide(&s_old, "return", "重复")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CONFLICT
+    );
+    // Returning needs a reason.
+    let s_new = sub_of(&d, &first);
+    let r = decide(&s_new, "return", " ").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["errors"][0]["field"], "reason");
+    assert_eq!(
+        decide(&s_new, "return", "缺少盖章页")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let d = detail(a).await;
+    assert_eq!(d["requirement"]["state"], "returned");
+    assert_eq!(d["requirement"]["accepted_outside"], 1);
+    assert_eq!(sub_of(&d, &first)["reason"], "缺少盖章页");
+    // The unit is told, with the reason.
+    let notes: Value = call(Method::GET, "/notifications", &unit)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let returned: Vec<&Value> = notes
+        .as_array()
+        .or_else(|| notes["items"].as_array())
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "material_returned")
+        .collect();
+    assert_eq!(returned.len(), 1, "{notes}");
+    assert_eq!(returned[0]["reason"], "缺少盖章页");
+    // Filed again after the return, then accepted: met.
+    let r = file(a, "2026-09-15", pdf(1)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let d = detail(a).await;
+    assert_eq!(d["requirement"]["state"], "submitted");
+    let s_new = sub_of(&d, &first);
+    assert_eq!(
+        decide(&s_new, "accept", "").send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let d = detail(a).await;
+    assert_eq!(d["requirement"]["state"], "met");
+    // A unit may not decide.
+    let r = call(
+        Method::POST,
+        &format!(
+            "/evidence/submissions/{}/decision",
+            s_new["id"].as_str().unwrap()
+        ),
+        &unit,
+    )
+    .json(&json!({"version": 9, "decision": "accept"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Completeness counts what the list says.
+    let report: Value = call(
+        Method::GET,
+        &format!("/frameworks/{id}/completeness"),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let all = requirements(&app, &office, "").await;
+    let met = all.iter().filter(|q| q["state"] == "met").count() as i64;
+    assert_eq!(report["total"]["met"].as_i64(), Some(met));
+    assert_eq!(report["total"]["required"].as_i64(), Some(all.len() as i64));
+    let city = report["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "市城市管理局")
+        .unwrap();
+    assert_eq!(city["completeness"]["met"], 1);
+    // The aspect above the met standard counts it too.
+    let code = all.iter().find(|q| q["state"] == "met").unwrap()["standard_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let aspect = code.split('.').next().unwrap();
+    let node = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "aspect" && n["code"] == aspect)
+        .unwrap();
+    assert!(node["completeness"]["met"].as_i64().unwrap() >= 1);
+}
