@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 on_both!(
     requirements_follow_the_framework_and_carry_over_to_its_clone,
     a_material_is_filed_once_reviewed_and_counted_inside_its_window,
+    the_pages_file_review_and_return_a_material,
 );
 
 async fn active_framework(app: &TestApp) -> uuid::Uuid {
@@ -403,4 +404,111 @@ async fn a_material_is_filed_once_reviewed_and_counted_inside_its_window(b: Back
         .find(|n| n["kind"] == "aspect" && n["code"] == aspect)
         .unwrap();
     assert!(node["completeness"]["met"].as_i64().unwrap() >= 1);
+}
+
+/// The same round through the pages, as a unit's clerk and the office do it.
+async fn the_pages_file_review_and_return_a_material(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let unit = app.as_role("unit").await;
+    let token = app.token("unit", false).await;
+    let q = requirements(&app, &token, "").await[0].clone();
+    let q_id = q["id"].as_str().unwrap().to_string();
+    let (_, page) = unit.get_text("/evidence").await;
+    assert!(
+        page.contains(q["title"].as_str().unwrap()),
+        "the unit's list"
+    );
+    let form = |bytes: Vec<u8>, title: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", unit.csrf.clone())
+            .text("title", title.to_string())
+            .text("evidence_type", "statement")
+            .text("doc_date", "2026-10-08")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("说明.pdf"),
+            )
+    };
+    let url = unit.url(&format!("/evidence/requirements/{q_id}/materials"));
+    // A web page renamed .pdf: refused beside the file, the title kept.
+    let r = unit
+        .client
+        .post(&url)
+        .multipart(form(b"<!doctype html><p>hi".to_vec(), "路灯维修情况说明"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"e-file\">⚠ 这不是 PDF"), "{html}");
+    assert!(html.contains("value=\"路灯维修情况说明\""));
+    let r = unit
+        .client
+        .post(&url)
+        .multipart(form(pdf(7), "路灯维修情况说明"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = unit
+        .get_text(&format!("/evidence/requirements/{q_id}"))
+        .await;
+    assert!(page.contains("路灯维修情况说明") && page.contains("待审核"));
+
+    // The office finds it in its queue and returns it with a reason.
+    let office = app.as_role("office").await;
+    let (_, queue) = office.get_text("/evidence/review").await;
+    assert!(queue.contains("路灯维修情况说明"));
+    let detail: Value = bearer(&format!("http://{}", app.addr))(
+        Method::GET,
+        &format!("/evidence/requirements/{q_id}"),
+        &app.token("office", false).await,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let s = &detail["submissions"][0];
+    let decide = format!("/evidence/submissions/{}/decide", s["id"].as_str().unwrap());
+    let version = s["version"].to_string();
+    let r = office
+        .post(
+            &decide,
+            &[
+                ("decision", "return"),
+                ("reason", ""),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("请填写此项"));
+    let r = office
+        .post(
+            &decide,
+            &[
+                ("decision", "return"),
+                ("reason", "缺少现场照片"),
+                ("version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The unit reads why, and the notice opens the requirement.
+    let (_, notes) = unit.get_text("/notifications").await;
+    assert!(notes.contains("被退回：缺少现场照片"), "{notes}");
+    let id = wenming_store::escalation::notifications(&app.store, app.user_id("unit").await, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.kind == "material_returned")
+        .unwrap()
+        .id;
+    let r = unit.post(&format!("/notifications/{id}/open"), &[]).await;
+    assert_eq!(location(&r), format!("/evidence/requirements/{q_id}"));
+    // The office's archive page drills down from the tree.
+    let (_, archive) = office.get_text("/evidence").await;
+    assert!(archive.contains("逐项标准") && archive.contains(q["standard_code"].as_str().unwrap()));
 }

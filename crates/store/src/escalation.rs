@@ -326,6 +326,9 @@ pub struct Notification {
     pub deadline: Option<Timestamp>,
     /// The unit that handled or asked.
     pub unit: Option<String>,
+    /// For a material returned: the requirement, and the material's title.
+    pub requirement: Option<Uuid>,
+    pub title: Option<String>,
     pub created_at: Timestamp,
     pub read: bool,
 }
@@ -364,6 +367,10 @@ pub async fn notifications(
                     .as_str()
                     .and_then(|d| d.parse::<Timestamp>().ok()),
                 unit: v["unit"].as_str().map(str::to_string),
+                requirement: v["requirement"]
+                    .as_str()
+                    .and_then(|r| Uuid::parse_str(r).ok()),
+                title: v["title"].as_str().map(str::to_string),
                 created_at: crate::ts(r.try_get("created_at")?),
                 read: read_at.is_some(),
             })
@@ -380,17 +387,33 @@ pub async fn unread(store: &Store, user: Uuid) -> Result<i64, StoreError> {
     .await?)
 }
 
-/// Marks one of this person's notifications read and gives the case it is
+/// What a notification is about: its case, or a material requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    Case(Uuid),
+    Requirement(Uuid),
+    Nothing,
+}
+
+/// Marks one of this person's notifications read and gives what it is
 /// about. Someone else's is not found.
-pub async fn open(store: &Store, user: Uuid, id: Uuid) -> Result<Option<Uuid>, StoreError> {
+pub async fn open(store: &Store, user: Uuid, id: Uuid) -> Result<About, StoreError> {
     mark_read(store, user, Some(id)).await?;
-    let case: Option<String> =
-        sqlx::query_scalar("SELECT case_id FROM notification WHERE id = $1 AND user_id = $2")
-            .bind(id.to_string())
-            .bind(user.to_string())
-            .fetch_one(store.reader())
-            .await?;
-    case.as_deref().map(parse_uuid).transpose()
+    let row = sqlx::query("SELECT case_id, data FROM notification WHERE id = $1 AND user_id = $2")
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .fetch_one(store.reader())
+        .await?;
+    let case: Option<String> = row.try_get("case_id")?;
+    if let Some(c) = case {
+        return Ok(About::Case(parse_uuid(&c)?));
+    }
+    let data: String = row.try_get("data")?;
+    let v: serde_json::Value = crate::error::stored_json("notification data", &data)?;
+    Ok(v["requirement"]
+        .as_str()
+        .and_then(|r| Uuid::parse_str(r).ok())
+        .map_or(About::Nothing, About::Requirement))
 }
 
 /// Marks one (or, with None, all) of this person's notifications read.

@@ -21,7 +21,8 @@ pub struct NotificationDto {
     /// the office's `reason` when refused, the new `deadline` when an
     /// extension is granted); verify_assigned (to the verifier, with the
     /// handling `unit`); ask_waiting (to the office: `ask`, `reason`,
-    /// `unit`).
+    /// `unit`); material_returned (to the unit: the office's `reason`, the
+    /// material's `title`, its `requirement_id`).
     pub kind: String,
     pub case_id: Option<Uuid>,
     pub case_number: Option<String>,
@@ -34,6 +35,8 @@ pub struct NotificationDto {
     pub approved: Option<bool>,
     pub deadline: Option<String>,
     pub unit: Option<String>,
+    pub requirement_id: Option<Uuid>,
+    pub title: Option<String>,
     pub created_at: String,
     pub read: bool,
 }
@@ -52,6 +55,8 @@ fn dto(n: Notification) -> NotificationDto {
         approved: n.approved,
         deadline: n.deadline.map(|d| d.to_string()),
         unit: n.unit,
+        requirement_id: n.requirement,
+        title: n.title,
         created_at: n.created_at.to_string(),
         read: n.read,
     }

@@ -52,6 +52,15 @@ impl ListPage {
                 return fill("notification.case_dispatched", &[("deadline", &deadline)]);
             }
             "case_rework" => return fill("notification.case_rework", &[("reason", reason)]),
+            "material_returned" => {
+                return fill(
+                    "notification.material_returned",
+                    &[
+                        ("title", n.title.as_deref().unwrap_or("")),
+                        ("reason", reason),
+                    ],
+                );
+            }
             "verify_assigned" => return fill("notification.verify_assigned", &[("unit", unit)]),
             "ask_waiting" => {
                 return fill(
@@ -126,8 +135,10 @@ pub async fn open(
     ApiPath(id): ApiPath<Uuid>,
     f: CsrfForm<super::account::Nothing>,
 ) -> AppResult<Response> {
-    let target = escalation::open(&state.store, f.auth.user.id, id)
-        .await?
-        .map_or_else(|| "/notifications".to_string(), |c| format!("/cases/{c}"));
+    let target = match escalation::open(&state.store, f.auth.user.id, id).await? {
+        escalation::About::Case(c) => format!("/cases/{c}"),
+        escalation::About::Requirement(q) => format!("/evidence/requirements/{q}"),
+        escalation::About::Nothing => "/notifications".to_string(),
+    };
     Ok(axum::response::Redirect::to(&target).into_response())
 }
