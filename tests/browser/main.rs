@@ -1246,3 +1246,93 @@ async fn a_day_per_role_starts_from_a_home_page_that_says_what_needs_them() {
         c.close().await.unwrap();
     }
 }
+
+/// The evidence archive: a unit's list and upload on a phone, the office's
+/// completeness drill-down and review on a desktop, in both languages.
+async fn evidence_walk(c: &Client, app: &TestApp, who: &str, tag: &str, english: bool) {
+    sign_in(c, app, who, DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/")).await.unwrap();
+    }
+    c.goto(&app.url("/evidence")).await.unwrap();
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    shot(c, &format!("evidence-{who}-{tag}")).await;
+    if who == "unit" {
+        // The first requirement: file a PDF for it from the phone.
+        c.find(Locator::Css(
+            "table.list a[href^='/evidence/requirements/']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        c.wait()
+            .for_element(Locator::Css("form[enctype='multipart/form-data']"))
+            .await
+            .unwrap();
+        shot(c, &format!("evidence-requirement-unit-{tag}")).await;
+        let file = std::env::temp_dir().join(format!("wenming-{}.pdf", uuid::Uuid::new_v4()));
+        std::fs::write(&file, format!("%PDF-1.7\n% {tag}\n%%EOF\n")).unwrap();
+        fill(
+            c,
+            "f-title",
+            if english {
+                "Street lighting repairs"
+            } else {
+                "路灯维修情况说明"
+            },
+        )
+        .await;
+        c.execute(
+            "document.getElementById('f-doc_date').value = '2026-10-08'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        c.find(Locator::Id("f-file"))
+            .await
+            .unwrap()
+            .send_keys(file.to_str().unwrap())
+            .await
+            .unwrap();
+        c.find(Locator::Css(
+            "form[enctype='multipart/form-data'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        c.wait().for_element(Locator::Css("p.flash")).await.unwrap();
+        assert!(body_text(c).await.contains(if english {
+            "Waiting for review"
+        } else {
+            "待审核"
+        }));
+        shot_at(c, "ul.materials", &format!("evidence-filed-unit-{tag}")).await;
+        let _ = std::fs::remove_file(file);
+    } else {
+        c.goto(&app.url("/evidence/review")).await.unwrap();
+        shot(c, &format!("evidence-review-{who}-{tag}")).await;
+        c.goto(&app.url("/evidence?state=missing")).await.unwrap();
+        shot(c, &format!("evidence-missing-{who}-{tag}")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_pages_for_a_unit_on_a_phone_and_the_office_on_a_desktop() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    for (who, phone, tag, english) in [
+        ("unit", true, "phone-zh", false),
+        ("unit", true, "phone-en", true),
+        ("office", false, "desktop-zh", false),
+        ("office", false, "desktop-en", true),
+    ] {
+        let c = browser(&driver, phone).await;
+        evidence_walk(&c, &app, who, tag, english).await;
+        c.close().await.unwrap();
+    }
+}

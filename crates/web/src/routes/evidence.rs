@@ -56,6 +56,8 @@ struct IndexPage {
     query_state: String,
     may_review: bool,
     waiting: usize,
+    /// Sees every unit (the office, leaders): the tree and the units.
+    whole: bool,
 }
 
 impl IndexPage {
@@ -120,6 +122,7 @@ pub async fn index(
         query_state: q.state,
         may_review,
         waiting,
+        whole,
     };
     Ok(render(&page))
 }
