@@ -368,6 +368,33 @@ async fn a_material_is_filed_once_reviewed_and_counted_inside_its_window(b: Back
     .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
+    // Found by words of the title or by its document number, and by state.
+    let find = |q: &str| {
+        call(Method::GET, "/evidence/materials", &office)
+            .query(&[("q", q)])
+            .send()
+    };
+    let found: Vec<Value> = find("市容环境").await.unwrap().json().await.unwrap();
+    assert_eq!(found.len(), 2, "the notice and the older one");
+    let found: Vec<Value> = find("青城管〔2026〕12")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    let found: Vec<Value> = find("垃圾分类").await.unwrap().json().await.unwrap();
+    assert!(found.is_empty());
+    let accepted: Vec<Value> = call(Method::GET, "/evidence/materials", &office)
+        .query(&[("state", "accepted"), ("from", "2026-08-01")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["id"], first["material"]["id"]);
     // Completeness counts what the list says.
     let report: Value = call(
         Method::GET,

@@ -435,6 +435,8 @@ fn rows(i: &Ids) -> Vec<Row> {
         [200, 200, 403, 403, 403],
     );
     r(Page, "POST", "/evidence/filing", "", office_only);
+    r(Page, "GET", "/evidence/materials", "", viewers);
+    r(Api, "GET", "/evidence/materials", "", viewers);
     let q = format!("/evidence/requirements/{}", i.requirement);
     r(Page, "GET", "/evidence/requirements/{id}", &q, viewers);
     r(Page, "POST", "/evidence/requirements/{id}", &q, office_only);

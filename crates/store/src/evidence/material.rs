@@ -481,6 +481,86 @@ pub async fn link_material(
     Ok(changed)
 }
 
+/// What a search of the archive asks for; every part optional.
+#[derive(Debug, Clone, Default)]
+pub struct MaterialFilter {
+    /// Words of the title or the document number.
+    pub words: Option<String>,
+    pub unit_id: Option<Uuid>,
+    pub evidence_type: Option<EvidenceType>,
+    /// Offered for a requirement of this standard.
+    pub standard_id: Option<Uuid>,
+    /// Dated on or after / on or before.
+    pub from: Option<jiff::civil::Date>,
+    pub until: Option<jiff::civil::Date>,
+    /// Has a submission in this state.
+    pub state: Option<SubmissionState>,
+    pub limit: i64,
+}
+
+/// Materials in scope matching the filter, newest document first. Words
+/// are matched with LIKE on the title and document number (Chinese text
+/// has no word breaks; at an archive's scale this is quick), behind this
+/// one function so it can become full-text search later.
+pub async fn search_materials(
+    store: &Store,
+    scope: &wenming_domain::policy::Scope,
+    f: &MaterialFilter,
+) -> Result<Vec<Material>, StoreError> {
+    let mut sql = crate::sql::Sql::new(&format!(
+        "{} JOIN region r ON r.id = u.region_id WHERE 1 = 1",
+        MATERIAL
+    ));
+    sql.scope(scope, "r.path", Some("u.id"));
+    if let Some(w) = f.words.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        let p = sql.text_arg(crate::sql::contains_pattern(w));
+        sql.push(&format!(
+            " AND (LOWER(m.title) LIKE {p} ESCAPE '\\' OR LOWER(COALESCE(m.doc_number, '')) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(u) = f.unit_id {
+        let p = sql.text_arg(u.to_string());
+        sql.push(&format!(" AND m.unit_id = {p}"));
+    }
+    if let Some(t) = f.evidence_type {
+        let p = sql.text_arg(t.code());
+        sql.push(&format!(" AND m.evidence_type = {p}"));
+    }
+    if let Some(d) = f.from {
+        let p = sql.text_arg(d.to_string());
+        sql.push(&format!(" AND m.doc_date >= {p}"));
+    }
+    if let Some(d) = f.until {
+        let p = sql.text_arg(d.to_string());
+        sql.push(&format!(" AND m.doc_date <= {p}"));
+    }
+    match (f.standard_id, f.state) {
+        (None, None) => {}
+        (standard, state) => {
+            let mut cond = String::from(
+                " AND EXISTS (SELECT 1 FROM submission s JOIN evidence_requirement q ON q.id = s.requirement_id \
+                 WHERE s.material_id = m.id",
+            );
+            if let Some(st) = standard {
+                let p = sql.text_arg(st.to_string());
+                cond.push_str(&format!(" AND q.standard_id = {p}"));
+            }
+            if let Some(st) = state {
+                let p = sql.text_arg(st.code());
+                cond.push_str(&format!(" AND s.state = {p}"));
+            }
+            cond.push(')');
+            sql.push(&cond);
+        }
+    }
+    let p = sql.int_arg(f.limit.clamp(1, 500));
+    sql.push(&format!(
+        " ORDER BY m.doc_date DESC, m.created_at DESC, m.id LIMIT {p}"
+    ));
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    rows.iter().map(material_from_row).collect()
+}
+
 /// A unit's materials, newest first (to link one to another requirement).
 pub async fn unit_materials(store: &Store, unit_id: Uuid) -> Result<Vec<Material>, StoreError> {
     let rows = sqlx::query(&format!(

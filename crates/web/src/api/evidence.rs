@@ -540,3 +540,50 @@ pub async fn completeness(
             .collect(),
     }))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MaterialQuery {
+    /// Words of the title or the document number.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    unit_id: String,
+    /// policy_document, statement, photo or statistics_table
+    #[serde(default)]
+    evidence_type: String,
+    /// Dated on or after, YYYY-MM-DD.
+    #[serde(default)]
+    from: String,
+    /// Dated on or before.
+    #[serde(default)]
+    until: String,
+    /// Has a submission submitted, accepted or returned.
+    #[serde(default)]
+    state: String,
+}
+
+/// Finds materials the caller may see, newest document first (200 at most).
+#[utoipa::path(get, path = "/evidence/materials", tag = "evidence", params(MaterialQuery),
+    responses((status = 200, body = Vec<MaterialDto>)))]
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<MaterialQuery>,
+) -> AppResult<Json<Vec<MaterialDto>>> {
+    let scope = auth.scope(Action::ViewEvidence)?;
+    let f = crate::service::evidence::material_filter(
+        &q.q,
+        &q.unit_id,
+        &q.evidence_type,
+        &q.from,
+        &q.until,
+        &q.state,
+    );
+    let found = ev::search_materials(&state.store, &scope, &f).await?;
+    let framework = framework_or_active(&state, None).await?;
+    let w = ev::window(&state.store, framework, crate::service::today(&state)).await?;
+    Ok(Json(
+        found.into_iter().map(|m| material_dto(m, &w)).collect(),
+    ))
+}

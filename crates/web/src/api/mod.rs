@@ -102,7 +102,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::read))
         .routes(routes!(evidence::requirements))
         .routes(routes!(evidence::requirement, evidence::update_requirement))
-        .routes(routes!(evidence::file))
+        .routes(routes!(evidence::file, evidence::search))
         .routes(routes!(evidence::material_file))
         .routes(routes!(evidence::decide))
         .routes(routes!(evidence::set_filing))

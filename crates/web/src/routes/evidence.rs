@@ -585,3 +585,69 @@ pub async fn download(
 ) -> AppResult<Response> {
     crate::service::evidence::download(&state, &auth, id).await
 }
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub unit: String,
+    /// The evidence type.
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub until: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+#[derive(Template)]
+#[template(path = "evidence/materials.html")]
+struct SearchPage {
+    p: PageCtx,
+    query: SearchQuery,
+    found: Vec<Material>,
+    window: Window,
+    units: Vec<Unit>,
+    types: Vec<&'static str>,
+}
+
+impl SearchPage {
+    fn in_window(&self, m: &Material) -> bool {
+        self.window.contains(m.doc_date)
+    }
+}
+
+/// Finds materials by words of their title or document number, by unit,
+/// type, date and state.
+pub async fn search(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> AppResult<Response> {
+    let scope = auth.scope(Action::ViewEvidence)?;
+    let f = crate::service::evidence::material_filter(
+        &q.q, &q.unit, &q.kind, &q.from, &q.until, &q.state,
+    );
+    let found = ev::search_materials(&state.store, &scope, &f).await?;
+    let fw = framework::active(&state.store)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let today = crate::service::today(&state);
+    let page = SearchPage {
+        p: PageCtx::new(&auth, &state),
+        window: ev::window(&state.store, fw.id, today).await?,
+        units: if scope.is_everything() {
+            let city = org::whole_city(&state.store).await?;
+            org::all_units(&state.store, &city, true).await?
+        } else {
+            vec![]
+        },
+        types: EvidenceType::ALL.iter().map(|t| t.code()).collect(),
+        found,
+        query: q,
+    };
+    Ok(render(&page))
+}

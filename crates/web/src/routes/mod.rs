@@ -174,6 +174,7 @@ fn pages() -> Pages {
         )
         .route("/evidence", get(evidence::index))
         .route("/evidence/review", get(evidence::review))
+        .route("/evidence/materials", get(evidence::search))
         .route("/evidence/filing", post(evidence::filing))
         .route(
             "/evidence/requirements/{id}",

@@ -65,3 +65,25 @@ pub fn parse_edit(
         _ => Err(e),
     }
 }
+
+/// A search of the archive from its text fields (a page's query or the
+/// API's); parts that do not parse are left out.
+pub fn material_filter(
+    words: &str,
+    unit: &str,
+    evidence_type: &str,
+    from: &str,
+    until: &str,
+    state: &str,
+) -> ev::MaterialFilter {
+    ev::MaterialFilter {
+        words: Some(words.trim().to_string()).filter(|w| !w.is_empty()),
+        unit_id: Uuid::parse_str(unit.trim()).ok(),
+        evidence_type: EvidenceType::parse(evidence_type.trim()),
+        standard_id: None,
+        from: from.trim().parse().ok(),
+        until: until.trim().parse().ok(),
+        state: wenming_domain::evidence::SubmissionState::parse(state.trim()),
+        limit: 200,
+    }
+}
