@@ -11,6 +11,7 @@ on_both!(
     requirements_follow_the_framework_and_carry_over_to_its_clone,
     a_material_is_filed_once_reviewed_and_counted_inside_its_window,
     the_pages_file_review_and_return_a_material,
+    a_statistics_table_is_built_from_the_cases_it_counts,
 );
 
 async fn active_framework(app: &TestApp) -> uuid::Uuid {
@@ -538,4 +539,151 @@ async fn the_pages_file_review_and_return_a_material(b: Backend) {
     // The office's archive page drills down from the tree.
     let (_, archive) = office.get_text("/evidence").await;
     assert!(archive.contains("逐项标准") && archive.contains(q["standard_code"].as_str().unwrap()));
+}
+
+/// A statistics table wenming builds from the cases: its figures are the
+/// cases' own, recounted here from the records.
+async fn a_statistics_table_is_built_from_the_cases_it_counts(b: Backend) {
+    use crate::cases::{IN_FM, IN_LJ, catalogue, register_and_dispatch, report, sub};
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let office = app.token("office", false).await;
+    let cats = catalogue(&app).await;
+    // Two of class 01 (市容环境) and one of another class, this month.
+    for (code, at) in [("0101", IN_LJ), ("0102", IN_FM), ("0601", IN_LJ)] {
+        let c = report(&app, &office, sub(&cats, code).id, at).await;
+        register_and_dispatch(&app, &office, &c, "市城市管理局", 48).await;
+    }
+    let all = requirements(&app, &office, "").await;
+    let q = all
+        .iter()
+        .find(|q| q["evidence_type"] == "statistics_table")
+        .expect("a statistics table is required")
+        .clone();
+    let id = q["id"].as_str().unwrap();
+    // Without a source there is nothing to build from.
+    let r = call(
+        Method::POST,
+        &format!("/evidence/requirements/{id}/generate"),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            e["errors"][0]["field"].as_str(),
+            e["errors"][0]["code"].as_str()
+        ),
+        (Some("source"), Some("no_source"))
+    );
+    let r = call(
+        Method::PUT,
+        &format!("/evidence/requirements/{id}"),
+        &office,
+    )
+    .json(
+        &json!({"evidence_type": "statistics_table", "title": q["title"], "needed": 1,
+            "unit_id": q["unit_id"], "version": q["version"],
+            "source": {"kind": "case_statistics", "categories": ["01"]}}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let set: Value = r.json().await.unwrap();
+    assert_eq!(set["source"]["kind"], "case_statistics");
+    // A unit may not generate.
+    let unit = app.token("unit", false).await;
+    let r = call(
+        Method::POST,
+        &format!("/evidence/requirements/{id}/generate"),
+        &unit,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = call(
+        Method::POST,
+        &format!("/evidence/requirements/{id}/generate"),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap();
+    let status = r.status();
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let m = &made["material"];
+    assert_eq!(m["kind"], "xlsx");
+    assert_eq!(m["evidence_type"], "statistics_table");
+    assert_eq!(m["generated_from"]["source"]["kind"], "case_statistics");
+    assert_eq!(
+        m["generated_from"]["data_sha256"].as_str().unwrap().len(),
+        64
+    );
+    assert!(m["title"].as_str().unwrap().contains("市容环境"), "{m}");
+    // It waits for review like an upload.
+    let d: Value = call(
+        Method::GET,
+        &format!("/evidence/requirements/{id}"),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(d["requirement"]["state"], "submitted");
+
+    // The table's figures, against the cases counted here.
+    let bytes = call(
+        Method::GET,
+        &format!("/evidence/materials/{}/file", m["id"].as_str().unwrap()),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = wb.worksheet_range("案件统计").unwrap();
+    let month = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .strftime("%Y-%m")
+        .to_string();
+    let cell = |r: usize, c: usize| {
+        sheet
+            .get_value((r as u32, c as u32))
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
+    let registered = |unit: &str| {
+        (2..sheet.height())
+            .find(|r| cell(*r, 0) == month && cell(*r, 1) == unit)
+            .map(|r| cell(r, 2))
+    };
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM case_record c JOIN category cat ON cat.id = c.category_id \
+         LEFT JOIN category p ON p.id = cat.parent_id JOIN unit u ON u.id = c.unit_id \
+         WHERE u.name = '市城市管理局' AND (cat.code = '01' OR p.code = '01') AND c.registered_at IS NOT NULL",
+    )
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(counted, 2);
+    assert_eq!(registered("市城市管理局"), Some(counted.to_string()));
+    assert_eq!(
+        registered("全市"),
+        Some(counted.to_string()),
+        "the other class is left out"
+    );
 }

@@ -456,6 +456,22 @@ fn rows(i: &Ids) -> Vec<Row> {
         &p,
         submitters,
     );
+    // The office generates; the requirement names no source, so it hears why.
+    let p = format!("{q}/generate");
+    r(
+        Page,
+        "POST",
+        "/evidence/requirements/{id}/generate",
+        &p,
+        office_only,
+    );
+    r(
+        Api,
+        "POST",
+        "/evidence/requirements/{id}/generate",
+        &p,
+        office_only,
+    );
     let p = format!("/evidence/submissions/{}/decide", i.none);
     r(
         Page,

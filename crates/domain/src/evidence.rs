@@ -124,6 +124,34 @@ pub fn state(needed: i64, t: &Tally) -> RequirementState {
     }
 }
 
+/// Where wenming builds a requirement's material from the work it already
+/// records (自动生成材料), instead of waiting for an upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Source {
+    /// 统计表格: each month of the window, per unit and for the city:
+    /// registered, due, closed and on-time rates, for the cases of these
+    /// category codes (a class takes its subclasses; none: all).
+    CaseStatistics {
+        #[serde(default)]
+        categories: Vec<String>,
+    },
+}
+
+impl Source {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Source::CaseStatistics { .. } => "case_statistics",
+        }
+    }
+    /// The kind of material it makes.
+    pub fn evidence_type(&self) -> EvidenceType {
+        match self {
+            Source::CaseStatistics { .. } => EvidenceType::StatisticsTable,
+        }
+    }
+}
+
 /// A requirement before it is stored: what the office edits, and what
 /// activation creates.
 #[derive(Debug, Clone, PartialEq, Eq)]

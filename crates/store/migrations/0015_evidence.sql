@@ -18,6 +18,9 @@ CREATE TABLE evidence_requirement (
     unit_id TEXT REFERENCES unit (id),
     -- YYYY-MM-DD in the city's calendar.
     due_on TEXT,
+    -- Where wenming builds the material from (JSON, domain::evidence::Source),
+    -- instead of waiting for an upload.
+    source TEXT,
     position BIGINT NOT NULL,
     version BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
@@ -45,6 +48,9 @@ CREATE TABLE material (
     file_name TEXT NOT NULL,
     unit_id TEXT NOT NULL REFERENCES unit (id),
     uploaded_by TEXT REFERENCES app_user (id),
+    -- For a generated material: its source, the SHA-256 of the data it was
+    -- made from and when that data was read (JSON).
+    generated_from TEXT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX material_unit ON material (unit_id, created_at);

@@ -389,9 +389,22 @@ pub async fn metric_records(
     start: jiff::Timestamp,
     end: jiff::Timestamp,
 ) -> Result<Vec<wenming_domain::metrics::CaseRecord>, StoreError> {
+    metric_records_in(store, scope, start, end, &[]).await
+}
+
+/// As `metric_records`, for the cases of these categories (a class takes
+/// its subclasses) only, or of all with none named.
+pub async fn metric_records_in(
+    store: &Store,
+    scope: &Scope,
+    start: jiff::Timestamp,
+    end: jiff::Timestamp,
+    categories: &[Uuid],
+) -> Result<Vec<wenming_domain::metrics::CaseRecord>, StoreError> {
     let mut sql = Sql::new(
         "SELECT c.unit_id, c.source, c.state, c.registered_at, c.dispatched_at, c.deadline, c.handled_at, c.closed_at, \
-         c.reworks, c.extensions FROM case_record c LEFT JOIN region r ON r.id = c.region_id WHERE (",
+         c.reworks, c.extensions FROM case_record c LEFT JOIN region r ON r.id = c.region_id \
+         JOIN category cat ON cat.id = c.category_id WHERE (",
     );
     let (a, b) = (
         sql.int_arg(start.as_microsecond()),
@@ -411,6 +424,16 @@ pub async fn metric_records(
         " OR ({DEADLINE_RUNS} AND c.deadline IS NOT NULL))"
     ));
     scope_cases(&mut sql, scope);
+    if !categories.is_empty() {
+        let ph: Vec<String> = categories
+            .iter()
+            .map(|c| sql.text_arg(c.to_string()))
+            .collect();
+        let list = ph.join(", ");
+        sql.push(&format!(
+            " AND (c.category_id IN ({list}) OR cat.parent_id IN ({list}))"
+        ));
+    }
     // Streamed: a month at city scale is a hundred thousand rows, and each
     // is turned into its small record as it arrives instead of all being
     // held as database rows first.

@@ -39,11 +39,17 @@ pub fn sniff(bytes: &[u8]) -> Result<FileKind, &'static str> {
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err("not_a_document");
     }
-    let archive =
+    let mut archive =
         zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|_| "not_a_document")?;
-    match archive.decompressed_size() {
-        Some(n) if n <= MAX_UNPACKED => {}
-        _ => return Err("zip_bomb"),
+    // The sizes the table of contents declares (entries written with a data
+    // descriptor, as office suites stream them, declare theirs there too).
+    let mut unpacked: u128 = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|_| "not_a_document")?;
+        unpacked += u128::from(entry.size());
+        if unpacked > MAX_UNPACKED {
+            return Err("zip_bomb");
+        }
     }
     let names: Vec<String> = archive
         .file_names()
@@ -81,11 +87,13 @@ pub struct Material {
     pub unit_id: Uuid,
     pub unit_name: String,
     pub uploaded_by: Option<Uuid>,
+    /// For a generated material: its source, the data's SHA-256 and time.
+    pub generated_from: Option<serde_json::Value>,
     pub created_at: jiff::Timestamp,
 }
 
 const MATERIAL: &str = "SELECT m.id, m.sha256, f.kind, f.size, m.evidence_type, m.title, m.doc_date, m.doc_number, \
-     m.file_name, m.unit_id, u.name AS unit_name, m.uploaded_by, m.created_at \
+     m.file_name, m.unit_id, u.name AS unit_name, m.uploaded_by, m.generated_from, m.created_at \
      FROM material m JOIN evidence_file f ON f.sha256 = m.sha256 JOIN unit u ON u.id = m.unit_id";
 
 fn material_from_row(r: &AnyRow) -> Result<Material, StoreError> {
@@ -114,6 +122,10 @@ fn material_from_row(r: &AnyRow) -> Result<Material, StoreError> {
             .as_deref()
             .map(parse_uuid)
             .transpose()?,
+        generated_from: crate::error::stored_json_opt(
+            "material origin",
+            r.try_get::<Option<String>, _>("generated_from")?,
+        )?,
         created_at: crate::ts(r.try_get("created_at")?),
     })
 }
@@ -212,6 +224,8 @@ pub struct MaterialInput {
     pub file_name: String,
     /// The requirements it proves; all of one unit.
     pub requirement_ids: Vec<Uuid>,
+    /// Made by wenming (JSON): what from, the data's SHA-256 and time.
+    pub generated_from: Option<serde_json::Value>,
 }
 
 /// What filing did.
@@ -342,7 +356,7 @@ pub async fn file_material(
             let id = wenming_domain::new_id();
             sqlx::query(
                 "INSERT INTO material (id, sha256, evidence_type, title, doc_date, doc_number, file_name, \
-                 unit_id, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 unit_id, uploaded_by, created_at, generated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(id.to_string())
             .bind(&sha256)
@@ -354,6 +368,7 @@ pub async fn file_material(
             .bind(unit.to_string())
             .bind(ctx.actor_id.map(|u| u.to_string()))
             .bind(now)
+            .bind(input.generated_from.as_ref().map(|g| g.to_string()))
             .execute(&mut *tx)
             .await?;
             (id, false)

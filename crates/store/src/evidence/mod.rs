@@ -33,6 +33,8 @@ pub struct Requirement {
     pub unit_id: Option<Uuid>,
     pub unit_name: Option<String>,
     pub due_on: Option<jiff::civil::Date>,
+    /// Built by wenming from this source, when one is named.
+    pub source: Option<rules::Source>,
     pub version: i64,
     pub tally: Tally,
     pub state: RequirementState,
@@ -242,7 +244,7 @@ pub(crate) async fn copy_requirements(
     to: Uuid,
 ) -> Result<usize, StoreError> {
     let rows = sqlx::query(
-        "SELECT nn.id AS standard_id, q.evidence_type, q.title, q.needed, q.unit_id, q.due_on, q.position \
+        "SELECT nn.id AS standard_id, q.evidence_type, q.title, q.needed, q.unit_id, q.due_on, q.source, q.position \
          FROM evidence_requirement q JOIN framework_node o ON o.id = q.standard_id \
          JOIN framework_node nn ON nn.framework_id = $2 AND nn.code = o.code \
          WHERE q.framework_id = $1 ORDER BY o.code, q.position",
@@ -263,9 +265,10 @@ pub(crate) async fn copy_requirements(
         let standard: String = r.try_get("standard_id")?;
         let unit: Option<String> = r.try_get("unit_id")?;
         let due: Option<String> = r.try_get("due_on")?;
+        let id = wenming_domain::new_id();
         insert(
             conn,
-            wenming_domain::new_id(),
+            id,
             to,
             &standard,
             &d,
@@ -275,12 +278,20 @@ pub(crate) async fn copy_requirements(
             now,
         )
         .await?;
+        let source: Option<String> = r.try_get("source")?;
+        if source.is_some() {
+            sqlx::query("UPDATE evidence_requirement SET source = $1 WHERE id = $2")
+                .bind(source)
+                .bind(id.to_string())
+                .execute(&mut *conn)
+                .await?;
+        }
     }
     Ok(rows.len())
 }
 
 const SELECT: &str = "SELECT q.id, q.framework_id, q.standard_id, q.evidence_type, q.title, q.needed, \
-     q.unit_id, q.due_on, q.version, n.code AS standard_code, n.title AS standard_title, u.name AS unit_name, \
+     q.unit_id, q.due_on, q.source, q.version, n.code AS standard_code, n.title AS standard_title, u.name AS unit_name, \
      (SELECT COUNT(*) FROM submission s JOIN material m ON m.id = s.material_id WHERE s.requirement_id = q.id \
         AND s.state = 'accepted' AND m.doc_date >= $1 AND m.doc_date < $2) AS accepted_in, \
      (SELECT COUNT(*) FROM submission s WHERE s.requirement_id = q.id AND s.state = 'accepted') AS accepted_all, \
@@ -320,6 +331,7 @@ fn from_row(row: &AnyRow, today: jiff::civil::Date) -> Result<Requirement, Store
         unit_name: o("unit_name")?,
         overdue: state != RequirementState::Met && due_on.is_some_and(|d| d < today),
         due_on,
+        source: crate::error::stored_json_opt("requirement source", o("source")?)?,
         version: row.try_get("version")?,
         tally,
         state,
@@ -415,6 +427,7 @@ pub struct RequirementEdit {
     pub needed: i64,
     pub unit_id: Option<Uuid>,
     pub due_on: Option<jiff::civil::Date>,
+    pub source: Option<rules::Source>,
 }
 
 fn check_edit(e: &RequirementEdit) -> Result<(), StoreError> {
@@ -473,6 +486,13 @@ pub async fn add_requirement(
         now_micros(),
     )
     .await?;
+    if let Some(src) = &e.source {
+        sqlx::query("UPDATE evidence_requirement SET source = $1 WHERE id = $2")
+            .bind(serde_json::to_string(src).unwrap_or_default())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
     audit::created(&mut tx, ctx, "evidence_requirement", &id.to_string(), e).await?;
     tx.commit().await?;
     Ok(id)
@@ -496,7 +516,7 @@ pub async fn update_requirement(
     let mut tx = store.begin().await?;
     let n = sqlx::query(
         "UPDATE evidence_requirement SET evidence_type = $1, title = $2, needed = $3, unit_id = $4, \
-         due_on = $5, version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8",
+         due_on = $5, source = $9, version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8",
     )
     .bind(e.evidence_type.code())
     .bind(e.title.trim())
@@ -506,6 +526,7 @@ pub async fn update_requirement(
     .bind(now_micros())
     .bind(id.to_string())
     .bind(expected_version)
+    .bind(e.source.as_ref().and_then(|s| serde_json::to_string(s).ok()))
     .execute(&mut *tx)
     .await?;
     if n.rows_affected() != 1 {
@@ -517,6 +538,7 @@ pub async fn update_requirement(
         needed: before.needed,
         unit_id: before.unit_id,
         due_on: before.due_on,
+        source: before.source,
     };
     audit::changed(
         &mut tx,

@@ -39,6 +39,10 @@ pub struct RequirementDto {
     pub unit: Option<String>,
     /// YYYY-MM-DD
     pub due_on: Option<String>,
+    /// Where wenming builds it from, e.g. {"kind": "case_statistics",
+    /// "categories": []}; none when it waits for uploads.
+    #[schema(value_type = Option<Object>)]
+    pub source: Option<serde_json::Value>,
     /// missing, returned, submitted or met
     pub state: String,
     pub overdue: bool,
@@ -63,6 +67,7 @@ fn requirement_dto(q: Requirement) -> RequirementDto {
         unit_id: q.unit_id,
         unit: q.unit_name,
         due_on: q.due_on.map(|d| d.to_string()),
+        source: q.source.as_ref().and_then(|s| serde_json::to_value(s).ok()),
         state: q.state.code().into(),
         overdue: q.overdue,
         accepted_in_window: q.tally.accepted_in_window,
@@ -90,6 +95,10 @@ pub struct MaterialDto {
     pub file_name: String,
     pub unit_id: Uuid,
     pub unit: String,
+    /// For a material wenming made: its source, the SHA-256 of the data it
+    /// was made from (`data_sha256`) and when that data was read (`data_at`).
+    #[schema(value_type = Option<Object>)]
+    pub generated_from: Option<serde_json::Value>,
     pub created_at: String,
 }
 
@@ -107,6 +116,7 @@ fn material_dto(m: Material, window: &wenming_domain::evidence::Window) -> Mater
         file_name: m.file_name,
         unit_id: m.unit_id,
         unit: m.unit_name,
+        generated_from: m.generated_from,
         created_at: m.created_at.to_string(),
     }
 }
@@ -232,6 +242,11 @@ pub struct RequirementBody {
     pub unit_id: Option<Uuid>,
     /// YYYY-MM-DD
     pub due_on: Option<String>,
+    /// Where wenming builds the material from instead of an upload, e.g.
+    /// {"kind": "case_statistics", "categories": ["01"]}; none for uploads.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
+    pub source: Option<serde_json::Value>,
     /// The version read (updates only).
     #[serde(default)]
     pub version: i64,
@@ -246,12 +261,17 @@ pub async fn update_requirement(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<RequirementBody>,
 ) -> AppResult<Json<RequirementDto>> {
+    let source = match b.source {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v).map(Some).map_err(|_| ()),
+    };
     let edit = crate::service::evidence::parse_edit(
         &b.evidence_type,
         &b.title,
         b.needed,
         b.unit_id,
         b.due_on.as_deref(),
+        source,
     )?;
     ev::update_requirement(&state.store, &auth.ctx(), &permit, id, b.version, &edit).await?;
     let today = crate::service::today(&state);
@@ -342,6 +362,7 @@ pub async fn file(
             q.file_name
         },
         requirement_ids: ids,
+        generated_from: None,
     };
     let filed = ev::file_material(
         &state.store,
@@ -586,4 +607,17 @@ pub async fn search(
     Ok(Json(
         found.into_iter().map(|m| material_dto(m, &w)).collect(),
     ))
+}
+
+/// Builds the requirement's material from its source (the office's), and
+/// offers it for review as any upload; again whenever asked.
+#[utoipa::path(post, path = "/evidence/requirements/{id}/generate", tag = "evidence", params(("id" = Uuid, Path)),
+    responses((status = 201, body = FiledDto), (status = 422, body = ErrorBody)))]
+pub async fn generate(
+    State(state): State<AppState>,
+    Can { auth, .. }: Can<may::ReviewEvidence>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<(StatusCode, Json<FiledDto>)> {
+    let filed = crate::service::evidence::generate(&state, &auth, id).await?;
+    Ok((StatusCode::CREATED, Json(filed_dto(&state, filed).await?)))
 }

@@ -103,6 +103,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::requirements))
         .routes(routes!(evidence::requirement, evidence::update_requirement))
         .routes(routes!(evidence::file, evidence::search))
+        .routes(routes!(evidence::generate))
         .routes(routes!(evidence::material_file))
         .routes(routes!(evidence::decide))
         .routes(routes!(evidence::set_filing))

@@ -153,6 +153,23 @@ impl RequirementPage {
     fn in_window(&self, m: &Material) -> bool {
         self.window.contains(m.doc_date)
     }
+    /// The first characters of the data's hash a generated material carries.
+    fn short_hash(&self, g: &serde_json::Value) -> String {
+        g["data_sha256"]
+            .as_str()
+            .unwrap_or("")
+            .chars()
+            .take(12)
+            .collect()
+    }
+    fn source_categories(&self) -> String {
+        match &self.q.source {
+            Some(wenming_domain::evidence::Source::CaseStatistics { categories }) => {
+                categories.join("、")
+            }
+            None => String::new(),
+        }
+    }
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -327,6 +344,7 @@ pub async fn upload(
                     doc_number: Some(form.doc_number.clone()),
                     file_name,
                     requirement_ids: ids,
+                    generated_from: None,
                 },
                 bytes.clone(),
             )
@@ -402,6 +420,10 @@ pub struct EditForm {
     #[serde(default)]
     due_on: String,
     #[serde(default)]
+    source_kind: String,
+    #[serde(default)]
+    source_categories: String,
+    #[serde(default)]
     version: i64,
 }
 
@@ -421,6 +443,7 @@ pub async fn edit(
         needed,
         Uuid::parse_str(&f.form.unit).ok(),
         Some(&f.form.due_on),
+        crate::service::evidence::source_from_form(&f.form.source_kind, &f.form.source_categories),
     ) {
         Ok(e) => {
             ev::update_requirement(&state.store, &auth.ctx(), &permit, id, f.form.version, &e).await
@@ -650,4 +673,23 @@ pub async fn search(
         query: q,
     };
     Ok(render(&page))
+}
+
+/// Builds the requirement's material from its source (the office's).
+pub async fn generate(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    f: CsrfForm<super::account::Nothing>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    match crate::service::evidence::generate(&state, &auth, id).await {
+        Ok(_) => Ok(see_other(
+            &format!("/evidence/requirements/{id}"),
+            "generated",
+        )),
+        Err(AppError::Invalid(e)) => {
+            requirement_page(&state, &auth, id, None, None, e, false, None).await
+        }
+        Err(e) => Err(e),
+    }
 }

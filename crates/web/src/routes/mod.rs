@@ -185,6 +185,10 @@ fn pages() -> Pages {
             post(evidence::upload).body_limit(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/evidence/requirements/{id}/link", post(evidence::link))
+        .route(
+            "/evidence/requirements/{id}/generate",
+            post(evidence::generate),
+        )
         .route("/evidence/submissions/{id}/decide", post(evidence::decide))
         .route("/evidence/materials/{id}/file", get(evidence::download))
         .route("/audit", get(audit::recent))

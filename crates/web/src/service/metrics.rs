@@ -32,6 +32,18 @@ pub struct MonthMetrics {
 }
 
 pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppResult<MonthMetrics> {
+    month_metrics_of(state, auth, month, &[]).await
+}
+
+/// As `month_metrics`, for the cases of these categories only (the sums are
+/// kept for all categories together, so a category set is counted from the
+/// cases).
+pub async fn month_metrics_of(
+    state: &AppState,
+    auth: &Auth,
+    month: &str,
+    categories: &[Uuid],
+) -> AppResult<MonthMetrics> {
     let scope = auth.scope(Action::ViewCases)?;
     let tz = state.config.timezone.clone();
     let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
@@ -51,7 +63,12 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
     );
     let now = jiff::Timestamp::now();
     let key = month_key(start, &tz);
-    let (per_unit, total) = match tally::month(&state.store, &scope, key).await? {
+    let sums = if categories.is_empty() {
+        tally::month(&state.store, &scope, key).await?
+    } else {
+        None
+    };
+    let (per_unit, total) = match sums {
         Some(sums) => {
             let overdue = tally::overdue_by_unit(&state.store, &scope, now).await?;
             let mut per_unit: BTreeMap<Uuid, Tally> =
@@ -75,7 +92,8 @@ pub async fn month_metrics(state: &AppState, auth: &Auth, month: &str) -> AppRes
         // The sums are being rebuilt (a calendar change, or a database that
         // had cases before they existed): the same figures from the cases.
         None => {
-            let mut records = case::metric_records(&state.store, &scope, start, end).await?;
+            let mut records =
+                case::metric_records_in(&state.store, &scope, start, end, categories).await?;
             let calendar = case::calendar(&state.store, tz).await?;
             let period = Period { start, end };
             // Sorted by unit, each unit's records are one slice: no copies.
