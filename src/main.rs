@@ -321,6 +321,7 @@ async fn load_demo_city_telling(
             demo::DemoPart::City => "the city, its units, people, accounts and framework",
             demo::DemoPart::Cases => "a month of cases with their photos",
             demo::DemoPart::Rounds => "inspection rounds and their findings",
+            demo::DemoPart::Evidence => "evidence materials, filed and reviewed",
             demo::DemoPart::Tallies => "the month tallies the metrics read",
         };
         println!("  demo: {what} ({:.1} s)", started.elapsed().as_secs_f64());

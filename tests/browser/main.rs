@@ -1324,7 +1324,10 @@ async fn evidence_walk(c: &Client, app: &TestApp, who: &str, tag: &str, english:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_pages_for_a_unit_on_a_phone_and_the_office_on_a_desktop() {
     let Some(driver) = start_driver() else { return };
-    let app = TestApp::demo(Backend::Sqlite).await;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
     for (who, phone, tag, english) in [
         ("unit", true, "phone-zh", false),
         ("unit", true, "phone-en", true),

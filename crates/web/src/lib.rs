@@ -76,7 +76,7 @@ pub struct DemoLoading {
 
 impl DemoLoading {
     /// The parts `wenming_store::demo::load_all_telling` reports.
-    pub const PARTS: u8 = 4;
+    pub const PARTS: u8 = 5;
     pub fn part_done(&self) {
         self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }

@@ -4,6 +4,7 @@
 
 mod cases;
 mod catalogue;
+mod evidence;
 mod framework;
 mod rounds;
 mod sites;
@@ -598,6 +599,7 @@ pub enum DemoPart {
     City,
     Cases,
     Rounds,
+    Evidence,
     Tallies,
 }
 
@@ -614,6 +616,8 @@ pub async fn load_all_telling(
         done(DemoPart::Cases);
         rounds::load(store, files).await?;
         done(DemoPart::Rounds);
+        evidence::load(store, files).await?;
+        done(DemoPart::Evidence);
         // The demo's cases are moved back in time after they are made.
         crate::case::tally::rebuild(store).await?;
         done(DemoPart::Tallies);
