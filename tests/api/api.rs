@@ -208,7 +208,8 @@ async fn me_tells_the_caller_what_they_may_do(b: Backend) {
             "view_framework",
             "view_tasks",
             "view_cases",
-            "view_sites"
+            "view_sites",
+            "view_evidence"
         ]),
         "a read-only token may only view"
     );

@@ -411,7 +411,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfUpload<T> {
                 field: "file",
                 cap: state.config.material_max_bytes,
                 most: 1,
-                too_large: "file_too_large",
+                too_large: "material_too_large",
                 too_many: "one_file",
             },
         )

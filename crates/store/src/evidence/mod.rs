@@ -363,7 +363,11 @@ pub async fn requirements(
     f: &RequirementFilter,
     today: jiff::civil::Date,
 ) -> Result<Vec<Requirement>, StoreError> {
-    let w = window(store, framework_id, today).await?;
+    // A framework that does not exist has no requirements.
+    let w = match window(store, framework_id, today).await {
+        Err(StoreError::NotFound) => return Ok(vec![]),
+        other => other?,
+    };
     let mut sql = Sql::new(SELECT);
     let (a, b) = (
         sql.text_arg(w.start.to_string()),

@@ -326,7 +326,7 @@ pub async fn file(
 ) -> AppResult<(StatusCode, Json<FiledDto>)> {
     let bytes = axum::body::to_bytes(body, state.config.material_max_bytes)
         .await
-        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "file_too_large")))?;
+        .map_err(|_| AppError::Invalid(FieldErrors::single("file", "material_too_large")))?;
     let mut errors = FieldErrors::new();
     let evidence_type = EvidenceType::parse(q.evidence_type.trim());
     if evidence_type.is_none() {
