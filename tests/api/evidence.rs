@@ -12,6 +12,7 @@ on_both!(
     a_material_is_filed_once_reviewed_and_counted_inside_its_window,
     the_pages_file_review_and_return_a_material,
     a_statistics_table_is_built_from_the_cases_it_counts,
+    the_filing_package_holds_the_accepted_materials_and_their_index,
 );
 
 async fn active_framework(app: &TestApp) -> uuid::Uuid {
@@ -686,4 +687,138 @@ async fn a_statistics_table_is_built_from_the_cases_it_counts(b: Backend) {
         Some(counted.to_string()),
         "the other class is left out"
     );
+}
+
+/// The filing package holds what the archive accepted inside the window,
+/// a folder per standard, and an index that matches the files.
+async fn the_filing_package_holds_the_accepted_materials_and_their_index(b: Backend) {
+    use sha2::Digest;
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let (office, unit) = (
+        app.token("office", false).await,
+        app.token("unit", false).await,
+    );
+    let own = requirements(&app, &unit, "").await;
+    let mut accepted = vec![];
+    for (i, q) in own.iter().take(3).enumerate() {
+        let date = if i == 2 { "2020-01-01" } else { "2026-06-01" };
+        let r = call(Method::POST, "/evidence/materials", &unit)
+            .query(&[
+                ("requirement_ids", q["id"].as_str().unwrap()),
+                ("title", &format!("材料/{i}")),
+                ("evidence_type", q["evidence_type"].as_str().unwrap()),
+                ("doc_date", date),
+            ])
+            .header("content-type", "application/octet-stream")
+            .body(pdf(100 + i as u32))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let d: Value = call(
+            Method::GET,
+            &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()),
+            &office,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let s = &d["submissions"][0];
+        let r = call(
+            Method::POST,
+            &format!(
+                "/evidence/submissions/{}/decision",
+                s["id"].as_str().unwrap()
+            ),
+            &office,
+        )
+        .json(&json!({"version": s["version"], "decision": "accept"}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        accepted.push((q.clone(), date, pdf(100 + i as u32)));
+    }
+    // A unit may not take the city's package.
+    let r = call(Method::GET, "/evidence/package", &unit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = call(Method::GET, "/evidence/package", &office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    let bytes = r.bytes().await.unwrap().to_vec();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let names: Vec<String> = z
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.to_string())
+        .collect();
+    assert!(
+        names.contains(&"待审材料索引表.xlsx".to_string()),
+        "{names:?}"
+    );
+    // The two dated inside the window are in; the one from 2020 is not.
+    let files: Vec<&String> = names.iter().filter(|n| n.ends_with(".pdf")).collect();
+    assert_eq!(files.len(), 2, "{names:?}");
+    for (i, (q, date, body)) in accepted.iter().take(2).enumerate() {
+        let code = q["standard_code"].as_str().unwrap();
+        // In its standard's folder; the slash in its title is no folder.
+        let name = files
+            .iter()
+            .find(|n| n.contains(&format!("材料_{i}-")))
+            .unwrap_or_else(|| panic!("材料_{i} in {names:?}"));
+        assert!(
+            name.contains(&format!("/{code} ")) && name.contains(date),
+            "{name}"
+        );
+        let mut got = vec![];
+        std::io::Read::read_to_end(&mut z.by_name(name).unwrap(), &mut got).unwrap();
+        assert_eq!(&got, body, "stored as filed");
+    }
+    // The index names each file with its SHA-256.
+    let mut index = vec![];
+    std::io::Read::read_to_end(&mut z.by_name("待审材料索引表.xlsx").unwrap(), &mut index).unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(index)).unwrap();
+    let sheet = wb.worksheet_range("待审材料索引表").unwrap();
+    assert_eq!(sheet.height(), 2 + 2, "title, header and a row a file");
+    for r in 2..sheet.height() as u32 {
+        let file = sheet.get_value((r, 8)).unwrap().to_string();
+        let sha = sheet.get_value((r, 9)).unwrap().to_string();
+        let mut got = vec![];
+        std::io::Read::read_to_end(&mut z.by_name(&file).unwrap(), &mut got).unwrap();
+        assert_eq!(hex::encode(sha2::Sha256::digest(&got)), sha);
+    }
+    // The same data gives the same package.
+    let again = call(Method::GET, "/evidence/package", &office)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let mut z2 = zip::ZipArchive::new(std::io::Cursor::new(again)).unwrap();
+    let names2: Vec<String> = z2
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(names, names2);
+    for n in files {
+        let (mut a, mut b2) = (vec![], vec![]);
+        std::io::Read::read_to_end(&mut z.by_name(n).unwrap(), &mut a).unwrap();
+        std::io::Read::read_to_end(&mut z2.by_name(n).unwrap(), &mut b2).unwrap();
+        assert_eq!(a, b2);
+    }
 }

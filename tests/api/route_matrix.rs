@@ -436,6 +436,20 @@ fn rows(i: &Ids) -> Vec<Row> {
     );
     r(Page, "POST", "/evidence/filing", "", office_only);
     r(Page, "GET", "/evidence/materials", "", viewers);
+    r(
+        Page,
+        "GET",
+        "/evidence/package",
+        "",
+        [200, 200, 403, 403, 403],
+    );
+    r(
+        Api,
+        "GET",
+        "/evidence/package",
+        "",
+        [200, 200, 403, 403, 403],
+    );
     r(Api, "GET", "/evidence/materials", "", viewers);
     let q = format!("/evidence/requirements/{}", i.requirement);
     r(Page, "GET", "/evidence/requirements/{id}", &q, viewers);

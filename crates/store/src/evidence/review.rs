@@ -268,3 +268,95 @@ pub async fn completeness(
         requirements: reqs,
     })
 }
+
+/// One accepted material of a filing package, with the standard it proves
+/// and the aspect and indicator above it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageEntry {
+    /// (code, title) from the aspect down to the standard.
+    pub path: Vec<(String, String)>,
+    pub requirement_title: String,
+    pub material: super::Material,
+}
+
+/// Every accepted material dated inside the window, in the framework's
+/// order (by standard, then requirement, then date): what a filing
+/// package holds.
+pub async fn package_entries(
+    store: &Store,
+    scope: &Scope,
+    framework_id: Uuid,
+    window: &wenming_domain::evidence::Window,
+) -> Result<Vec<PackageEntry>, StoreError> {
+    // The package is the city's filing: the whole archive or nothing.
+    if !scope.is_everything() {
+        return Err(StoreError::Forbidden);
+    }
+    let nodes = sqlx::query(
+        "SELECT id, parent_id, code, title FROM framework_node WHERE framework_id = $1",
+    )
+    .bind(framework_id.to_string())
+    .fetch_all(store.reader())
+    .await?;
+    let mut tree: HashMap<String, (Option<String>, String, String)> = HashMap::new();
+    for r in &nodes {
+        tree.insert(
+            r.try_get("id")?,
+            (
+                r.try_get("parent_id")?,
+                r.try_get("code")?,
+                r.try_get("title")?,
+            ),
+        );
+    }
+    let sql = format!(
+        "{}, q.title AS q_title, q.standard_id AS q_standard, q.position AS q_position FROM {} \
+         WHERE s.state = 'accepted' AND q.framework_id = $1 AND m.doc_date >= $2 AND m.doc_date < $3",
+        submission_select()
+            .split_once(" FROM ")
+            .map(|(select, _)| select.to_string())
+            .unwrap_or_default(),
+        submission_select()
+            .split_once(" FROM ")
+            .map(|(_, from)| from.to_string())
+            .unwrap_or_default()
+            + " JOIN evidence_requirement q ON q.id = s.requirement_id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(framework_id.to_string())
+        .bind(window.start.to_string())
+        .bind(window.end.to_string())
+        .fetch_all(store.reader())
+        .await?;
+    let mut out = vec![];
+    for r in &rows {
+        let s = super::material::submission_from_row(r)?;
+        let mut path = vec![];
+        let mut at: Option<String> = Some(r.try_get("q_standard")?);
+        while let Some(id) = at {
+            let Some((parent, code, title)) = tree.get(&id) else {
+                break;
+            };
+            path.push((code.clone(), title.clone()));
+            at = parent.clone();
+        }
+        path.reverse();
+        out.push((
+            r.try_get::<i64, _>("q_position")?,
+            PackageEntry {
+                path,
+                requirement_title: r.try_get("q_title")?,
+                material: s.material,
+            },
+        ));
+    }
+    out.sort_by_cached_key(|(pos, e)| {
+        (
+            super::code_key(&e.path.last().map(|p| p.0.clone()).unwrap_or_default()),
+            *pos,
+            e.material.doc_date,
+            e.material.id,
+        )
+    });
+    Ok(out.into_iter().map(|(_, e)| e).collect())
+}

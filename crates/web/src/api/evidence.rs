@@ -621,3 +621,12 @@ pub async fn generate(
     let filed = crate::service::evidence::generate(&state, &auth, id).await?;
     Ok((StatusCode::CREATED, Json(filed_dto(&state, filed).await?)))
 }
+
+/// The filing package (网上申报包) of the framework in force, streamed: a
+/// folder per aspect / indicator / standard with every accepted material
+/// dated inside the window, and the index workbook (待审材料索引表).
+#[utoipa::path(get, path = "/evidence/package", tag = "evidence",
+    responses((status = 200, description = "application/zip"), (status = 403, body = ErrorBody)))]
+pub async fn package(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    crate::service::evidence::package(&state, &auth).await
+}

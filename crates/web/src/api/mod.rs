@@ -104,6 +104,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::requirement, evidence::update_requirement))
         .routes(routes!(evidence::file, evidence::search))
         .routes(routes!(evidence::generate))
+        .routes(routes!(evidence::package))
         .routes(routes!(evidence::material_file))
         .routes(routes!(evidence::decide))
         .routes(routes!(evidence::set_filing))

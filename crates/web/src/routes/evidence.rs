@@ -693,3 +693,8 @@ pub async fn generate(
         Err(e) => Err(e),
     }
 }
+
+/// The filing package of accepted materials, streamed as a zip.
+pub async fn package(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    crate::service::evidence::package(&state, &auth).await
+}

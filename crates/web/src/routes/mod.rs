@@ -175,6 +175,7 @@ fn pages() -> Pages {
         .route("/evidence", get(evidence::index))
         .route("/evidence/review", get(evidence::review))
         .route("/evidence/materials", get(evidence::search))
+        .route("/evidence/package", get(evidence::package))
         .route("/evidence/filing", post(evidence::filing))
         .route(
             "/evidence/requirements/{id}",
