@@ -1234,6 +1234,9 @@ async fn a_day_per_role_starts_from_a_home_page_that_says_what_needs_them() {
         let log = body_text(&c).await;
         assert!(!log.contains("audit_action."), "actions in words: {log}");
         assert!(!log.contains("audit_field."), "fields in words: {log}");
+        shot(&c, &format!("audit-admin-{tag}")).await;
+        // The cases' records, named by number and linked.
+        c.goto(&app.url("/audit?entity_type=case")).await.unwrap();
         assert!(
             c.find_all(Locator::Css("ol.timeline a[href^='/cases/']"))
                 .await
@@ -1242,7 +1245,7 @@ async fn a_day_per_role_starts_from_a_home_page_that_says_what_needs_them() {
                 > 3,
             "cases are named and linked"
         );
-        shot(&c, &format!("audit-admin-{tag}")).await;
+        shot(&c, &format!("audit-cases-admin-{tag}")).await;
         c.close().await.unwrap();
     }
 }
