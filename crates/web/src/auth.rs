@@ -369,6 +369,19 @@ async fn read_parts(
     Ok((pairs, kept, error))
 }
 
+/// A multipart form's text fields as `T`, once its CSRF token checks out.
+fn checked_form<T: DeserializeOwned>(auth: &Auth, pairs: &[(String, String)]) -> AppResult<T> {
+    let malformed = || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    auth.check_csrf(csrf)?;
+    let encoded = serde_urlencoded::to_string(pairs).map_err(|_| malformed())?;
+    serde_urlencoded::from_str(&encoded).map_err(|_| malformed())
+}
+
 /// A form with one document (`file`), as a material is filed: its fields,
 /// the file when one came, and the file's error when it was too large. The
 /// CSRF token is checked before anything is kept.
@@ -416,14 +429,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfUpload<T> {
             },
         )
         .await?;
-        let csrf = pairs
-            .iter()
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        auth.check_csrf(csrf)?;
-        let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| malformed())?;
-        let form: T = serde_urlencoded::from_str(&encoded).map_err(|_| malformed())?;
+        let form: T = checked_form(&auth, &pairs)?;
         Ok(CsrfUpload {
             auth,
             form,
@@ -472,8 +478,6 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
             .map_err(|_| {
                 AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"))
             })?;
-        let malformed =
-            || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
         let cap = state.config.photo_rules.max_bytes;
         let (pairs, photos, photo_error) = read_parts(
             &mut mp,
@@ -486,14 +490,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
             },
         )
         .await?;
-        let csrf = pairs
-            .iter()
-            .find(|(k, _)| k == "csrf")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        auth.check_csrf(csrf)?;
-        let encoded = serde_urlencoded::to_string(&pairs).map_err(|_| malformed())?;
-        let form: T = serde_urlencoded::from_str(&encoded).map_err(|_| malformed())?;
+        let form: T = checked_form(&auth, &pairs)?;
         Ok(CsrfMultipart {
             auth,
             form,
