@@ -369,6 +369,14 @@ async fn read_parts(
     Ok((pairs, kept, error))
 }
 
+/// Whether a form was posted as multipart (a file input with a file).
+fn is_multipart(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"))
+}
+
 /// A multipart form's text fields as `T`, once its CSRF token checks out.
 fn checked_form<T: DeserializeOwned>(auth: &Auth, pairs: &[(String, String)]) -> AppResult<T> {
     let malformed = || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
@@ -397,12 +405,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfUpload<T> {
     async fn from_request(req: Request, state: &AppState) -> AppResult<Self> {
         let malformed =
             || AppError::Invalid(wenming_domain::FieldErrors::single("form", "malformed"));
-        let multipart = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        if !multipart {
+        if !is_multipart(&req) {
             // Posted plainly, the form has its fields and no file.
             let f = CsrfForm::<T>::from_request(req, state).await?;
             return Ok(CsrfUpload {
@@ -455,12 +458,7 @@ pub struct CsrfMultipart<T> {
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfMultipart<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &AppState) -> AppResult<Self> {
-        let multipart = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/form-data"));
-        if !multipart {
+        if !is_multipart(&req) {
             // A form with no file input posts plainly: same fields, no photos.
             let f = CsrfForm::<T>::from_request(req, state).await?;
             return Ok(CsrfMultipart {

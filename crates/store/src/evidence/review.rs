@@ -133,6 +133,15 @@ pub async fn submission(store: &Store, scope: &Scope, id: Uuid) -> Result<Submis
     Ok(s)
 }
 
+/// How many submissions wait for the office.
+pub async fn waiting_count(store: &Store) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM submission WHERE state = 'submitted'")
+            .fetch_one(store.reader())
+            .await?,
+    )
+}
+
 /// Submissions waiting for the office, oldest first.
 pub async fn waiting(store: &Store, limit: i64) -> Result<Vec<Submission>, StoreError> {
     let rows = sqlx::query(&format!(

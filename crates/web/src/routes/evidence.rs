@@ -55,7 +55,7 @@ struct IndexPage {
     listing: bool,
     query_state: String,
     may_review: bool,
-    waiting: usize,
+    waiting: i64,
     /// Sees every unit (the office, leaders): the tree and the units.
     whole: bool,
 }
@@ -104,7 +104,7 @@ pub async fn index(
     };
     let may_review = auth.may(Action::ReviewEvidence);
     let waiting = if may_review {
-        ev::waiting(&state.store, 500).await?.len()
+        ev::waiting_count(&state.store).await?
     } else {
         0
     };
