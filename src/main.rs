@@ -305,7 +305,7 @@ async fn bootstrap(store: &Store) -> Result<demo::Bootstrap, Failure> {
 }
 
 async fn load_demo_city(store: &Store, cfg: &config::Config) -> Result<(), Failure> {
-    load_demo_city_telling(store, cfg, |_| {}).await
+    load_demo_city_telling(store, cfg, |_| {}, || {}).await
 }
 
 /// Loads the demo city, printing each part as it is in and telling `also`.
@@ -313,6 +313,7 @@ async fn load_demo_city_telling(
     store: &Store,
     cfg: &config::Config,
     also: impl Fn(demo::DemoPart),
+    also_generated: impl Fn(),
 ) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let tell = |part: demo::DemoPart| {
@@ -327,11 +328,31 @@ async fn load_demo_city_telling(
         println!("  demo: {what} ({:.1} s)", started.elapsed().as_secs_f64());
     };
     println!("Loading the demo city 青岚市 …");
-    match demo::load_all_telling(store, &open_files(cfg)?, tell).await {
-        Ok(demo::DemoOutcome::Loaded) => println!("Loaded the demo city 青岚市."),
-        Ok(demo::DemoOutcome::AlreadyLoaded) => println!("The demo city is already loaded."),
+    let files = open_files(cfg)?;
+    match demo::load_all_telling(store, &files, tell).await {
+        Ok(demo::DemoOutcome::Loaded) => {}
+        Ok(demo::DemoOutcome::AlreadyLoaded) => {
+            println!("The demo city is already loaded.");
+            return Ok(());
+        }
         Err(e) => return Err(Failure::Runtime(format!("cannot load the demo city: {e}"))),
     }
+    // What wenming builds from the demo's own records, as the office would
+    // on its first day: the workbooks are the web layer's to write.
+    let web = WebConfig {
+        files,
+        timezone: cfg.timezone.clone(),
+        ..WebConfig::local(cfg.listen)
+    };
+    let built = wenming_web::load_demo_materials(store, &web)
+        .await
+        .map_err(|e| Failure::Runtime(format!("cannot build the demo's materials: {e:?}")))?;
+    also_generated();
+    println!(
+        "  demo: {built} materials built from the records ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    println!("Loaded the demo city 青岚市.");
     Ok(())
 }
 
@@ -418,7 +439,7 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
         let (store, cfg) = (store.clone(), cfg.clone());
         tokio::spawn(async move {
             let tell = |_: demo::DemoPart| progress.part_done();
-            match load_demo_city_telling(&store, &cfg, tell).await {
+            match load_demo_city_telling(&store, &cfg, tell, || progress.part_done()).await {
                 Ok(()) => println!(
                     "Demo accounts office, inspector (also inspector2, inspector3), unit and leader share the password {}.",
                     demo::DEMO_PASSWORD

@@ -13,6 +13,8 @@ on_both!(
     the_pages_file_review_and_return_a_material,
     a_statistics_table_is_built_from_the_cases_it_counts,
     the_filing_package_holds_the_accepted_materials_and_their_index,
+    an_overdue_requirement_tells_its_unit_once_per_due_date,
+    a_source_must_make_the_type_it_proves,
 );
 
 async fn active_framework(app: &TestApp) -> uuid::Uuid {
@@ -821,4 +823,109 @@ async fn the_filing_package_holds_the_accepted_materials_and_their_index(b: Back
         std::io::Read::read_to_end(&mut z2.by_name(n).unwrap(), &mut b2).unwrap();
         assert_eq!(a, b2);
     }
+}
+
+async fn an_overdue_requirement_tells_its_unit_once_per_due_date(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let call = &call;
+    let office = app.token("office", false).await;
+    let unit = app.token("unit", false).await;
+    let mine = requirements(&app, &unit, "").await;
+    assert!(!mine.is_empty());
+    let q = &mine[0];
+    let id = q["id"].as_str().unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let set_due = |due: jiff::civil::Date, version: i64| {
+        let call = call;
+        let office = office.clone();
+        let q = q.clone();
+        async move {
+            let r = call(Method::PUT, &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()), &office)
+                .json(&json!({"evidence_type": q["evidence_type"], "title": q["title"], "needed": 1,
+                    "unit_id": q["unit_id"], "due_on": due.to_string(), "version": version}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Value>().await.unwrap()["version"].as_i64().unwrap()
+        }
+    };
+    let told = |app: &TestApp| {
+        let store = app.store.clone();
+        async move { wenming_store::evidence::tell_overdue(&store, today).await.unwrap() }
+    };
+    let notices = || {
+        let call = call;
+        let unit = unit.clone();
+        async move {
+            let list: Value = call(Method::GET, "/notifications", &unit)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list.as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["kind"] == "requirement_overdue")
+                .cloned()
+                .collect::<Vec<Value>>()
+        }
+    };
+    // Not yet due: nobody is told.
+    let v = set_due(today.tomorrow().unwrap(), q["version"].as_i64().unwrap()).await;
+    assert_eq!(told(&app).await, 0);
+    // Past due: the unit is told once, however often the job runs.
+    let past = today.checked_sub(jiff::Span::new().days(3)).unwrap();
+    let v = set_due(past, v).await;
+    let first = told(&app).await;
+    assert!(first >= 1, "{first}");
+    assert_eq!(told(&app).await, 0, "told twice");
+    let n = notices().await;
+    let about: Vec<&Value> = n.iter().filter(|n| n["requirement_id"] == id).collect();
+    assert_eq!(about.len(), 1, "{n:?}");
+    assert_eq!(about[0]["due_on"], past.to_string());
+    assert!(about[0]["title"].as_str().unwrap().contains(q["title"].as_str().unwrap()));
+    // A new due date missed is told again.
+    let again = today.checked_sub(jiff::Span::new().days(1)).unwrap();
+    set_due(again, v).await;
+    assert_eq!(told(&app).await, 1);
+    let n = notices().await;
+    assert_eq!(n.iter().filter(|n| n["requirement_id"] == id).count(), 2);
+}
+
+async fn a_source_must_make_the_type_it_proves(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let office = app.token("office", false).await;
+    let all = requirements(&app, &office, "").await;
+    let q = all
+        .iter()
+        .find(|q| q["evidence_type"] == "policy_document")
+        .unwrap();
+    let put = |source: Value| {
+        call(
+            Method::PUT,
+            &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()),
+            &office,
+        )
+        .json(&json!({"evidence_type": "policy_document", "title": q["title"], "needed": 1,
+            "unit_id": q["unit_id"], "version": q["version"], "source": source}))
+        .send()
+    };
+    let r = put(json!({"kind": "photo_pairs"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["errors"][0]["field"], "source");
+    assert_eq!(e["errors"][0]["code"], "source_does_not_fit");
+    let r = put(json!({"kind": "round_reports", "kinds": ["weather"]})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = put(json!({"kind": "task_table"})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let set: Value = r.json().await.unwrap();
+    assert_eq!(set["source"], json!({"kind": "task_table", "whole_framework": false}));
 }

@@ -26,6 +26,7 @@ mod rounds;
 mod route_matrix;
 mod scoped_writes;
 mod sites;
+mod sources;
 mod structure;
 mod tallies;
 mod tasks;

@@ -4,6 +4,7 @@
 
 use crate::coded_enum;
 use crate::framework::{EvidenceType, Method, StandardSpec};
+pub use crate::source::Source;
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -124,30 +125,16 @@ pub fn state(needed: i64, t: &Tally) -> RequirementState {
     }
 }
 
-/// Where wenming builds a requirement's material from the work it already
-/// records (自动生成材料), instead of waiting for an upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Source {
-    /// 统计表格: each month of the window, per unit and for the city:
-    /// registered, due, closed and on-time rates, for the cases of these
-    /// category codes (a class takes its subclasses; none: all).
-    CaseStatistics {
-        #[serde(default)]
-        categories: Vec<String>,
-    },
-}
-
 impl Source {
-    pub fn code(&self) -> &'static str {
+    /// Whether what it makes can prove a requirement of this type; the
+    /// material then takes the requirement's type.
+    pub fn fits(&self, t: EvidenceType) -> bool {
+        use EvidenceType::*;
         match self {
-            Source::CaseStatistics { .. } => "case_statistics",
-        }
-    }
-    /// The kind of material it makes.
-    pub fn evidence_type(&self) -> EvidenceType {
-        match self {
-            Source::CaseStatistics { .. } => EvidenceType::StatisticsTable,
+            Source::CaseStatistics { .. } => t == StatisticsTable,
+            Source::PhotoPairs { .. } => t == Photo,
+            Source::RoundReports { .. } => matches!(t, StatisticsTable | Statement),
+            Source::TaskTable { .. } => t == PolicyDocument,
         }
     }
 }
@@ -159,12 +146,26 @@ pub struct RequirementDraft {
     pub evidence_type: EvidenceType,
     pub title: String,
     pub needed: i64,
+    pub source: Option<Source>,
 }
 
-/// The default requirements of a standard: one per evidence type it names,
-/// when material review is one of its methods (none otherwise). A standard
-/// reviewed by materials that names no type asks for a statement.
+/// The requirements a standard starts with: those its framework document
+/// lists (材料要求), or else one per evidence type it names when material
+/// review is one of its methods (none otherwise); a standard reviewed by
+/// materials that names no type asks for a statement.
 pub fn defaults(spec: &StandardSpec) -> Vec<RequirementDraft> {
+    if !spec.requirements.is_empty() {
+        return spec
+            .requirements
+            .iter()
+            .map(|r| RequirementDraft {
+                evidence_type: r.evidence_type,
+                title: r.title.clone(),
+                needed: r.needed,
+                source: r.source.clone(),
+            })
+            .collect();
+    }
     if !spec.methods.contains(&Method::MaterialReview) {
         return vec![];
     }
@@ -179,6 +180,7 @@ pub fn defaults(spec: &StandardSpec) -> Vec<RequirementDraft> {
             evidence_type: t,
             title: default_title(t).to_string(),
             needed: 1,
+            source: None,
         })
         .collect()
 }
@@ -280,6 +282,7 @@ mod tests {
             lead_unit: None,
             cooperating_units: vec![],
             observation: None,
+            requirements: vec![],
         };
         let d = defaults(&spec(
             vec![Method::SiteInspection, Method::MaterialReview],

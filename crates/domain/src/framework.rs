@@ -227,6 +227,28 @@ pub struct StandardSpec {
     /// How it is observed on site; none means met or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observation: Option<crate::site::Observation>,
+    /// The materials that prove it (材料要求); none: one per evidence type,
+    /// made when the framework is activated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements: Vec<RequirementSpec>,
+}
+
+/// A material requirement as the framework's portable form carries it:
+/// the type, what it must show, how many, and where wenming builds it from
+/// when it does. Who provides it and by when are the city's own, not the
+/// framework's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementSpec {
+    pub evidence_type: EvidenceType,
+    pub title: String,
+    #[serde(default = "one")]
+    pub needed: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::source::Source>,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// One node of the tree in the portable (JSON) form.
@@ -455,6 +477,18 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
                     }
                     if s.methods.is_empty() {
                         found.push((place.clone(), "required", "methods".into()));
+                    }
+                    for (i, r) in s.requirements.iter().enumerate() {
+                        let at = format!("{place} 材料要求{}", i + 1);
+                        if r.title.trim().is_empty() {
+                            found.push((at.clone(), "required", "title".into()));
+                        }
+                        if !(1..=100).contains(&r.needed) {
+                            found.push((at.clone(), "out_of_range", r.needed.to_string()));
+                        }
+                        if r.source.as_ref().is_some_and(|src| !src.fits(r.evidence_type)) {
+                            found.push((at, "source_does_not_fit", r.evidence_type.zh().into()));
+                        }
                     }
                     totals.standards += 1;
                     if s.featured {

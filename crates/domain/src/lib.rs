@@ -14,6 +14,7 @@ pub mod org;
 pub mod photo;
 pub mod policy;
 pub mod site;
+pub mod source;
 pub mod task;
 pub mod validation;
 

@@ -329,6 +329,8 @@ pub struct Notification {
     /// For a material returned: the requirement, and the material's title.
     pub requirement: Option<Uuid>,
     pub title: Option<String>,
+    /// For a requirement overdue: the due date it missed.
+    pub due_on: Option<String>,
     pub created_at: Timestamp,
     pub read: bool,
 }
@@ -371,6 +373,7 @@ pub async fn notifications(
                     .as_str()
                     .and_then(|r| Uuid::parse_str(r).ok()),
                 title: v["title"].as_str().map(str::to_string),
+                due_on: v["due_on"].as_str().map(str::to_string),
                 created_at: crate::ts(r.try_get("created_at")?),
                 read: read_at.is_some(),
             })

@@ -87,6 +87,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "evidence archive",
         sql: include_str!("../migrations/0015_evidence.sql"),
     },
+    Migration {
+        version: 16,
+        name: "requirements overdue told",
+        sql: include_str!("../migrations/0016_requirement_overdue.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -131,6 +131,8 @@ pub struct TaskFilter {
     pub q: Option<String>,
     /// Standards under this code (an aspect, say: "3" covers 3.x.y).
     pub under_code: Option<String>,
+    /// One standard's tasks.
+    pub standard_id: Option<Uuid>,
 }
 
 pub async fn list(store: &Store, scope: &Scope, f: &TaskFilter) -> Result<Vec<Task>, StoreError> {
@@ -157,6 +159,10 @@ pub async fn list(store: &Store, scope: &Scope, f: &TaskFilter) -> Result<Vec<Ta
     if let Some(c) = f.under_code.as_deref().filter(|c| !c.is_empty()) {
         let p = sql.text_arg(format!("{}.%", crate::sql::like_escape(c)));
         sql.push(&format!(" AND n.code LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(s) = f.standard_id {
+        let p = sql.text_arg(s.to_string());
+        sql.push(&format!(" AND t.standard_id = {p}"));
     }
     sql.push(" ORDER BY t.deadline, n.code");
     let rows = sql.query().fetch_all(store.reader()).await?;

@@ -146,6 +146,11 @@ async fn once(
                 "overdue cases escalated"
             );
         }
+        let today = now.to_zoned_datetime(store.timezone().clone()).date();
+        let told = wenming_store::evidence::tell_overdue(store, today).await?;
+        if told > 0 {
+            tracing::info!(requirements = told, "units told of overdue materials");
+        }
     }
     if let Some(target) = &cfg.webhook
         && jobs::try_lease(store, "webhook", holder, lease, now).await?

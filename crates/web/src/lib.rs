@@ -21,6 +21,7 @@ use wenming_store::Store;
 
 pub use api::openapi_document;
 pub use error::AppError;
+pub use service::sources::load_demo as load_demo_materials;
 
 /// A document problem in words: "测评体系!D12: 未知的测评方法（看天气）".
 pub fn describe_problem(lang: i18n::Lang, p: &wenming_domain::framework::Problem) -> String {
@@ -75,8 +76,9 @@ pub struct DemoLoading {
 }
 
 impl DemoLoading {
-    /// The parts `wenming_store::demo::load_all_telling` reports.
-    pub const PARTS: u8 = 5;
+    /// The parts `wenming_store::demo::load_all_telling` reports, and the
+    /// materials `load_demo_materials` builds after them.
+    pub const PARTS: u8 = 6;
     pub fn part_done(&self) {
         self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }

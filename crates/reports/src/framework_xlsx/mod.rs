@@ -20,6 +20,7 @@ pub const LEVELS_SHEET: &str = "层级";
 pub const NEGATIVE_SHEET: &str = "负面清单";
 pub const SETTINGS_SHEET: &str = "设置";
 
+mod requirements;
 mod write;
 pub use write::{template, write};
 
@@ -38,6 +39,7 @@ enum Col {
     SiteTypes,
     Evidence,
     Observation,
+    Requirements,
 }
 
 /// Header words, official first, then variants seen in the wild.
@@ -55,6 +57,7 @@ const HEADERS: &[(Col, &[&str])] = &[
     (Col::SiteTypes, &["点位类型"]),
     (Col::Evidence, &["材料类型"]),
     (Col::Observation, &["观测规则", "观察规则", "达标规则"]),
+    (Col::Requirements, &["材料要求", "申报材料要求"]),
 ];
 
 /// Reads a framework table. `name` and `year` are used when the workbook
@@ -255,6 +258,11 @@ pub fn read(
                 problems.push(problem(place(Col::Evidence), "unknown_evidence_type", bad));
                 vec![]
             });
+        let requirements = requirements::from_text(&get(Col::Requirements, &mut problems))
+            .unwrap_or_else(|bad| {
+                problems.push(problem(place(Col::Requirements), "invalid_requirement", bad));
+                vec![]
+            });
         let observation = {
             let text = get(Col::Observation, &mut problems);
             match wenming_domain::site::Observation::parse_text(&text) {
@@ -305,6 +313,7 @@ pub fn read(
                 lead_unit,
                 cooperating_units: leads,
                 observation,
+                requirements,
             }),
             children: vec![],
         };
@@ -618,6 +627,7 @@ mod tests {
                     lead_unit: Some("市城市管理局".into()),
                     cooperating_units: vec!["市市场监督管理局".into(), "团市委".into()],
                     observation: None,
+                    requirements: vec![],
                 }),
                 children: vec![],
             };

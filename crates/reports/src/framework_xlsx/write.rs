@@ -32,7 +32,7 @@ fn cell_format() -> Format {
         .set_align(FormatAlign::Top)
 }
 
-const HEAD: [&str; 13] = [
+const HEAD: [&str; 14] = [
     "编码",
     "测评项目",
     "指标名称",
@@ -46,6 +46,7 @@ const HEAD: [&str; 13] = [
     "点位类型",
     "材料类型",
     "观测规则",
+    "材料要求",
 ];
 
 /// The workbook: the tree (one row a standard, upper levels merged), the
@@ -78,7 +79,7 @@ pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
             ws.write_string_with_format(1, i as u16, *h, &hf)?;
         }
         let widths = [
-            8.0, 18.0, 18.0, 18.0, 48.0, 6.0, 8.0, 18.0, 16.0, 20.0, 16.0, 16.0, 10.0,
+            8.0, 18.0, 18.0, 18.0, 48.0, 6.0, 8.0, 18.0, 16.0, 20.0, 16.0, 16.0, 10.0, 40.0,
         ];
         for (i, h) in head.iter().enumerate() {
             let w = HEAD
@@ -129,6 +130,11 @@ pub fn write(doc: &FrameworkDoc) -> Result<Vec<u8>, XlsxError> {
             put(
                 "观测规则",
                 s.observation.map(|o| o.to_text()).unwrap_or_default(),
+                ws,
+            )?;
+            put(
+                "材料要求",
+                super::requirements::to_text(&s.requirements),
                 ws,
             )?;
             for h in ["测评项目", "指标名称", "测评内容"] {

@@ -1,15 +1,18 @@
 //! The demo city's evidence archive: due dates on its requirements (a few
-//! already past), the case statistics named as the source of every
-//! statistics table whose standard the case catalogue maps to, and units'
-//! materials in every state — accepted, returned with a reason, waiting —
-//! with some requirements still missing.
+//! already past), a source named on every requirement one fits (case
+//! statistics where the catalogue maps categories to the standard, round
+//! reports and photo pairs where it is inspected on site, the task table
+//! beside every work plan), and units' materials in every state —
+//! accepted, returned with a reason, waiting — with some still missing.
+//! The generated materials themselves are built by the web layer
+//! (`wenming_web::load_demo_materials`), which writes their workbooks.
 
 use super::sys;
 use crate::evidence::{self as ev, Decision, MaterialInput, RequirementEdit, RequirementFilter};
 use crate::files::Files;
 use crate::{Ctx, Store, StoreError};
 use wenming_domain::evidence::Source;
-use wenming_domain::framework::EvidenceType;
+use wenming_domain::framework::{EvidenceType, Method};
 
 /// A small, well-formed one-page PDF whose text names the material.
 fn demo_pdf(n: usize) -> Vec<u8> {
@@ -67,19 +70,41 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
         .tomorrow()
         .map(|d| d.last_of_month())
         .unwrap_or(today);
+    let standards: std::collections::HashMap<uuid::Uuid, crate::framework::StoredStandard> =
+        crate::framework::nodes(store, fw.id)
+            .await?
+            .into_iter()
+            .filter_map(|n| n.standard.map(|s| (n.id, s)))
+            .collect();
     for (i, q) in reqs.iter().enumerate() {
-        let source = (q.evidence_type == EvidenceType::StatisticsTable)
-            .then(|| {
-                let codes: Vec<String> = catalogue
-                    .iter()
-                    .filter(|c| {
-                        c.parent_id.is_some() && c.standard_codes.contains(&q.standard_code)
-                    })
-                    .map(|c| c.code.clone())
-                    .collect();
-                (!codes.is_empty()).then_some(Source::CaseStatistics { categories: codes })
-            })
-            .flatten();
+        let on_site = standards.get(&q.standard_id).is_some_and(|s| {
+            s.methods.contains(&Method::SiteInspection) && !s.site_types.is_empty()
+        });
+        let mapped: Vec<String> = catalogue
+            .iter()
+            .filter(|c| c.parent_id.is_some() && c.standard_codes.contains(&q.standard_code))
+            .map(|c| c.code.clone())
+            .collect();
+        let mut title = q.title.clone();
+        let source = match q.evidence_type {
+            EvidenceType::StatisticsTable if !mapped.is_empty() => {
+                Some(Source::CaseStatistics { categories: mapped })
+            }
+            EvidenceType::StatisticsTable | EvidenceType::Statement if on_site => {
+                Some(Source::RoundReports { kinds: vec![] })
+            }
+            EvidenceType::Photo if on_site || !mapped.is_empty() => {
+                Some(Source::PhotoPairs { categories: vec![] })
+            }
+            // The task table is the companion of a standard's work plan.
+            EvidenceType::PolicyDocument => {
+                title = "工作方案、制度及任务分解表".into();
+                Some(Source::TaskTable {
+                    whole_framework: false,
+                })
+            }
+            _ => None,
+        };
         let due = if i % 9 == 4 {
             today.checked_sub(jiff::Span::new().days(10)).ok()
         } else {
@@ -93,7 +118,7 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
             q.version,
             &RequirementEdit {
                 evidence_type: q.evidence_type,
-                title: q.title.clone(),
+                title,
                 needed: q.needed,
                 unit_id: q.unit_id,
                 due_on: due,
@@ -110,7 +135,10 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
         .checked_sub(jiff::Span::new().days(20))
         .unwrap_or(today);
     for (i, q) in reqs.iter().enumerate() {
-        if q.source.is_some() || q.unit_id.is_none() || i % 2 == 1 {
+        // Units file their work plans (with 文号) beside the generated task
+        // table; what else has a source is left to the generated material.
+        let plan = q.evidence_type == EvidenceType::PolicyDocument;
+        if (q.source.is_some() && !plan) || q.unit_id.is_none() || i % 2 == 1 {
             continue;
         }
         let filed = ev::file_material(

@@ -50,6 +50,7 @@ pub fn demo_framework() -> wenming_domain::framework::FrameworkDoc {
                             .expect("demo rules are valid")
                     })
                     .filter(|o| *o != wenming_domain::site::Observation::PassFail),
+                requirements: vec![],
             };
             let mut n = node(NodeKind::Standard, f[0].trim_start_matches('★'));
             n.standard = Some(standard);

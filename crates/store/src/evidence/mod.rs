@@ -4,10 +4,14 @@
 //! in `material`, decisions in `review`.
 
 mod material;
+mod overdue;
 mod review;
+mod sources;
 
 pub use material::*;
+pub use overdue::*;
 pub use review::*;
+pub use sources::*;
 
 use crate::org::parse_uuid;
 use crate::sql::Sql;
@@ -166,6 +170,7 @@ pub(crate) async fn ensure_defaults(
             lead_unit: None,
             cooperating_units: vec![],
             observation: None,
+            requirements: vec![],
         };
         let standard: String = r.try_get("id")?;
         let lead: Option<String> = r.try_get("lead")?;
@@ -206,7 +211,7 @@ pub(crate) async fn ensure_defaults(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert(
+pub(crate) async fn insert(
     conn: &mut AnyConnection,
     id: Uuid,
     framework_id: Uuid,
@@ -219,8 +224,8 @@ async fn insert(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO evidence_requirement (id, framework_id, standard_id, evidence_type, title, needed, \
-         unit_id, due_on, position, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
+         unit_id, due_on, position, source, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, 1, $10, $10)",
     )
     .bind(id.to_string())
     .bind(framework_id.to_string())
@@ -232,9 +237,49 @@ async fn insert(
     .bind(due_on)
     .bind(position)
     .bind(now)
+    .bind(
+        d.source
+            .as_ref()
+            .map(|s| serde_json::to_string(s).unwrap_or_default()),
+    )
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A framework's requirements as its portable form carries them, by
+/// standard, in their order.
+pub(crate) async fn specs_of(
+    store: &Store,
+    framework_id: Uuid,
+) -> Result<
+    std::collections::HashMap<Uuid, Vec<wenming_domain::framework::RequirementSpec>>,
+    StoreError,
+> {
+    let rows = sqlx::query(
+        "SELECT standard_id, evidence_type, title, needed, source FROM evidence_requirement \
+         WHERE framework_id = $1 ORDER BY standard_id, position, id",
+    )
+    .bind(framework_id.to_string())
+    .fetch_all(store.reader())
+    .await?;
+    let mut out: std::collections::HashMap<Uuid, Vec<_>> = Default::default();
+    for r in rows {
+        let t: String = r.try_get("evidence_type")?;
+        let source: Option<String> = r.try_get("source")?;
+        out.entry(parse_uuid(&r.try_get::<String, _>("standard_id")?)?)
+            .or_default()
+            .push(wenming_domain::framework::RequirementSpec {
+                evidence_type: EvidenceType::parse(&t)
+                    .ok_or_else(|| StoreError::Corrupt(format!("evidence type {t}")))?,
+                title: r.try_get("title")?,
+                needed: r.try_get("needed")?,
+                source: source
+                    .map(|s| crate::error::stored_json("requirement source", &s))
+                    .transpose()?,
+            });
+    }
+    Ok(out)
 }
 
 /// Copies a framework's requirements to its clone, standard by code.
@@ -261,6 +306,10 @@ pub(crate) async fn copy_requirements(
                 .ok_or_else(|| StoreError::Corrupt(format!("evidence type {t}")))?,
             title: r.try_get("title")?,
             needed: r.try_get("needed")?,
+            source: r
+                .try_get::<Option<String>, _>("source")?
+                .map(|s| crate::error::stored_json("requirement source", &s))
+                .transpose()?,
         };
         let standard: String = r.try_get("standard_id")?;
         let unit: Option<String> = r.try_get("unit_id")?;
@@ -278,14 +327,6 @@ pub(crate) async fn copy_requirements(
             now,
         )
         .await?;
-        let source: Option<String> = r.try_get("source")?;
-        if source.is_some() {
-            sqlx::query("UPDATE evidence_requirement SET source = $1 WHERE id = $2")
-                .bind(source)
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
-        }
     }
     Ok(rows.len())
 }
@@ -444,6 +485,9 @@ fn check_edit(e: &RequirementEdit) -> Result<(), StoreError> {
     if !(1..=100).contains(&e.needed) {
         errors.add("needed", "out_of_range");
     }
+    if e.source.as_ref().is_some_and(|s| !s.fits(e.evidence_type)) {
+        errors.add("source", "source_does_not_fit");
+    }
     errors.into_result(()).map_err(StoreError::Invalid)
 }
 
@@ -483,6 +527,7 @@ pub async fn add_requirement(
             evidence_type: e.evidence_type,
             title: e.title.trim().to_string(),
             needed: e.needed,
+            source: e.source.clone(),
         },
         unit.as_deref(),
         due.as_deref(),
@@ -490,13 +535,6 @@ pub async fn add_requirement(
         now_micros(),
     )
     .await?;
-    if let Some(src) = &e.source {
-        sqlx::query("UPDATE evidence_requirement SET source = $1 WHERE id = $2")
-            .bind(serde_json::to_string(src).unwrap_or_default())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
     audit::created(&mut tx, ctx, "evidence_requirement", &id.to_string(), e).await?;
     tx.commit().await?;
     Ok(id)

@@ -21,7 +21,12 @@ use wenming_domain::validation::match_key;
 pub async fn export(store: &Store, framework_id: Uuid) -> Result<FrameworkDoc, StoreError> {
     let f = get(store, framework_id).await?;
     let all = nodes(store, framework_id).await?;
-    fn build(parent: Option<Uuid>, all: &[Node]) -> Vec<NodeDoc> {
+    let reqs = crate::evidence::specs_of(store, framework_id).await?;
+    fn build(
+        parent: Option<Uuid>,
+        all: &[Node],
+        reqs: &HashMap<Uuid, Vec<wenming_domain::framework::RequirementSpec>>,
+    ) -> Vec<NodeDoc> {
         all.iter()
             .filter(|n| n.parent_id == parent)
             .map(|n| NodeDoc {
@@ -38,8 +43,9 @@ pub async fn export(store: &Store, framework_id: Uuid) -> Result<FrameworkDoc, S
                     lead_unit: s.lead.as_ref().map(|u| u.name.clone()),
                     cooperating_units: s.cooperating.iter().map(|u| u.name.clone()).collect(),
                     observation: s.observation,
+                    requirements: reqs.get(&n.id).cloned().unwrap_or_default(),
                 }),
-                children: build(Some(n.id), all),
+                children: build(Some(n.id), all, reqs),
             })
             .collect()
     }
@@ -51,7 +57,7 @@ pub async fn export(store: &Store, framework_id: Uuid) -> Result<FrameworkDoc, S
         basic_total: f.basic_total,
         featured_total: f.featured_total,
         settings: f.settings,
-        tree: build(None, &all),
+        tree: build(None, &all, &reqs),
     })
 }
 
@@ -283,6 +289,11 @@ pub async fn import_with_progress(
     }
     let framework_id = match plan.replaces {
         Some(id) => {
+            // A draft has no submissions: its requirements go with its tree.
+            sqlx::query("DELETE FROM evidence_requirement WHERE framework_id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM standard_unit WHERE node_id IN (SELECT id FROM framework_node WHERE framework_id = $1)")
                 .bind(id.to_string())
                 .execute(&mut *tx)
@@ -432,6 +443,33 @@ async fn insert_tree(
                         .execute(&mut *conn)
                         .await?;
                 }
+                // The document's own 材料要求, provided by the lead unit;
+                // a standard without any gets the defaults on activation.
+                let lead = s
+                    .lead_unit
+                    .as_ref()
+                    .and_then(|n| units.get(&match_key(n)))
+                    .map(|u| u.to_string());
+                for (i, r) in s.requirements.iter().enumerate() {
+                    let d = wenming_domain::evidence::RequirementDraft {
+                        evidence_type: r.evidence_type,
+                        title: r.title.trim().to_string(),
+                        needed: r.needed,
+                        source: r.source.clone(),
+                    };
+                    crate::evidence::insert(
+                        conn,
+                        wenming_domain::new_id(),
+                        framework_id,
+                        &id.to_string(),
+                        &d,
+                        lead.as_deref(),
+                        None,
+                        i as i64,
+                        now,
+                    )
+                    .await?;
+                }
             }
             if !n.children.is_empty() {
                 stack.push((&n.children, Some(id), depth + 1));
@@ -461,6 +499,17 @@ pub async fn clone(
     if doc.name.is_empty() {
         return Err(StoreError::invalid("name", "required"));
     }
+    // The requirements are copied whole below (with their units and due
+    // dates), not from the document's portable form.
+    fn without_requirements(nodes: &mut [NodeDoc]) {
+        for n in nodes {
+            if let Some(s) = n.standard.as_mut() {
+                s.requirements.clear();
+            }
+            without_requirements(&mut n.children);
+        }
+    }
+    without_requirements(&mut doc.tree);
     let mut tx = store.begin().await?;
     let index = unit_index(&mut tx).await?;
     let id = wenming_domain::new_id();

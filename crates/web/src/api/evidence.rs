@@ -618,7 +618,7 @@ pub async fn generate(
     Can { auth, .. }: Can<may::ReviewEvidence>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<(StatusCode, Json<FiledDto>)> {
-    let filed = crate::service::evidence::generate(&state, &auth, id).await?;
+    let filed = crate::service::sources::generate(&state, &auth, id).await?;
     Ok((StatusCode::CREATED, Json(filed_dto(&state, filed).await?)))
 }
 

@@ -22,7 +22,9 @@ pub struct NotificationDto {
     /// extension is granted); verify_assigned (to the verifier, with the
     /// handling `unit`); ask_waiting (to the office: `ask`, `reason`,
     /// `unit`); material_returned (to the unit: the office's `reason`, the
-    /// material's `title`, its `requirement_id`).
+    /// material's `title`, its `requirement_id`); requirement_overdue (to
+    /// the unit: the requirement's `title`, its `requirement_id` and the
+    /// `due_on` it missed).
     pub kind: String,
     pub case_id: Option<Uuid>,
     pub case_number: Option<String>,
@@ -37,6 +39,8 @@ pub struct NotificationDto {
     pub unit: Option<String>,
     pub requirement_id: Option<Uuid>,
     pub title: Option<String>,
+    /// YYYY-MM-DD
+    pub due_on: Option<String>,
     pub created_at: String,
     pub read: bool,
 }
@@ -57,6 +61,7 @@ fn dto(n: Notification) -> NotificationDto {
         unit: n.unit,
         requirement_id: n.requirement,
         title: n.title,
+        due_on: n.due_on,
         created_at: n.created_at.to_string(),
         read: n.read,
     }

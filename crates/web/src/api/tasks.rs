@@ -93,6 +93,7 @@ pub async fn list(
         overdue_on: q.overdue.then_some(today),
         q: None,
         under_code: q.under_code,
+        standard_id: None,
     };
     Ok(Json(
         task::list(&state.store, &scope, &f)

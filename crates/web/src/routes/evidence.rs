@@ -142,6 +142,8 @@ struct RequirementPage {
     may_review: bool,
     units: Vec<Unit>,
     types: Vec<&'static str>,
+    source_kinds: [&'static str; 4],
+    round_kinds: Vec<&'static str>,
     form: UploadForm,
     errors: FieldErrors,
     conflict: bool,
@@ -163,12 +165,27 @@ impl RequirementPage {
             .collect()
     }
     fn source_categories(&self) -> String {
+        self.q
+            .source
+            .as_ref()
+            .map(|s| s.categories().join("、"))
+            .unwrap_or_default()
+    }
+    fn source_round_kind(&self) -> &'static str {
         match &self.q.source {
-            Some(wenming_domain::evidence::Source::CaseStatistics { categories }) => {
-                categories.join("、")
+            Some(wenming_domain::evidence::Source::RoundReports { kinds }) if kinds.len() == 1 => {
+                kinds[0].code()
             }
-            None => String::new(),
+            _ => "",
         }
+    }
+    fn source_whole(&self) -> bool {
+        matches!(
+            &self.q.source,
+            Some(wenming_domain::evidence::Source::TaskTable {
+                whole_framework: true
+            })
+        )
     }
 }
 
@@ -239,6 +256,11 @@ async fn requirement_page(
             vec![]
         },
         types: EvidenceType::ALL.iter().map(|t| t.code()).collect(),
+        source_kinds: wenming_domain::evidence::Source::KINDS,
+        round_kinds: wenming_domain::inspection::RoundKind::ALL
+            .iter()
+            .map(|k| k.code())
+            .collect(),
         window,
         submissions,
         siblings,
@@ -424,6 +446,10 @@ pub struct EditForm {
     #[serde(default)]
     source_categories: String,
     #[serde(default)]
+    source_round_kind: String,
+    #[serde(default)]
+    source_whole: Option<String>,
+    #[serde(default)]
     version: i64,
 }
 
@@ -443,7 +469,12 @@ pub async fn edit(
         needed,
         Uuid::parse_str(&f.form.unit).ok(),
         Some(&f.form.due_on),
-        crate::service::evidence::source_from_form(&f.form.source_kind, &f.form.source_categories),
+        crate::service::evidence::source_from_form(
+            &f.form.source_kind,
+            &f.form.source_categories,
+            &f.form.source_round_kind,
+            f.form.source_whole.is_some(),
+        ),
     ) {
         Ok(e) => {
             ev::update_requirement(&state.store, &auth.ctx(), &permit, id, f.form.version, &e).await
@@ -682,7 +713,7 @@ pub async fn generate(
     f: CsrfForm<super::account::Nothing>,
 ) -> AppResult<Response> {
     let auth = f.auth;
-    match crate::service::evidence::generate(&state, &auth, id).await {
+    match crate::service::sources::generate(&state, &auth, id).await {
         Ok(_) => Ok(see_other(
             &format!("/evidence/requirements/{id}"),
             "generated",

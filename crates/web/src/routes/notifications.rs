@@ -61,6 +61,15 @@ impl ListPage {
                     ],
                 );
             }
+            "requirement_overdue" => {
+                return fill(
+                    "notification.requirement_overdue",
+                    &[
+                        ("title", n.title.as_deref().unwrap_or("")),
+                        ("due_on", n.due_on.as_deref().unwrap_or("")),
+                    ],
+                );
+            }
             "verify_assigned" => return fill("notification.verify_assigned", &[("unit", unit)]),
             "ask_waiting" => {
                 return fill(

@@ -76,6 +76,7 @@ async fn resolve(
         overdue_on: (q.overdue == "1").then(|| crate::service::today(state)),
         q: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
         under_code: Some(q.aspect.clone()).filter(|s| !s.is_empty()),
+        standard_id: None,
     };
     Ok((framework, filter))
 }

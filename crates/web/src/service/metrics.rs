@@ -45,6 +45,17 @@ pub async fn month_metrics_of(
     categories: &[Uuid],
 ) -> AppResult<MonthMetrics> {
     let scope = auth.scope(Action::ViewCases)?;
+    month_metrics_in(state, &scope, month, categories).await
+}
+
+/// As `month_metrics_of`, inside a scope already granted (a generated
+/// material's, say).
+pub async fn month_metrics_in(
+    state: &AppState,
+    scope: &wenming_domain::policy::Scope,
+    month: &str,
+    categories: &[Uuid],
+) -> AppResult<MonthMetrics> {
     let tz = state.config.timezone.clone();
     let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
     let first = format!("{}-01", month.trim())
@@ -64,13 +75,13 @@ pub async fn month_metrics_of(
     let now = jiff::Timestamp::now();
     let key = month_key(start, &tz);
     let sums = if categories.is_empty() {
-        tally::month(&state.store, &scope, key).await?
+        tally::month(&state.store, scope, key).await?
     } else {
         None
     };
     let (per_unit, total) = match sums {
         Some(sums) => {
-            let overdue = tally::overdue_by_unit(&state.store, &scope, now).await?;
+            let overdue = tally::overdue_by_unit(&state.store, scope, now).await?;
             let mut per_unit: BTreeMap<Uuid, Tally> =
                 overdue.keys().map(|u| (*u, Tally::default())).collect();
             let mut all = Tally::default();
@@ -93,7 +104,7 @@ pub async fn month_metrics_of(
         // had cases before they existed): the same figures from the cases.
         None => {
             let mut records =
-                case::metric_records_in(&state.store, &scope, start, end, categories).await?;
+                case::metric_records_in(&state.store, scope, start, end, categories).await?;
             let calendar = case::calendar(&state.store, tz).await?;
             let period = Period { start, end };
             // Sorted by unit, each unit's records are one slice: no copies.

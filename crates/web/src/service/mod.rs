@@ -9,6 +9,7 @@ pub mod photos;
 pub mod queue;
 pub mod rounds;
 pub mod site_sheet;
+pub mod sources;
 pub mod tasks;
 pub mod third_party;
 
