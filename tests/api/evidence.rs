@@ -839,26 +839,36 @@ async fn an_overdue_requirement_tells_its_unit_once_per_due_date(b: Backend) {
         .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
         .date();
     let set_due = |due: jiff::civil::Date, version: i64| {
-        let call = call;
         let office = office.clone();
         let q = q.clone();
         async move {
-            let r = call(Method::PUT, &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()), &office)
-                .json(&json!({"evidence_type": q["evidence_type"], "title": q["title"], "needed": 1,
-                    "unit_id": q["unit_id"], "due_on": due.to_string(), "version": version}))
-                .send()
-                .await
-                .unwrap();
+            let r = call(
+                Method::PUT,
+                &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()),
+                &office,
+            )
+            .json(
+                &json!({"evidence_type": q["evidence_type"], "title": q["title"], "needed": 1,
+                    "unit_id": q["unit_id"], "due_on": due.to_string(), "version": version}),
+            )
+            .send()
+            .await
+            .unwrap();
             assert_eq!(r.status(), StatusCode::OK);
-            r.json::<Value>().await.unwrap()["version"].as_i64().unwrap()
+            r.json::<Value>().await.unwrap()["version"]
+                .as_i64()
+                .unwrap()
         }
     };
     let told = |app: &TestApp| {
         let store = app.store.clone();
-        async move { wenming_store::evidence::tell_overdue(&store, today).await.unwrap() }
+        async move {
+            wenming_store::evidence::tell_overdue(&store, today)
+                .await
+                .unwrap()
+        }
     };
     let notices = || {
-        let call = call;
         let unit = unit.clone();
         async move {
             let list: Value = call(Method::GET, "/notifications", &unit)
@@ -889,7 +899,12 @@ async fn an_overdue_requirement_tells_its_unit_once_per_due_date(b: Backend) {
     let about: Vec<&Value> = n.iter().filter(|n| n["requirement_id"] == id).collect();
     assert_eq!(about.len(), 1, "{n:?}");
     assert_eq!(about[0]["due_on"], past.to_string());
-    assert!(about[0]["title"].as_str().unwrap().contains(q["title"].as_str().unwrap()));
+    assert!(
+        about[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains(q["title"].as_str().unwrap())
+    );
     // A new due date missed is told again.
     let again = today.checked_sub(jiff::Span::new().days(1)).unwrap();
     set_due(again, v).await;
@@ -913,8 +928,10 @@ async fn a_source_must_make_the_type_it_proves(b: Backend) {
             &format!("/evidence/requirements/{}", q["id"].as_str().unwrap()),
             &office,
         )
-        .json(&json!({"evidence_type": "policy_document", "title": q["title"], "needed": 1,
-            "unit_id": q["unit_id"], "version": q["version"], "source": source}))
+        .json(
+            &json!({"evidence_type": "policy_document", "title": q["title"], "needed": 1,
+            "unit_id": q["unit_id"], "version": q["version"], "source": source}),
+        )
         .send()
     };
     let r = put(json!({"kind": "photo_pairs"})).await.unwrap();
@@ -922,10 +939,15 @@ async fn a_source_must_make_the_type_it_proves(b: Backend) {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["errors"][0]["field"], "source");
     assert_eq!(e["errors"][0]["code"], "source_does_not_fit");
-    let r = put(json!({"kind": "round_reports", "kinds": ["weather"]})).await.unwrap();
+    let r = put(json!({"kind": "round_reports", "kinds": ["weather"]}))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = put(json!({"kind": "task_table"})).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let set: Value = r.json().await.unwrap();
-    assert_eq!(set["source"], json!({"kind": "task_table", "whole_framework": false}));
+    assert_eq!(
+        set["source"],
+        json!({"kind": "task_table", "whole_framework": false})
+    );
 }

@@ -39,6 +39,13 @@ async fn export_import_export_is_lossless(b: Backend) {
         doc, stored,
         "the XLSX carries everything the framework holds"
     );
+    // Its 材料要求 among it: every requirement of every standard.
+    let listed: usize = wenming_domain::framework::standards(&doc)
+        .iter()
+        .map(|(_, n)| n.standard.as_ref().map_or(0, |s| s.requirements.len()))
+        .sum();
+    assert_eq!(listed as i64, app.count("evidence_requirement").await);
+    assert!(listed > 0);
     // Import it as another version, export that, and read it again.
     doc.name = "青岚市测评体系（副本）".into();
     let ctx = wenming_store::Ctx::system("test");
@@ -49,6 +56,12 @@ async fn export_import_export_is_lossless(b: Backend) {
     assert_eq!(
         (plan.standards, plan.basic, plan.featured),
         (demo_standards(), Points(10_000), Points(2_000))
+    );
+    // The copy's requirements come from the document (no defaults needed).
+    assert_eq!(
+        app.count("evidence_requirement").await,
+        2 * listed as i64,
+        "the import stores the document's 材料要求"
     );
     let again = wenming_store::framework::export(&app.store, id)
         .await

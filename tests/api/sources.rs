@@ -46,7 +46,6 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
     let call = bearer(&format!("http://{}", app.addr));
     let call = &call;
     let get = |path: String| {
-        let call = call;
         let office = office.clone();
         async move {
             let r = call(Method::GET, &path, &office).send().await.unwrap();
@@ -67,11 +66,14 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
     let mut automatic = 0;
     let mut seen = std::collections::HashMap::new();
     for q in &reqs {
-        let d: Value = get(format!("/evidence/requirements/{}", q["id"].as_str().unwrap()))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let d: Value = get(format!(
+            "/evidence/requirements/{}",
+            q["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
         let generated: Vec<&Value> = d["submissions"]
             .as_array()
             .unwrap()
@@ -92,7 +94,8 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
                 .as_str()
                 .unwrap()
                 .to_string();
-            seen.entry(kind).or_insert_with(|| (q.clone(), s["material"].clone()));
+            seen.entry(kind)
+                .or_insert_with(|| (q.clone(), s["material"].clone()));
         }
     }
     let share = automatic as f64 / reqs.len() as f64;
@@ -102,10 +105,24 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
         share * 100.0
     );
     assert!(share > 0.5, "{automatic} of {}", reqs.len());
-    for kind in ["case_statistics", "photo_pairs", "round_reports", "task_table"] {
-        assert!(seen.contains_key(kind), "no {kind} material: {:?}", seen.keys());
+    for kind in [
+        "case_statistics",
+        "photo_pairs",
+        "round_reports",
+        "task_table",
+    ] {
+        assert!(
+            seen.contains_key(kind),
+            "no {kind} material: {:?}",
+            seen.keys()
+        );
     }
-    let file = |m: &Value| get(format!("/evidence/materials/{}/file", m["id"].as_str().unwrap()));
+    let file = |m: &Value| {
+        get(format!(
+            "/evidence/materials/{}/file",
+            m["id"].as_str().unwrap()
+        ))
+    };
 
     // Photo pairs: each row a case closed inside the window, filed against
     // the standard (by a finding, or by a category mapped to it), with its
@@ -145,7 +162,11 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
             "{n} closed {closed}"
         );
         assert!(row.3 >= 1, "{n} has no after photo");
-        assert!(row.2 >= 1, "{n} is not filed against {}", q["standard_code"]);
+        assert!(
+            row.2 >= 1,
+            "{n} is not filed against {}",
+            q["standard_code"]
+        );
     }
 
     // Round reports: one row per round of the window, its observations and
@@ -165,7 +186,11 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
                      COALESCE(SUM(CASE WHEN f.outcome <> 'na' THEN 1 ELSE 0 END), 0) \
                      FROM finding f JOIN inspection_round r ON r.id = f.round_id \
                      JOIN framework_node s ON s.id = f.standard_id WHERE r.name = $1 {}",
-                    if own { "AND s.code = $2" } else { "AND s.code <> $2" }
+                    if own {
+                        "AND s.code = $2"
+                    } else {
+                        "AND s.code <> $2"
+                    }
                 );
                 let (passed, observed): (i64, i64) = sqlx::query_as(&sql)
                     .bind(&name)
@@ -177,8 +202,16 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
             }
         };
         let (own, other) = (count(true).await, count(false).await);
-        assert_eq!(cell(&s, r, 5), (own.1 + other.1).to_string(), "{name} observed");
-        assert_eq!(cell(&s, r, 6), (own.0 + other.0).to_string(), "{name} passed");
+        assert_eq!(
+            cell(&s, r, 5),
+            (own.1 + other.1).to_string(),
+            "{name} observed"
+        );
+        assert_eq!(
+            cell(&s, r, 6),
+            (own.0 + other.0).to_string(),
+            "{name} passed"
+        );
         assert_eq!(cell(&s, r, 8), own.1.to_string(), "{name} own observed");
         assert_eq!(cell(&s, r, 9), own.0.to_string(), "{name} own passed");
     }

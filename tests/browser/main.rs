@@ -1321,6 +1321,36 @@ async fn evidence_walk(c: &Client, app: &TestApp, who: &str, tag: &str, english:
         shot(c, &format!("evidence-review-{who}-{tag}")).await;
         c.goto(&app.url("/evidence?state=missing")).await.unwrap();
         shot(c, &format!("evidence-missing-{who}-{tag}")).await;
+        // A requirement met by photos wenming put together, with the
+        // office's form to say where a material is built from.
+        let id: String = sqlx::query_scalar(
+            "SELECT id FROM evidence_requirement WHERE source LIKE '%photo_pairs%' ORDER BY position, id LIMIT 1",
+        )
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+        c.goto(&app.url(&format!("/evidence/requirements/{id}")))
+            .await
+            .unwrap();
+        let edit = format!("details:has(form[action='/evidence/requirements/{id}'])");
+        c.find(Locator::Css(&format!("{edit} summary")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let text = body_text(c).await;
+        assert!(!text.contains("(missing text)"), "{text}");
+        assert!(
+            text.contains(if english {
+                "Before/after photos"
+            } else {
+                "整改前后对比照片"
+            }),
+            "{text}"
+        );
+        shot(c, &format!("evidence-generated-{who}-{tag}")).await;
+        shot_at(c, &edit, &format!("evidence-source-form-{who}-{tag}")).await;
     }
 }
 
@@ -1329,6 +1359,13 @@ async fn evidence_pages_for_a_unit_on_a_phone_and_the_office_on_a_desktop() {
     let Some(driver) = start_driver() else { return };
     let app = TestApp::spawn(Backend::Sqlite).await;
     wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
+    let web = wenming_web::WebConfig {
+        files: app.files.clone(),
+        ..wenming_web::WebConfig::local("127.0.0.1:0".parse().unwrap())
+    };
+    wenming_web::load_demo_materials(&app.store, &web)
         .await
         .unwrap();
     for (who, phone, tag, english) in [

@@ -486,7 +486,10 @@ pub fn validate(doc: &FrameworkDoc) -> Result<Totals, Vec<Problem>> {
                         if !(1..=100).contains(&r.needed) {
                             found.push((at.clone(), "out_of_range", r.needed.to_string()));
                         }
-                        if r.source.as_ref().is_some_and(|src| !src.fits(r.evidence_type)) {
+                        if r.source
+                            .as_ref()
+                            .is_some_and(|src| !src.fits(r.evidence_type))
+                        {
                             found.push((at, "source_does_not_fit", r.evidence_type.zh().into()));
                         }
                     }

@@ -41,8 +41,12 @@ pub enum Source {
 }
 
 impl Source {
-    pub const KINDS: [&'static str; 4] =
-        ["case_statistics", "photo_pairs", "round_reports", "task_table"];
+    pub const KINDS: [&'static str; 4] = [
+        "case_statistics",
+        "photo_pairs",
+        "round_reports",
+        "task_table",
+    ];
 
     pub fn code(&self) -> &'static str {
         match self {

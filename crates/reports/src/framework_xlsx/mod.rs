@@ -260,7 +260,11 @@ pub fn read(
             });
         let requirements = requirements::from_text(&get(Col::Requirements, &mut problems))
             .unwrap_or_else(|bad| {
-                problems.push(problem(place(Col::Requirements), "invalid_requirement", bad));
+                problems.push(problem(
+                    place(Col::Requirements),
+                    "invalid_requirement",
+                    bad,
+                ));
                 vec![]
             });
         let observation = {

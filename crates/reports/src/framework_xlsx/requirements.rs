@@ -43,9 +43,14 @@ fn source_words(s: &Source) -> String {
                 })
                 .collect(),
         ),
-        Source::TaskTable { whole_framework } => {
-            with("任务分解表", if *whole_framework { vec!["全体系".into()] } else { vec![] })
-        }
+        Source::TaskTable { whole_framework } => with(
+            "任务分解表",
+            if *whole_framework {
+                vec!["全体系".into()]
+            } else {
+                vec![]
+            },
+        ),
     }
 }
 
@@ -114,7 +119,11 @@ pub fn from_text(text: &str) -> Result<Vec<RequirementSpec>, String> {
         let bad = || line.to_string();
         let (kind, rest) = line.split_once(['：', ':']).ok_or_else(bad)?;
         let evidence_type = EvidenceType::parse(kind.trim()).ok_or_else(bad)?;
-        let (rest, source) = match rest.trim().strip_suffix('）').and_then(|r| r.rsplit_once("（自动：")) {
+        let (rest, source) = match rest
+            .trim()
+            .strip_suffix('）')
+            .and_then(|r| r.rsplit_once("（自动："))
+        {
             Some((before, s)) => (before, Some(parse_source(s).ok_or_else(bad)?)),
             None => (rest, None),
         };
@@ -173,7 +182,10 @@ mod tests {
             },
         ];
         let text = to_text(&reqs);
-        assert!(text.contains("实景图片：整治前后对比照片 ×2（自动：对比照片 0203、0204）"), "{text}");
+        assert!(
+            text.contains("实景图片：整治前后对比照片 ×2（自动：对比照片 0203、0204）"),
+            "{text}"
+        );
         assert_eq!(from_text(&text), Ok(reqs));
     }
 

@@ -11,7 +11,15 @@ use serde::Serialize;
 /// in the same transaction as its notifications, so two passes never tell
 /// twice.
 pub async fn tell_overdue(store: &Store, today: jiff::civil::Date) -> Result<usize, StoreError> {
-    let Some(fw) = crate::framework::active(store).await? else {
+    // The framework in force, read here: `framework` calls into this
+    // module on activation, not the other way round.
+    let active: Option<String> =
+        sqlx::query_scalar(
+            "SELECT id FROM framework WHERE status = 'active' ORDER BY year DESC, updated_at DESC LIMIT 1",
+        )
+            .fetch_optional(store.reader())
+            .await?;
+    let Some(fw) = active.as_deref().map(crate::org::parse_uuid).transpose()? else {
         return Ok(0);
     };
     let city = crate::org::whole_city(store).await?;
@@ -19,7 +27,7 @@ pub async fn tell_overdue(store: &Store, today: jiff::civil::Date) -> Result<usi
         overdue_only: true,
         ..Default::default()
     };
-    let late = requirements(store, &city, fw.id, &filter, today).await?;
+    let late = requirements(store, &city, fw, &filter, today).await?;
     let mut told = 0;
     for q in late {
         let (Some(due), Some(unit)) = (q.due_on, q.unit_id) else {

@@ -107,7 +107,9 @@ pub async fn photo_pairs(
             address: r.try_get("address")?,
             unit_name: r.try_get("unit_name")?,
             reported_at: ts(r.try_get("reported_at")?),
-            closed_at: ts(r.try_get::<Option<i64>, _>("closed_at")?.unwrap_or_default()),
+            closed_at: ts(r
+                .try_get::<Option<i64>, _>("closed_at")?
+                .unwrap_or_default()),
             before: before.clone(),
             after: after.clone(),
         });

@@ -130,10 +130,7 @@ fn window_instants(
 }
 
 /// Category codes to ids; a code the catalogue does not have is refused.
-async fn category_ids(
-    state: &AppState,
-    codes: &[String],
-) -> AppResult<(Vec<Uuid>, Vec<String>)> {
+async fn category_ids(state: &AppState, codes: &[String]) -> AppResult<(Vec<Uuid>, Vec<String>)> {
     let all = wenming_store::case::categories(&state.store).await?;
     let mut ids = vec![];
     let mut names = vec![];
@@ -226,8 +223,8 @@ async fn case_statistics(
         ("处置率（%）", 12.0),
         ("按期处置率（%）", 14.0),
     ];
-    let bytes =
-        wenming_reports::table_xlsx::write("案件统计", &title, &header, &rows).map_err(xlsx_failed)?;
+    let bytes = wenming_reports::table_xlsx::write("案件统计", &title, &header, &rows)
+        .map_err(xlsx_failed)?;
     Ok(Built { title, bytes, data })
 }
 
@@ -260,7 +257,11 @@ async fn photo_pairs(
         return Err(nothing());
     }
     let tz = state.config.timezone.clone();
-    let local = |t: jiff::Timestamp| t.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string();
+    let local = |t: jiff::Timestamp| {
+        t.to_zoned_datetime(tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
     let files = &state.config.files;
     let mut rows = vec![];
     let mut data = String::new();
@@ -379,8 +380,8 @@ async fn round_reports(
         ("本标准达标项", 12.0),
         ("本标准达标率（%）", 14.0),
     ];
-    let bytes =
-        wenming_reports::table_xlsx::write("测评轮次", &title, &header, &rows).map_err(xlsx_failed)?;
+    let bytes = wenming_reports::table_xlsx::write("测评轮次", &title, &header, &rows)
+        .map_err(xlsx_failed)?;
     Ok(Built { title, bytes, data })
 }
 
@@ -410,12 +411,7 @@ async fn task_table(
             let _ = writeln!(
                 data,
                 "{}\t{}\t{}\t{}\t{}\t{}",
-                x.id,
-                x.lead_unit.name,
-                x.target,
-                x.deadline,
-                x.progress,
-                x.version
+                x.id, x.lead_unit.name, x.target, x.deadline, x.progress, x.version
             );
             wenming_reports::tasks_xlsx::Row {
                 state: t(Lang::Zh, &format!("task_state.{}", x.state(today).code())).to_string(),
