@@ -2,7 +2,7 @@
 //! per due date, by the job that warns about overdue cases.
 
 use super::{RequirementFilter, requirements};
-use crate::{Store, StoreError, now_micros};
+use crate::{Store, StoreError};
 use serde::Serialize;
 
 /// Tells the accounts of each unit whose requirement of the framework in
@@ -59,19 +59,7 @@ pub async fn tell_overdue(store: &Store, today: jiff::civil::Date) -> Result<usi
             due_on: &due_text,
         })
         .unwrap_or_default();
-        let now = now_micros();
-        for user in crate::case::notify::unit_accounts(&mut tx, Some(unit)).await? {
-            sqlx::query(
-                "INSERT INTO notification (id, user_id, kind, case_id, data, created_at, read_at) \
-                 VALUES ($1, $2, 'requirement_overdue', NULL, $3, $4, NULL)",
-            )
-            .bind(wenming_domain::new_id().to_string())
-            .bind(&user)
-            .bind(&data)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        super::tell_unit(&mut tx, unit, "requirement_overdue", &data, None).await?;
         tx.commit().await?;
         told += 1;
     }

@@ -100,23 +100,46 @@ pub async fn decide(
             reason,
         })
         .unwrap_or_default();
-        for user in crate::case::notify::unit_accounts(&mut tx, Some(s.material.unit_id)).await? {
-            if Some(user.as_str()) == ctx.actor_id.map(|u| u.to_string()).as_deref() {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO notification (id, user_id, kind, case_id, data, created_at, read_at) \
-                 VALUES ($1, $2, 'material_returned', NULL, $3, $4, NULL)",
-            )
-            .bind(wenming_domain::new_id().to_string())
-            .bind(&user)
-            .bind(&data)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let actor = ctx.actor_id.map(|u| u.to_string());
+        tell_unit(
+            &mut tx,
+            s.material.unit_id,
+            "material_returned",
+            &data,
+            actor.as_deref(),
+        )
+        .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Notifies a unit's accounts (but not the one who acted) inside the
+/// caller's transaction.
+pub(super) async fn tell_unit(
+    conn: &mut sqlx::AnyConnection,
+    unit: Uuid,
+    kind: &str,
+    data: &str,
+    except: Option<&str>,
+) -> Result<(), StoreError> {
+    let now = now_micros();
+    for user in crate::case::notify::unit_accounts(conn, Some(unit)).await? {
+        if Some(user.as_str()) == except {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO notification (id, user_id, kind, case_id, data, created_at, read_at) \
+             VALUES ($1, $2, $3, NULL, $4, $5, NULL)",
+        )
+        .bind(wenming_domain::new_id().to_string())
+        .bind(&user)
+        .bind(kind)
+        .bind(data)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -167,27 +167,10 @@ pub async fn export(
     let (framework, filter) = resolve(&state, &q).await?;
     let framework = framework.ok_or(AppError::NotFound)?;
     let day = crate::service::today(&state);
-    let t = |k: &str| crate::i18n::t(auth.lang, k);
     let rows: Vec<wenming_reports::tasks_xlsx::Row> = task::list(&state.store, &scope, &filter)
         .await?
         .into_iter()
-        .map(|x| wenming_reports::tasks_xlsx::Row {
-            state: t(&format!("task_state.{}", x.state(day).code())).to_string(),
-            code: x.standard_code,
-            standard: x.standard_title,
-            lead_unit: x.lead_unit.name,
-            cooperating: x
-                .cooperating
-                .into_iter()
-                .map(|u| u.name)
-                .collect::<Vec<_>>()
-                .join("、"),
-            responsible: x.responsible.map(|r| r.name).unwrap_or_default(),
-            target: x.target,
-            deadline: x.deadline.to_string(),
-            progress: x.progress,
-            latest_note: x.progress_note.unwrap_or_default(),
-        })
+        .map(|x| crate::service::tasks::table_row(x, auth.lang, day))
         .collect();
     let title = format!("{}任务分解表（{}）", framework.name, day);
     let bytes =

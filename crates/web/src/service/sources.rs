@@ -413,23 +413,7 @@ async fn task_table(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 x.id, x.lead_unit.name, x.target, x.deadline, x.progress, x.version
             );
-            wenming_reports::tasks_xlsx::Row {
-                state: t(Lang::Zh, &format!("task_state.{}", x.state(today).code())).to_string(),
-                code: x.standard_code,
-                standard: x.standard_title,
-                lead_unit: x.lead_unit.name,
-                cooperating: x
-                    .cooperating
-                    .into_iter()
-                    .map(|u| u.name)
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                responsible: x.responsible.map(|r| r.name).unwrap_or_default(),
-                target: x.target,
-                deadline: x.deadline.to_string(),
-                progress: x.progress,
-                latest_note: x.progress_note.unwrap_or_default(),
-            }
+            super::tasks::table_row(x, Lang::Zh, today)
         })
         .collect();
     let title = if whole_framework {

@@ -79,3 +79,29 @@ pub async fn bulk_assign(
     )
     .await?)
 }
+
+/// A task as a row of the decomposition table (任务分解表), its state in
+/// the reader's language.
+pub fn table_row(
+    x: task::Task,
+    lang: crate::i18n::Lang,
+    day: jiff::civil::Date,
+) -> wenming_reports::tasks_xlsx::Row {
+    wenming_reports::tasks_xlsx::Row {
+        state: crate::i18n::t(lang, &format!("task_state.{}", x.state(day).code())).to_string(),
+        code: x.standard_code,
+        standard: x.standard_title,
+        lead_unit: x.lead_unit.name,
+        cooperating: x
+            .cooperating
+            .into_iter()
+            .map(|u| u.name)
+            .collect::<Vec<_>>()
+            .join("、"),
+        responsible: x.responsible.map(|r| r.name).unwrap_or_default(),
+        target: x.target,
+        deadline: x.deadline.to_string(),
+        progress: x.progress,
+        latest_note: x.progress_note.unwrap_or_default(),
+    }
+}
