@@ -213,16 +213,45 @@ impl UploadForm {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn requirement_page(
-    state: &AppState,
-    auth: &Auth,
-    id: Uuid,
-    done: Option<&str>,
+/// What a requirement's page says besides the requirement: a flash, the
+/// upload form as sent, its errors, a conflict, an earlier filing linked.
+#[derive(Default)]
+struct Said<'a> {
+    done: Option<&'a str>,
     form: Option<UploadForm>,
     errors: FieldErrors,
     conflict: bool,
     linked_earlier: Option<String>,
+}
+
+impl Said<'_> {
+    fn errors(errors: FieldErrors) -> Self {
+        Said {
+            errors,
+            ..Default::default()
+        }
+    }
+    fn conflict() -> Self {
+        Said {
+            conflict: true,
+            ..Default::default()
+        }
+    }
+}
+
+async fn requirement_page(
+    state: &AppState,
+    auth: &Auth,
+    id: Uuid,
+    said: Said<'_>,
 ) -> AppResult<Response> {
+    let Said {
+        done,
+        form,
+        errors,
+        conflict,
+        linked_earlier,
+    } = said;
     let scope = auth.scope(Action::ViewEvidence)?;
     let today = crate::service::today(state);
     let q = ev::requirement(&state.store, &scope, id, today).await?;
@@ -282,17 +311,11 @@ pub async fn requirement(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(d): ApiQuery<super::Done>,
 ) -> AppResult<Response> {
-    requirement_page(
-        &state,
-        &auth,
-        id,
-        d.done.as_deref(),
-        None,
-        FieldErrors::new(),
-        false,
-        None,
-    )
-    .await
+    let said = Said {
+        done: d.done.as_deref(),
+        ..Default::default()
+    };
+    requirement_page(&state, &auth, id, said).await
 }
 
 /// Files a material for this requirement (and any others of its unit
@@ -383,24 +406,27 @@ pub async fn upload(
                     ("date", &filed.material.doc_date.to_string()),
                 ],
             );
-            requirement_page(
-                &state,
-                &auth,
-                id,
-                None,
-                None,
-                FieldErrors::new(),
-                false,
-                Some(note),
-            )
-            .await
+            let said = Said {
+                linked_earlier: Some(note),
+                ..Default::default()
+            };
+            requirement_page(&state, &auth, id, said).await
         }
         Ok(_) => Ok(see_other(
             &format!("/evidence/requirements/{id}"),
             "material_filed",
         )),
         Err(StoreError::Invalid(e)) => {
-            requirement_page(&state, &auth, id, None, Some(form), e, false, None).await
+            requirement_page(
+                &state,
+                &auth,
+                id,
+                Said {
+                    form: Some(form),
+                    ..Said::errors(e)
+                },
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -483,22 +509,8 @@ pub async fn edit(
     };
     match result {
         Ok(()) => Ok(see_other(&format!("/evidence/requirements/{id}"), "saved")),
-        Err(StoreError::Invalid(e)) => {
-            requirement_page(&state, &auth, id, None, None, e, false, None).await
-        }
-        Err(StoreError::Conflict) => {
-            requirement_page(
-                &state,
-                &auth,
-                id,
-                None,
-                None,
-                FieldErrors::new(),
-                true,
-                None,
-            )
-            .await
-        }
+        Err(StoreError::Invalid(e)) => requirement_page(&state, &auth, id, Said::errors(e)).await,
+        Err(StoreError::Conflict) => requirement_page(&state, &auth, id, Said::conflict()).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -545,20 +557,10 @@ pub async fn decide(
     match ev::decide(&state.store, &auth.ctx(), &permit, id, f.form.version, &d).await {
         Ok(()) => Ok(see_other(&back, "decided")),
         Err(StoreError::Invalid(e)) => {
-            requirement_page(&state, &auth, s.requirement_id, None, None, e, false, None).await
+            requirement_page(&state, &auth, s.requirement_id, Said::errors(e)).await
         }
         Err(StoreError::Conflict) => {
-            requirement_page(
-                &state,
-                &auth,
-                s.requirement_id,
-                None,
-                None,
-                FieldErrors::new(),
-                true,
-                None,
-            )
-            .await
+            requirement_page(&state, &auth, s.requirement_id, Said::conflict()).await
         }
         Err(e) => Err(e.into()),
     }
@@ -718,9 +720,7 @@ pub async fn generate(
             &format!("/evidence/requirements/{id}"),
             "generated",
         )),
-        Err(AppError::Invalid(e)) => {
-            requirement_page(&state, &auth, id, None, None, e, false, None).await
-        }
+        Err(AppError::Invalid(e)) => requirement_page(&state, &auth, id, Said::errors(e)).await,
         Err(e) => Err(e),
     }
 }
