@@ -82,19 +82,20 @@ pub async fn photo_pairs(
     let n = sql.int_arg(limit as i64 * 2);
     sql.push(&format!(" ORDER BY c.closed_at DESC, c.id LIMIT {n}"));
     let rows = sql.query().fetch_all(store.reader()).await?;
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|r| parse_uuid(&r.try_get::<String, _>("id")?))
+        .collect::<Result<_, _>>()?;
+    let photos = photo::of_cases(store, &ids).await?;
+    use wenming_domain::photo::PhotoRole;
     let mut out = vec![];
-    for r in rows {
+    for (r, id) in rows.iter().zip(ids) {
         if out.len() >= limit {
             break;
         }
-        let id = parse_uuid(&r.try_get::<String, _>("id")?)?;
-        let photos = photo::of_case(store, id).await?;
-        use wenming_domain::photo::PhotoRole;
-        let before = photos
-            .iter()
-            .find(|p| p.role == Some(PhotoRole::Before) && p.case_id == Some(id));
-        let after = photos
-            .iter()
+        let of_case = || photos.iter().filter(move |p| p.case_id == Some(id));
+        let before = of_case().find(|p| p.role == Some(PhotoRole::Before));
+        let after = of_case()
             .rev()
             .find(|p| p.role == Some(PhotoRole::After) && p.flags.is_empty());
         let (Some(before), Some(after)) = (before, after) else {

@@ -360,6 +360,23 @@ pub async fn of_case(store: &crate::Store, case_id: Uuid) -> Result<Vec<Photo>, 
     rows.iter().map(from_row).collect()
 }
 
+/// The photos of these cases (their own, not their duplicates'), in one
+/// read, oldest first.
+pub async fn of_cases(store: &crate::Store, case_ids: &[Uuid]) -> Result<Vec<Photo>, StoreError> {
+    if case_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = crate::sql::Sql::new(&format!("SELECT {COLUMNS} FROM photo WHERE case_id IN ("));
+    let list: Vec<String> = case_ids
+        .iter()
+        .map(|c| sql.text_arg(c.to_string()))
+        .collect();
+    sql.push(&list.join(", "));
+    sql.push(") ORDER BY uploaded_at, id");
+    let rows = sql.query().fetch_all(store.reader()).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Takes back photos staged for a report or step that was then refused,
 /// so a failed case write leaves no file behind.
 pub async fn discard(store: &crate::Store, files: &Files, ids: &[Uuid]) -> Result<(), StoreError> {
