@@ -15,6 +15,7 @@ on_both!(
     the_filing_package_holds_the_accepted_materials_and_their_index,
     an_overdue_requirement_tells_its_unit_once_per_due_date,
     a_source_must_make_the_type_it_proves,
+    a_picture_filed_as_proof_gets_the_photo_checks,
 );
 
 async fn active_framework(app: &TestApp) -> uuid::Uuid {
@@ -950,4 +951,85 @@ async fn a_source_must_make_the_type_it_proves(b: Backend) {
         set["source"],
         json!({"kind": "task_table", "whole_framework": false})
     );
+}
+
+async fn a_picture_filed_as_proof_gets_the_photo_checks(b: Backend) {
+    use crate::cases::{IN_LJ, catalogue, sub, upload_photo};
+    use wenming_store::photo::synthetic_jpeg;
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let (inspector, unit) = (
+        app.token("inspector", false).await,
+        app.token("unit", false).await,
+    );
+    // A case reported with its photo.
+    let case_photo = synthetic_jpeg(41, None, None);
+    let staged: Value = upload_photo(&app, &inspector, case_photo.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cats = catalogue(&app).await;
+    let case: Value = call(Method::POST, "/cases", &inspector)
+        .json(&json!({"source": "inspection", "category_id": sub(&cats, "0101").id,
+            "description": "垃圾桶满溢", "lon": IN_LJ.0, "lat": IN_LJ.1, "photo_ids": [staged["id"]]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mine = requirements(&app, &unit, "").await;
+    let q = mine[0]["id"].as_str().unwrap();
+    let file = |bytes: Vec<u8>, name: &str| {
+        call(Method::POST, "/evidence/materials", &unit)
+            .query(&[
+                ("requirement_ids", q),
+                ("title", "整治现场照片"),
+                ("evidence_type", "photo"),
+                ("doc_date", "2026-09-15"),
+                ("file_name", name),
+            ])
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+    };
+    // The case's own photo filed as proof: flagged with the case, not refused.
+    let r = file(case_photo, "现场.jpg").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        m["material"]["photo_flags"],
+        json!([{"kind": "case_photo", "case_id": case["id"], "number": case["number"], "same_file": true}])
+    );
+    // A picture taken years before the window says so.
+    let old = jiff::civil::date(2019, 5, 1)
+        .at(10, 0, 0, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .unwrap()
+        .timestamp();
+    let r = file(synthetic_jpeg(42, Some(old), None), "旧照.jpg")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        m["material"]["photo_flags"],
+        json!([{"kind": "taken_outside_window", "taken_on": "2019-05-01"}])
+    );
+    // A fresh picture of its own passes clean.
+    let now = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(2);
+    let r = file(synthetic_jpeg(43, Some(now), None), "新照.jpg")
+        .await
+        .unwrap();
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["material"]["photo_flags"], json!([]), "{m}");
+    // The reviewer reads it on the page.
+    let s = app.as_role("office").await;
+    let (_, html) = s.get_text(&format!("/evidence/requirements/{q}")).await;
+    assert!(
+        html.contains(case["number"].as_str().unwrap()),
+        "the case is named"
+    );
+    assert!(html.contains("2019-05-01"));
 }

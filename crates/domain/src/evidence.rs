@@ -139,6 +139,33 @@ impl Source {
     }
 }
 
+/// What the photo checks cases use find on a material that is a picture,
+/// for the reviewer: none of them refuses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PhotoFlag {
+    /// The same picture (the very file, or re-encoded) is a case's photo.
+    CasePhoto {
+        case_id: uuid::Uuid,
+        number: String,
+        same_file: bool,
+    },
+    /// Another unit filed the very same file.
+    OtherUnit { unit: String },
+    /// Its capture time is outside the filing window.
+    TakenOutsideWindow { taken_on: Date },
+}
+
+impl PhotoFlag {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PhotoFlag::CasePhoto { .. } => "case_photo",
+            PhotoFlag::OtherUnit { .. } => "other_unit",
+            PhotoFlag::TakenOutsideWindow { .. } => "taken_outside_window",
+        }
+    }
+}
+
 /// A requirement before it is stored: what the office edits, and what
 /// activation creates.
 #[derive(Debug, Clone, PartialEq, Eq)]

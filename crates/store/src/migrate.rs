@@ -92,6 +92,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "requirements overdue told",
         sql: include_str!("../migrations/0016_requirement_overdue.sql"),
     },
+    Migration {
+        version: 17,
+        name: "material photo checks",
+        sql: include_str!("../migrations/0017_material_photo_checks.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;
-use wenming_domain::evidence::{FileKind, SubmissionState};
+use wenming_domain::evidence::{FileKind, PhotoFlag, SubmissionState};
 use wenming_domain::framework::EvidenceType;
 use wenming_domain::policy::{Permit, may};
 
@@ -89,11 +89,13 @@ pub struct Material {
     pub uploaded_by: Option<Uuid>,
     /// For a generated material: its source, the data's SHA-256 and time.
     pub generated_from: Option<serde_json::Value>,
+    /// For a picture: what the photo checks found when it was filed.
+    pub photo_flags: Vec<wenming_domain::evidence::PhotoFlag>,
     pub created_at: jiff::Timestamp,
 }
 
 const MATERIAL: &str = "SELECT m.id, m.sha256, f.kind, f.size, m.evidence_type, m.title, m.doc_date, m.doc_number, \
-     m.file_name, m.unit_id, u.name AS unit_name, m.uploaded_by, m.generated_from, m.created_at \
+     m.file_name, m.unit_id, u.name AS unit_name, m.uploaded_by, m.generated_from, m.photo_flags, m.created_at \
      FROM material m JOIN evidence_file f ON f.sha256 = m.sha256 JOIN unit u ON u.id = m.unit_id";
 
 fn material_from_row(r: &AnyRow) -> Result<Material, StoreError> {
@@ -126,6 +128,11 @@ fn material_from_row(r: &AnyRow) -> Result<Material, StoreError> {
             "material origin",
             r.try_get::<Option<String>, _>("generated_from")?,
         )?,
+        photo_flags: crate::error::stored_json_opt(
+            "material photo flags",
+            r.try_get::<Option<String>, _>("photo_flags")?,
+        )?
+        .unwrap_or_default(),
         created_at: crate::ts(r.try_get("created_at")?),
     })
 }
@@ -314,6 +321,19 @@ pub async fn file_material(
     let unit = unit.ok_or(StoreError::NotFound)?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let size = bytes.len() as i64;
+    // A picture gets the photo checks cases use, judged against the window
+    // of the (first) requirement it proves.
+    let picture = match kind {
+        FileKind::Jpeg | FileKind::Png | FileKind::Webp => {
+            let (dhash, taken_at) =
+                crate::photo::fingerprint(bytes.clone(), store.timezone()).await?;
+            let q =
+                super::requirement(store, permit.scope(), input.requirement_ids[0], today).await?;
+            let window = super::window(store, q.framework_id, today).await?;
+            Some((dhash, taken_at, window))
+        }
+        _ => None,
+    };
     let known: Option<String> =
         sqlx::query_scalar("SELECT sha256 FROM evidence_file WHERE sha256 = $1")
             .bind(&sha256)
@@ -354,9 +374,16 @@ pub async fn file_material(
         Some(id) => (parse_uuid(&id)?, true),
         None => {
             let id = wenming_domain::new_id();
+            let flags = match &picture {
+                Some((dhash, taken_at, window)) => Some(
+                    photo_flags(&mut tx, store, &sha256, *dhash, *taken_at, window, unit).await?,
+                ),
+                None => None,
+            };
             sqlx::query(
                 "INSERT INTO material (id, sha256, evidence_type, title, doc_date, doc_number, file_name, \
-                 unit_id, uploaded_by, created_at, generated_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 unit_id, uploaded_by, created_at, generated_from, photo_flags) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(id.to_string())
             .bind(&sha256)
@@ -369,6 +396,7 @@ pub async fn file_material(
             .bind(ctx.actor_id.map(|u| u.to_string()))
             .bind(now)
             .bind(input.generated_from.as_ref().map(|g| g.to_string()))
+            .bind(flags.map(|f| serde_json::to_string(&f).unwrap_or_else(|_| "[]".into())))
             .execute(&mut *tx)
             .await?;
             (id, false)
@@ -404,6 +432,56 @@ pub async fn file_material(
         already_filed,
         linked,
     })
+}
+
+/// The photo checks on a picture filed as a material: the same picture as a
+/// case's photo (the file, or near-identical), the very file filed by
+/// another unit, a capture time outside the window.
+async fn photo_flags(
+    conn: &mut sqlx::AnyConnection,
+    store: &Store,
+    sha256: &str,
+    dhash: u64,
+    taken_at: Option<jiff::Timestamp>,
+    window: &wenming_domain::evidence::Window,
+    unit: Uuid,
+) -> Result<Vec<PhotoFlag>, StoreError> {
+    let mut flags = vec![];
+    let mut cases = vec![];
+    for p in crate::photo::look_alikes(conn, None, sha256, dhash, None).await? {
+        let Some(case_id) = p.case_id.filter(|c| !cases.contains(c)) else {
+            continue;
+        };
+        cases.push(case_id);
+        let number: String = sqlx::query_scalar("SELECT number FROM case_record WHERE id = $1")
+            .bind(case_id.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+        flags.push(PhotoFlag::CasePhoto {
+            case_id,
+            number,
+            same_file: p.sha256 == sha256,
+        });
+        if cases.len() == 3 {
+            break;
+        }
+    }
+    let others: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT u.name FROM material m JOIN unit u ON u.id = m.unit_id \
+         WHERE m.sha256 = $1 AND m.unit_id <> $2 ORDER BY u.name LIMIT 3",
+    )
+    .bind(sha256)
+    .bind(unit.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    flags.extend(others.into_iter().map(|unit| PhotoFlag::OtherUnit { unit }));
+    if let Some(t) = taken_at {
+        let taken_on = t.to_zoned_datetime(store.timezone().clone()).date();
+        if !window.contains(taken_on) {
+            flags.push(PhotoFlag::TakenOutsideWindow { taken_on });
+        }
+    }
+    Ok(flags)
 }
 
 /// Offers a material for a requirement (again, after a return). Returns

@@ -79,7 +79,14 @@ pub(crate) async fn attach(
             .fetch_one(&mut *conn)
             .await?;
         let photo = from_row(&row)?;
-        let others = look_alikes(conn, &photo).await?;
+        let others = look_alikes(
+            conn,
+            Some(photo.id),
+            &photo.sha256,
+            photo.dhash,
+            photo.finding_id,
+        )
+        .await?;
         let found = rules::flags(
             &facts(&photo),
             case,
@@ -115,9 +122,14 @@ pub(super) fn facts(p: &Photo) -> PhotoFacts {
 /// band are candidates; a band is one byte, so at a large photo count many
 /// share one by chance: the candidates' hashes are compared here first and
 /// only the real matches are read whole.
-pub(super) async fn look_alikes(
+/// `id` is the photo itself (left out), `finding` the finding it was taken
+/// for, if either is on record.
+pub(crate) async fn look_alikes(
     conn: &mut AnyConnection,
-    p: &Photo,
+    id: Option<Uuid>,
+    sha256: &str,
+    dhash: u64,
+    finding: Option<Uuid>,
 ) -> Result<Vec<Photo>, StoreError> {
     let mut sql = String::from(
         "SELECT id, dhash, sha256 FROM photo WHERE case_id IS NOT NULL AND id <> $1 AND (sha256 = $2 OR id IN \
@@ -135,16 +147,18 @@ pub(super) async fn look_alikes(
          WHERE fo.id = photo.finding_id AND fo.round_id = fp.round_id AND fo.site_id = fp.site_id)",
         BANDS + 3
     ));
-    let mut q = sqlx::query(&sql).bind(p.id.to_string()).bind(&p.sha256);
-    for (_, v) in band_values(p.dhash) {
+    let mut q = sqlx::query(&sql)
+        .bind(id.unwrap_or_default().to_string())
+        .bind(sha256);
+    for (_, v) in band_values(dhash) {
         q = q.bind(v);
     }
-    q = q.bind(p.finding_id.map(|f| f.to_string()));
+    q = q.bind(finding.map(|f| f.to_string()));
     let mut matches = vec![];
     for r in q.fetch_all(&mut *conn).await? {
-        let (id, dhash, sha): (String, i64, String) =
+        let (id, dhash_of, sha): (String, i64, String) =
             (r.try_get("id")?, r.try_get("dhash")?, r.try_get("sha256")?);
-        if sha == p.sha256 || rules::hamming(dhash as u64, p.dhash) <= rules::NEAR_IDENTICAL_BITS {
+        if sha == sha256 || rules::hamming(dhash_of as u64, dhash) <= rules::NEAR_IDENTICAL_BITS {
             matches.push(id);
         }
     }

@@ -14,7 +14,7 @@ mod reading;
 mod synthetic;
 
 pub use attach::StepPhotos;
-pub(crate) use attach::{CaseWhere, attach};
+pub(crate) use attach::{CaseWhere, attach, look_alikes};
 use reading::read;
 pub use synthetic::{examine, noise_jpeg, synthetic_jpeg, synthetic_scene};
 
@@ -99,6 +99,30 @@ const BANDS: u32 = 8;
 
 fn band_values(h: u64) -> impl Iterator<Item = (i64, i64)> {
     (0..BANDS).map(move |b| (b as i64, ((h >> (b * 8)) & 0xFF) as i64))
+}
+
+/// A picture's perceptual hash and the capture time its EXIF data claims,
+/// read (in turn with the other decodes) from an image already judged by
+/// its bytes; its size is the caller's to cap.
+pub(crate) async fn fingerprint(
+    bytes: bytes::Bytes,
+    tz: &jiff::tz::TimeZone,
+) -> Result<(u64, Option<Timestamp>), StoreError> {
+    let tz = tz.clone();
+    let turn = DECODING
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Files(format!("photo reader stopped: {e}")))?;
+    let limits = PhotoRules {
+        max_bytes: usize::MAX,
+        ..Default::default()
+    };
+    let r = tokio::task::spawn_blocking(move || read("file", &bytes, &limits, &tz))
+        .await
+        .map_err(|e| StoreError::Files(format!("photo reader stopped: {e}")))?;
+    drop(turn);
+    let r = r?;
+    Ok((r.dhash, r.taken_at))
 }
 
 /// Checks, reads and stores one upload, belonging to no case yet.

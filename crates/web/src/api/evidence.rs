@@ -99,6 +99,12 @@ pub struct MaterialDto {
     /// was made from (`data_sha256`) and when that data was read (`data_at`).
     #[schema(value_type = Option<Object>)]
     pub generated_from: Option<serde_json::Value>,
+    /// For a picture, what the photo checks found when it was filed (none
+    /// refuses it): {"kind": "case_photo", "case_id", "number", "same_file"},
+    /// {"kind": "other_unit", "unit"}, {"kind": "taken_outside_window",
+    /// "taken_on"}.
+    #[schema(value_type = Vec<Object>)]
+    pub photo_flags: Vec<serde_json::Value>,
     pub created_at: String,
 }
 
@@ -117,6 +123,11 @@ fn material_dto(m: Material, window: &wenming_domain::evidence::Window) -> Mater
         unit_id: m.unit_id,
         unit: m.unit_name,
         generated_from: m.generated_from,
+        photo_flags: m
+            .photo_flags
+            .iter()
+            .filter_map(|f| serde_json::to_value(f).ok())
+            .collect(),
         created_at: m.created_at.to_string(),
     }
 }

@@ -151,7 +151,48 @@ struct RequirementPage {
     linked_earlier: Option<String>,
 }
 
+/// What a photo check found, in words.
+fn flag_words(lang: crate::i18n::Lang, f: &wenming_domain::evidence::PhotoFlag) -> String {
+    use wenming_domain::evidence::PhotoFlag;
+    let key = format!("evidence.photo_flag.{}", f.code());
+    let t = crate::i18n::t(lang, &key);
+    match f {
+        PhotoFlag::CasePhoto {
+            number, same_file, ..
+        } => crate::i18n::fill(
+            t,
+            &[
+                ("number", number),
+                (
+                    "how",
+                    crate::i18n::t(
+                        lang,
+                        if *same_file {
+                            "evidence.photo_flag.same_file"
+                        } else {
+                            "evidence.photo_flag.near_identical"
+                        },
+                    ),
+                ),
+            ],
+        ),
+        PhotoFlag::OtherUnit { unit } => crate::i18n::fill(t, &[("unit", unit)]),
+        PhotoFlag::TakenOutsideWindow { taken_on } => {
+            crate::i18n::fill(t, &[("date", &taken_on.to_string())])
+        }
+    }
+}
+
+impl ReviewPage {
+    fn flag_text(&self, f: &wenming_domain::evidence::PhotoFlag) -> String {
+        flag_words(self.p.lang, f)
+    }
+}
+
 impl RequirementPage {
+    fn flag_text(&self, f: &wenming_domain::evidence::PhotoFlag) -> String {
+        flag_words(self.p.lang, f)
+    }
     fn in_window(&self, m: &Material) -> bool {
         self.window.contains(m.doc_date)
     }
