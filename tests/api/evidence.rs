@@ -818,12 +818,80 @@ async fn the_filing_package_holds_the_accepted_materials_and_their_index(b: Back
         .map(|n| n.to_string())
         .collect();
     assert_eq!(names, names2);
-    for n in files {
+    for n in &files {
         let (mut a, mut b2) = (vec![], vec![]);
         std::io::Read::read_to_end(&mut z.by_name(n).unwrap(), &mut a).unwrap();
         std::io::Read::read_to_end(&mut z2.by_name(n).unwrap(), &mut b2).unwrap();
         assert_eq!(a, b2);
     }
+
+    // Written in the background instead: the page's way for large ones.
+    let framework = active_framework(&app).await;
+    let start = |body: Value| {
+        call(Method::POST, "/evidence/packages", &office)
+            .json(&body)
+            .send()
+    };
+    let r = start(json!({})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = start(json!({"framework_id": uuid::Uuid::nil()}))
+        .await
+        .unwrap();
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["errors"][0]["code"], "not_in_force");
+    let r = start(json!({"framework_id": framework})).await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(job["files_total"].as_i64(), Some(files.len() as i64 + 1));
+    let mut done = job;
+    for _ in 0..200 {
+        if done["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        done = call(Method::GET, &format!("/evidence/packages/{id}"), &office)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    }
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["files_done"], done["files_total"]);
+    let stored = call(
+        Method::GET,
+        &format!("/evidence/packages/{id}/file"),
+        &office,
+    )
+    .send()
+    .await
+    .unwrap()
+    .bytes()
+    .await
+    .unwrap()
+    .to_vec();
+    assert_eq!(Some(stored.len() as i64), done["size"].as_i64());
+    let mut z3 = zip::ZipArchive::new(std::io::Cursor::new(stored)).unwrap();
+    let names3: Vec<String> = z3
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(names, names3, "the same folders and files");
+    for n in &files {
+        let (mut a, mut b3) = (vec![], vec![]);
+        std::io::Read::read_to_end(&mut z.by_name(n).unwrap(), &mut a).unwrap();
+        std::io::Read::read_to_end(&mut z3.by_name(n).unwrap(), &mut b3).unwrap();
+        assert_eq!(a, b3);
+    }
+    // The unit may not see it.
+    let r = call(Method::GET, &format!("/evidence/packages/{id}/file"), &unit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
 async fn an_overdue_requirement_tells_its_unit_once_per_due_date(b: Backend) {

@@ -439,10 +439,26 @@ fn rows(i: &Ids) -> Vec<Row> {
     r(
         Page,
         "GET",
-        "/evidence/package",
+        "/evidence/packages",
         "",
         [200, 200, 403, 403, 403],
     );
+    r(Page, "POST", "/evidence/packages", "", office_only);
+    r(Api, "POST", "/evidence/packages", "", office_only);
+    r(
+        Api,
+        "GET",
+        "/evidence/packages",
+        "",
+        [200, 200, 403, 403, 403],
+    );
+    // No package has been written: the office hears it is not there.
+    let none = format!("/evidence/packages/{}", uuid::Uuid::nil());
+    let absent = [404, 404, 403, 403, 403];
+    r(Api, "GET", "/evidence/packages/{id}", &none, absent);
+    let file = format!("{none}/file");
+    r(Api, "GET", "/evidence/packages/{id}/file", &file, absent);
+    r(Page, "GET", "/evidence/packages/{id}/file", &file, absent);
     r(
         Api,
         "GET",

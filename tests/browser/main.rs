@@ -1351,6 +1351,24 @@ async fn evidence_walk(c: &Client, app: &TestApp, who: &str, tag: &str, english:
         );
         shot(c, &format!("evidence-generated-{who}-{tag}")).await;
         shot_at(c, &edit, &format!("evidence-source-form-{who}-{tag}")).await;
+        // The filing package, written in the background, then downloaded.
+        c.goto(&app.url("/evidence/packages")).await.unwrap();
+        c.find(Locator::Css(
+            "form[action='/evidence/packages'] button[type=submit]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+        c.wait()
+            .at_most(std::time::Duration::from_secs(60))
+            .for_element(Locator::Css("a[href$='/file'].button"))
+            .await
+            .unwrap();
+        let text = body_text(c).await;
+        assert!(!text.contains("(missing text)"), "{text}");
+        shot(c, &format!("evidence-package-{who}-{tag}")).await;
     }
 }
 

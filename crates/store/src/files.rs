@@ -89,6 +89,52 @@ impl Files {
         r.bytes().await.map_err(failed)
     }
 
+    /// Writes what arrives on `rx` under `key` as it arrives (a multipart
+    /// upload, never whole in memory), once `complete` says the writer
+    /// finished well; a writer that failed (or went away) leaves nothing.
+    /// Returns the bytes written.
+    pub async fn put_stream(
+        &self,
+        key: &str,
+        rx: &mut tokio::sync::mpsc::Receiver<bytes::Bytes>,
+        complete: tokio::sync::oneshot::Receiver<bool>,
+    ) -> Result<u64, StoreError> {
+        let upload = self
+            .inner
+            .put_multipart(&Path::from(key))
+            .await
+            .map_err(failed)?;
+        let mut w = object_store::WriteMultipart::new(upload);
+        let mut n = 0u64;
+        while let Some(b) = rx.recv().await {
+            if let Err(e) = w.wait_for_capacity(4).await {
+                let _ = w.abort().await;
+                return Err(failed(e));
+            }
+            n += b.len() as u64;
+            w.write(&b);
+        }
+        if complete.await.unwrap_or(false) {
+            w.finish().await.map_err(failed)?;
+            Ok(n)
+        } else {
+            let _ = w.abort().await;
+            Err(StoreError::Files(format!("{key} was not written whole")))
+        }
+    }
+
+    /// A stored file read as it is sent on.
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<
+        futures_util::stream::BoxStream<'static, Result<bytes::Bytes, StoreError>>,
+        StoreError,
+    > {
+        let r = self.inner.get(&Path::from(key)).await.map_err(failed)?;
+        Ok(r.into_stream().map(|c| c.map_err(failed)).boxed())
+    }
+
     /// Removing what is already gone is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.inner.delete(&Path::from(key)).await {

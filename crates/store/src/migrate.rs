@@ -97,6 +97,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "material photo checks",
         sql: include_str!("../migrations/0017_material_photo_checks.sql"),
     },
+    Migration {
+        version: 18,
+        name: "package jobs",
+        sql: include_str!("../migrations/0018_package_job.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -5,11 +5,13 @@
 
 mod material;
 mod overdue;
+mod package;
 mod review;
 mod sources;
 
 pub use material::*;
 pub use overdue::*;
+pub use package::*;
 pub use review::*;
 pub use sources::*;
 

@@ -639,5 +639,99 @@ pub async fn generate(
 #[utoipa::path(get, path = "/evidence/package", tag = "evidence",
     responses((status = 200, description = "application/zip"), (status = 403, body = ErrorBody)))]
 pub async fn package(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    crate::service::evidence::package(&state, &auth).await
+    crate::service::package::download(&state, &auth).await
+}
+
+/// A filing package written in the background.
+#[derive(Serialize, ToSchema)]
+pub struct PackageJobDto {
+    pub id: Uuid,
+    pub framework_id: Uuid,
+    pub file_name: String,
+    /// running, done or failed
+    pub state: String,
+    pub files_total: i64,
+    pub files_done: i64,
+    pub bytes_total: i64,
+    pub bytes_done: i64,
+    /// The zip's size, once written.
+    pub size: Option<i64>,
+    /// Why it failed: interrupted (its server stopped), replaced (a newer
+    /// package took its place), or the file store's message.
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn package_dto(j: wenming_store::evidence::PackageJob) -> PackageJobDto {
+    PackageJobDto {
+        id: j.id,
+        framework_id: j.framework_id,
+        file_name: j.file_name,
+        state: j.state.into(),
+        files_total: j.files_total,
+        files_done: j.files_done,
+        bytes_total: j.bytes_total,
+        bytes_done: j.bytes_done,
+        size: j.size,
+        error: j.error,
+        created_at: j.created_at.to_string(),
+        updated_at: j.updated_at.to_string(),
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+pub struct PackageBody {
+    /// The framework in force, as the caller read it.
+    #[serde(default)]
+    pub framework_id: Option<Uuid>,
+}
+
+/// Starts writing the filing package in the background (for large ones);
+/// its progress is read from `GET /evidence/packages/{id}`, and the zip,
+/// once written, from `/evidence/packages/{id}/file`.
+#[utoipa::path(post, path = "/evidence/packages", tag = "evidence", request_body = PackageBody,
+    responses((status = 202, body = PackageJobDto), (status = 422, body = ErrorBody)))]
+pub async fn start_package(
+    State(state): State<AppState>,
+    Can { auth, .. }: Can<may::ReviewEvidence>,
+    ApiJson(b): ApiJson<PackageBody>,
+) -> AppResult<(StatusCode, Json<PackageJobDto>)> {
+    let job = crate::service::package::start(&state, &auth, b.framework_id).await?;
+    Ok((StatusCode::ACCEPTED, Json(package_dto(job))))
+}
+
+/// The packages written or being written, newest first.
+#[utoipa::path(get, path = "/evidence/packages", tag = "evidence",
+    responses((status = 200, body = Vec<PackageJobDto>)))]
+pub async fn packages(
+    State(state): State<AppState>,
+    Can { .. }: Can<may::ReviewEvidence>,
+) -> AppResult<Json<Vec<PackageJobDto>>> {
+    let jobs = wenming_store::evidence::package_jobs(&state.store, 20).await?;
+    Ok(Json(jobs.into_iter().map(package_dto).collect()))
+}
+
+/// One package and how far it is.
+#[utoipa::path(get, path = "/evidence/packages/{id}", tag = "evidence", params(("id" = Uuid, Path)),
+    responses((status = 200, body = PackageJobDto), (status = 404, body = ErrorBody)))]
+pub async fn package_job(
+    State(state): State<AppState>,
+    Can { .. }: Can<may::ReviewEvidence>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<PackageJobDto>> {
+    Ok(Json(package_dto(
+        wenming_store::evidence::package_job(&state.store, id).await?,
+    )))
+}
+
+/// A package written in the background, as a zip.
+#[utoipa::path(get, path = "/evidence/packages/{id}/file", tag = "evidence", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "application/zip"), (status = 404, body = ErrorBody)))]
+pub async fn package_file(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    crate::service::package::fetch(&state, &auth, id).await
 }

@@ -175,7 +175,11 @@ fn pages() -> Pages {
         .route("/evidence", get(evidence::index))
         .route("/evidence/review", get(evidence::review))
         .route("/evidence/materials", get(evidence::search))
-        .route("/evidence/package", get(evidence::package))
+        .route(
+            "/evidence/packages",
+            get(evidence::packages).post(evidence::start_package),
+        )
+        .route("/evidence/packages/{id}/file", get(evidence::package_file))
         .route("/evidence/filing", post(evidence::filing))
         .route(
             "/evidence/requirements/{id}",

@@ -5,6 +5,7 @@
 
 pub mod evidence;
 pub mod metrics;
+pub mod package;
 pub mod photos;
 pub mod queue;
 pub mod rounds;

@@ -3,12 +3,15 @@
 //! missing), a unit's requirements, one requirement with its materials and
 //! the upload and review forms, and the office's review queue.
 
-use super::see_other;
+mod package;
+pub use package::{package_file, packages, start_package};
+
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm, CsrfUpload};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::page::{PageCtx, render};
+use crate::routes::see_other;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -350,7 +353,7 @@ pub async fn requirement(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<Uuid>,
-    ApiQuery(d): ApiQuery<super::Done>,
+    ApiQuery(d): ApiQuery<crate::routes::Done>,
 ) -> AppResult<Response> {
     let said = Said {
         done: d.done.as_deref(),
@@ -619,7 +622,7 @@ struct ReviewPage {
 pub async fn review(
     State(state): State<AppState>,
     auth: Auth,
-    ApiQuery(d): ApiQuery<super::Done>,
+    ApiQuery(d): ApiQuery<crate::routes::Done>,
 ) -> AppResult<Response> {
     auth.permit::<may::ReviewEvidence>()?;
     let fw = framework::active(&state.store)
@@ -753,7 +756,7 @@ pub async fn search(
 pub async fn generate(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-    f: CsrfForm<super::account::Nothing>,
+    f: CsrfForm<crate::routes::account::Nothing>,
 ) -> AppResult<Response> {
     let auth = f.auth;
     match crate::service::sources::generate(&state, &auth, id).await {
@@ -764,9 +767,4 @@ pub async fn generate(
         Err(AppError::Invalid(e)) => requirement_page(&state, &auth, id, Said::errors(e)).await,
         Err(e) => Err(e),
     }
-}
-
-/// The filing package of accepted materials, streamed as a zip.
-pub async fn package(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    crate::service::evidence::package(&state, &auth).await
 }
