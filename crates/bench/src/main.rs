@@ -83,6 +83,23 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// Fill the evidence archive of a database holding the demo city (after
+    /// `wenming demo`): many materials on the framework in force, or a wider
+    /// framework put in force first; with `--file-bytes`, real files, then
+    /// the raw baseline of copying them into a stored zip. Prints an office
+    /// API token for measuring the server.
+    Evidence {
+        #[command(flatten)]
+        target: Target,
+        /// Put a framework of this many standards in force first (0: keep).
+        #[arg(long, default_value_t = 0)]
+        standards: usize,
+        #[arg(long, default_value_t = 100_000)]
+        materials: u64,
+        /// Size of each material's file (0: rows only).
+        #[arg(long, default_value_t = 0)]
+        file_bytes: usize,
+    },
     /// Measure the whole table (generation, raw baselines, the server under
     /// load) on SQLite and, given an admin URL, PostgreSQL; write the
     /// results to a Markdown file.
@@ -225,6 +242,56 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .await
                     .map_err(Failure::Runtime)?;
             }
+            Ok(())
+        }
+        Command::Evidence {
+            target,
+            standards,
+            materials,
+            file_bytes,
+        } => {
+            let store = open_store(&target).await?;
+            let dir = target.data_dir.join("files");
+            let files = wenming_store::files::Files::local(&dir).map_err(Failure::Runtime)?;
+            let (framework, keys) = wenming_bench::evidence::fill(
+                &store,
+                &files,
+                &wenming_bench::evidence::FillSpec {
+                    standards,
+                    materials,
+                    file_bytes,
+                },
+            )
+            .await
+            .map_err(Failure::Runtime)?;
+            println!("framework {framework}");
+            if !keys.is_empty() {
+                let (secs, bytes) = wenming_bench::evidence::stored_zip_copy(&dir, &keys)
+                    .map_err(Failure::Runtime)?;
+                println!(
+                    "raw stored-zip copy: {bytes} bytes in {secs:.2} s ({:.0} MB/s)",
+                    bytes as f64 / secs / 1e6
+                );
+            }
+            let office: Option<String> =
+                sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'")
+                    .fetch_optional(store.reader())
+                    .await
+                    .map_err(|e| Failure::Runtime(e.to_string()))?;
+            let office = office
+                .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+                .ok_or_else(|| Failure::Runtime("no office account: load the demo first".into()))?;
+            let (_, secret) = wenming_store::accounts::create_token(
+                &store,
+                &wenming_store::Ctx::system("bench"),
+                office,
+                "bench",
+                false,
+                Some(1),
+            )
+            .await
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+            println!("token {secret}");
             Ok(())
         }
         Command::Load {

@@ -102,6 +102,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "package jobs",
         sql: include_str!("../migrations/0018_package_job.sql"),
     },
+    Migration {
+        version: 19,
+        name: "submission tally index",
+        sql: include_str!("../migrations/0019_submission_tally_index.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -1,0 +1,244 @@
+//! The evidence archive at the benchmark's sizes (docs/benchmarks.md,
+//! `bench/evidence.sh`): a framework of many standards with a hundred
+//! thousand materials for the completeness view, or ten thousand materials
+//! with real files for the filing package, and the raw baseline the
+//! package is held to (the same files copied into a stored zip).
+
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+use uuid::Uuid;
+use wenming_store::files::Files;
+use wenming_store::{Ctx, Store};
+
+/// What `fill` makes.
+pub struct FillSpec {
+    /// Replace the demo's framework by one with this many standards, each
+    /// reviewed by materials (0: keep the demo's).
+    pub standards: usize,
+    pub materials: u64,
+    /// With real files of this size (0: rows only, for the completeness
+    /// view, which never reads a file).
+    pub file_bytes: usize,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// The demo framework grown to `n` standards (copies of each indicator's
+/// standards, renamed), every one reviewed by materials with two types.
+fn wide_framework(n: usize) -> wenming_domain::framework::FrameworkDoc {
+    use wenming_domain::framework::*;
+    let mut doc = wenming_store::demo::demo_framework();
+    doc.name = format!("基准测评体系（{n} 项标准）");
+    doc.year += 10;
+    doc.basic_total = None;
+    doc.featured_total = None;
+    let mut count = standards(&doc).len();
+    let mut round = 1;
+    while count < n {
+        for aspect in &mut doc.tree {
+            aspect.points = None;
+            for ind in &mut aspect.children {
+                ind.points = None;
+                if count >= n {
+                    continue;
+                }
+                if let Some(first) = ind.children.first().cloned() {
+                    let mut copy = first;
+                    copy.code = None;
+                    copy.title = format!("{}（补充 {round}）", copy.title);
+                    ind.children.push(copy);
+                    count += 1;
+                }
+            }
+        }
+        round += 1;
+    }
+    for aspect in &mut doc.tree {
+        aspect.points = None;
+        for ind in &mut aspect.children {
+            ind.points = None;
+            for s in &mut ind.children {
+                s.code = None;
+                if let Some(spec) = s.standard.as_mut() {
+                    if !spec.methods.contains(&Method::MaterialReview) {
+                        spec.methods.push(Method::MaterialReview);
+                    }
+                    spec.evidence_types = vec![EvidenceType::PolicyDocument, EvidenceType::Photo];
+                }
+            }
+        }
+    }
+    assign_codes(&mut doc.tree);
+    doc
+}
+
+/// Fills the archive of the database's active framework (after putting a
+/// wide one in force when asked), spreading materials over its
+/// requirements, most accepted, all dated inside the window; returns the
+/// framework and the files' paths for the baseline.
+pub async fn fill(
+    store: &Store,
+    files: &Files,
+    spec: &FillSpec,
+) -> Result<(Uuid, Vec<String>), String> {
+    let ctx = Ctx::system("bench");
+    let city = wenming_store::org::whole_city(store).await.map_err(err)?;
+    let root = city.region_paths.first().cloned().unwrap_or_default();
+    if spec.standards > 0 {
+        let doc = wide_framework(spec.standards);
+        let manage = wenming_domain::policy::Permit::system(&root);
+        let (id, _) = wenming_store::framework::import(store, &ctx, &manage, &doc, false)
+            .await
+            .map_err(err)?;
+        let f = wenming_store::framework::get(store, id)
+            .await
+            .map_err(err)?;
+        wenming_store::framework::set_status(
+            store,
+            &ctx,
+            &manage,
+            id,
+            f.version,
+            wenming_domain::framework::FrameworkStatus::Active,
+        )
+        .await
+        .map_err(err)?;
+    }
+    let fw = wenming_store::framework::active(store)
+        .await
+        .map_err(err)?
+        .ok_or("no framework in force")?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(store.timezone().clone())
+        .date();
+    let reqs =
+        wenming_store::evidence::requirements(store, &city, fw.id, &Default::default(), today)
+            .await
+            .map_err(err)?;
+    let reqs: Vec<_> = reqs.into_iter().filter(|q| q.unit_id.is_some()).collect();
+    if reqs.is_empty() {
+        return Err("the framework has no requirement with a unit".into());
+    }
+    let window = wenming_store::evidence::window(store, fw.id, today)
+        .await
+        .map_err(err)?;
+    let doc_date = window.last_day().min(today).to_string();
+    let started = Instant::now();
+    let mut keys = vec![];
+    let now = jiff::Timestamp::now().as_microsecond();
+    let mut i = 0u64;
+    while i < spec.materials {
+        let mut tx = store.begin().await.map_err(err)?;
+        for _ in 0..500 {
+            if i >= spec.materials {
+                break;
+            }
+            let q = &reqs[(i as usize) % reqs.len()];
+            let (sha, size) = if spec.file_bytes > 0 {
+                // Distinct bytes that barely compress, as scans and photos.
+                let mut body = Vec::with_capacity(spec.file_bytes);
+                body.extend_from_slice(format!("%PDF-1.7\n% bench {i}\n").as_bytes());
+                let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                while body.len() < spec.file_bytes - 6 {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    body.extend_from_slice(&x.to_le_bytes());
+                }
+                body.truncate(spec.file_bytes - 6);
+                body.extend_from_slice(b"%%EOF\n");
+                let sha = hex::encode(Sha256::digest(&body));
+                let key = format!("materials/{sha}");
+                let size = body.len() as i64;
+                files.put(&key, body.into()).await.map_err(err)?;
+                keys.push(key);
+                (sha, size)
+            } else {
+                (hex::encode(Sha256::digest(i.to_le_bytes())), 120_000)
+            };
+            sqlx::query("INSERT INTO evidence_file (sha256, kind, size, stored_at) VALUES ($1, 'pdf', $2, $3)")
+                .bind(&sha)
+                .bind(size)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            let mid = Uuid::now_v7().to_string();
+            sqlx::query(
+                "INSERT INTO material (id, sha256, evidence_type, title, doc_date, doc_number, file_name, unit_id, \
+                 uploaded_by, created_at, generated_from, photo_flags) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, NULL, $8, NULL, NULL)",
+            )
+            .bind(&mid)
+            .bind(&sha)
+            .bind(q.evidence_type.code())
+            .bind(format!("基准材料 {i}"))
+            .bind(&doc_date)
+            .bind(format!("bench-{i}.pdf"))
+            .bind(q.unit_id.map(|u| u.to_string()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+            // Seven in ten accepted, two waiting, one returned; for the
+            // package, all accepted (it holds only those).
+            let state = match i % 10 {
+                _ if spec.file_bytes > 0 => "accepted",
+                0..=6 => "accepted",
+                7 | 8 => "submitted",
+                _ => "returned",
+            };
+            sqlx::query(
+                "INSERT INTO submission (id, requirement_id, material_id, state, reason, submitted_by, submitted_at, \
+                 decided_by, decided_at, version) VALUES ($1, $2, $3, $4, NULL, NULL, $5, NULL, NULL, 1)",
+            )
+            .bind(Uuid::now_v7().to_string())
+            .bind(q.id.to_string())
+            .bind(&mid)
+            .bind(state)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+            i += 1;
+        }
+        tx.commit().await.map_err(err)?;
+    }
+    eprintln!(
+        "filled {} materials over {} requirements in {:.1} s",
+        spec.materials,
+        reqs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok((fw.id, keys))
+}
+
+/// The raw baseline: the same files read from the folder and written into
+/// a stored (uncompressed) zip going nowhere. Returns (seconds, bytes).
+pub fn stored_zip_copy(dir: &std::path::Path, keys: &[String]) -> Result<(f64, u64), String> {
+    use std::io::Write;
+    struct Count(u64);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let started = Instant::now();
+    let mut z = zip::ZipWriter::new_stream(Count(0));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(true);
+    for k in keys {
+        let bytes = std::fs::read(dir.join(k)).map_err(err)?;
+        z.start_file(k.as_str(), opts).map_err(err)?;
+        z.write_all(&bytes).map_err(err)?;
+    }
+    let out = z.finish().map_err(err)?;
+    Ok((started.elapsed().as_secs_f64(), out.into_inner().0))
+}
