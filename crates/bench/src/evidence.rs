@@ -242,3 +242,70 @@ pub fn stored_zip_copy(dir: &std::path::Path, keys: &[String]) -> Result<(f64, u
     let out = z.finish().map_err(err)?;
     Ok((started.elapsed().as_secs_f64(), out.into_inner().0))
 }
+
+/// A requirement of the framework in force built from the monthly case
+/// statistics, and the raw baseline its material is held to: for each month
+/// of the window so far, one GROUP BY per unit over the cases registered in
+/// it (registered, due, closed, closed on time), with no web stack, no
+/// workbook and no tally table. Returns the requirement and the p50 in ms
+/// of the whole set of months.
+pub async fn statistics_baseline(store: &Store, times: usize) -> Result<(Uuid, f64), String> {
+    let city = wenming_store::org::whole_city(store).await.map_err(err)?;
+    let fw = wenming_store::framework::active(store)
+        .await
+        .map_err(err)?
+        .ok_or("no framework in force")?;
+    let tz = store.timezone().clone();
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let reqs =
+        wenming_store::evidence::requirements(store, &city, fw.id, &Default::default(), today)
+            .await
+            .map_err(err)?;
+    let q = reqs
+        .iter()
+        .find(|q| {
+            matches!(
+                q.source,
+                Some(wenming_domain::source::Source::CaseStatistics { .. })
+            )
+        })
+        .ok_or("the framework in force has no requirement built from case statistics")?;
+    let w = wenming_store::evidence::window(store, fw.id, today)
+        .await
+        .map_err(err)?;
+    let micros = |d: jiff::civil::Date| -> Result<i64, String> {
+        Ok(d.to_datetime(jiff::civil::Time::midnight())
+            .to_zoned_datetime(tz.clone())
+            .map_err(err)?
+            .timestamp()
+            .as_microsecond())
+    };
+    let mut statements = vec![];
+    let mut month = w.start;
+    let last = today.first_of_month().min(w.last_day().first_of_month());
+    while month <= last {
+        let next = month.last_of_month().tomorrow().map_err(err)?;
+        let (a, b) = (micros(month)?, micros(next)?);
+        statements.push(format!(
+            "SELECT unit_id, COUNT(*), \
+             SUM(CASE WHEN deadline < {b} THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= deadline THEN 1 ELSE 0 END) \
+             FROM case_record WHERE registered_at >= {a} AND registered_at < {b} GROUP BY unit_id"
+        ));
+        month = next;
+    }
+    let mut lat = vec![];
+    for _ in 0..times {
+        let t0 = Instant::now();
+        for s in &statements {
+            sqlx::query(s)
+                .fetch_all(store.reader())
+                .await
+                .map_err(err)?;
+        }
+        lat.push(t0.elapsed().as_micros() as u64);
+    }
+    lat.sort_unstable();
+    Ok((q.id, crate::baseline::percentile(&lat, 0.5)))
+}

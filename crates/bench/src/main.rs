@@ -99,6 +99,10 @@ enum Command {
         /// Size of each material's file (0: rows only).
         #[arg(long, default_value_t = 0)]
         file_bytes: usize,
+        /// Also print a requirement built from the monthly case statistics
+        /// and the raw GROUP BY baseline of its material.
+        #[arg(long)]
+        statistics: bool,
     },
     /// Measure the whole table (generation, raw baselines, the server under
     /// load) on SQLite and, given an admin URL, PostgreSQL; write the
@@ -249,6 +253,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             standards,
             materials,
             file_bytes,
+            statistics,
         } => {
             let store = open_store(&target).await?;
             let dir = target.data_dir.join("files");
@@ -265,6 +270,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             .await
             .map_err(Failure::Runtime)?;
             println!("framework {framework}");
+            if statistics {
+                let (id, p50) = wenming_bench::evidence::statistics_baseline(&store, 10)
+                    .await
+                    .map_err(Failure::Runtime)?;
+                println!("statistics_requirement {id}");
+                println!("raw statistics GROUP BY, every month of the window: p50 {p50:.0} ms");
+            }
             if !keys.is_empty() {
                 let (secs, bytes) = wenming_bench::evidence::stored_zip_copy(&dir, &keys)
                     .map_err(Failure::Runtime)?;

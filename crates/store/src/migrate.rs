@@ -107,6 +107,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "submission tally index",
         sql: include_str!("../migrations/0019_submission_tally_index.sql"),
     },
+    Migration {
+        version: 20,
+        name: "material date index",
+        sql: include_str!("../migrations/0020_material_date_index.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.
