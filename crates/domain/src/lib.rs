@@ -15,6 +15,7 @@ pub mod photo;
 pub mod policy;
 pub mod site;
 pub mod source;
+pub mod survey;
 pub mod task;
 pub mod validation;
 
