@@ -63,6 +63,11 @@ struct Ids {
     category: String,
     /// A material requirement 市城市管理局 provides.
     requirement: String,
+    /// The demo's questionnaire, its latest closed wave and a community
+    /// the wave covers.
+    questionnaire: String,
+    wave: String,
+    wave_region: String,
     /// Nothing has this id.
     none: String,
 }
@@ -75,6 +80,7 @@ async fn one(app: &TestApp, sql: &str) -> String {
 }
 
 async fn ids(app: &TestApp) -> Ids {
+    wenming_store::demo::load_surveys(&app.store).await.unwrap();
     let cats = crate::cases::catalogue(app).await;
     let round = wenming_store::inspection::create(
         &app.store,
@@ -149,6 +155,13 @@ async fn ids(app: &TestApp) -> Ids {
         requirement: one(
             app,
             &format!("SELECT id FROM evidence_requirement WHERE unit_id = '{city_unit}' ORDER BY id LIMIT 1"),
+        )
+        .await,
+        questionnaire: one(app, "SELECT id FROM questionnaire ORDER BY id LIMIT 1").await,
+        wave: one(app, "SELECT id FROM survey_wave ORDER BY opens_on DESC LIMIT 1").await,
+        wave_region: one(
+            app,
+            "SELECT region_id FROM wave_region WHERE wave_id = (SELECT id FROM survey_wave ORDER BY opens_on DESC LIMIT 1) ORDER BY region_id LIMIT 1",
         )
         .await,
         none: uuid::Uuid::now_v7().to_string(),
@@ -424,6 +437,107 @@ fn rows(i: &Ids) -> Vec<Row> {
     let p = format!("/cases/{}/step", i.case);
     r(Page, "POST", "/cases/{id}/step", &p, [OK, OK, OK, OK, 403]);
     r(Page, "GET", "/tasks", "", all(200));
+    // Surveys: the office designs and runs them, inspectors interview,
+    // leaders read; units have no part yet (民评官 will give them theirs).
+    let (sviewers, answerers) = ([200, 200, 200, 403, 200], [OK, OK, OK, 403, 403]);
+    r(Page, "GET", "/surveys", "", sviewers);
+    r(Page, "POST", "/surveys/questionnaires", "", office_only);
+    let q = format!("/surveys/questionnaires/{}", i.questionnaire);
+    r(Page, "GET", "/surveys/questionnaires/{id}", &q, sviewers);
+    r(
+        Page,
+        "POST",
+        "/surveys/questionnaires/{id}/publish",
+        &format!("{q}/publish"),
+        office_only,
+    );
+    r(
+        Page,
+        "POST",
+        "/surveys/questionnaires/{id}/versions",
+        &format!("{q}/versions"),
+        office_only,
+    );
+    r(Page, "POST", "/surveys/waves", "", office_only);
+    r(
+        Page,
+        "GET",
+        "/surveys/waves/new",
+        "",
+        [200, 200, 403, 403, 403],
+    );
+    let w = format!("/surveys/waves/{}", i.wave);
+    r(Page, "GET", "/surveys/waves/{id}", &w, sviewers);
+    r(
+        Page,
+        "POST",
+        "/surveys/waves/{id}/state",
+        &format!("{w}/state"),
+        office_only,
+    );
+    r(
+        Page,
+        "GET",
+        "/surveys/waves/{id}/entry",
+        &format!("{w}/entry"),
+        [200, 200, 200, 403, 403],
+    );
+    r(
+        Page,
+        "POST",
+        "/surveys/waves/{id}/entry",
+        &format!("{w}/entry"),
+        answerers,
+    );
+    // The public link answers anyone; a post without the phone's cookie
+    // is refused whoever sends it.
+    let s = format!("/s/{}/{}", i.wave, i.wave_region);
+    r(Page, "GET", "/s/{wave}/{region}", &s, all(200));
+    r(Page, "POST", "/s/{wave}/{region}", &s, all(403));
+    r(Api, "GET", "/questionnaires", "", sviewers);
+    r(Api, "POST", "/questionnaires", "", office_only);
+    let q = format!("/questionnaires/{}", i.questionnaire);
+    r(Api, "GET", "/questionnaires/{id}", &q, sviewers);
+    r(Api, "PUT", "/questionnaires/{id}", &q, office_only);
+    r(
+        Api,
+        "POST",
+        "/questionnaires/{id}/publish",
+        &format!("{q}/publish"),
+        office_only,
+    );
+    r(
+        Api,
+        "POST",
+        "/questionnaires/{id}/versions",
+        &format!("{q}/versions"),
+        office_only,
+    );
+    r(Api, "GET", "/waves", "", sviewers);
+    r(Api, "POST", "/waves", "", office_only);
+    let w = format!("/waves/{}", i.wave);
+    r(Api, "GET", "/waves/{id}", &w, sviewers);
+    r(
+        Api,
+        "POST",
+        "/waves/{id}/state",
+        &format!("{w}/state"),
+        office_only,
+    );
+    r(
+        Api,
+        "POST",
+        "/waves/{id}/responses",
+        &format!("{w}/responses"),
+        answerers,
+    );
+    r(
+        Api,
+        "GET",
+        "/waves/{id}/results",
+        &format!("{w}/results"),
+        sviewers,
+    );
     // The evidence archive: units their own, the office reviews, leaders read.
     let (viewers, submitters) = ([200, 200, 403, 200, 200], [OK, OK, 403, OK, 403]);
     r(Page, "GET", "/evidence", "", viewers);
@@ -943,6 +1057,9 @@ fn every_route_has_a_row_in_the_role_matrix() {
         photo: "ph".into(),
         category: "k".into(),
         requirement: "q".into(),
+        questionnaire: "qn".into(),
+        wave: "w".into(),
+        wave_region: "wr".into(),
         none: "n".into(),
     };
     let listed: BTreeSet<(bool, String, String)> = rows(&dummy)
@@ -1093,6 +1210,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(b: Backend) {
         "/healthz",
         "/readyz",
         "/openapi.json",
+        "/s/{wave}/{region}",
     ];
     for row in &rows {
         if public.contains(&row.template) {

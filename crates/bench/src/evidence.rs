@@ -216,21 +216,14 @@ pub async fn fill(
 }
 
 /// The raw baseline: the same files read from the folder and written into
-/// a stored (uncompressed) zip going nowhere. Returns (seconds, bytes).
+/// a stored (uncompressed) zip file beside them and synced to disk, as the
+/// package is written into the file store. Returns (seconds, bytes).
 pub fn stored_zip_copy(dir: &std::path::Path, keys: &[String]) -> Result<(f64, u64), String> {
     use std::io::Write;
-    struct Count(u64);
-    impl Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len() as u64;
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    let out = dir.join("raw-baseline.zip");
     let started = Instant::now();
-    let mut z = zip::ZipWriter::new_stream(Count(0));
+    let file = std::fs::File::create(&out).map_err(err)?;
+    let mut z = zip::ZipWriter::new_stream(std::io::BufWriter::with_capacity(1 << 20, file));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .large_file(true);
@@ -239,8 +232,18 @@ pub fn stored_zip_copy(dir: &std::path::Path, keys: &[String]) -> Result<(f64, u
         z.start_file(k.as_str(), opts).map_err(err)?;
         z.write_all(&bytes).map_err(err)?;
     }
-    let out = z.finish().map_err(err)?;
-    Ok((started.elapsed().as_secs_f64(), out.into_inner().0))
+    let mut buffered = z.finish().map_err(err)?.into_inner();
+    buffered.flush().map_err(err)?;
+    // Durable, as the file store makes the package before it says done.
+    buffered
+        .into_inner()
+        .map_err(|e| e.to_string())?
+        .sync_all()
+        .map_err(err)?;
+    let secs = started.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&out).map_err(err)?.len();
+    std::fs::remove_file(&out).map_err(err)?;
+    Ok((secs, size))
 }
 
 /// A requirement of the framework in force built from the monthly case
@@ -261,15 +264,32 @@ pub async fn statistics_baseline(store: &Store, times: usize) -> Result<(Uuid, f
         wenming_store::evidence::requirements(store, &city, fw.id, &Default::default(), today)
             .await
             .map_err(err)?;
-    let q = reqs
-        .iter()
-        .find(|q| {
-            matches!(
-                q.source,
-                Some(wenming_domain::source::Source::CaseStatistics { .. })
-            )
-        })
-        .ok_or("the framework in force has no requirement built from case statistics")?;
+    let built = reqs.iter().find(|q| {
+        matches!(
+            q.source,
+            Some(wenming_domain::source::Source::CaseStatistics { .. })
+        )
+    });
+    // A generated city has the demo's framework without the sources the
+    // demo's materials name: give the first statistics table one.
+    let q = match built {
+        Some(q) => q,
+        None => {
+            let q = reqs
+                .iter()
+                .find(|q| {
+                    q.evidence_type == wenming_domain::framework::EvidenceType::StatisticsTable
+                })
+                .ok_or("the framework in force has no statistics table to build")?;
+            sqlx::query("UPDATE evidence_requirement SET source = $1 WHERE id = $2")
+                .bind(r#"{"kind":"case_statistics","categories":[]}"#)
+                .bind(q.id.to_string())
+                .execute(store.writer())
+                .await
+                .map_err(err)?;
+            q
+        }
+    };
     let w = wenming_store::evidence::window(store, fw.id, today)
         .await
         .map_err(err)?;

@@ -281,7 +281,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 let (secs, bytes) = wenming_bench::evidence::stored_zip_copy(&dir, &keys)
                     .map_err(Failure::Runtime)?;
                 println!(
-                    "raw stored-zip copy: {bytes} bytes in {secs:.2} s ({:.0} MB/s)",
+                    "raw stored-zip copy into a file: {bytes} bytes in {secs:.2} s ({:.0} MB/s)",
                     bytes as f64 / secs / 1e6
                 );
             }

@@ -33,6 +33,8 @@ pub const ENTITY_TYPES: &[&str] = &[
     "evidence_requirement",
     "material",
     "submission",
+    "questionnaire",
+    "survey_wave",
 ];
 
 /// Every action the log records besides a case's steps
@@ -56,6 +58,8 @@ pub const ACTIONS: &[&str] = &[
     "link",
     "accept",
     "return",
+    "publish",
+    "open",
 ];
 
 /// Whether `action` on `entity_type` is one the log's readers have words for.

@@ -41,6 +41,9 @@ pub struct Region {
     /// Materialised path of ids from the root, `/a/b/c/`, for subtree queries.
     pub path: String,
     pub boundary: Option<serde_json::Value>,
+    /// People living there (census): the base of survey sample plans and
+    /// weights.
+    pub population: Option<u64>,
     pub version: i64,
     pub updated_at: Timestamp,
 }
@@ -75,6 +78,8 @@ pub struct RegionForm {
     pub name: String,
     #[serde(default)]
     pub boundary: String,
+    #[serde(default)]
+    pub population: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +89,7 @@ pub struct RegionInput {
     pub code: String,
     pub name: String,
     pub boundary: Option<serde_json::Value>,
+    pub population: Option<u64>,
 }
 
 impl RegionForm {
@@ -114,6 +120,16 @@ impl RegionForm {
                 }
             }
         };
+        let population = match self.population.trim() {
+            "" => None,
+            p => match p.parse::<u64>() {
+                Ok(n) if n <= 100_000_000 => Some(n),
+                _ => {
+                    e.add("population", "invalid_population");
+                    None
+                }
+            },
+        };
         if let Some(l) = level {
             if l == RegionLevel::City && parent_id.is_some() {
                 e.add("parent_id", "city_has_no_parent");
@@ -129,6 +145,7 @@ impl RegionForm {
                 code,
                 name,
                 boundary,
+                population,
             }),
             _ => Err(e),
         }
@@ -342,8 +359,10 @@ mod tests {
             code: "a b".into(),
             name: "".into(),
             boundary: "{\"type\":\"Point\"}".into(),
+            population: "many".into(),
         };
         let e = f.parse().unwrap_err();
+        assert_eq!(e.for_field("population"), Some("invalid_population"));
         assert_eq!(e.for_field("parent_id"), Some("invalid_choice"));
         assert_eq!(e.for_field("level"), Some("invalid_choice"));
         assert_eq!(e.for_field("code"), Some("invalid_code"));

@@ -51,10 +51,16 @@ pub enum Action {
     SubmitEvidence,
     /// Set requirements and the filing window, accept or return materials.
     ReviewEvidence,
+    /// See questionnaires, waves and their results.
+    ViewSurveys,
+    /// Design and publish questionnaires, plan, open and close waves.
+    ManageSurveys,
+    /// Enter answers as an interviewer or a clerk typing in paper forms.
+    AnswerSurveys,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 26] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -78,6 +84,9 @@ impl Action {
         Action::ViewEvidence,
         Action::SubmitEvidence,
         Action::ReviewEvidence,
+        Action::ViewSurveys,
+        Action::ManageSurveys,
+        Action::AnswerSurveys,
     ];
 
     /// The roles whose grants carry this action.
@@ -106,6 +115,9 @@ impl Action {
             Action::ViewEvidence => &[Administrator, Office, UnitStaff, Leader],
             Action::SubmitEvidence => &[Administrator, Office, UnitStaff],
             Action::ReviewEvidence => &[Administrator, Office],
+            Action::ViewSurveys => &[Administrator, Office, Inspector, Leader],
+            Action::ManageSurveys => &[Administrator, Office],
+            Action::AnswerSurveys => &[Administrator, Office, Inspector],
         }
     }
 
@@ -125,6 +137,7 @@ impl Action {
                 | Action::ViewSites
                 | Action::ViewRounds
                 | Action::ViewEvidence
+                | Action::ViewSurveys
         )
     }
 
@@ -141,6 +154,7 @@ impl Action {
             Action::ManageSites => Action::ViewSites,
             Action::ManageRounds | Action::Inspect => Action::ViewRounds,
             Action::SubmitEvidence | Action::ReviewEvidence => Action::ViewEvidence,
+            Action::ManageSurveys | Action::AnswerSurveys => Action::ViewSurveys,
             other => other,
         }
     }
@@ -278,6 +292,8 @@ pub mod may {
         Inspect,
         SubmitEvidence,
         ReviewEvidence,
+        ManageSurveys,
+        AnswerSurveys,
     );
 }
 

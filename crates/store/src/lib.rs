@@ -21,6 +21,7 @@ pub mod org;
 pub mod photo;
 pub mod site;
 pub mod sql;
+pub mod survey;
 pub mod task;
 pub mod third_party;
 pub mod webhook;

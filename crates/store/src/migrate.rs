@@ -112,6 +112,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "material date index",
         sql: include_str!("../migrations/0020_material_date_index.sql"),
     },
+    Migration {
+        version: 21,
+        name: "surveys",
+        sql: include_str!("../migrations/0021_surveys.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -13,7 +13,7 @@ use wenming_domain::policy::{Permit, Scope, may};
 use wenming_domain::validation::match_key;
 
 const REGION_COLUMNS: &str =
-    "id, parent_id, level, code, name, path, boundary, version, updated_at";
+    "id, parent_id, level, code, name, path, boundary, population, version, updated_at";
 
 fn region_from_row(r: &AnyRow) -> Result<Region, StoreError> {
     let id: String = r.try_get("id")?;
@@ -29,6 +29,9 @@ fn region_from_row(r: &AnyRow) -> Result<Region, StoreError> {
         name: r.try_get("name")?,
         path: r.try_get("path")?,
         boundary: crate::error::stored_json_opt("region boundary", boundary)?,
+        population: r
+            .try_get::<Option<i64>, _>("population")?
+            .map(|n| n.max(0) as u64),
         version: r.try_get("version")?,
         updated_at: ts(r.try_get("updated_at")?),
     })
@@ -157,8 +160,8 @@ pub async fn create_region(
     let path = format!("{}{id}/", parent.as_ref().map_or("/", |p| p.path.as_str()));
     let now = now_micros();
     sqlx::query(
-        "INSERT INTO region (id, parent_id, level, code, name, path, boundary, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+        "INSERT INTO region (id, parent_id, level, code, name, path, boundary, population, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
     )
     .bind(id.to_string())
     .bind(input.parent_id.map(|p| p.to_string()))
@@ -167,6 +170,7 @@ pub async fn create_region(
     .bind(&input.name)
     .bind(&path)
     .bind(input.boundary.as_ref().map(|b| b.to_string()))
+    .bind(input.population.map(|n| n as i64))
     .bind(now)
     .execute(&mut *tx)
     .await
@@ -239,7 +243,7 @@ pub async fn update_region(
     }
     let now = now_micros();
     let updated = sqlx::query(
-        "UPDATE region SET parent_id = $1, code = $2, name = $3, boundary = $4, \
+        "UPDATE region SET parent_id = $1, code = $2, name = $3, boundary = $4, population = $8, \
          version = version + 1, updated_at = $5 WHERE id = $6 AND version = $7",
     )
     .bind(input.parent_id.map(|p| p.to_string()))
@@ -249,6 +253,7 @@ pub async fn update_region(
     .bind(now)
     .bind(id.to_string())
     .bind(expected_version)
+    .bind(input.population.map(|n| n as i64))
     .execute(&mut *tx)
     .await
     .map_err(|e| unique_code(e.into()))?;

@@ -107,6 +107,8 @@ impl WebConfig {
 pub struct Inner {
     pub store: Store,
     pub config: WebConfig,
+    /// Public survey answers per network address.
+    pub public_limiter: service::surveys::Limiter,
 }
 
 #[derive(Clone)]
@@ -131,7 +133,11 @@ impl Application {
     pub async fn build(store: Store, config: WebConfig) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let state = AppState(Arc::new(Inner { store, config }));
+        let state = AppState(Arc::new(Inner {
+            store,
+            config,
+            public_limiter: Default::default(),
+        }));
         Ok(Application {
             listener,
             router: router(state),
@@ -147,9 +153,14 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        // The peer's address: the public survey link counts answers by it.
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
     }
 }
 

@@ -3,6 +3,8 @@
 //! respondent groups (问卷 A/B/C/D) each question is asked of, and the
 //! check of one filled questionnaire. The numbers are in `stats`.
 
+pub mod plan;
+pub mod results;
 pub mod stats;
 
 use crate::coded_enum;

@@ -148,14 +148,15 @@ pub fn allocate(total: u64, sizes: &[u64]) -> Vec<u64> {
     out
 }
 
-/// One respondent for weighting: the stratum cell they fall in (indexes on
-/// each dimension, e.g. region, age band, sex), the community they were
-/// sampled in (the cluster), and whether their answer counts.
-#[derive(Debug, Clone)]
-pub struct Respondent {
+/// Answers of one stratum cell (indexes on each dimension, e.g. region, age
+/// band, sex) from one cluster (the community they were sampled in):
+/// how many, and how many count for the rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
     pub cell: Vec<usize>,
     pub cluster: usize,
-    pub yes: bool,
+    pub n: u64,
+    pub yes: u64,
 }
 
 /// A weighted rate: the estimate on Kish's effective n (divided by the
@@ -174,70 +175,68 @@ pub struct Weighted {
     pub raked: bool,
 }
 
-/// The population by cell, the same dimensions as respondents' cells.
+/// The population by cell, the same dimensions as the answers' cells.
 #[derive(Debug, Clone)]
 pub struct Population {
     pub cells: Vec<(Vec<usize>, f64)>,
 }
 
-/// Post-stratified rate: each respondent weighted by their cell's share of
-/// the population over its share of the sample; when a populated cell has
-/// no answer, raked instead (iterative proportional fitting to each
-/// dimension's margins). With `clustered`, the interval is widened by the
-/// design effect estimated from the clusters (linearised variance of the
-/// ratio, between clusters).
-pub fn weighted(
-    people: &[Respondent],
-    population: &Population,
-    clustered: bool,
-) -> Option<Weighted> {
-    if people.is_empty() {
+/// Post-stratified rate from counts: each answer weighted by its cell's
+/// share of the population over its share of the sample; when a populated
+/// cell has no answer, raked instead (iterative proportional fitting to
+/// each dimension's margins). With `clustered`, the interval is widened by
+/// the design effect estimated from the clusters (linearised variance of
+/// the ratio, between clusters). Works from counts, so a million answers
+/// cost no more than a thousand.
+pub fn weighted(cells: &[Cell], population: &Population, clustered: bool) -> Option<Weighted> {
+    use std::collections::HashMap;
+    let n: u64 = cells.iter().map(|c| c.n).sum();
+    if n == 0 {
         return None;
     }
     let pop_total: f64 = population.cells.iter().map(|c| c.1).sum();
     if pop_total <= 0.0 {
         return None;
     }
-    let mut in_cell: std::collections::HashMap<&[usize], usize> = Default::default();
-    for r in people {
-        *in_cell.entry(r.cell.as_slice()).or_default() += 1;
+    let mut in_cell: HashMap<&[usize], u64> = HashMap::new();
+    for c in cells.iter().filter(|c| c.n > 0) {
+        *in_cell.entry(c.cell.as_slice()).or_default() += c.n;
     }
     let empty_cell = population
         .cells
         .iter()
         .any(|(c, size)| *size > 0.0 && !in_cell.contains_key(c.as_slice()));
-    let w: Vec<f64> = if empty_cell {
-        rake(people, population)?
+    // One weight per answer of a cell.
+    let w: HashMap<Vec<usize>, f64> = if empty_cell {
+        rake(&in_cell, population, n)?
     } else {
-        let share: std::collections::HashMap<&[usize], f64> = population
+        let share: HashMap<&[usize], f64> = population
             .cells
             .iter()
             .map(|(c, s)| (c.as_slice(), *s / pop_total))
             .collect();
-        let n = people.len() as f64;
-        people
+        in_cell
             .iter()
-            .map(|r| {
-                let s = share.get(r.cell.as_slice()).copied().unwrap_or(0.0);
-                s / (in_cell[r.cell.as_slice()] as f64 / n)
+            .map(|(c, &k)| {
+                let s = share.get(c).copied().unwrap_or(0.0);
+                (c.to_vec(), s / (k as f64 / n as f64))
             })
             .collect()
     };
-    let sw: f64 = w.iter().sum();
-    let sw2: f64 = w.iter().map(|x| x * x).sum();
+    let weight = |c: &Cell| w.get(&c.cell).copied().unwrap_or(0.0);
+    let sw: f64 = cells.iter().map(|c| weight(c) * c.n as f64).sum();
+    let sw2: f64 = cells.iter().map(|c| weight(c).powi(2) * c.n as f64).sum();
     if sw <= 0.0 {
         return None;
     }
-    let p = people
-        .iter()
-        .zip(&w)
-        .filter(|(r, _)| r.yes)
-        .map(|(_, w)| w)
-        .sum::<f64>()
-        / sw;
+    let p = cells.iter().map(|c| weight(c) * c.yes as f64).sum::<f64>() / sw;
     let kish_n = sw * sw / sw2;
     let design_effect = if clustered {
-        cluster_deff(people, &w, p, kish_n)
+        let mut totals: std::collections::BTreeMap<usize, f64> = Default::default();
+        for c in cells {
+            *totals.entry(c.cluster).or_default() += weight(c) * (c.yes as f64 - p * c.n as f64);
+        }
+        cluster_deff(&totals, sw, p, kish_n)
     } else {
         1.0
     };
@@ -250,22 +249,22 @@ pub fn weighted(
     };
     Some(Weighted {
         estimate: estimate(p, n_eff, method),
-        n: people.len() as u64,
+        n,
         kish_n,
         design_effect,
         raked: empty_cell,
     })
 }
 
-/// Between-cluster linearised variance of the weighted mean over the
-/// variance it would have from `kish_n` independent answers.
-fn cluster_deff(people: &[Respondent], w: &[f64], p: f64, kish_n: f64) -> f64 {
-    let sw: f64 = w.iter().sum();
-    let mut totals: std::collections::BTreeMap<usize, f64> = Default::default();
-    for (r, w) in people.iter().zip(w) {
-        let y = if r.yes { 1.0 } else { 0.0 };
-        *totals.entry(r.cluster).or_default() += w * (y - p);
-    }
+/// Between-cluster linearised variance of the weighted mean (from each
+/// cluster's weighted residual total) over the variance it would have from
+/// `kish_n` independent answers.
+fn cluster_deff(
+    totals: &std::collections::BTreeMap<usize, f64>,
+    sw: f64,
+    p: f64,
+    kish_n: f64,
+) -> f64 {
     let c = totals.len() as f64;
     if c < 2.0 || p <= 0.0 || p >= 1.0 {
         return 1.0;
@@ -277,40 +276,44 @@ fn cluster_deff(people: &[Respondent], w: &[f64], p: f64, kish_n: f64) -> f64 {
     (v_cluster / v_srs).max(1.0)
 }
 
-/// Weights raked to each dimension's population margins, starting from 1;
-/// `None` when a margin with population has no respondent at all.
-fn rake(people: &[Respondent], population: &Population) -> Option<Vec<f64>> {
-    let dims = people.first()?.cell.len();
+/// A weight per sampled cell raked to each dimension's population margins,
+/// starting from 1; `None` when a margin with population has no answer.
+fn rake(
+    in_cell: &std::collections::HashMap<&[usize], u64>,
+    population: &Population,
+    n: u64,
+) -> Option<std::collections::HashMap<Vec<usize>, f64>> {
+    use std::collections::{BTreeMap, HashMap};
+    let dims = in_cell.keys().next()?.len();
     let pop_total: f64 = population.cells.iter().map(|c| c.1).sum();
-    let n = people.len() as f64;
     // Targets as a share of the sample size.
-    let mut targets: Vec<std::collections::BTreeMap<usize, f64>> = vec![Default::default(); dims];
+    let mut targets: Vec<BTreeMap<usize, f64>> = vec![Default::default(); dims];
     for (cell, size) in &population.cells {
         for (d, &v) in cell.iter().enumerate() {
-            *targets[d].entry(v).or_default() += size / pop_total * n;
+            *targets[d].entry(v).or_default() += size / pop_total * n as f64;
         }
     }
     for (d, t) in targets.iter().enumerate() {
         for (&v, &target) in t {
-            if target > 0.0 && !people.iter().any(|r| r.cell[d] == v) {
+            if target > 0.0 && !in_cell.keys().any(|c| c[d] == v) {
                 return None;
             }
         }
     }
-    let mut w = vec![1.0; people.len()];
-    for _ in 0..100 {
+    let mut w: HashMap<Vec<usize>, f64> = in_cell.keys().map(|c| (c.to_vec(), 1.0)).collect();
+    for _ in 0..200 {
         let mut worst: f64 = 0.0;
         for (d, t) in targets.iter().enumerate() {
-            let mut have: std::collections::BTreeMap<usize, f64> = Default::default();
-            for (r, w) in people.iter().zip(&w) {
-                *have.entry(r.cell[d]).or_default() += w;
+            let mut have: BTreeMap<usize, f64> = Default::default();
+            for (c, k) in in_cell {
+                *have.entry(c[d]).or_default() += w[*c] * *k as f64;
             }
-            for (r, w) in people.iter().zip(w.iter_mut()) {
-                let h = have[&r.cell[d]];
-                let target = t.get(&r.cell[d]).copied().unwrap_or(0.0);
+            for (c, wc) in w.iter_mut() {
+                let h = have[&c[d]];
+                let target = t.get(&c[d]).copied().unwrap_or(0.0);
                 let f = if h > 0.0 { target / h } else { 0.0 };
                 worst = worst.max((f - 1.0).abs());
-                *w *= f;
+                *wc *= f;
             }
         }
         if worst < 1e-10 {
@@ -510,21 +513,29 @@ mod tests {
 
     /// Four cells (region × sex) and four communities, the first half of
     /// each cell in one community: answers cluster hard.
-    fn sample() -> (Vec<Respondent>, Population) {
-        let mut people = vec![];
+    fn sample() -> (Vec<Cell>, Population) {
+        let mut cells = vec![];
         for (r, s, n, k) in [
-            (0, 0, 20, 15),
+            (0, 0, 20u64, 15u64),
             (0, 1, 30, 18),
             (1, 0, 25, 20),
             (1, 1, 25, 22),
         ] {
-            for i in 0..n {
-                people.push(Respondent {
-                    cell: vec![r, s],
-                    cluster: r * 2 + usize::from(i >= n / 2),
-                    yes: i < k,
-                });
-            }
+            // The first n/2 answers in the first community: the "yes"
+            // answers, which come first, gather there.
+            let half = n / 2;
+            cells.push(Cell {
+                cell: vec![r, s],
+                cluster: r * 2,
+                n: half,
+                yes: k.min(half),
+            });
+            cells.push(Cell {
+                cell: vec![r, s],
+                cluster: r * 2 + 1,
+                n: n - half,
+                yes: k.saturating_sub(half),
+            });
         }
         let population = Population {
             cells: vec![
@@ -534,7 +545,7 @@ mod tests {
                 (vec![1, 1], 1100.0),
             ],
         };
-        (people, population)
+        (cells, population)
     }
 
     /// Reference computed outside this code (numpy: cell weights, Kish n,
@@ -542,15 +553,15 @@ mod tests {
     /// the effective count).
     #[test]
     fn post_stratified_rate_with_kish_n_and_design_effect() {
-        let (people, population) = sample();
-        let w = weighted(&people, &population, false).unwrap();
+        let (cells, population) = sample();
+        let w = weighted(&cells, &population, false).unwrap();
         assert!(!w.raked);
         assert_eq!(w.n, 100);
         assert!(close(w.estimate.p, 0.706667));
         assert!(close(w.kish_n, 70.833333));
         assert_eq!(w.design_effect, 1.0);
         assert!(close(w.estimate.low, 0.592225) && close(w.estimate.high, 0.799845));
-        let c = weighted(&people, &population, true).unwrap();
+        let c = weighted(&cells, &population, true).unwrap();
         assert!((c.design_effect - 16.239442).abs() < 1e-4);
         assert!(close(c.estimate.n, 4.361808));
         // So few effective answers: the exact interval, wider still.
@@ -562,25 +573,28 @@ mod tests {
     /// sample then has the population's share on every margin.
     #[test]
     fn an_empty_cell_is_raked_to_the_margins() {
-        let (mut people, population) = sample();
-        people.retain(|r| r.cell != vec![1, 0]);
-        let w = weighted(&people, &population, false).unwrap();
+        let (mut cells, population) = sample();
+        cells.retain(|c| c.cell != vec![1, 0]);
+        let w = weighted(&cells, &population, false).unwrap();
         assert!(w.raked);
-        let ws = rake(&people, &population).unwrap();
-        let total: f64 = ws.iter().sum();
+        let mut in_cell = std::collections::HashMap::new();
+        for c in &cells {
+            *in_cell.entry(c.cell.as_slice()).or_insert(0u64) += c.n;
+        }
+        let ws = rake(&in_cell, &population, 75).unwrap();
+        let total: f64 = in_cell.iter().map(|(c, n)| ws[*c] * *n as f64).sum();
         let share = |d: usize, v: usize| {
-            people
+            in_cell
                 .iter()
-                .zip(&ws)
-                .filter(|(r, _)| r.cell[d] == v)
-                .map(|(_, w)| w)
+                .filter(|(c, _)| c[d] == v)
+                .map(|(c, n)| ws[*c] * *n as f64)
                 .sum::<f64>()
                 / total
         };
         assert!((share(0, 1) - 2000.0 / 10200.0).abs() < 1e-9);
         assert!((share(1, 0) - 4900.0 / 10200.0).abs() < 1e-9);
         // A whole margin with nobody: no weighted rate at all.
-        people.retain(|r| r.cell[0] != 1);
-        assert!(weighted(&people, &population, false).is_none());
+        cells.retain(|c| c.cell[0] != 1);
+        assert!(weighted(&cells, &population, false).is_none());
     }
 }

@@ -8,6 +8,10 @@ mod evidence;
 mod framework;
 mod rounds;
 mod sites;
+mod surveys;
+
+/// The demo's questionnaire and its two finished waves (part of `load_all`).
+pub use surveys::load as load_surveys;
 
 pub use cases::load_cases;
 pub use catalogue::load_catalogue;
@@ -68,6 +72,7 @@ pub async fn prepare(store: &Store) -> Result<Region, StoreError> {
             code: PLACEHOLDER_CITY_CODE.into(),
             name: "本市".into(),
             boundary: None,
+            population: None,
         },
     )
     .await
@@ -222,6 +227,7 @@ pub async fn load(store: &Store) -> Result<DemoOutcome, StoreError> {
             code: "QL".into(),
             name: "青岚市".into(),
             boundary: Some(rectangle(lon0, lat0, lon0 + span, lat0 + span)),
+            population: None,
         },
     )
     .await?;
@@ -555,6 +561,7 @@ async fn region(
     (x0, y0, x1, y1): (f64, f64, f64, f64),
 ) -> Result<Region, StoreError> {
     let round = |v: f64| (v * 1e6).round() / 1e6;
+    let population = (level == RegionLevel::Community).then(|| community_population(&code));
     org::create_region(
         store,
         ctx,
@@ -565,9 +572,18 @@ async fn region(
             code,
             name: name.into(),
             boundary: Some(rectangle(round(x0), round(y0), round(x1), round(y1))),
+            population,
         },
     )
     .await
+}
+
+/// A community's residents, 6,000 to 14,000, fixed by its code.
+fn community_population(code: &str) -> u64 {
+    let h = code
+        .bytes()
+        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+    6_000 + (h % 8_001) as u64
 }
 
 /// Whether the demo is loaded, for the login page's hint.
@@ -617,6 +633,7 @@ pub async fn load_all_telling(
         rounds::load(store, files).await?;
         done(DemoPart::Rounds);
         evidence::load(store, files).await?;
+        surveys::load(store).await?;
         done(DemoPart::Evidence);
         // The demo's cases are moved back in time after they are made.
         crate::case::tally::rebuild(store).await?;

@@ -31,6 +31,8 @@ pub struct RegionDto {
     pub name: String,
     #[schema(value_type = Option<Object>)]
     pub boundary: Option<serde_json::Value>,
+    /// People living there (census).
+    pub population: Option<u64>,
     pub version: i64,
     pub updated_at: String,
 }
@@ -44,6 +46,7 @@ impl From<Region> for RegionDto {
             code: r.code,
             name: r.name,
             boundary: r.boundary,
+            population: r.population,
             version: r.version,
             updated_at: r.updated_at.to_string(),
         }
@@ -59,6 +62,9 @@ pub struct RegionBody {
     /// GeoJSON Polygon or MultiPolygon, WGS-84.
     #[schema(value_type = Option<Object>)]
     pub boundary: Option<serde_json::Value>,
+    /// People living there (census), for survey plans and weights.
+    #[serde(default)]
+    pub population: Option<u64>,
     /// Required on update: the version that was read.
     pub version: Option<i64>,
 }
@@ -75,6 +81,7 @@ impl RegionBody {
                 .as_ref()
                 .map(|b| b.to_string())
                 .unwrap_or_default(),
+            population: self.population.map(|n| n.to_string()).unwrap_or_default(),
         }
     }
 }

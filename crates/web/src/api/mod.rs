@@ -12,6 +12,7 @@ mod photos;
 mod regions;
 pub mod rounds;
 mod sites;
+mod surveys;
 mod tasks;
 mod tokens;
 mod units;
@@ -112,6 +113,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evidence::decide))
         .routes(routes!(evidence::set_filing))
         .routes(routes!(evidence::completeness))
+        .routes(routes!(
+            surveys::questionnaires,
+            surveys::create_questionnaire
+        ))
+        .routes(routes!(
+            surveys::questionnaire,
+            surveys::update_questionnaire
+        ))
+        .routes(routes!(surveys::publish))
+        .routes(routes!(surveys::next_version))
+        .routes(routes!(surveys::waves, surveys::create_wave))
+        .routes(routes!(surveys::wave))
+        .routes(routes!(surveys::set_wave_state))
+        .routes(routes!(surveys::answer))
+        .routes(routes!(surveys::results))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

@@ -14,6 +14,7 @@ mod rounds;
 
 mod session;
 mod sites;
+mod surveys;
 mod table;
 mod tasks;
 
@@ -196,6 +197,32 @@ fn pages() -> Pages {
         )
         .route("/evidence/submissions/{id}/decide", post(evidence::decide))
         .route("/evidence/materials/{id}/file", get(evidence::download))
+        .route("/surveys", get(surveys::list))
+        .route(
+            "/surveys/questionnaires",
+            post(surveys::create_questionnaire),
+        )
+        .route("/surveys/questionnaires/{id}", get(surveys::questionnaire))
+        .route(
+            "/surveys/questionnaires/{id}/publish",
+            post(surveys::publish),
+        )
+        .route(
+            "/surveys/questionnaires/{id}/versions",
+            post(surveys::next_version),
+        )
+        .route("/surveys/waves", post(surveys::create_wave))
+        .route("/surveys/waves/new", get(surveys::new_wave))
+        .route("/surveys/waves/{id}", get(surveys::wave))
+        .route("/surveys/waves/{id}/state", post(surveys::set_state))
+        .route(
+            "/surveys/waves/{id}/entry",
+            get(surveys::entry).post(surveys::enter),
+        )
+        .route(
+            "/s/{wave}/{region}",
+            get(surveys::public_form).post(surveys::public_answer),
+        )
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))

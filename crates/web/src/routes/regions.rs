@@ -384,6 +384,7 @@ fn form_of(r: &Region) -> RegionForm {
             .as_ref()
             .map(|b| b.to_string())
             .unwrap_or_default(),
+        population: r.population.map(|n| n.to_string()).unwrap_or_default(),
     }
 }
 

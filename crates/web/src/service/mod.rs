@@ -11,6 +11,7 @@ pub mod queue;
 pub mod rounds;
 pub mod site_sheet;
 pub mod sources;
+pub mod surveys;
 pub mod tasks;
 pub mod third_party;
 

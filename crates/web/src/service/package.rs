@@ -44,21 +44,48 @@ fn safe_name(s: &str) -> String {
 struct ChannelWriter {
     tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
     gone: Arc<std::sync::atomic::AtomicBool>,
+    /// The zip writer writes headers of a few dozen bytes and bodies of
+    /// any size: sending them on in chunks of about a mebibyte keeps the
+    /// channel, the body and the file store from waking for each.
+    buf: bytes::BytesMut,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl ChannelWriter {
+    fn new(
+        tx: tokio::sync::mpsc::Sender<bytes::Bytes>,
+        gone: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        ChannelWriter {
+            tx,
+            gone,
+            buf: bytes::BytesMut::with_capacity(CHUNK),
+        }
+    }
+
+    fn send(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let chunk = self.buf.split().freeze();
+        self.buf.reserve(CHUNK);
+        if !self.gone.load(Ordering::Relaxed) && self.tx.blocking_send(chunk).is_err() {
+            self.gone.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.gone.load(Ordering::Relaxed)
-            && self
-                .tx
-                .blocking_send(bytes::Bytes::copy_from_slice(buf))
-                .is_err()
-        {
-            self.gone.store(true, Ordering::Relaxed);
+        self.buf.extend_from_slice(buf);
+        if self.buf.len() >= CHUNK {
+            self.send();
         }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
+        self.send();
         Ok(())
     }
 }
@@ -183,10 +210,7 @@ fn write_zip(
     tokio::task::spawn_blocking(move || {
         let gone = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let run = || -> Result<(), Box<dyn std::error::Error>> {
-            let mut z = zip::ZipWriter::new_stream(ChannelWriter {
-                tx,
-                gone: gone.clone(),
-            });
+            let mut z = zip::ZipWriter::new_stream(ChannelWriter::new(tx, gone.clone()));
             let opts = zip::write::SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Stored)
                 .last_modified_time(zip::DateTime::default())
@@ -207,7 +231,7 @@ fn write_zip(
                 written.files.fetch_add(1, Ordering::Relaxed);
                 written.bytes.fetch_add(m.size, Ordering::Relaxed);
             }
-            z.finish()?;
+            z.finish()?.into_inner().flush()?;
             Ok(())
         };
         let outcome = run();

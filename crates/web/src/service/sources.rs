@@ -435,6 +435,7 @@ pub async fn load_demo(
     let state = AppState(std::sync::Arc::new(crate::Inner {
         store: store.clone(),
         config: config.clone(),
+        public_limiter: Default::default(),
     }));
     let Some(fw) = wenming_store::framework::active(store).await? else {
         return Ok(0);

@@ -1,0 +1,266 @@
+//! A wave's results from its tallies: for every rate question, region
+//! (community and every region above it) and respondent group (and all
+//! groups together), n, the rate with its interval, and the post-stratified
+//! rate with its effective n; regions under the minimum n are shown but
+//! neither ranked nor published.
+
+use super::stats::{self, Cell, Estimate, Population, Weighted};
+use super::{AgeBand, Group, QuestionnaireDoc, RateKind, Sex};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+/// Answers counted alike: one row of the wave's tally.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    pub question: String,
+    pub community: Uuid,
+    pub group: Group,
+    pub age_band: AgeBand,
+    pub sex: Sex,
+    pub value: String,
+    /// 1 counts, 0 does not, -1 out of the denominator (or no rate).
+    pub counted: i64,
+    pub n: u64,
+}
+
+/// People of one stratum of a community.
+#[derive(Debug, Clone)]
+pub struct StratumPopulation {
+    pub community: Uuid,
+    pub age_band: AgeBand,
+    pub sex: Sex,
+    pub population: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RateResult {
+    pub question: String,
+    pub rate: RateKind,
+    pub region_id: Uuid,
+    /// None: every group together.
+    pub group: Option<Group>,
+    pub n: u64,
+    pub yes: u64,
+    pub estimate: Estimate,
+    pub weighted: Option<Weighted>,
+    /// n at or above the wave's minimum: ranked and published.
+    pub ranked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Distribution {
+    pub question: String,
+    pub region_id: Uuid,
+    /// Answer value (choice code, scale value) and how many gave it; a
+    /// multiple choice counts each code chosen.
+    pub counts: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Results {
+    pub rates: Vec<RateResult>,
+    pub distributions: Vec<Distribution>,
+}
+
+/// `above` gives, for each community, the regions it lies in (its street,
+/// district and city), each counted with it.
+pub fn compute(
+    doc: &QuestionnaireDoc,
+    tallies: &[Tally],
+    strata: &[StratumPopulation],
+    above: &HashMap<Uuid, Vec<Uuid>>,
+    min_n: u64,
+    clustered: bool,
+) -> Results {
+    let regions_of =
+        |c: &Uuid| std::iter::once(*c).chain(above.get(c).into_iter().flatten().copied());
+    // Community index for cells and clusters.
+    let mut communities: Vec<Uuid> = strata.iter().map(|s| s.community).collect();
+    communities.sort();
+    communities.dedup();
+    let idx: HashMap<Uuid, usize> = communities
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i))
+        .collect();
+    let age = |a: AgeBand| AgeBand::ALL.iter().position(|x| *x == a).unwrap_or(0);
+    let sex = |s: Sex| Sex::ALL.iter().position(|x| *x == s).unwrap_or(0);
+    let mut out = Results::default();
+    for q in &doc.questions {
+        let rows: Vec<&Tally> = tallies.iter().filter(|t| t.question == q.code).collect();
+        // Distributions per region (all groups).
+        let mut dist: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
+        for t in &rows {
+            if t.value.is_empty() {
+                continue;
+            }
+            for r in regions_of(&t.community) {
+                for v in t.value.split(',') {
+                    *dist.entry(r).or_default().entry(v.to_string()).or_default() += t.n;
+                }
+            }
+        }
+        for (region_id, counts) in dist {
+            out.distributions.push(Distribution {
+                question: q.code.clone(),
+                region_id,
+                counts: counts.into_iter().collect(),
+            });
+        }
+        let Some(rate) = &q.rate else { continue };
+        // (region, group) -> cells keyed by (community, age, sex).
+        type Key = (Uuid, Option<Group>);
+        let mut cells: BTreeMap<Key, BTreeMap<(usize, usize, usize), (u64, u64)>> = BTreeMap::new();
+        for t in rows.iter().filter(|t| t.counted >= 0) {
+            let Some(&ci) = idx.get(&t.community) else {
+                continue;
+            };
+            let key = (ci, age(t.age_band), sex(t.sex));
+            for r in regions_of(&t.community) {
+                for g in [None, Some(t.group)] {
+                    let e = cells.entry((r, g)).or_default().entry(key).or_default();
+                    e.0 += t.n;
+                    if t.counted == 1 {
+                        e.1 += t.n;
+                    }
+                }
+            }
+        }
+        for ((region_id, group), by_cell) in cells {
+            let n: u64 = by_cell.values().map(|v| v.0).sum();
+            let yes: u64 = by_cell.values().map(|v| v.1).sum();
+            let mine: Vec<usize> = communities
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| regions_of(c).any(|r| r == region_id))
+                .map(|(i, _)| i)
+                .collect();
+            let population = Population {
+                cells: strata
+                    .iter()
+                    .filter(|s| mine.contains(&idx[&s.community]))
+                    .map(|s| {
+                        (
+                            vec![idx[&s.community], age(s.age_band), sex(s.sex)],
+                            s.population as f64,
+                        )
+                    })
+                    .collect(),
+            };
+            let counted: Vec<Cell> = by_cell
+                .iter()
+                .map(|(&(c, a, s), &(n, y))| Cell {
+                    cell: vec![c, a, s],
+                    cluster: c,
+                    n,
+                    yes: y,
+                })
+                .collect();
+            out.rates.push(RateResult {
+                question: q.code.clone(),
+                rate: rate.kind,
+                region_id,
+                group,
+                n,
+                yes,
+                estimate: stats::proportion(yes, n),
+                weighted: stats::weighted(&counted, &population, clustered && mine.len() > 1),
+                ranked: n >= min_n,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::{Choice, QuestionKind, QuestionSpec, RateSpec};
+
+    fn doc() -> QuestionnaireDoc {
+        QuestionnaireDoc {
+            title: "t".into(),
+            intro: String::new(),
+            questions: vec![QuestionSpec {
+                code: "Q1".into(),
+                text: "满意吗".into(),
+                kind: QuestionKind::Single,
+                choices: ["满意", "不满意", "不了解"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| Choice {
+                        code: (i + 1).to_string(),
+                        label: l.to_string(),
+                    })
+                    .collect(),
+                required: true,
+                groups: vec![],
+                rate: Some(RateSpec {
+                    kind: RateKind::Satisfaction,
+                    counts: vec!["1".into()],
+                    excluded: vec!["3".into()],
+                    keep_excluded: false,
+                }),
+                standards: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn communities_add_up_to_their_district_and_small_ones_are_not_ranked() {
+        let (a, b, district) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(9));
+        let t = |c, value: &str, counted, n| Tally {
+            question: "Q1".into(),
+            community: c,
+            group: Group::Residents,
+            age_band: AgeBand::From30,
+            sex: Sex::Female,
+            value: value.into(),
+            counted,
+            n,
+        };
+        let tallies = vec![
+            t(a, "1", 1, 40),
+            t(a, "2", 0, 10),
+            t(a, "3", -1, 5),
+            t(b, "1", 1, 12),
+            t(b, "2", 0, 8),
+        ];
+        let strata: Vec<StratumPopulation> = [(a, 3000), (b, 1000)]
+            .iter()
+            .map(|&(c, p)| StratumPopulation {
+                community: c,
+                age_band: AgeBand::From30,
+                sex: Sex::Female,
+                population: p,
+            })
+            .collect();
+        let above = HashMap::from([(a, vec![district]), (b, vec![district])]);
+        let r = compute(&doc(), &tallies, &strata, &above, 30, false);
+        let of = |region, group: Option<Group>| {
+            r.rates
+                .iter()
+                .find(|x| x.region_id == region && x.group == group)
+                .unwrap()
+        };
+        // 不了解 is out of the denominator.
+        assert_eq!((of(a, None).yes, of(a, None).n), (40, 50));
+        assert!(of(a, None).ranked);
+        assert!(!of(b, None).ranked);
+        assert_eq!((of(district, None).yes, of(district, None).n), (52, 70));
+        assert_eq!(of(district, Some(Group::Residents)).n, 70);
+        // Weighted by population 3:1: 0.75 × 0.8 + 0.25 × 0.6 = 0.75.
+        let w = of(district, None).weighted.as_ref().unwrap();
+        assert!((w.estimate.p - 0.75).abs() < 1e-9);
+        let d = r
+            .distributions
+            .iter()
+            .find(|d| d.region_id == district)
+            .unwrap();
+        assert_eq!(
+            d.counts,
+            vec![("1".into(), 52), ("2".into(), 18), ("3".into(), 5)]
+        );
+    }
+}

@@ -1,0 +1,217 @@
+//! One filled questionnaire stored, in one transaction: the device (for a
+//! public link) marked as having answered, the stratum's quota taken, the
+//! answers kept and counted into the tally. Nothing stored links the
+//! answers to the device, the person or the moment.
+
+use crate::{Store, StoreError};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+use wenming_domain::policy::{Permit, may};
+use wenming_domain::survey::{AgeBand, Answer, Group, QuestionKind, Sex};
+
+wenming_domain::coded_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Channel {
+        /// An interviewer on the street or at the door.
+        Interview = "interview",
+        /// The public link or QR code, no account.
+        Public = "public",
+        /// A clerk typing in a paper questionnaire.
+        Paper = "paper",
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewResponse {
+    pub wave_id: Uuid,
+    pub region_id: Uuid,
+    pub group: Group,
+    pub age_band: AgeBand,
+    pub sex: Sex,
+    pub channel: Channel,
+    pub answers: BTreeMap<String, Answer>,
+}
+
+/// Stores an interviewer's or a clerk's questionnaire.
+pub async fn submit(
+    store: &Store,
+    _permit: &Permit<may::AnswerSurveys>,
+    r: &NewResponse,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    store_one(store, r, None, today).await
+}
+
+/// Stores a questionnaire from the public link; `device` is the salted
+/// hash of the device's cookie, refused when it has answered this wave.
+/// The public link has no account: the caller (the web layer) holds the
+/// system's grant and has checked the request's rate.
+pub async fn submit_public(
+    store: &Store,
+    _permit: &Permit<may::AnswerSurveys>,
+    r: &NewResponse,
+    device: &str,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    store_one(store, r, Some(device), today).await
+}
+
+/// Many questionnaires of one wave in one transaction (the demo, an
+/// import of typed-in forms): all stored or none, a problem named by its
+/// row (`responses[3].Q2`).
+pub async fn submit_batch(
+    store: &Store,
+    _permit: &Permit<may::AnswerSurveys>,
+    wave_id: Uuid,
+    rs: &[NewResponse],
+    today: jiff::civil::Date,
+) -> Result<usize, StoreError> {
+    let wave = super::wave(store, wave_id).await?;
+    if !wave.takes_answers(today) {
+        return Err(StoreError::invalid("wave", "wave_closed"));
+    }
+    let q = super::questionnaire(store, wave.questionnaire_id).await?;
+    let mut tx = store.begin().await?;
+    for (i, r) in rs.iter().enumerate() {
+        let named = |e: StoreError| match e {
+            StoreError::Invalid(f) => StoreError::Invalid(wenming_domain::FieldErrors(
+                f.0.into_iter()
+                    .map(|x| wenming_domain::FieldError {
+                        field: format!("responses[{i}].{}", x.field),
+                        code: x.code,
+                    })
+                    .collect(),
+            )),
+            other => other,
+        };
+        if r.wave_id != wave_id || !wave.regions.contains(&r.region_id) {
+            return Err(named(StoreError::invalid("region_id", "not_in_wave")));
+        }
+        q.doc
+            .check(r.group, &r.answers)
+            .map_err(|e| named(StoreError::Invalid(e)))?;
+        write_one(&mut tx, &q.doc, r, None, today)
+            .await
+            .map_err(named)?;
+    }
+    tx.commit().await?;
+    Ok(rs.len())
+}
+
+async fn store_one(
+    store: &Store,
+    r: &NewResponse,
+    device: Option<&str>,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    let wave = super::wave(store, r.wave_id).await?;
+    if !wave.takes_answers(today) {
+        return Err(StoreError::invalid("wave", "wave_closed"));
+    }
+    if !wave.regions.contains(&r.region_id) {
+        return Err(StoreError::invalid("region_id", "not_in_wave"));
+    }
+    let q = super::questionnaire(store, wave.questionnaire_id).await?;
+    q.doc
+        .check(r.group, &r.answers)
+        .map_err(StoreError::Invalid)?;
+    let mut tx = store.begin().await?;
+    write_one(&mut tx, &q.doc, r, device, today).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn write_one(
+    tx: &mut sqlx::AnyConnection,
+    doc: &wenming_domain::survey::QuestionnaireDoc,
+    r: &NewResponse,
+    device: Option<&str>,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    if let Some(hash) = device {
+        let put = sqlx::query("INSERT INTO survey_device (wave_id, device_hash) VALUES ($1, $2)")
+            .bind(r.wave_id.to_string())
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from);
+        match put {
+            Err(e) if e.is_unique_violation() => {
+                return Err(StoreError::invalid("device", "already_answered"));
+            }
+            other => other?,
+        };
+    }
+    // The wave's state is read again under the write: one closed a moment
+    // ago takes nothing more.
+    let took = sqlx::query(
+        "UPDATE survey_quota SET filled = filled + 1 WHERE wave_id = $1 AND region_id = $2 \
+         AND age_band = $3 AND sex = $4 AND filled < target \
+         AND EXISTS (SELECT 1 FROM survey_wave w WHERE w.id = $1 AND w.state = 'open')",
+    )
+    .bind(r.wave_id.to_string())
+    .bind(r.region_id.to_string())
+    .bind(r.age_band.code())
+    .bind(r.sex.code())
+    .execute(&mut *tx)
+    .await?;
+    if took.rows_affected() != 1 {
+        return Err(StoreError::invalid("quota", "quota_full"));
+    }
+    let answers =
+        serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // A random id, not a time-ordered one: the id says nothing of when.
+    sqlx::query(
+        "INSERT INTO survey_response (id, wave_id, region_id, respondent_group, age_band, sex, channel, \
+         answered_on, answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(Uuid::new_v4().to_string())
+    .bind(r.wave_id.to_string())
+    .bind(r.region_id.to_string())
+    .bind(r.group.code())
+    .bind(r.age_band.code())
+    .bind(r.sex.code())
+    .bind(r.channel.code())
+    .bind(today.to_string())
+    .bind(answers)
+    .execute(&mut *tx)
+    .await?;
+    for question in doc.for_group(r.group) {
+        let Some(a) = r.answers.get(&question.code) else {
+            continue;
+        };
+        let value = match (question.kind, a) {
+            (QuestionKind::Text, _) => String::new(),
+            (_, Answer::Text(c)) => c.clone(),
+            (_, Answer::Scale(v)) => v.to_string(),
+            (_, Answer::Choices(cs)) => {
+                let mut cs = cs.clone();
+                cs.sort();
+                cs.join(",")
+            }
+        };
+        let counted = match question.counts(Some(a)) {
+            Some(true) => 1,
+            Some(false) => 0,
+            None => -1,
+        };
+        sqlx::query(
+            "INSERT INTO survey_tally (wave_id, question_code, region_id, respondent_group, age_band, sex, \
+             value, counted, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) \
+             ON CONFLICT (wave_id, question_code, region_id, respondent_group, age_band, sex, value) \
+             DO UPDATE SET n = survey_tally.n + 1",
+        )
+        .bind(r.wave_id.to_string())
+        .bind(&question.code)
+        .bind(r.region_id.to_string())
+        .bind(r.group.code())
+        .bind(r.age_band.code())
+        .bind(r.sex.code())
+        .bind(value)
+        .bind(counted)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! What a wave's results are computed from: its tally, its strata's
+//! populations and where each community lies.
+
+use crate::org::parse_uuid;
+use crate::{Store, StoreError};
+use sqlx::Row;
+use std::collections::HashMap;
+use uuid::Uuid;
+use wenming_domain::survey::results::{StratumPopulation, Tally};
+use wenming_domain::survey::{AgeBand, Group, Sex};
+
+/// The inputs of `wenming_domain::survey::results::compute`.
+#[derive(Debug, Clone)]
+pub struct Tallies {
+    pub rows: Vec<Tally>,
+    pub strata: Vec<StratumPopulation>,
+    /// Each community's street, district and city.
+    pub above: HashMap<Uuid, Vec<Uuid>>,
+}
+
+fn bad(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("survey {what} {v}"))
+}
+
+pub async fn tallies(store: &Store, wave_id: Uuid) -> Result<Tallies, StoreError> {
+    let w = wave_id.to_string();
+    let rows = sqlx::query(
+        "SELECT question_code, region_id, respondent_group, age_band, sex, value, counted, n \
+         FROM survey_tally WHERE wave_id = $1",
+    )
+    .bind(&w)
+    .fetch_all(store.reader())
+    .await?;
+    let mut out = vec![];
+    for r in &rows {
+        let g: String = r.try_get("respondent_group")?;
+        let a: String = r.try_get("age_band")?;
+        let s: String = r.try_get("sex")?;
+        out.push(Tally {
+            question: r.try_get("question_code")?,
+            community: parse_uuid(&r.try_get::<String, _>("region_id")?)?,
+            group: Group::parse(&g).ok_or_else(|| bad("group", &g))?,
+            age_band: AgeBand::parse(&a).ok_or_else(|| bad("age band", &a))?,
+            sex: Sex::parse(&s).ok_or_else(|| bad("sex", &s))?,
+            value: r.try_get("value")?,
+            counted: r.try_get("counted")?,
+            n: r.try_get::<i64, _>("n")?.max(0) as u64,
+        });
+    }
+    let strata_rows = sqlx::query(
+        "SELECT q.region_id, q.age_band, q.sex, q.population, r.path FROM survey_quota q \
+         JOIN region r ON r.id = q.region_id WHERE q.wave_id = $1",
+    )
+    .bind(&w)
+    .fetch_all(store.reader())
+    .await?;
+    let mut strata = vec![];
+    let mut above = HashMap::new();
+    for r in &strata_rows {
+        let community = parse_uuid(&r.try_get::<String, _>("region_id")?)?;
+        let a: String = r.try_get("age_band")?;
+        let s: String = r.try_get("sex")?;
+        strata.push(StratumPopulation {
+            community,
+            age_band: AgeBand::parse(&a).ok_or_else(|| bad("age band", &a))?,
+            sex: Sex::parse(&s).ok_or_else(|| bad("sex", &s))?,
+            population: r.try_get::<i64, _>("population")?.max(0) as u64,
+        });
+        let path: String = r.try_get("path")?;
+        let ancestors: Vec<Uuid> = path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| Uuid::parse_str(p).ok())
+            .filter(|id| *id != community)
+            .collect();
+        above.insert(community, ancestors);
+    }
+    Ok(Tallies {
+        rows: out,
+        strata,
+        above,
+    })
+}

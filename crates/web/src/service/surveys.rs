@@ -1,0 +1,282 @@
+//! Surveys as pages and the API share them: a wave's results with the
+//! change since the wave before, answers read from a form, and the public
+//! link's device and rate checks.
+
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+use wenming_domain::FieldErrors;
+use wenming_domain::survey::results::{Results, compute};
+use wenming_domain::survey::stats::{Change, change};
+use wenming_domain::survey::{AgeBand, Answer, Group, QuestionKind, QuestionnaireDoc, Sex};
+use wenming_store::survey::{self as sv, Wave};
+
+/// The cookie a phone keeps for the public link; only its salted hash is
+/// stored, apart from the answers.
+pub const DEVICE_COOKIE: &str = "wm_device";
+
+/// A wave's results, its region names, and for each rate and region the
+/// change since the previous wave of the same questionnaire series.
+pub struct WaveResults {
+    pub wave: Wave,
+    pub doc: QuestionnaireDoc,
+    pub results: Results,
+    pub names: HashMap<Uuid, (String, String)>,
+    pub previous: Option<Wave>,
+    /// (question, region) → change of the all-groups rate.
+    pub changes: HashMap<(String, Uuid), Change>,
+}
+
+async fn compute_wave(state: &AppState, wave: &Wave) -> AppResult<(QuestionnaireDoc, Results)> {
+    let q = sv::questionnaire(&state.store, wave.questionnaire_id).await?;
+    let t = sv::tallies(&state.store, wave.id).await?;
+    let r = compute(
+        &q.doc,
+        &t.rows,
+        &t.strata,
+        &t.above,
+        wave.min_n.max(0) as u64,
+        wave.clustered,
+    );
+    Ok((q.doc, r))
+}
+
+pub async fn results(state: &AppState, wave_id: Uuid) -> AppResult<WaveResults> {
+    let wave = sv::wave(&state.store, wave_id).await?;
+    let (doc, results) = compute_wave(state, &wave).await?;
+    let series = sv::questionnaire(&state.store, wave.questionnaire_id)
+        .await?
+        .series_id;
+    // The latest wave of the same series that opened before this one.
+    let mut previous = None;
+    for w in sv::waves(&state.store).await? {
+        if w.id == wave.id || w.opens_on >= wave.opens_on {
+            continue;
+        }
+        let s = sv::questionnaire(&state.store, w.questionnaire_id)
+            .await?
+            .series_id;
+        if s == series
+            && previous
+                .as_ref()
+                .is_none_or(|p: &Wave| w.opens_on > p.opens_on)
+        {
+            previous = Some(w);
+        }
+    }
+    let mut changes = HashMap::new();
+    if let Some(p) = &previous {
+        let (_, before) = compute_wave(state, p).await?;
+        let key =
+            |r: &wenming_domain::survey::results::RateResult| (r.question.clone(), r.region_id);
+        let old: HashMap<_, _> = before
+            .rates
+            .iter()
+            .filter(|r| r.group.is_none())
+            .map(|r| (key(r), r))
+            .collect();
+        for r in results.rates.iter().filter(|r| r.group.is_none()) {
+            if let Some(o) = old.get(&key(r))
+                && r.n > 0
+                && o.n > 0
+            {
+                changes.insert(
+                    key(r),
+                    change((r.estimate.p, r.n as f64), (o.estimate.p, o.n as f64)),
+                );
+            }
+        }
+    }
+    let names = region_names(state).await?;
+    Ok(WaveResults {
+        wave,
+        doc,
+        results,
+        names,
+        previous,
+        changes,
+    })
+}
+
+/// Every region's name and level code.
+pub async fn region_names(state: &AppState) -> AppResult<HashMap<Uuid, (String, String)>> {
+    let root = wenming_store::org::root_region(&state.store)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let all = wenming_store::org::list_regions(
+        &state.store,
+        &wenming_domain::policy::Scope::everything(&root.path),
+    )
+    .await?;
+    Ok(all
+        .into_iter()
+        .map(|r| (r.id, (r.name, r.level.code().to_string())))
+        .collect())
+}
+
+/// A wave's period as the API and the wave form read it.
+pub fn parse_dates(opens: &str, closes: &str) -> AppResult<(jiff::civil::Date, jiff::civil::Date)> {
+    let mut e = FieldErrors::new();
+    let o = opens
+        .trim()
+        .parse()
+        .map_err(|_| e.add("opens_on", "invalid_date"))
+        .ok();
+    let c = closes
+        .trim()
+        .parse()
+        .map_err(|_| e.add("closes_on", "invalid_date"))
+        .ok();
+    match (o, c) {
+        (Some(o), Some(c)) => Ok((o, c)),
+        _ => Err(e.into()),
+    }
+}
+
+/// Who answered, as the quota fields give it.
+pub struct Respondent {
+    pub group: Group,
+    pub age_band: AgeBand,
+    pub sex: Sex,
+}
+
+/// The respondent's fields and answers from form pairs (`group`,
+/// `age_band`, `sex`, and `q.<code>` once per value); each problem named by
+/// its field or question.
+pub fn read_form(
+    doc: &QuestionnaireDoc,
+    pairs: &[(String, String)],
+    group_fixed: Option<Group>,
+) -> Result<(Respondent, BTreeMap<String, Answer>), FieldErrors> {
+    let mut e = FieldErrors::new();
+    let one = |k: &str| {
+        pairs
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let group = group_fixed.or_else(|| one("group").and_then(Group::parse));
+    if group.is_none() {
+        e.add("group", "required");
+    }
+    let age_band = one("age_band").and_then(AgeBand::parse);
+    if age_band.is_none() {
+        e.add("age_band", "required");
+    }
+    let sex = one("sex").and_then(Sex::parse);
+    if sex.is_none() {
+        e.add("sex", "required");
+    }
+    let mut answers = BTreeMap::new();
+    for q in &doc.questions {
+        let key = format!("q.{}", q.code);
+        let values: Vec<String> = pairs
+            .iter()
+            .filter(|(f, v)| f == &key && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let a = match q.kind {
+            QuestionKind::Multiple => Answer::Choices(values),
+            QuestionKind::Scale5 | QuestionKind::Scale100 => match values[0].parse::<u32>() {
+                Ok(v) => Answer::Scale(v),
+                Err(_) => {
+                    e.add(q.code.clone(), "out_of_range");
+                    continue;
+                }
+            },
+            _ => Answer::Text(values[0].clone()),
+        };
+        answers.insert(q.code.clone(), a);
+    }
+    match (group, age_band, sex) {
+        (Some(group), Some(age_band), Some(sex)) if e.is_empty() => {
+            if let Err(more) = doc.check(group, &answers) {
+                return Err(more);
+            }
+            Ok((
+                Respondent {
+                    group,
+                    age_band,
+                    sex,
+                },
+                answers,
+            ))
+        }
+        _ => {
+            if let Some(g) = group
+                && let Err(more) = doc.check(g, &answers)
+            {
+                e.0.extend(more.0);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The salted hash of a device's cookie for one wave: the same device
+/// gives the same hash in a wave, and hashes of two waves cannot be
+/// matched.
+pub fn device_hash(wave: &Wave, cookie: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(wave.salt.as_bytes()).expect("HMAC takes any key length");
+    mac.update(cookie.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Public answers a network address may send in a window; a community
+/// meeting's phones behind one router still fit.
+pub const PUBLIC_ANSWERS_PER_WINDOW: u32 = 60;
+pub const PUBLIC_WINDOW: Duration = Duration::from_secs(600);
+
+/// Counts public answers per address in fixed windows, in memory: a
+/// restart forgets, which errs towards letting residents answer.
+#[derive(Default)]
+pub struct Limiter {
+    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl Limiter {
+    /// Whether one more is allowed now (and counts it).
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let now = Instant::now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return true;
+        };
+        if seen.len() > 100_000 {
+            seen.retain(|_, (at, _)| now.duration_since(*at) < PUBLIC_WINDOW);
+        }
+        let e = seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= PUBLIC_WINDOW {
+            *e = (now, 0);
+        }
+        e.1 += 1;
+        e.1 <= PUBLIC_ANSWERS_PER_WINDOW
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_stops_an_address_after_its_share() {
+        let l = Limiter::default();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..PUBLIC_ANSWERS_PER_WINDOW {
+            assert!(l.allow(a));
+        }
+        assert!(!l.allow(a));
+        assert!(l.allow(b));
+    }
+}
