@@ -192,13 +192,14 @@ pub async fn fill(
             };
             sqlx::query(
                 "INSERT INTO submission (id, requirement_id, material_id, state, reason, submitted_by, submitted_at, \
-                 decided_by, decided_at, version) VALUES ($1, $2, $3, $4, NULL, NULL, $5, NULL, NULL, 1)",
+                 decided_by, decided_at, version, doc_date) VALUES ($1, $2, $3, $4, NULL, NULL, $5, NULL, NULL, 1, $6)",
             )
             .bind(Uuid::now_v7().to_string())
             .bind(q.id.to_string())
             .bind(&mid)
             .bind(state)
             .bind(now)
+            .bind(&doc_date)
             .execute(&mut *tx)
             .await
             .map_err(err)?;

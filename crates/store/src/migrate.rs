@@ -117,6 +117,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "surveys",
         sql: include_str!("../migrations/0021_surveys.sql"),
     },
+    Migration {
+        version: 22,
+        name: "submission document date",
+        sql: include_str!("../migrations/0022_submission_doc_date.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -519,8 +519,8 @@ async fn offer(
         }
         None => {
             sqlx::query(
-                "INSERT INTO submission (id, requirement_id, material_id, state, submitted_by, submitted_at, version) \
-                 VALUES ($1, $2, $3, 'submitted', $4, $5, 1)",
+                "INSERT INTO submission (id, requirement_id, material_id, state, submitted_by, submitted_at, version, doc_date) \
+                 SELECT $1, $2, $3, 'submitted', $4, $5, 1, m.doc_date FROM material m WHERE m.id = $3",
             )
             .bind(wenming_domain::new_id().to_string())
             .bind(requirement.to_string())

@@ -335,8 +335,8 @@ pub(crate) async fn copy_requirements(
 
 const SELECT: &str = "SELECT q.id, q.framework_id, q.standard_id, q.evidence_type, q.title, q.needed, \
      q.unit_id, q.due_on, q.source, q.version, n.code AS standard_code, n.title AS standard_title, u.name AS unit_name, \
-     (SELECT COUNT(*) FROM submission s JOIN material m ON m.id = s.material_id WHERE s.requirement_id = q.id \
-        AND s.state = 'accepted' AND m.doc_date >= $1 AND m.doc_date < $2) AS accepted_in, \
+     (SELECT COUNT(*) FROM submission s WHERE s.requirement_id = q.id \
+        AND s.state = 'accepted' AND s.doc_date >= $1 AND s.doc_date < $2) AS accepted_in, \
      (SELECT COUNT(*) FROM submission s WHERE s.requirement_id = q.id AND s.state = 'accepted') AS accepted_all, \
      (SELECT COUNT(*) FROM submission s WHERE s.requirement_id = q.id AND s.state = 'submitted') AS submitted, \
      (SELECT COUNT(*) FROM submission s WHERE s.requirement_id = q.id AND s.state = 'returned') AS returned \
