@@ -28,6 +28,7 @@ mod scoped_writes;
 mod sites;
 mod sources;
 mod structure;
+mod surveys;
 mod tallies;
 mod tasks;
 mod verification;
