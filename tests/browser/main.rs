@@ -1397,3 +1397,144 @@ async fn evidence_pages_for_a_unit_on_a_phone_and_the_office_on_a_desktop() {
         c.close().await.unwrap();
     }
 }
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// A resident answers the public link on a phone: one required answer
+/// missed and named, then in.
+async fn survey_public_walk(c: &Client, app: &TestApp, path: &str, tag: &str, english: bool) {
+    let lang = if english { "en" } else { "zh-CN" };
+    c.goto(&app.url(&format!("/lang?to={lang}&back={path}")))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    shot(c, &format!("survey-public-{tag}")).await;
+    for css in [
+        "input[name='age_band'][value='30-44']",
+        "input[name='sex'][value='female']",
+        "input[name='q.Q1'][value='1']",
+        "input[name='q.Q2'][value='1']",
+        "input[name='q.Q3'][value='2']",
+        "input[name='q.Q4'][value='1']",
+    ] {
+        click(c, css).await;
+    }
+    click(c, "form.questionnaire button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("fieldset.question.invalid"))
+        .await
+        .unwrap();
+    shot_at(
+        c,
+        "fieldset.question.invalid",
+        &format!("survey-public-error-{tag}"),
+    )
+    .await;
+    click(c, "input[name='q.Q5'][value='4']").await;
+    click(c, "form.questionnaire button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english { "Thank you" } else { "感谢参与" }),
+        "{text}"
+    );
+    shot(c, &format!("survey-public-done-{tag}")).await;
+}
+
+async fn survey_office_walk(c: &Client, app: &TestApp, wave: &str, tag: &str, english: bool) {
+    sign_in(c, app, "office", DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/surveys")).await.unwrap();
+    } else {
+        c.goto(&app.url("/surveys")).await.unwrap();
+    }
+    shot(c, &format!("survey-list-{tag}")).await;
+    c.goto(&app.url(&format!("/surveys/waves/{wave}")))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    assert!(
+        text.contains(if english {
+            "beyond the noise"
+        } else {
+            "超出误差"
+        }),
+        "{text}"
+    );
+    shot(c, &format!("survey-results-{tag}")).await;
+    shot_at(
+        c,
+        "section.rate-table:nth-of-type(3)",
+        &format!("survey-results-satisfaction-{tag}"),
+    )
+    .await;
+    c.goto(&app.url("/surveys/waves/new")).await.unwrap();
+    shot(c, &format!("survey-new-wave-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_pages_the_public_link_on_a_phone_and_results_on_a_desktop() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    wenming_store::demo::load_surveys(&app.store).await.unwrap();
+    let waves = wenming_store::survey::waves(&app.store).await.unwrap();
+    let demo_wave = waves[0].id.to_string();
+    // An open wave of the demo's questionnaire over two communities.
+    let permit = app.system().await;
+    let ctx = wenming_store::Ctx::system("test");
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let open = wenming_store::survey::create_wave(
+        &app.store,
+        &ctx,
+        &permit,
+        &wenming_store::survey::NewWave {
+            questionnaire_id: waves[0].questionnaire_id,
+            name: "十二月问卷".into(),
+            opens_on: today.yesterday().unwrap(),
+            closes_on: today.tomorrow().unwrap(),
+            margin_permille: 50,
+            min_n: 30,
+            clustered: true,
+            per_community: false,
+            regions: waves[0].regions[..2].to_vec(),
+        },
+    )
+    .await
+    .unwrap();
+    let open = wenming_store::survey::set_state(
+        &app.store,
+        &ctx,
+        &permit,
+        open.id,
+        open.version,
+        wenming_store::survey::WaveState::Open,
+    )
+    .await
+    .unwrap();
+    let path = format!("/s/{}/{}", open.id, open.regions[0]);
+    for (tag, english) in [("phone-zh", false), ("phone-en", true)] {
+        let c = browser(&driver, true).await;
+        survey_public_walk(&c, &app, &path, tag, english).await;
+        c.close().await.unwrap();
+    }
+    assert_eq!(app.count("survey_device").await, 2);
+    for (tag, english) in [("desktop-zh", false), ("desktop-en", true)] {
+        let c = browser(&driver, false).await;
+        survey_office_walk(&c, &app, &demo_wave, tag, english).await;
+        c.close().await.unwrap();
+    }
+}

@@ -22,4 +22,16 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // A questionnaire shows each respondent only the questions their group
+  // is asked (the server drops any other answers anyway).
+  for (const form of document.querySelectorAll("form.questionnaire")) {
+    const show = () => {
+      const g = form.querySelector("input[name=group]:checked");
+      for (const q of form.querySelectorAll("fieldset[data-groups]")) {
+        q.hidden = !!g && !q.dataset.groups.split(" ").includes(g.value);
+      }
+    };
+    for (const r of form.querySelectorAll("input[name=group]")) r.addEventListener("change", show);
+    show();
+  }
 });

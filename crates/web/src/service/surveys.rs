@@ -175,7 +175,13 @@ pub fn read_form(
         e.add("sex", "required");
     }
     let mut answers = BTreeMap::new();
-    for q in &doc.questions {
+    // A form shows every question; what was filled in for questions the
+    // respondent's group is not asked is dropped, not refused.
+    for q in doc
+        .questions
+        .iter()
+        .filter(|q| group.is_none_or(|g| q.asks(g)))
+    {
         let key = format!("q.{}", q.code);
         let values: Vec<String> = pairs
             .iter()
