@@ -538,6 +538,21 @@ fn rows(i: &Ids) -> Vec<Row> {
         &format!("{w}/results"),
         sviewers,
     );
+    let office_reads = [200, 200, 403, 403, 403];
+    r(
+        Api,
+        "GET",
+        "/waves/{id}/export.xlsx",
+        &format!("{w}/export.xlsx"),
+        office_reads,
+    );
+    r(
+        Page,
+        "GET",
+        "/surveys/waves/{id}/export.xlsx",
+        &format!("/surveys{w}/export.xlsx"),
+        office_reads,
+    );
     // The evidence archive: units their own, the office reviews, leaders read.
     let (viewers, submitters) = ([200, 200, 403, 200, 200], [OK, OK, 403, OK, 403]);
     r(Page, "GET", "/evidence", "", viewers);

@@ -388,6 +388,37 @@ async fn answers_are_checked_counted_and_refused_when_the_quota_is_full(b: Backe
     if let Some(s) = small {
         assert!(s["yes"].is_null() && s["interval"].is_null(), "{s}");
     }
+    // The office's workbook: the rates, and every questionnaire with its
+    // answers in words, nothing naming who gave them.
+    let r = call(Method::GET, &format!("/waves/{wid}/export.xlsx"), &office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names = wb.sheet_names();
+    let answers = wb.worksheet_range(&names[1]).unwrap();
+    assert_eq!(
+        answers.height() as i64,
+        target + 2,
+        "title, header, one row each"
+    );
+    assert!(answers.rows().skip(2).any(|row| {
+        row.iter()
+            .any(|c| matches!(c, calamine::Data::String(s) if s == "满意"))
+    }));
+    let r = call(
+        Method::GET,
+        &format!("/waves/{wid}/export.xlsx"),
+        &inspector,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Closed, the wave takes nothing.
     call(Method::POST, &format!("/waves/{wid}/state"), &office)
         .json(&json!({"state": "closed", "version": w["version"].as_i64().unwrap()}))
@@ -496,7 +527,7 @@ async fn the_public_link_takes_one_answer_a_phone_and_keeps_no_link_to_it(b: Bac
                 format!("SELECT name FROM pragma_table_info('{t}')")
             } else {
                 format!(
-                    "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = '{t}'"
+                    "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = '{t}' AND table_schema = current_schema()"
                 )
             };
             let mut c: Vec<String> = sqlx::query_scalar(&sql)

@@ -1480,6 +1480,7 @@ async fn survey_office_walk(c: &Client, app: &TestApp, wave: &str, tag: &str, en
         &format!("survey-results-satisfaction-{tag}"),
     )
     .await;
+    shot_at(c, "div.charts", &format!("survey-charts-{tag}")).await;
     c.goto(&app.url("/surveys/waves/new")).await.unwrap();
     shot(c, &format!("survey-new-wave-{tag}")).await;
 }

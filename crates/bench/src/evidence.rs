@@ -248,9 +248,9 @@ pub fn stored_zip_copy(dir: &std::path::Path, keys: &[String]) -> Result<(f64, u
 }
 
 /// A requirement of the framework in force built from the monthly case
-/// statistics, and the raw baseline its material is held to: for each month
-/// of the window so far, one GROUP BY per unit over the cases registered in
-/// it (registered, due, closed, closed on time), with no web stack, no
+/// statistics, and the raw baseline its material is held to: one GROUP BY
+/// by month and unit over the cases registered in the window so far
+/// (registered, due, closed, closed on time), with no web stack, no
 /// workbook and no tally table. Returns the requirement and the p50 in ms
 /// of the whole set of months.
 pub async fn statistics_baseline(store: &Store, times: usize) -> Result<(Uuid, f64), String> {
@@ -301,21 +301,25 @@ pub async fn statistics_baseline(store: &Store, times: usize) -> Result<(Uuid, f
             .timestamp()
             .as_microsecond())
     };
-    let mut statements = vec![];
-    let mut month = w.start;
     let last = today.first_of_month().min(w.last_day().first_of_month());
-    while month <= last {
-        let next = month.last_of_month().tomorrow().map_err(err)?;
-        let (a, b) = (micros(month)?, micros(next)?);
-        statements.push(format!(
-            "SELECT unit_id, COUNT(*), \
-             SUM(CASE WHEN deadline < {b} THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= deadline THEN 1 ELSE 0 END) \
-             FROM case_record WHERE registered_at >= {a} AND registered_at < {b} GROUP BY unit_id"
-        ));
-        month = next;
-    }
+    let end = last.last_of_month().tomorrow().map_err(err)?;
+    let (a, b) = (micros(w.start)?, micros(end)?);
+    // The month of each case in the city's time zone, in one pass.
+    let offset = tz.to_offset(jiff::Timestamp::now()).seconds();
+    let month = if store.backend() == wenming_store::Backend::Sqlite {
+        format!("strftime('%Y-%m', registered_at / 1000000 + {offset}, 'unixepoch')")
+    } else {
+        format!(
+            "to_char(to_timestamp(registered_at / 1000000.0 + {offset}) AT TIME ZONE 'UTC', 'YYYY-MM')"
+        )
+    };
+    let statements = [format!(
+        "SELECT {month} AS m, unit_id, COUNT(*), \
+         SUM(CASE WHEN deadline < {b} THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN closed_at IS NOT NULL THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN closed_at IS NOT NULL AND closed_at <= deadline THEN 1 ELSE 0 END) \
+         FROM case_record WHERE registered_at >= {a} AND registered_at < {b} GROUP BY m, unit_id"
+    )];
     let mut lat = vec![];
     for _ in 0..times {
         let t0 = Instant::now();

@@ -275,7 +275,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     .await
                     .map_err(Failure::Runtime)?;
                 println!("statistics_requirement {id}");
-                println!("raw statistics GROUP BY, every month of the window: p50 {p50:.0} ms");
+                println!("raw statistics GROUP BY month and unit over the window: p50 {p50:.0} ms");
             }
             if !keys.is_empty() {
                 let (secs, bytes) = wenming_bench::evidence::stored_zip_copy(&dir, &keys)

@@ -109,9 +109,10 @@ pub fn compute(
             });
         }
         let Some(rate) = &q.rate else { continue };
-        // (region, group) -> cells keyed by (community, age, sex).
+        // (region, group) -> (answers, yes) by (community, age, sex).
         type Key = (Uuid, Option<Group>);
-        let mut cells: BTreeMap<Key, BTreeMap<(usize, usize, usize), (u64, u64)>> = BTreeMap::new();
+        type ByCell = BTreeMap<(usize, usize, usize), (u64, u64)>;
+        let mut cells: BTreeMap<Key, ByCell> = BTreeMap::new();
         for t in rows.iter().filter(|t| t.counted >= 0) {
             let Some(&ci) = idx.get(&t.community) else {
                 continue;

@@ -8,7 +8,7 @@ mod results;
 mod wave;
 
 pub use response::{Channel, NewResponse, submit, submit_batch, submit_public};
-pub use results::{Tallies, tallies};
+pub use results::{AnswerRow, Tallies, answers, tallies};
 pub use wave::{NewWave, Quota, Wave, WaveState, create_wave, quotas, set_state, wave, waves};
 
 use crate::org::parse_uuid;

@@ -81,3 +81,44 @@ pub async fn tallies(store: &Store, wave_id: Uuid) -> Result<Tallies, StoreError
         above,
     })
 }
+
+/// One stored questionnaire as the export shows it: where and from whom
+/// (the quota fields), how it was taken, and the answers; no id, no day.
+#[derive(Debug, Clone)]
+pub struct AnswerRow {
+    pub region_id: Uuid,
+    pub group: Group,
+    pub age_band: AgeBand,
+    pub sex: Sex,
+    pub channel: String,
+    pub answers: std::collections::BTreeMap<String, wenming_domain::survey::Answer>,
+}
+
+/// A wave's questionnaires in a fixed but meaningless order (by their
+/// random ids), for the office's export.
+pub async fn answers(store: &Store, wave_id: Uuid) -> Result<Vec<AnswerRow>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT region_id, respondent_group, age_band, sex, channel, answers FROM survey_response \
+         WHERE wave_id = $1 ORDER BY id",
+    )
+    .bind(wave_id.to_string())
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let g: String = r.try_get("respondent_group")?;
+            let a: String = r.try_get("age_band")?;
+            let s: String = r.try_get("sex")?;
+            let answers: String = r.try_get("answers")?;
+            Ok(AnswerRow {
+                region_id: parse_uuid(&r.try_get::<String, _>("region_id")?)?,
+                group: Group::parse(&g).ok_or_else(|| bad("group", &g))?,
+                age_band: AgeBand::parse(&a).ok_or_else(|| bad("age band", &a))?,
+                sex: Sex::parse(&s).ok_or_else(|| bad("sex", &s))?,
+                channel: r.try_get("channel")?,
+                answers: serde_json::from_str(&answers)
+                    .map_err(|e| bad("answers", &e.to_string()))?,
+            })
+        })
+        .collect()
+}

@@ -128,6 +128,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(surveys::set_wave_state))
         .routes(routes!(surveys::answer))
         .routes(routes!(surveys::results))
+        .routes(routes!(surveys::export))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

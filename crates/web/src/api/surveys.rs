@@ -409,6 +409,18 @@ pub async fn answer(
     Ok(StatusCode::CREATED)
 }
 
+/// The wave's results (suppressed cells with their n only) and its
+/// anonymous answers, as a workbook.
+#[utoipa::path(get, path = "/waves/{id}/export.xlsx", tag = "surveys", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 404, body = ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<axum::response::Response> {
+    crate::service::surveys::export(&state, &auth, id).await
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct IntervalDto {
     pub p: f64,

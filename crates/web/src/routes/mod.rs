@@ -215,6 +215,7 @@ fn pages() -> Pages {
         .route("/surveys/waves/new", get(surveys::new_wave))
         .route("/surveys/waves/{id}", get(surveys::wave))
         .route("/surveys/waves/{id}/state", post(surveys::set_state))
+        .route("/surveys/waves/{id}/export.xlsx", get(surveys::export))
         .route(
             "/surveys/waves/{id}/entry",
             get(surveys::entry).post(surveys::enter),

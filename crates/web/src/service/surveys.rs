@@ -4,6 +4,7 @@
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use axum::response::IntoResponse;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
@@ -206,9 +207,7 @@ pub fn read_form(
     }
     match (group, age_band, sex) {
         (Some(group), Some(age_band), Some(sex)) if e.is_empty() => {
-            if let Err(more) = doc.check(group, &answers) {
-                return Err(more);
-            }
+            doc.check(group, &answers)?;
             Ok((
                 Respondent {
                     group,
@@ -268,6 +267,133 @@ impl Limiter {
         e.1 += 1;
         e.1 <= PUBLIC_ANSWERS_PER_WINDOW
     }
+}
+
+/// The wave as a workbook for the office: every rate (cells under the
+/// minimum n carry their n only) and every questionnaire, anonymous.
+pub async fn export(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    wave_id: Uuid,
+) -> AppResult<axum::response::Response> {
+    use wenming_reports::table_xlsx::{Cell, Sheet, write_sheets};
+    auth.permit::<wenming_domain::policy::may::ManageSurveys>()?;
+    let r = results(state, wave_id).await?;
+    let lang = auth.lang;
+    let t = |k: &str| crate::i18n::t(lang, k);
+    let name = |id: &Uuid| r.names.get(id).map(|n| n.0.clone()).unwrap_or_default();
+    let pct = |v: f64| Cell::Number((v * 1000.0).round() / 10.0);
+    let mut rates = vec![];
+    for x in &r.results.rates {
+        let mut row = vec![
+            Cell::Text(x.question.clone()),
+            Cell::Text(t(&format!("survey_rate.{}", x.rate.code())).to_string()),
+            Cell::Text(name(&x.region_id)),
+            Cell::Text(x.group.map_or(String::new(), |g| {
+                t(&format!("survey_group.{}", g.code())).to_string()
+            })),
+            Cell::Number(x.n as f64),
+        ];
+        if x.ranked {
+            row.extend([pct(x.estimate.p), pct(x.estimate.low), pct(x.estimate.high)]);
+            match &x.weighted {
+                Some(w) => row.extend([
+                    pct(w.estimate.p),
+                    pct(w.estimate.low),
+                    pct(w.estimate.high),
+                    Cell::Number(w.estimate.n.round()),
+                ]),
+                None => row.extend((0..4).map(|_| Cell::Text(String::new()))),
+            }
+        } else {
+            row.push(Cell::Text(t("survey.too_few").to_string()));
+        }
+        rates.push(row);
+    }
+    let questions: Vec<_> = r.doc.questions.iter().collect();
+    let mut answers = vec![];
+    for a in wenming_store::survey::answers(&state.store, wave_id).await? {
+        let mut row = vec![
+            Cell::Text(name(&a.region_id)),
+            Cell::Text(t(&format!("survey_group.{}", a.group.code())).to_string()),
+            Cell::Text(a.age_band.code().to_string()),
+            Cell::Text(t(&format!("survey_sex.{}", a.sex.code())).to_string()),
+            Cell::Text(t(&format!("survey_channel.{}", a.channel)).to_string()),
+        ];
+        for q in &questions {
+            let label = |c: &str| {
+                q.choices
+                    .iter()
+                    .find(|x| x.code == c)
+                    .map_or(c.to_string(), |x| x.label.clone())
+            };
+            row.push(match a.answers.get(&q.code) {
+                None => Cell::Text(String::new()),
+                Some(Answer::Scale(v)) => Cell::Number(*v as f64),
+                Some(Answer::Choices(cs)) => {
+                    Cell::Text(cs.iter().map(|c| label(c)).collect::<Vec<_>>().join("、"))
+                }
+                Some(Answer::Text(v)) => Cell::Text(label(v)),
+            });
+        }
+        answers.push(row);
+    }
+    let rate_header: Vec<(&str, f64)> = vec![
+        (t("survey.question"), 8.0),
+        (t("survey.rate"), 14.0),
+        (t("survey.region"), 18.0),
+        (t("survey.group"), 14.0),
+        ("n", 8.0),
+        (t("survey.rate_pct"), 10.0),
+        (t("survey.low_pct"), 10.0),
+        (t("survey.high_pct"), 10.0),
+        (t("survey.weighted_pct"), 10.0),
+        (t("survey.weighted_low"), 10.0),
+        (t("survey.weighted_high"), 10.0),
+        (t("survey.effective_n"), 10.0),
+    ];
+    let codes: Vec<String> = questions.iter().map(|q| q.code.clone()).collect();
+    let mut answer_header: Vec<(&str, f64)> = vec![
+        (t("survey.community"), 18.0),
+        (t("survey.group"), 14.0),
+        (t("survey.age_band"), 8.0),
+        (t("survey.sex"), 6.0),
+        (t("survey.channel"), 14.0),
+    ];
+    answer_header.extend(codes.iter().map(|c| (c.as_str(), 14.0)));
+    let bytes = write_sheets(&[
+        Sheet {
+            name: t("survey.sheet_results"),
+            title: &r.wave.name,
+            header: &rate_header,
+            rows: &rates,
+        },
+        Sheet {
+            name: t("survey.sheet_answers"),
+            title: &r.wave.name,
+            header: &answer_header,
+            rows: &answers,
+        },
+    ])
+    .map_err(|_| AppError::Internal)?;
+    let file = format!("{}.xlsx", r.wave.name);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename*=UTF-8''{}",
+                    crate::page::urlencode(&file)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[cfg(test)]
