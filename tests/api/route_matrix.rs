@@ -538,6 +538,20 @@ fn rows(i: &Ids) -> Vec<Row> {
         &format!("{w}/results"),
         sviewers,
     );
+    r(
+        Api,
+        "POST",
+        "/waves/{id}/contacts",
+        &format!("{w}/contacts"),
+        answerers,
+    );
+    r(
+        Page,
+        "POST",
+        "/surveys/waves/{id}/contacts",
+        &format!("/surveys{w}/contacts"),
+        answerers,
+    );
     let office_reads = [200, 200, 403, 403, 403];
     r(
         Api,

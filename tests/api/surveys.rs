@@ -388,6 +388,55 @@ async fn answers_are_checked_counted_and_refused_when_the_quota_is_full(b: Backe
     if let Some(s) = small {
         assert!(s["yes"].is_null() && s["interval"].is_null(), "{s}");
     }
+    // Doors that gave no questionnaire make the response rates honest; a
+    // complete is the questionnaire itself.
+    let region = quota["region_id"].clone();
+    for d in ["refusal", "refusal", "unknown", "not_eligible"] {
+        let r = call(Method::POST, &format!("/waves/{wid}/contacts"), &inspector)
+            .json(&json!({"region_id": region, "disposition": d}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = call(Method::POST, &format!("/waves/{wid}/contacts"), &inspector)
+        .json(&json!({"region_id": region, "disposition": "complete"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        fields(&r.json().await.unwrap()),
+        vec!["disposition:complete_is_an_answer"]
+    );
+    let res: Value = call(Method::GET, &format!("/waves/{wid}/results"), &office)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rr = res["response_rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["region_id"] == region)
+        .unwrap()
+        .clone();
+    let t = target as f64;
+    assert_eq!(rr["complete"], target);
+    assert!(
+        (rr["rr1"].as_f64().unwrap() - t / (t + 3.0)).abs() < 1e-9,
+        "{rr}"
+    );
+    let e = (t + 2.0) / (t + 3.0);
+    assert!(
+        (rr["rr3"].as_f64().unwrap() - t / (t + 2.0 + e)).abs() < 1e-9,
+        "{rr}"
+    );
+    assert_eq!(
+        res["response_rates"][0]["refusal"], 2,
+        "the wave's total first"
+    );
     // The office's workbook: the rates, and every questionnaire with its
     // answers in words, nothing naming who gave them.
     let r = call(Method::GET, &format!("/waves/{wid}/export.xlsx"), &office)

@@ -9,4 +9,5 @@ pub mod evidence;
 pub mod findings;
 pub mod generate;
 pub mod load;
+pub mod survey;
 pub mod table;

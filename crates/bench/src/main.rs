@@ -104,6 +104,17 @@ enum Command {
         #[arg(long)]
         statistics: bool,
     },
+    /// Add a wave of the demo's questionnaire over many communities with
+    /// many answers to a database holding the demo city, print the raw
+    /// GROUP BY baseline of its results and an office API token.
+    Surveys {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 1_000_000)]
+        answers: u64,
+        #[arg(long, default_value_t = 80)]
+        communities: usize,
+    },
     /// Measure the whole table (generation, raw baselines, the server under
     /// load) on SQLite and, given an admin URL, PostgreSQL; write the
     /// results to a Markdown file.
@@ -201,6 +212,29 @@ async fn open_store(target: &Target) -> Result<Store, Failure> {
     Ok(store)
 }
 
+/// A read-write API token of the demo's office account, for measuring.
+async fn office_token(store: &Store) -> Result<String, Failure> {
+    let office: Option<String> =
+        sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'")
+            .fetch_optional(store.reader())
+            .await
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let office = office
+        .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+        .ok_or_else(|| Failure::Runtime("no office account: load the demo first".into()))?;
+    let (_, secret) = wenming_store::accounts::create_token(
+        store,
+        &wenming_store::Ctx::system("bench"),
+        office,
+        "bench",
+        false,
+        Some(1),
+    )
+    .await
+    .map_err(|e| Failure::Runtime(e.to_string()))?;
+    Ok(secret)
+}
+
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Gen {
@@ -285,25 +319,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     bytes as f64 / secs / 1e6
                 );
             }
-            let office: Option<String> =
-                sqlx::query_scalar("SELECT id FROM app_user WHERE username = 'office'")
-                    .fetch_optional(store.reader())
-                    .await
-                    .map_err(|e| Failure::Runtime(e.to_string()))?;
-            let office = office
-                .and_then(|id| uuid::Uuid::parse_str(&id).ok())
-                .ok_or_else(|| Failure::Runtime("no office account: load the demo first".into()))?;
-            let (_, secret) = wenming_store::accounts::create_token(
-                &store,
-                &wenming_store::Ctx::system("bench"),
-                office,
-                "bench",
-                false,
-                Some(1),
-            )
-            .await
-            .map_err(|e| Failure::Runtime(e.to_string()))?;
-            println!("token {secret}");
+            println!("token {}", office_token(&store).await?);
+            Ok(())
+        }
+        Command::Surveys {
+            target,
+            answers,
+            communities,
+        } => {
+            let store = open_store(&target).await?;
+            let wave = wenming_bench::survey::fill(&store, answers, communities)
+                .await
+                .map_err(Failure::Runtime)?;
+            println!("wave {wave}");
+            let p50 = wenming_bench::survey::raw_results_ms(&store, wave, 5)
+                .await
+                .map_err(Failure::Runtime)?;
+            println!("raw GROUP BY of the answers, every rate question: p50 {p50:.0} ms");
+            println!("token {}", office_token(&store).await?);
             Ok(())
         }
         Command::Load {

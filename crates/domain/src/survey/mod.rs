@@ -107,6 +107,10 @@ coded_enum! {
         Other = "other",
         /// Eligibility unknown (nobody answered the door, say).
         Unknown = "unknown",
+        /// Reached but outside the survey's population (a visitor where
+        /// residents are asked, an empty flat): out of every rate, and
+        /// the base of RR3's estimate of how many unknowns were eligible.
+        NotEligible = "not_eligible",
     }
 }
 

@@ -362,9 +362,34 @@ pub struct Dispositions {
     pub non_contact: u64,
     pub other: u64,
     pub unknown: u64,
+    pub not_eligible: u64,
 }
 
 impl Dispositions {
+    pub fn add(&mut self, d: super::Disposition, n: u64) {
+        use super::Disposition::*;
+        let slot = match d {
+            Complete => &mut self.complete,
+            Partial => &mut self.partial,
+            Refusal => &mut self.refusal,
+            NonContact => &mut self.non_contact,
+            Other => &mut self.other,
+            Unknown => &mut self.unknown,
+            NotEligible => &mut self.not_eligible,
+        };
+        *slot += n;
+    }
+
+    /// The share of contacts of known eligibility that were eligible
+    /// (AAPOR's proportional estimate of e); 1 when none was found
+    /// ineligible, and when nothing is known yet.
+    pub fn eligible_share(&self) -> f64 {
+        let eligible =
+            (self.complete + self.partial + self.refusal + self.non_contact + self.other) as f64;
+        let known = eligible + self.not_eligible as f64;
+        if known > 0.0 { eligible / known } else { 1.0 }
+    }
+
     /// RR1: completes over every eligible or possibly eligible contact.
     pub fn rr1(&self) -> Option<f64> {
         self.rr(1.0)
@@ -491,10 +516,14 @@ mod tests {
             non_contact: 200,
             other: 30,
             unknown: 200,
+            not_eligible: 200,
         };
         assert!(close(d.rr1().unwrap(), 0.4));
         // 400 / (800 + 0.5 × 200)
         assert!(close(d.rr3(0.5).unwrap(), 400.0 / 900.0));
+        // 800 eligible of the 1000 whose eligibility is known.
+        assert!(close(d.eligible_share(), 0.8));
+        assert!(close(d.rr3(d.eligible_share()).unwrap(), 400.0 / 960.0));
         assert_eq!(Dispositions::default().rr1(), None);
     }
 

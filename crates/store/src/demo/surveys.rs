@@ -283,6 +283,28 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
             }
         }
         sv::submit_batch(store, &sys(&everything), wave.id, &batch, opens_on).await?;
+        // The doors that gave no questionnaire, for the response rates.
+        let mut tx = store.begin().await?;
+        for (ci, (cid, _)) in communities.iter().enumerate() {
+            for (d, n) in [
+                ("refusal", 9 + ci % 7),
+                ("non_contact", 12 + ci % 5),
+                ("partial", ci % 3),
+                ("unknown", 4 + ci % 4),
+                ("not_eligible", 2 + ci % 3),
+            ] {
+                sqlx::query(
+                    "INSERT INTO survey_contact (wave_id, region_id, disposition, n) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(wave.id.to_string())
+                .bind(cid.to_string())
+                .bind(d)
+                .bind(n as i64)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
         sv::set_state(
             store,
             &ctx,

@@ -3,10 +3,12 @@
 //! Answers are counted into `survey_tally` in the transaction that stores
 //! them, so results never scan the answers.
 
+mod contact;
 mod response;
 mod results;
 mod wave;
 
+pub use contact::{dispositions, record_contact};
 pub use response::{Channel, NewResponse, submit, submit_batch, submit_public};
 pub use results::{AnswerRow, Tallies, answers, tallies};
 pub use wave::{NewWave, Quota, Wave, WaveState, create_wave, quotas, set_state, wave, waves};

@@ -129,6 +129,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(surveys::answer))
         .routes(routes!(surveys::results))
         .routes(routes!(surveys::export))
+        .routes(routes!(surveys::contact))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

@@ -421,6 +421,77 @@ pub async fn export(
     crate::service::surveys::export(&state, &auth, id).await
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct ContactBody {
+    pub region_id: Uuid,
+    /// partial, refusal, non_contact, other, unknown or not_eligible (a
+    /// complete is the questionnaire itself, sent to /responses)
+    pub disposition: String,
+}
+
+/// A contact attempt that gave no questionnaire, for the response rates.
+#[utoipa::path(post, path = "/waves/{id}/contacts", tag = "surveys", params(("id" = Uuid, Path)), request_body = ContactBody,
+    responses((status = 201), (status = 422, body = ErrorBody)))]
+pub async fn contact(
+    State(state): State<AppState>,
+    Can { permit, .. }: Can<may::AnswerSurveys>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<ContactBody>,
+) -> AppResult<StatusCode> {
+    let d = wenming_domain::survey::Disposition::parse(b.disposition.trim())
+        .ok_or_else(|| AppError::from(FieldErrors::single("disposition", "invalid_choice")))?;
+    sv::record_contact(
+        &state.store,
+        &permit,
+        id,
+        b.region_id,
+        d,
+        crate::service::today(&state),
+    )
+    .await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResponseRateDto {
+    /// None: the whole wave.
+    pub region_id: Option<Uuid>,
+    pub region: String,
+    pub complete: u64,
+    pub partial: u64,
+    pub refusal: u64,
+    pub non_contact: u64,
+    pub other: u64,
+    pub unknown: u64,
+    pub not_eligible: u64,
+    /// AAPOR RR1.
+    pub rr1: Option<f64>,
+    /// AAPOR RR3, the unknowns counted at the eligible share of the known.
+    pub rr3: Option<f64>,
+    pub eligible_share: f64,
+}
+
+fn rr_dto(
+    region_id: Option<Uuid>,
+    region: String,
+    d: &wenming_domain::survey::stats::Dispositions,
+) -> ResponseRateDto {
+    ResponseRateDto {
+        region_id,
+        region,
+        complete: d.complete,
+        partial: d.partial,
+        refusal: d.refusal,
+        non_contact: d.non_contact,
+        other: d.other,
+        unknown: d.unknown,
+        not_eligible: d.not_eligible,
+        rr1: d.rr1(),
+        rr3: d.rr3(d.eligible_share()),
+        eligible_share: d.eligible_share(),
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct IntervalDto {
     pub p: f64,
@@ -488,6 +559,8 @@ pub struct ResultsDto {
     pub previous_wave_id: Option<Uuid>,
     pub min_n: i64,
     pub rates: Vec<RateDto>,
+    /// The wave's response rates, then each community's.
+    pub response_rates: Vec<ResponseRateDto>,
 }
 
 /// Every rate of the wave, per region and group: n, the rate with its 95%
@@ -542,7 +615,16 @@ pub async fn results(
             }
         })
         .collect();
+    let mut response_rates = vec![rr_dto(None, String::new(), &r.all_dispositions)];
+    response_rates.extend(r.dispositions.iter().map(|(region, d)| {
+        rr_dto(
+            Some(*region),
+            r.names.get(region).map(|n| n.0.clone()).unwrap_or_default(),
+            d,
+        )
+    }));
     Ok(Json(ResultsDto {
+        response_rates,
         wave_id: id,
         previous_wave_id: r.previous.map(|p| p.id),
         min_n: r.wave.min_n,

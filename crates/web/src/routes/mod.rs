@@ -220,6 +220,7 @@ fn pages() -> Pages {
             "/surveys/waves/{id}/entry",
             get(surveys::entry).post(surveys::enter),
         )
+        .route("/surveys/waves/{id}/contacts", post(surveys::contact))
         .route(
             "/s/{wave}/{region}",
             get(surveys::public_form).post(surveys::public_answer),

@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::survey::results::{Results, compute};
-use wenming_domain::survey::stats::{Change, change};
-use wenming_domain::survey::{AgeBand, Answer, Group, QuestionKind, QuestionnaireDoc, Sex};
+use wenming_domain::survey::stats::{Change, Dispositions, change};
+use wenming_domain::survey::{
+    AgeBand, Answer, Disposition, Group, QuestionKind, QuestionnaireDoc, Sex,
+};
 use wenming_store::survey::{self as sv, Wave};
 
 /// The cookie a phone keeps for the public link; only its salted hash is
@@ -32,6 +34,9 @@ pub struct WaveResults {
     pub previous: Option<Wave>,
     /// (question, region) → change of the all-groups rate.
     pub changes: HashMap<(String, Uuid), Change>,
+    /// Each community's contact dispositions, and the wave's in total.
+    pub dispositions: Vec<(Uuid, Dispositions)>,
+    pub all_dispositions: Dispositions,
 }
 
 async fn compute_wave(state: &AppState, wave: &Wave) -> AppResult<(QuestionnaireDoc, Results)> {
@@ -95,7 +100,24 @@ pub async fn results(state: &AppState, wave_id: Uuid) -> AppResult<WaveResults> 
         }
     }
     let names = region_names(state).await?;
+    let by_region = sv::dispositions(&state.store, wave_id).await?;
+    let mut all_dispositions = Dispositions::default();
+    for d in by_region.values() {
+        for (k, n) in [
+            (Disposition::Complete, d.complete),
+            (Disposition::Partial, d.partial),
+            (Disposition::Refusal, d.refusal),
+            (Disposition::NonContact, d.non_contact),
+            (Disposition::Other, d.other),
+            (Disposition::Unknown, d.unknown),
+            (Disposition::NotEligible, d.not_eligible),
+        ] {
+            all_dispositions.add(k, n);
+        }
+    }
     Ok(WaveResults {
+        dispositions: by_region.into_iter().collect(),
+        all_dispositions,
         wave,
         doc,
         results,

@@ -108,6 +108,67 @@ pub async fn entry(
     entry_page(&state, p, wave, None, filled).await
 }
 
+#[derive(serde::Deserialize, Default)]
+pub struct ContactForm {
+    #[serde(default)]
+    region_id: String,
+    #[serde(default)]
+    disposition: String,
+}
+
+/// A contact that gave no questionnaire (refused, nobody home ...).
+pub async fn contact(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    f: CsrfForm<ContactForm>,
+) -> AppResult<Response> {
+    let auth = f.auth;
+    let permit = auth.permit::<may::AnswerSurveys>()?;
+    let wave = sv::wave(&state.store, id).await?;
+    let mut e = FieldErrors::new();
+    let region = Uuid::parse_str(f.form.region_id.trim()).ok();
+    if region.is_none() {
+        e.add("contact_region_id", "required");
+    }
+    let d = wenming_domain::survey::Disposition::parse(f.form.disposition.trim());
+    if d.is_none() {
+        e.add("disposition", "required");
+    }
+    if let (Some(region), Some(d)) = (region, d) {
+        match sv::record_contact(
+            &state.store,
+            &permit,
+            id,
+            region,
+            d,
+            crate::service::today(&state),
+        )
+        .await
+        {
+            Ok(()) => {
+                return Ok(see_other(
+                    &format!("/surveys/waves/{id}/entry"),
+                    "contact_saved",
+                ));
+            }
+            Err(wenming_store::StoreError::Invalid(more)) => e.0.extend(more.0),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let p = PageCtx::new(&auth, &state);
+    entry_page(
+        &state,
+        p,
+        wave,
+        None,
+        Filled {
+            values: vec![("channel".into(), "interview".into())],
+            errors: e,
+        },
+    )
+    .await
+}
+
 pub async fn enter(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

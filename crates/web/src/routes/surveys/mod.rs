@@ -5,7 +5,7 @@
 mod answers;
 mod waves;
 
-pub use answers::{enter, entry, public_answer, public_form};
+pub use answers::{contact, enter, entry, public_answer, public_form};
 pub use waves::{create_wave, export, new_wave, set_state, wave};
 
 use crate::AppState;

@@ -222,9 +222,29 @@ struct WavePage {
     links: Vec<(Uuid, String, i64, i64)>,
     tables: Vec<RateTable>,
     charts: Vec<Chart>,
+    /// The whole wave first (empty name), then each community with contacts.
+    response: Vec<ResponseLine>,
     previous: Option<String>,
     can_manage: bool,
     can_answer: bool,
+}
+
+/// A line of the response-rate table.
+pub struct ResponseLine {
+    pub region: String,
+    pub d: wenming_domain::survey::stats::Dispositions,
+    pub rr1: String,
+    pub rr3: String,
+}
+
+fn response_line(region: String, d: &wenming_domain::survey::stats::Dispositions) -> ResponseLine {
+    let pct = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{:.1}%", v * 100.0));
+    ResponseLine {
+        region,
+        d: *d,
+        rr1: pct(d.rr1()),
+        rr3: pct(d.rr3(d.eligible_share())),
+    }
 }
 
 /// A question's answers over the whole wave, as bars.
@@ -371,9 +391,16 @@ pub async fn wave(
         });
     }
     let charts = charts(&r);
+    let mut response = vec![response_line(String::new(), &r.all_dispositions)];
+    response.extend(
+        r.dispositions.iter().map(|(id, d)| {
+            response_line(r.names.get(id).map(|n| n.0.clone()).unwrap_or_default(), d)
+        }),
+    );
     let page = WavePage {
         p: PageCtx::new(&auth, &state).with_flash(d.done.as_deref()),
         charts,
+        response,
         previous: r.previous.as_ref().map(|p| p.name.clone()),
         wave: r.wave,
         questionnaire,

@@ -1,0 +1,237 @@
+//! Surveys at the benchmark's size (docs/benchmarks.md,
+//! `bench/surveys.sh`): one wave of the demo's questionnaire over 80
+//! communities with a million answers, written straight into the answer
+//! and tally tables as the store would have counted them, and the raw
+//! baseline its results are held to (a GROUP BY of the answers themselves
+//! for every rate question).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+use uuid::Uuid;
+use wenming_domain::survey::{AgeBand, Answer, Group, QuestionKind, Sex};
+use wenming_store::{Ctx, Store};
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// A tally row's key: question, community, group, age band, sex, answer.
+type TallyKey = (String, Uuid, Group, AgeBand, Sex, String);
+
+/// Makes the wave and its answers; returns the wave.
+pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uuid, String> {
+    let ctx = Ctx::system("bench");
+    let city = wenming_store::org::whole_city(store).await.map_err(err)?;
+    let root = city.region_paths.first().cloned().unwrap_or_default();
+    let everything = wenming_domain::policy::Scope::everything(&root);
+    let regions = wenming_store::org::list_regions(store, &everything)
+        .await
+        .map_err(err)?;
+    let mut ids: Vec<Uuid> = regions
+        .iter()
+        .filter(|r| r.level == wenming_domain::org::RegionLevel::Community)
+        .map(|r| r.id)
+        .collect();
+    let street = regions
+        .iter()
+        .find(|r| r.level == wenming_domain::org::RegionLevel::Street)
+        .ok_or("load the demo first")?
+        .clone();
+    let mut k = 0;
+    while ids.len() < communities {
+        k += 1;
+        let r = wenming_store::org::create_region(
+            store,
+            &ctx,
+            &wenming_domain::policy::Permit::system(&root),
+            wenming_domain::org::RegionInput {
+                parent_id: Some(street.id),
+                level: wenming_domain::org::RegionLevel::Community,
+                code: format!("BENCH{k:03}"),
+                name: format!("基准社区{k}"),
+                boundary: None,
+                population: Some(5_000 + (k as u64 * 137) % 9_000),
+            },
+        )
+        .await
+        .map_err(err)?;
+        ids.push(r.id);
+    }
+    ids.truncate(communities);
+    let q = wenming_store::survey::questionnaires(store)
+        .await
+        .map_err(err)?
+        .into_iter()
+        .find(|q| q.published_at.is_some())
+        .ok_or("the demo's questionnaire is missing")?;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(store.timezone().clone())
+        .date();
+    let wave = wenming_store::survey::create_wave(
+        store,
+        &ctx,
+        &wenming_domain::policy::Permit::system(&root),
+        &wenming_store::survey::NewWave {
+            questionnaire_id: q.id,
+            name: "基准问卷（一百万份）".into(),
+            opens_on: today,
+            closes_on: today,
+            margin_permille: 50,
+            min_n: 30,
+            clustered: true,
+            per_community: true,
+            regions: ids.clone(),
+        },
+    )
+    .await
+    .map_err(err)?;
+    let started = Instant::now();
+    let mut tally: HashMap<TallyKey, (i64, i64)> = HashMap::new();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let mut i = 0u64;
+    let day = today.to_string();
+    while i < answers {
+        let mut tx = store.begin().await.map_err(err)?;
+        for _ in 0..2_000 {
+            if i >= answers {
+                break;
+            }
+            let c = ids[(i as usize) % ids.len()];
+            let group = Group::ALL[[0, 0, 0, 0, 0, 0, 1, 2, 3, 0][next(10) as usize]];
+            let age = AgeBand::ALL[next(4) as usize];
+            let sex = Sex::ALL[next(2) as usize];
+            let mut a: BTreeMap<String, Answer> = BTreeMap::new();
+            for question in q.doc.for_group(group) {
+                let v = match question.kind {
+                    QuestionKind::Single => Answer::Text(
+                        question.choices[next(question.choices.len() as u64) as usize]
+                            .code
+                            .clone(),
+                    ),
+                    QuestionKind::Multiple => Answer::Choices(vec![
+                        question.choices[next(question.choices.len() as u64) as usize]
+                            .code
+                            .clone(),
+                    ]),
+                    QuestionKind::Scale5 => Answer::Scale(1 + next(5) as u32),
+                    QuestionKind::Scale100 => Answer::Scale(next(101) as u32),
+                    QuestionKind::Text => continue,
+                };
+                let value = match &v {
+                    Answer::Text(s) => s.clone(),
+                    Answer::Scale(n) => n.to_string(),
+                    Answer::Choices(cs) => cs.join(","),
+                };
+                let counted = match question.counts(Some(&v)) {
+                    Some(true) => 1,
+                    Some(false) => 0,
+                    None => -1,
+                };
+                let e = tally
+                    .entry((question.code.clone(), c, group, age, sex, value))
+                    .or_insert((counted, 0));
+                e.1 += 1;
+                a.insert(question.code.clone(), v);
+            }
+            sqlx::query(
+                "INSERT INTO survey_response (id, wave_id, region_id, respondent_group, age_band, sex, channel, \
+                 answered_on, answers) VALUES ($1, $2, $3, $4, $5, $6, 'interview', $7, $8)",
+            )
+            .bind(Uuid::new_v4().to_string())
+            .bind(wave.id.to_string())
+            .bind(c.to_string())
+            .bind(group.code())
+            .bind(age.code())
+            .bind(sex.code())
+            .bind(&day)
+            .bind(serde_json::to_string(&a).map_err(err)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+            i += 1;
+        }
+        tx.commit().await.map_err(err)?;
+    }
+    let mut tx = store.begin().await.map_err(err)?;
+    for ((question, c, g, a, s, value), (counted, n)) in &tally {
+        sqlx::query(
+            "INSERT INTO survey_tally (wave_id, question_code, region_id, respondent_group, age_band, sex, value, counted, n) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(wave.id.to_string())
+        .bind(question)
+        .bind(c.to_string())
+        .bind(g.code())
+        .bind(a.code())
+        .bind(s.code())
+        .bind(value)
+        .bind(counted)
+        .bind(n)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
+    tx.commit().await.map_err(err)?;
+    sqlx::query("UPDATE survey_wave SET state = 'closed' WHERE id = $1")
+        .bind(wave.id.to_string())
+        .execute(store.writer())
+        .await
+        .map_err(err)?;
+    eprintln!(
+        "filled {answers} answers over {} communities ({} tally rows) in {:.1} s",
+        ids.len(),
+        tally.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(wave.id)
+}
+
+/// The raw baseline: for every rate question, one GROUP BY of the wave's
+/// answers by community, group, age band, sex and answer, reading the
+/// answer out of each stored questionnaire. Returns the p50 in ms of the
+/// whole set.
+pub async fn raw_results_ms(store: &Store, wave: Uuid, times: usize) -> Result<f64, String> {
+    let w = wenming_store::survey::wave(store, wave)
+        .await
+        .map_err(err)?;
+    let q = wenming_store::survey::questionnaire(store, w.questionnaire_id)
+        .await
+        .map_err(err)?;
+    let sqlite = store.backend() == wenming_store::Backend::Sqlite;
+    let statements: Vec<String> = q
+        .doc
+        .questions
+        .iter()
+        .filter(|x| x.rate.is_some())
+        .map(|x| {
+            let v = if sqlite {
+                format!("json_extract(answers, '$.{}')", x.code)
+            } else {
+                format!("(answers::json ->> '{}')", x.code)
+            };
+            format!(
+                "SELECT region_id, respondent_group, age_band, sex, {v} AS v, COUNT(*) FROM survey_response \
+                 WHERE wave_id = '{wave}' GROUP BY region_id, respondent_group, age_band, sex, v"
+            )
+        })
+        .collect();
+    let mut lat = vec![];
+    for _ in 0..times {
+        let t0 = Instant::now();
+        for s in &statements {
+            sqlx::query(s)
+                .fetch_all(store.reader())
+                .await
+                .map_err(err)?;
+        }
+        lat.push(t0.elapsed().as_micros() as u64);
+    }
+    lat.sort_unstable();
+    Ok(crate::baseline::percentile(&lat, 0.5))
+}
