@@ -332,7 +332,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(Failure::Runtime)?;
             println!("wave {wave}");
-            let p50 = wenming_bench::survey::raw_results_ms(&store, wave, 5)
+            let p50 = wenming_bench::survey::raw_results_ms(&store, wave, 3)
                 .await
                 .map_err(Failure::Runtime)?;
             println!("raw GROUP BY of the answers, every rate question: p50 {p50:.0} ms");

@@ -86,6 +86,26 @@ pub fn compute(
         .collect();
     let age = |a: AgeBand| AgeBand::ALL.iter().position(|x| *x == a).unwrap_or(0);
     let sex = |s: Sex| Sex::ALL.iter().position(|x| *x == s).unwrap_or(0);
+    // Each region's communities and population cells, once for every
+    // question and group.
+    let mut regions: HashMap<Uuid, (usize, Population)> = HashMap::new();
+    for c in &communities {
+        for r in regions_of(c) {
+            regions
+                .entry(r)
+                .or_insert_with(|| (0, Population { cells: vec![] }))
+                .0 += 1;
+        }
+    }
+    for s in strata {
+        let cell = vec![idx[&s.community], age(s.age_band), sex(s.sex)];
+        for r in regions_of(&s.community) {
+            if let Some(e) = regions.get_mut(&r) {
+                e.1.cells.push((cell.clone(), s.population as f64));
+            }
+        }
+    }
+    let empty = Population { cells: vec![] };
     let mut out = Results::default();
     for q in &doc.questions {
         let rows: Vec<&Tally> = tallies.iter().filter(|t| t.question == q.code).collect();
@@ -131,23 +151,9 @@ pub fn compute(
         for ((region_id, group), by_cell) in cells {
             let n: u64 = by_cell.values().map(|v| v.0).sum();
             let yes: u64 = by_cell.values().map(|v| v.1).sum();
-            let mine: Vec<usize> = communities
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| regions_of(c).any(|r| r == region_id))
-                .map(|(i, _)| i)
-                .collect();
-            let population = Population {
-                cells: strata
-                    .iter()
-                    .filter(|s| mine.contains(&idx[&s.community]))
-                    .map(|s| {
-                        (
-                            vec![idx[&s.community], age(s.age_band), sex(s.sex)],
-                            s.population as f64,
-                        )
-                    })
-                    .collect(),
+            let (members, population) = match regions.get(&region_id) {
+                Some(r) => (r.0, &r.1),
+                None => (0, &empty),
             };
             let counted: Vec<Cell> = by_cell
                 .iter()
@@ -166,7 +172,7 @@ pub fn compute(
                 n,
                 yes,
                 estimate: stats::proportion(yes, n),
-                weighted: stats::weighted(&counted, &population, clustered && mine.len() > 1),
+                weighted: stats::weighted(&counted, population, clustered && members > 1),
                 ranked: n >= min_n,
             });
         }
