@@ -336,6 +336,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(Failure::Runtime)?;
             println!("raw GROUP BY of the answers, every rate question: p50 {p50:.0} ms");
+            let (read, computed) = wenming_bench::survey::parts_ms(&store, wave)
+                .await
+                .map_err(Failure::Runtime)?;
+            println!(
+                "without the web stack: tallies read in {read:.0} ms, results computed in {computed:.0} ms"
+            );
             println!("token {}", office_token(&store).await?);
             Ok(())
         }

@@ -45,8 +45,8 @@ pub async fn record_contact(
 }
 
 /// Each community's dispositions: the recorded contacts, and as completes
-/// the questionnaires interviewers and clerks stored (the public link has
-/// no contacts to count).
+/// the questionnaires interviewers and clerks stored, counted as they were
+/// (the public link has no contacts to count).
 pub async fn dispositions(
     store: &Store,
     wave_id: Uuid,
@@ -65,19 +65,6 @@ pub async fn dispositions(
         out.entry(parse_uuid(&r.try_get::<String, _>("region_id")?)?)
             .or_default()
             .add(d, n.max(0) as u64);
-    }
-    let rows = sqlx::query(
-        "SELECT region_id, COUNT(*) AS n FROM survey_response WHERE wave_id = $1 AND channel <> 'public' \
-         GROUP BY region_id",
-    )
-    .bind(wave_id.to_string())
-    .fetch_all(store.reader())
-    .await?;
-    for r in &rows {
-        let n: i64 = r.try_get("n")?;
-        out.entry(parse_uuid(&r.try_get::<String, _>("region_id")?)?)
-            .or_default()
-            .add(Disposition::Complete, n.max(0) as u64);
     }
     Ok(out)
 }

@@ -177,6 +177,18 @@ async fn write_one(
     .bind(answers)
     .execute(&mut *tx)
     .await?;
+    // An interviewer's or a clerk's questionnaire is a completed contact:
+    // counted here, so that response rates never count the answers.
+    if r.channel != Channel::Public {
+        sqlx::query(
+            "INSERT INTO survey_contact (wave_id, region_id, disposition, n) VALUES ($1, $2, 'complete', 1) \
+             ON CONFLICT (wave_id, region_id, disposition) DO UPDATE SET n = survey_contact.n + 1",
+        )
+        .bind(r.wave_id.to_string())
+        .bind(r.region_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    }
     for question in doc.for_group(r.group) {
         let Some(a) = r.answers.get(&question.code) else {
             continue;
