@@ -1481,6 +1481,13 @@ async fn survey_office_walk(c: &Client, app: &TestApp, wave: &str, tag: &str, en
     )
     .await;
     shot_at(c, "div.charts", &format!("survey-charts-{tag}")).await;
+    shot_at(c, "tr.total", &format!("survey-response-rates-{tag}")).await;
+    // The entry page, with the form for a contact that gave no answers.
+    c.goto(&app.url(&format!("/surveys/waves/{wave}/entry")))
+        .await
+        .unwrap();
+    click(c, "details.card summary").await;
+    shot_at(c, "details.card", &format!("survey-entry-contact-{tag}")).await;
     c.goto(&app.url("/surveys/waves/new")).await.unwrap();
     shot(c, &format!("survey-new-wave-{tag}")).await;
 }
