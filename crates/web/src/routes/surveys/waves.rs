@@ -56,7 +56,6 @@ async fn wave_form_page(
     form: WaveForm,
     errors: FieldErrors,
 ) -> AppResult<Response> {
-    let names = svc::region_names(state).await?;
     let root = wenming_store::org::root_region(&state.store)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -70,7 +69,6 @@ async fn wave_form_page(
     .map(|r| (r.id, r.name, r.population))
     .collect();
     communities.sort_by(|a, b| a.1.cmp(&b.1));
-    drop(names);
     let page = WaveFormPage {
         p: PageCtx::new(auth, state),
         questionnaires: sv::questionnaires(&state.store)
