@@ -209,7 +209,8 @@ async fn me_tells_the_caller_what_they_may_do(b: Backend) {
             "view_tasks",
             "view_cases",
             "view_sites",
-            "view_evidence"
+            "view_evidence",
+            "view_ratings"
         ]),
         "a read-only token may only view"
     );

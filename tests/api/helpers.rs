@@ -438,3 +438,9 @@ pub fn demo_standards_under(code: &str) -> usize {
         .filter(|(_, s)| s.code.as_deref().is_some_and(|c| c.starts_with(&prefix)))
         .count()
 }
+
+/// The value of a page's hidden input (the form's token).
+pub fn hidden(html: &str, name: &str) -> String {
+    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}

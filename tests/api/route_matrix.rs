@@ -68,6 +68,10 @@ struct Ids {
     questionnaire: String,
     wave: String,
     wave_region: String,
+    /// The demo's 民评官 round (it rates 市城市管理局) and one of its
+    /// comments waiting for the office.
+    rating_round: String,
+    rating_comment: String,
     /// Nothing has this id.
     none: String,
 }
@@ -162,6 +166,12 @@ async fn ids(app: &TestApp) -> Ids {
         wave_region: one(
             app,
             "SELECT region_id FROM wave_region WHERE wave_id = (SELECT id FROM survey_wave ORDER BY opens_on DESC LIMIT 1) ORDER BY region_id LIMIT 1",
+        )
+        .await,
+        rating_round: one(app, "SELECT id FROM rating_round ORDER BY id LIMIT 1").await,
+        rating_comment: one(
+            app,
+            "SELECT id FROM rating_comment WHERE state = 'pending' ORDER BY id LIMIT 1",
         )
         .await,
         none: uuid::Uuid::now_v7().to_string(),
@@ -438,7 +448,7 @@ fn rows(i: &Ids) -> Vec<Row> {
     r(Page, "POST", "/cases/{id}/step", &p, [OK, OK, OK, OK, 403]);
     r(Page, "GET", "/tasks", "", all(200));
     // Surveys: the office designs and runs them, inspectors interview,
-    // leaders read; units have no part yet (民评官 will give them theirs).
+    // leaders read; units see their own 民评官 results below.
     let (sviewers, answerers) = ([200, 200, 200, 403, 200], [OK, OK, OK, 403, 403]);
     r(Page, "GET", "/surveys", "", sviewers);
     r(Page, "POST", "/surveys/questionnaires", "", office_only);
@@ -566,6 +576,78 @@ fn rows(i: &Ids) -> Vec<Row> {
         "/surveys/waves/{id}/export.xlsx",
         &format!("/surveys{w}/export.xlsx"),
         office_reads,
+    );
+    // 民评官: everyone reads (a unit its own line), the office runs rounds
+    // and moderates, interviewers enter ratings, residents rate in public.
+    r(Page, "GET", "/ratings", "", all(200));
+    r(Page, "POST", "/ratings", "", office_only);
+    let rr = format!("/ratings/{}", i.rating_round);
+    // The inspector's district has none of the round's city departments.
+    let rating_readers = [200, 200, 404, 200, 200];
+    r(Page, "GET", "/ratings/{id}", &rr, rating_readers);
+    r(
+        Page,
+        "POST",
+        "/ratings/{id}/state",
+        &format!("{rr}/state"),
+        office_only,
+    );
+    r(
+        Page,
+        "GET",
+        "/ratings/{id}/entry",
+        &format!("{rr}/entry"),
+        [200, 200, 200, 403, 403],
+    );
+    r(
+        Page,
+        "POST",
+        "/ratings/{id}/entry",
+        &format!("{rr}/entry"),
+        answerers,
+    );
+    let rc = format!("/ratings/comments/{}", i.rating_comment);
+    r(Page, "POST", "/ratings/comments/{id}", &rc, office_only);
+    let pr = format!("/r/{}", i.rating_round);
+    r(Page, "GET", "/r/{round}", &pr, all(200));
+    r(Page, "POST", "/r/{round}", &pr, all(403));
+    r(Api, "GET", "/rating-rounds", "", all(200));
+    r(Api, "POST", "/rating-rounds", "", office_only);
+    let ar = format!("/rating-rounds/{}", i.rating_round);
+    r(
+        Api,
+        "POST",
+        "/rating-rounds/{id}/state",
+        &format!("{ar}/state"),
+        office_only,
+    );
+    r(
+        Api,
+        "POST",
+        "/rating-rounds/{id}/ratings",
+        &format!("{ar}/ratings"),
+        answerers,
+    );
+    r(
+        Api,
+        "GET",
+        "/rating-rounds/{id}/results",
+        &format!("{ar}/results"),
+        rating_readers,
+    );
+    r(
+        Api,
+        "GET",
+        "/rating-rounds/{id}/comments",
+        &format!("{ar}/comments"),
+        office_reads,
+    );
+    r(
+        Api,
+        "POST",
+        "/rating-comments/{id}/moderation",
+        &format!("/rating-comments/{}/moderation", i.rating_comment),
+        office_only,
     );
     // The evidence archive: units their own, the office reviews, leaders read.
     let (viewers, submitters) = ([200, 200, 403, 200, 200], [OK, OK, 403, OK, 403]);
@@ -1089,6 +1171,8 @@ fn every_route_has_a_row_in_the_role_matrix() {
         questionnaire: "qn".into(),
         wave: "w".into(),
         wave_region: "wr".into(),
+        rating_round: "rr".into(),
+        rating_comment: "rc".into(),
         none: "n".into(),
     };
     let listed: BTreeSet<(bool, String, String)> = rows(&dummy)
@@ -1240,6 +1324,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(b: Backend) {
         "/readyz",
         "/openapi.json",
         "/s/{wave}/{region}",
+        "/r/{round}",
     ];
     for row in &rows {
         if public.contains(&row.template) {

@@ -490,11 +490,6 @@ async fn answers_are_checked_counted_and_refused_when_the_quota_is_full(b: Backe
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
-fn hidden(html: &str, name: &str) -> String {
-    let at = html.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
-}
-
 async fn the_public_link_takes_one_answer_a_phone_and_keeps_no_link_to_it(b: Backend) {
     let app = TestApp::demo(b).await;
     let office = app.token("office", false).await;

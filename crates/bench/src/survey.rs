@@ -15,8 +15,8 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// A tally row's key: question, community, group, age band, sex, answer.
-type TallyKey = (String, Uuid, Group, AgeBand, Sex, String);
+/// A rate tally row's key: question, community, group, age band, sex.
+type RateKey = (String, Uuid, Group, AgeBand, Sex);
 
 /// Makes the wave and its answers; returns the wave.
 pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uuid, String> {
@@ -86,7 +86,8 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
     .await
     .map_err(err)?;
     let started = Instant::now();
-    let mut tally: HashMap<TallyKey, (i64, i64)> = HashMap::new();
+    let mut rates: HashMap<RateKey, (i64, i64)> = HashMap::new();
+    let mut values: HashMap<(String, Uuid, String), i64> = HashMap::new();
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = |m: u64| {
         x ^= x << 13;
@@ -123,20 +124,18 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
                     QuestionKind::Scale100 => Answer::Scale(next(101) as u32),
                     QuestionKind::Text => continue,
                 };
-                let value = match &v {
-                    Answer::Text(s) => s.clone(),
-                    Answer::Scale(n) => n.to_string(),
-                    Answer::Choices(cs) => cs.join(","),
-                };
-                let counted = match question.counts(Some(&v)) {
-                    Some(true) => 1,
-                    Some(false) => 0,
-                    None => -1,
-                };
-                let e = tally
-                    .entry((question.code.clone(), c, group, age, sex, value))
-                    .or_insert((counted, 0));
-                e.1 += 1;
+                if question.rate.is_some()
+                    && let Some(yes) = question.counts(Some(&v))
+                {
+                    let e = rates
+                        .entry((question.code.clone(), c, group, age, sex))
+                        .or_default();
+                    e.0 += 1;
+                    e.1 += i64::from(yes);
+                }
+                if let Some(value) = wenming_store::survey::tally_value(question.kind, &v) {
+                    *values.entry((question.code.clone(), c, value)).or_default() += 1;
+                }
                 a.insert(question.code.clone(), v);
             }
             sqlx::query(
@@ -172,10 +171,10 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
         .await
         .map_err(err)?;
     }
-    for ((question, c, g, a, s, value), (counted, n)) in &tally {
+    for ((question, c, g, a, s), (n, yes)) in &rates {
         sqlx::query(
-            "INSERT INTO survey_tally (wave_id, question_code, region_id, respondent_group, age_band, sex, value, counted, n) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO survey_rate_tally (wave_id, question_code, region_id, respondent_group, age_band, sex, n, yes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(wave.id.to_string())
         .bind(question)
@@ -183,8 +182,21 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
         .bind(g.code())
         .bind(a.code())
         .bind(s.code())
+        .bind(n)
+        .bind(yes)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
+    for ((question, c, value), n) in &values {
+        sqlx::query(
+            "INSERT INTO survey_answer_tally (wave_id, question_code, region_id, value, n) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(wave.id.to_string())
+        .bind(question)
+        .bind(c.to_string())
         .bind(value)
-        .bind(counted)
         .bind(n)
         .execute(&mut *tx)
         .await
@@ -197,9 +209,10 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
         .await
         .map_err(err)?;
     eprintln!(
-        "filled {answers} answers over {} communities ({} tally rows) in {:.1} s",
+        "filled {answers} answers over {} communities ({} rate and {} answer tally rows) in {:.1} s",
         ids.len(),
-        tally.len(),
+        rates.len(),
+        values.len(),
         started.elapsed().as_secs_f64()
     );
     Ok(wave.id)
@@ -267,7 +280,7 @@ pub async fn parts_ms(store: &Store, wave: Uuid) -> Result<(f64, f64), String> {
         let read = t0.elapsed().as_secs_f64() * 1000.0;
         let t1 = Instant::now();
         let r = wenming_domain::survey::results::compute(
-            &q.doc, &t.rows, &t.strata, &t.above, 30, true,
+            &q.doc, &t.rates, &t.answers, &t.strata, &t.above, 30, true,
         );
         std::hint::black_box(&r);
         out = (read, t1.elapsed().as_secs_f64() * 1000.0);

@@ -35,6 +35,8 @@ pub const ENTITY_TYPES: &[&str] = &[
     "submission",
     "questionnaire",
     "survey_wave",
+    "rating_round",
+    "rating_comment",
 ];
 
 /// Every action the log records besides a case's steps
@@ -60,6 +62,8 @@ pub const ACTIONS: &[&str] = &[
     "return",
     "publish",
     "open",
+    "approve",
+    "reject",
 ];
 
 /// Whether `action` on `entity_type` is one the log's readers have words for.

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod org;
 pub mod photo;
 pub mod policy;
+pub mod rating;
 pub mod site;
 pub mod source;
 pub mod survey;

@@ -57,10 +57,14 @@ pub enum Action {
     ManageSurveys,
     /// Enter answers as an interviewer or a clerk typing in paper forms.
     AnswerSurveys,
+    /// See 民评官 rounds and results: every unit's, or one's own unit's.
+    ViewRatings,
+    /// Run 民评官 rounds and moderate their comments.
+    ManageRatings,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 28] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -87,6 +91,8 @@ impl Action {
         Action::ViewSurveys,
         Action::ManageSurveys,
         Action::AnswerSurveys,
+        Action::ViewRatings,
+        Action::ManageRatings,
     ];
 
     /// The roles whose grants carry this action.
@@ -118,6 +124,8 @@ impl Action {
             Action::ViewSurveys => &[Administrator, Office, Inspector, Leader],
             Action::ManageSurveys => &[Administrator, Office],
             Action::AnswerSurveys => &[Administrator, Office, Inspector],
+            Action::ViewRatings => &[Administrator, Office, Inspector, Leader, UnitStaff],
+            Action::ManageRatings => &[Administrator, Office],
         }
     }
 
@@ -138,6 +146,7 @@ impl Action {
                 | Action::ViewRounds
                 | Action::ViewEvidence
                 | Action::ViewSurveys
+                | Action::ViewRatings
         )
     }
 
@@ -155,6 +164,7 @@ impl Action {
             Action::ManageRounds | Action::Inspect => Action::ViewRounds,
             Action::SubmitEvidence | Action::ReviewEvidence => Action::ViewEvidence,
             Action::ManageSurveys | Action::AnswerSurveys => Action::ViewSurveys,
+            Action::ManageRatings => Action::ViewRatings,
             other => other,
         }
     }
@@ -294,6 +304,7 @@ pub mod may {
         ReviewEvidence,
         ManageSurveys,
         AnswerSurveys,
+        ManageRatings,
     );
 }
 

@@ -19,6 +19,7 @@ pub mod jobs;
 mod migrate;
 pub mod org;
 pub mod photo;
+pub mod rating;
 pub mod site;
 pub mod sql;
 pub mod survey;

@@ -122,6 +122,16 @@ const MIGRATIONS: &[Migration] = &[
         name: "submission document date",
         sql: include_str!("../migrations/0022_submission_doc_date.sql"),
     },
+    Migration {
+        version: 23,
+        name: "survey tally split",
+        sql: include_str!("../migrations/0023_survey_tally_split.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "unit ratings",
+        sql: include_str!("../migrations/0024_unit_ratings.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

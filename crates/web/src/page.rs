@@ -32,7 +32,7 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 13] = [
+        let items: [(&str, &str, Option<Action>); 14] = [
             ("/", "nav.home", None),
             ("/cases", "nav.cases", Some(Action::ViewCases)),
             ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
@@ -41,6 +41,7 @@ impl PageCtx {
             ("/rounds", "nav.rounds", Some(Action::ViewRounds)),
             ("/evidence", "nav.evidence", Some(Action::ViewEvidence)),
             ("/surveys", "nav.surveys", Some(Action::ViewSurveys)),
+            ("/ratings", "nav.ratings", Some(Action::ViewRatings)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),

@@ -10,17 +10,26 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// Answers counted alike: one row of the wave's tally.
+/// A rate question's answers in one stratum of a community and group:
+/// how many are in the rate's denominator and how many count for it.
 #[derive(Debug, Clone)]
-pub struct Tally {
+pub struct RateTally {
     pub question: String,
     pub community: Uuid,
     pub group: Group,
     pub age_band: AgeBand,
     pub sex: Sex,
+    pub n: u64,
+    pub yes: u64,
+}
+
+/// How many in a community gave one answer (a choice code, a scale value,
+/// a multiple choice's chosen codes joined by commas), all groups together.
+#[derive(Debug, Clone)]
+pub struct AnswerTally {
+    pub question: String,
+    pub community: Uuid,
     pub value: String,
-    /// 1 counts, 0 does not, -1 out of the denominator (or no rate).
-    pub counted: i64,
     pub n: u64,
 }
 
@@ -67,7 +76,8 @@ pub struct Results {
 /// district and city), each counted with it.
 pub fn compute(
     doc: &QuestionnaireDoc,
-    tallies: &[Tally],
+    rates: &[RateTally],
+    answers: &[AnswerTally],
     strata: &[StratumPopulation],
     above: &HashMap<Uuid, Vec<Uuid>>,
     min_n: u64,
@@ -107,17 +117,25 @@ pub fn compute(
     }
     let empty = Population { cells: vec![] };
     let mut out = Results::default();
+    let mut rates_of: HashMap<&str, Vec<&RateTally>> = HashMap::new();
+    for t in rates {
+        rates_of.entry(t.question.as_str()).or_default().push(t);
+    }
+    let mut answers_of: HashMap<&str, Vec<&AnswerTally>> = HashMap::new();
+    for t in answers {
+        answers_of.entry(t.question.as_str()).or_default().push(t);
+    }
     for q in &doc.questions {
-        let rows: Vec<&Tally> = tallies.iter().filter(|t| t.question == q.code).collect();
         // Distributions per region (all groups).
         let mut dist: BTreeMap<Uuid, BTreeMap<String, u64>> = BTreeMap::new();
-        for t in &rows {
+        for t in answers_of.get(q.code.as_str()).into_iter().flatten() {
             if t.value.is_empty() {
                 continue;
             }
             for r in regions_of(&t.community) {
+                let d = dist.entry(r).or_default();
                 for v in t.value.split(',') {
-                    *dist.entry(r).or_default().entry(v.to_string()).or_default() += t.n;
+                    *d.entry(v.to_string()).or_default() += t.n;
                 }
             }
         }
@@ -133,7 +151,7 @@ pub fn compute(
         type Key = (Uuid, Option<Group>);
         type ByCell = BTreeMap<(usize, usize, usize), (u64, u64)>;
         let mut cells: BTreeMap<Key, ByCell> = BTreeMap::new();
-        for t in rows.iter().filter(|t| t.counted >= 0) {
+        for t in rates_of.get(q.code.as_str()).into_iter().flatten() {
             let Some(&ci) = idx.get(&t.community) else {
                 continue;
             };
@@ -142,9 +160,7 @@ pub fn compute(
                 for g in [None, Some(t.group)] {
                     let e = cells.entry((r, g)).or_default().entry(key).or_default();
                     e.0 += t.n;
-                    if t.counted == 1 {
-                        e.1 += t.n;
-                    }
+                    e.1 += t.yes;
                 }
             }
         }
@@ -217,22 +233,29 @@ mod tests {
     #[test]
     fn communities_add_up_to_their_district_and_small_ones_are_not_ranked() {
         let (a, b, district) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(9));
-        let t = |c, value: &str, counted, n| Tally {
+        let rate = |c, n, yes| RateTally {
             question: "Q1".into(),
             community: c,
             group: Group::Residents,
             age_band: AgeBand::From30,
             sex: Sex::Female,
+            n,
+            yes,
+        };
+        let answer = |c, value: &str, n| AnswerTally {
+            question: "Q1".into(),
+            community: c,
             value: value.into(),
-            counted,
             n,
         };
-        let tallies = vec![
-            t(a, "1", 1, 40),
-            t(a, "2", 0, 10),
-            t(a, "3", -1, 5),
-            t(b, "1", 1, 12),
-            t(b, "2", 0, 8),
+        // 不了解 (3) is out of the denominator: a has 40 of 50, b 12 of 20.
+        let rates = vec![rate(a, 50, 40), rate(b, 20, 12)];
+        let answers = vec![
+            answer(a, "1", 40),
+            answer(a, "2", 10),
+            answer(a, "3", 5),
+            answer(b, "1", 12),
+            answer(b, "2", 8),
         ];
         let strata: Vec<StratumPopulation> = [(a, 3000), (b, 1000)]
             .iter()
@@ -244,14 +267,13 @@ mod tests {
             })
             .collect();
         let above = HashMap::from([(a, vec![district]), (b, vec![district])]);
-        let r = compute(&doc(), &tallies, &strata, &above, 30, false);
+        let r = compute(&doc(), &rates, &answers, &strata, &above, 30, false);
         let of = |region, group: Option<Group>| {
             r.rates
                 .iter()
                 .find(|x| x.region_id == region && x.group == group)
                 .unwrap()
         };
-        // 不了解 is out of the denominator.
         assert_eq!((of(a, None).yes, of(a, None).n), (40, 50));
         assert!(of(a, None).ranked);
         assert!(!of(b, None).ranked);

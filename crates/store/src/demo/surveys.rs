@@ -315,5 +315,6 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
         )
         .await?;
     }
+    super::ratings::load(store, &ctx, &everything).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Questionnaires, survey waves and their anonymous answers. A published
 //! questionnaire is locked: a change to it is the series' next version.
-//! Answers are counted into `survey_tally` in the transaction that stores
-//! them, so results never scan the answers.
+//! Answers are counted into `survey_rate_tally` and `survey_answer_tally`
+//! in the transaction that stores them, so results never scan the answers.
 
 mod contact;
 mod response;
@@ -9,7 +9,7 @@ mod results;
 mod wave;
 
 pub use contact::{dispositions, record_contact};
-pub use response::{Channel, NewResponse, submit, submit_batch, submit_public};
+pub use response::{Channel, NewResponse, submit, submit_batch, submit_public, tally_value};
 pub use results::{AnswerRow, Tallies, answers, tallies};
 pub use wave::{NewWave, Quota, Wave, WaveState, create_wave, quotas, set_state, wave, waves};
 

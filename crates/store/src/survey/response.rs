@@ -193,37 +193,53 @@ async fn write_one(
         let Some(a) = r.answers.get(&question.code) else {
             continue;
         };
-        let value = match (question.kind, a) {
-            (QuestionKind::Text, _) => String::new(),
-            (_, Answer::Text(c)) => c.clone(),
-            (_, Answer::Scale(v)) => v.to_string(),
-            (_, Answer::Choices(cs)) => {
-                let mut cs = cs.clone();
-                cs.sort();
-                cs.join(",")
-            }
-        };
-        let counted = match question.counts(Some(a)) {
-            Some(true) => 1,
-            Some(false) => 0,
-            None => -1,
+        if question.rate.is_some()
+            && let Some(yes) = question.counts(Some(a))
+        {
+            sqlx::query(
+                "INSERT INTO survey_rate_tally (wave_id, question_code, region_id, respondent_group, \
+                 age_band, sex, n, yes) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
+                 ON CONFLICT (wave_id, question_code, region_id, respondent_group, age_band, sex) \
+                 DO UPDATE SET n = survey_rate_tally.n + 1, yes = survey_rate_tally.yes + $7",
+            )
+            .bind(r.wave_id.to_string())
+            .bind(&question.code)
+            .bind(r.region_id.to_string())
+            .bind(r.group.code())
+            .bind(r.age_band.code())
+            .bind(r.sex.code())
+            .bind(i64::from(yes))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let Some(value) = tally_value(question.kind, a) else {
+            continue;
         };
         sqlx::query(
-            "INSERT INTO survey_tally (wave_id, question_code, region_id, respondent_group, age_band, sex, \
-             value, counted, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) \
-             ON CONFLICT (wave_id, question_code, region_id, respondent_group, age_band, sex, value) \
-             DO UPDATE SET n = survey_tally.n + 1",
+            "INSERT INTO survey_answer_tally (wave_id, question_code, region_id, value, n) \
+             VALUES ($1, $2, $3, $4, 1) ON CONFLICT (wave_id, question_code, region_id, value) \
+             DO UPDATE SET n = survey_answer_tally.n + 1",
         )
         .bind(r.wave_id.to_string())
         .bind(&question.code)
         .bind(r.region_id.to_string())
-        .bind(r.group.code())
-        .bind(r.age_band.code())
-        .bind(r.sex.code())
         .bind(value)
-        .bind(counted)
         .execute(&mut *tx)
         .await?;
     }
     Ok(())
+}
+
+/// The answer as the distribution counts it; text answers are not counted.
+pub fn tally_value(kind: QuestionKind, a: &Answer) -> Option<String> {
+    match (kind, a) {
+        (QuestionKind::Text, _) => None,
+        (_, Answer::Text(c)) => Some(c.clone()),
+        (_, Answer::Scale(v)) => Some(v.to_string()),
+        (_, Answer::Choices(cs)) => {
+            let mut cs = cs.clone();
+            cs.sort();
+            Some(cs.join(","))
+        }
+    }
 }

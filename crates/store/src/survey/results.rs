@@ -6,13 +6,14 @@ use crate::{Store, StoreError};
 use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
-use wenming_domain::survey::results::{StratumPopulation, Tally};
+use wenming_domain::survey::results::{AnswerTally, RateTally, StratumPopulation};
 use wenming_domain::survey::{AgeBand, Group, Sex};
 
 /// The inputs of `wenming_domain::survey::results::compute`.
 #[derive(Debug, Clone)]
 pub struct Tallies {
-    pub rows: Vec<Tally>,
+    pub rates: Vec<RateTally>,
+    pub answers: Vec<AnswerTally>,
     pub strata: Vec<StratumPopulation>,
     /// Each community's street, district and city.
     pub above: HashMap<Uuid, Vec<Uuid>>,
@@ -25,25 +26,39 @@ fn bad(what: &str, v: &str) -> StoreError {
 pub async fn tallies(store: &Store, wave_id: Uuid) -> Result<Tallies, StoreError> {
     let w = wave_id.to_string();
     let rows = sqlx::query(
-        "SELECT question_code, region_id, respondent_group, age_band, sex, value, counted, n \
-         FROM survey_tally WHERE wave_id = $1",
+        "SELECT question_code, region_id, respondent_group, age_band, sex, n, yes \
+         FROM survey_rate_tally WHERE wave_id = $1",
     )
     .bind(&w)
     .fetch_all(store.reader())
     .await?;
-    let mut out = vec![];
+    let mut rates = Vec::with_capacity(rows.len());
     for r in &rows {
         let g: String = r.try_get("respondent_group")?;
         let a: String = r.try_get("age_band")?;
         let s: String = r.try_get("sex")?;
-        out.push(Tally {
+        rates.push(RateTally {
             question: r.try_get("question_code")?,
             community: parse_uuid(&r.try_get::<String, _>("region_id")?)?,
             group: Group::parse(&g).ok_or_else(|| bad("group", &g))?,
             age_band: AgeBand::parse(&a).ok_or_else(|| bad("age band", &a))?,
             sex: Sex::parse(&s).ok_or_else(|| bad("sex", &s))?,
+            n: r.try_get::<i64, _>("n")?.max(0) as u64,
+            yes: r.try_get::<i64, _>("yes")?.max(0) as u64,
+        });
+    }
+    let rows = sqlx::query(
+        "SELECT question_code, region_id, value, n FROM survey_answer_tally WHERE wave_id = $1",
+    )
+    .bind(&w)
+    .fetch_all(store.reader())
+    .await?;
+    let mut answers = Vec::with_capacity(rows.len());
+    for r in &rows {
+        answers.push(AnswerTally {
+            question: r.try_get("question_code")?,
+            community: parse_uuid(&r.try_get::<String, _>("region_id")?)?,
             value: r.try_get("value")?,
-            counted: r.try_get("counted")?,
             n: r.try_get::<i64, _>("n")?.max(0) as u64,
         });
     }
@@ -76,7 +91,8 @@ pub async fn tallies(store: &Store, wave_id: Uuid) -> Result<Tallies, StoreError
         above.insert(community, ancestors);
     }
     Ok(Tallies {
-        rows: out,
+        rates,
+        answers,
         strata,
         above,
     })

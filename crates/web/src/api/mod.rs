@@ -9,6 +9,7 @@ mod evidence;
 mod frameworks;
 mod notifications;
 mod photos;
+mod ratings;
 mod regions;
 pub mod rounds;
 mod sites;
@@ -130,6 +131,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(surveys::results))
         .routes(routes!(surveys::export))
         .routes(routes!(surveys::contact))
+        .routes(routes!(ratings::rounds, ratings::create_round))
+        .routes(routes!(ratings::set_round_state))
+        .routes(routes!(ratings::rate))
+        .routes(routes!(ratings::results))
+        .routes(routes!(ratings::comments))
+        .routes(routes!(ratings::moderate))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

@@ -9,6 +9,7 @@ mod frameworks;
 mod home;
 mod notifications;
 mod people;
+mod ratings;
 mod regions;
 mod rounds;
 
@@ -224,6 +225,18 @@ fn pages() -> Pages {
         .route(
             "/s/{wave}/{region}",
             get(surveys::public_form).post(surveys::public_answer),
+        )
+        .route("/ratings", get(ratings::list).post(ratings::create))
+        .route("/ratings/{id}", get(ratings::round))
+        .route("/ratings/{id}/state", post(ratings::set_state))
+        .route(
+            "/ratings/{id}/entry",
+            get(ratings::entry).post(ratings::enter),
+        )
+        .route("/ratings/comments/{id}", post(ratings::moderate))
+        .route(
+            "/r/{round}",
+            get(ratings::public_form).post(ratings::public_rate),
         )
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))

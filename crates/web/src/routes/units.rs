@@ -196,6 +196,18 @@ struct ShowPage {
     people: Vec<Person>,
     can_edit: bool,
     can_audit: bool,
+    /// 民评官: (round id, round name, n, result, place, units ranked).
+    ratings: Vec<RatingLine>,
+}
+
+struct RatingLine {
+    round_id: Uuid,
+    round: String,
+    n: u64,
+    value: String,
+    interval: String,
+    rank: Option<u32>,
+    ranked: usize,
 }
 
 pub async fn show(
@@ -207,7 +219,35 @@ pub async fn show(
     let scope = auth.scope(Action::ViewUnits)?;
     let unit = org::get_unit(&state.store, &scope, id).await?;
     let p = PageCtx::new(&auth, &state).with_flash(d.done.as_deref());
+    let ratings = crate::service::ratings::of_unit(&state, &auth, id)
+        .await?
+        .into_iter()
+        .map(|(round, x, ranked)| {
+            let (value, low, high) = match x.mean {
+                Some(m) => (format!("{:.1}", m.mean), m.low, m.high),
+                None => (
+                    format!("{:.1}%", x.satisfied.p * 100.0),
+                    x.satisfied.low * 100.0,
+                    x.satisfied.high * 100.0,
+                ),
+            };
+            RatingLine {
+                round_id: round.id,
+                round: round.name,
+                n: x.n,
+                interval: if x.n == 0 {
+                    String::new()
+                } else {
+                    format!("{low:.1} – {high:.1}")
+                },
+                value: if x.n == 0 { "—".into() } else { value },
+                rank: x.rank,
+                ranked,
+            }
+        })
+        .collect();
     let page = ShowPage {
+        ratings,
         people: org::list_people(&state.store, &scope, id).await?,
         kind_label: p.t(&format!("unit_kind.{}", unit.kind.code())),
         can_edit: auth

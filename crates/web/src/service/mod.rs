@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod package;
 pub mod photos;
 pub mod queue;
+pub mod ratings;
 pub mod rounds;
 pub mod site_sheet;
 pub mod sources;

@@ -44,7 +44,8 @@ async fn compute_wave(state: &AppState, wave: &Wave) -> AppResult<(Questionnaire
     let t = sv::tallies(&state.store, wave.id).await?;
     let r = compute(
         &q.doc,
-        &t.rows,
+        &t.rates,
+        &t.answers,
         &t.strata,
         &t.above,
         wave.min_n.max(0) as u64,
@@ -250,12 +251,12 @@ pub fn read_form(
     }
 }
 
-/// The salted hash of a device's cookie for one wave: the same device
-/// gives the same hash in a wave, and hashes of two waves cannot be
-/// matched.
-pub fn device_hash(wave: &Wave, cookie: &str) -> String {
+/// The salted hash of a device's cookie under a wave's or a rating
+/// round's salt: the same device gives the same hash there, and hashes of
+/// two waves cannot be matched.
+pub fn device_hash(salt: &str, cookie: &str) -> String {
     let mut mac =
-        Hmac::<Sha256>::new_from_slice(wave.salt.as_bytes()).expect("HMAC takes any key length");
+        Hmac::<Sha256>::new_from_slice(salt.as_bytes()).expect("HMAC takes any key length");
     mac.update(cookie.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }

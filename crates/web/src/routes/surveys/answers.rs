@@ -242,12 +242,12 @@ pub async fn enter(
     }
 }
 
-fn device_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn device_cookie(headers: &HeaderMap) -> Option<String> {
     auth::cookie(headers, DEVICE_COOKIE)
         .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn with_device(state: &AppState, mut resp: Response, new: Option<&str>) -> Response {
+pub(crate) fn with_device(state: &AppState, mut resp: Response, new: Option<&str>) -> Response {
     if let Some(v) = new
         && let Ok(h) = HeaderValue::from_str(&auth::set_cookie(
             DEVICE_COOKIE,
@@ -269,17 +269,16 @@ struct PublicDone {
     message: &'static str,
 }
 
-fn public_note(
-    state: &AppState,
+/// A public page's last word (thanks, closed, already answered).
+pub(crate) fn public_note(
     lang: Lang,
-    wave: &Wave,
+    path: &str,
     title: String,
     key: &str,
     status: StatusCode,
 ) -> Response {
-    let _ = state;
     let page = PublicDone {
-        p: PageCtx::anonymous(lang, &format!("/s/{}", wave.id)),
+        p: PageCtx::anonymous(lang, path),
         title,
         message: crate::i18n::t(lang, key),
     };
@@ -301,9 +300,8 @@ pub async fn public_form(
     let q = sv::questionnaire(&state.store, wave.questionnaire_id).await?;
     if !wave.takes_answers(crate::service::today(&state)) {
         return Ok(public_note(
-            &state,
             lang,
-            &wave,
+            &format!("/s/{}", wave.id),
             q.title,
             "survey.public_closed",
             StatusCode::OK,
@@ -354,9 +352,8 @@ pub async fn public_answer(
     let q = sv::questionnaire(&state.store, wave.questionnaire_id).await?;
     if !state.public_limiter.allow(peer.ip()) {
         return Ok(public_note(
-            &state,
             lang,
-            &wave,
+            &format!("/s/{}", wave.id),
             q.title,
             "survey.public_busy",
             StatusCode::TOO_MANY_REQUESTS,
@@ -380,7 +377,7 @@ pub async fn public_answer(
             // No account answers here: the system's grant, after the
             // link's own checks (device, rate, the wave open).
             let permit = Permit::<may::AnswerSurveys>::system(&root.path);
-            let hash = svc::device_hash(&wave, &device);
+            let hash = svc::device_hash(&wave.salt, &device);
             match sv::submit_public(
                 &state.store,
                 &permit,
@@ -392,9 +389,8 @@ pub async fn public_answer(
             {
                 Ok(()) => {
                     return Ok(public_note(
-                        &state,
                         lang,
-                        &wave,
+                        &format!("/s/{}", wave.id),
                         q.title,
                         "survey.public_thanks",
                         StatusCode::OK,
@@ -409,9 +405,8 @@ pub async fn public_answer(
                     };
                     if let Some(key) = key {
                         return Ok(public_note(
-                            &state,
                             lang,
-                            &wave,
+                            &format!("/s/{}", wave.id),
                             q.title,
                             key,
                             StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,6 +6,7 @@ mod answers;
 mod waves;
 
 pub use answers::{contact, enter, entry, public_answer, public_form};
+pub(crate) use answers::{device_cookie, public_note, with_device};
 pub use waves::{create_wave, export, new_wave, set_state, wave};
 
 use crate::AppState;
