@@ -456,6 +456,20 @@ fn rows(i: &Ids) -> Vec<Row> {
     r(Page, "GET", "/surveys/questionnaires/{id}", &q, sviewers);
     r(
         Page,
+        "GET",
+        "/surveys/questionnaires/{id}/export.xlsx",
+        &format!("{q}/export.xlsx"),
+        sviewers,
+    );
+    r(
+        Page,
+        "POST",
+        "/surveys/questionnaires/import",
+        "",
+        office_only,
+    );
+    r(
+        Page,
         "POST",
         "/surveys/questionnaires/{id}/publish",
         &format!("{q}/publish"),
@@ -508,6 +522,14 @@ fn rows(i: &Ids) -> Vec<Row> {
     r(Api, "POST", "/questionnaires", "", office_only);
     let q = format!("/questionnaires/{}", i.questionnaire);
     r(Api, "GET", "/questionnaires/{id}", &q, sviewers);
+    r(
+        Api,
+        "GET",
+        "/questionnaires/{id}/export.xlsx",
+        &format!("{q}/export.xlsx"),
+        sviewers,
+    );
+    r(Api, "POST", "/questionnaires/import", "", office_only);
     r(Api, "PUT", "/questionnaires/{id}", &q, office_only);
     r(
         Api,

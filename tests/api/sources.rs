@@ -110,6 +110,7 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
         "photo_pairs",
         "round_reports",
         "task_table",
+        "survey_results",
     ] {
         assert!(
             seen.contains_key(kind),
@@ -171,6 +172,41 @@ async fn the_demo_meets_most_requirements_from_its_own_records(b: Backend) {
 
     // Round reports: one row per round of the window, its observations and
     // passes recounted from the findings.
+    // Survey results: the rates of the questions that evidence the
+    // standard, every region, as the wave's results compute them.
+    let (q, m) = &seen["survey_results"];
+    let bytes = file(m).await.bytes().await.unwrap();
+    let s = sheet(&bytes, "第1次问卷");
+    assert!(s.height() > 3, "{}", s.height());
+    let codes: Vec<String> = sqlx::query_scalar::<_, String>("SELECT doc FROM questionnaire")
+        .fetch_all(app.store.reader())
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            let d: Value = serde_json::from_str(d).unwrap();
+            d["questions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| {
+                    x["standards"]
+                        .as_array()
+                        .is_some_and(|s| s.iter().any(|c| c == &q["standard_code"]))
+                })
+                .map(|x| x["code"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for r in 2..s.height() {
+        assert!(
+            codes.contains(&cell(&s, r, 0)),
+            "{} not in {codes:?}",
+            cell(&s, r, 0)
+        );
+        // All groups together: no group named.
+        assert_eq!(cell(&s, r, 3), "");
+    }
     let (q, m) = &seen["round_reports"];
     let s = sheet(&file(m).await.bytes().await.unwrap(), "测评轮次");
     assert!(s.height() > 2);

@@ -14,7 +14,88 @@ on_both!(
     answers_are_checked_counted_and_refused_when_the_quota_is_full,
     the_public_link_takes_one_answer_a_phone_and_keeps_no_link_to_it,
     the_demo_waves_show_one_change_beyond_the_noise_and_others_within,
+    a_questionnaire_goes_out_and_back_in_as_a_workbook_all_or_nothing,
 );
+
+async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+    let r = TestApp::client()
+        .post(format!("http://{}/api/v1/questionnaires/import", app.addr))
+        .bearer_auth(token)
+        .multipart(
+            reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes)),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or_default())
+}
+
+async fn a_questionnaire_goes_out_and_back_in_as_a_workbook_all_or_nothing(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let office = app.token("office", false).await;
+    let q = published(&app, &office).await;
+    let id = q["id"].as_str().unwrap();
+    let r = TestApp::client()
+        .get(format!(
+            "http://{}/api/v1/questionnaires/{id}/export.xlsx",
+            app.addr
+        ))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap().to_vec();
+    // Back in: a new draft asking the same questions.
+    let (status, made) = upload(&app, &office, bytes.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_ne!(made["id"], q["id"]);
+    assert!(made["published_at"].is_null());
+    assert_eq!(made["doc"]["questions"], q["doc"]["questions"]);
+    assert_eq!(made["doc"]["title"], q["doc"]["title"]);
+    // A sheet with a bad question type and a rate counting an option the
+    // question does not have: both cells named, nothing imported.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("问卷").unwrap();
+    ws.write_string(0, 0, "社区问卷").unwrap();
+    for (c, h) in [
+        "题号",
+        "题目",
+        "题型",
+        "计入指标",
+        "计为是的选项",
+        "选项1",
+        "选项2",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(2, c as u16, *h).unwrap();
+    }
+    for (r, row) in [
+        ["Q1", "满意吗", "单选", "满意率", "1", "满意", "不满意"],
+        ["Q2", "去过吗", "是非题", "", "", "去过", "没去过"],
+        ["Q3", "知道吗", "单选", "知晓率", "3", "知道", "不知道"],
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(3 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    let before = app.count("questionnaire").await;
+    let (status, e) = upload(&app, &office, wb.save_to_buffer().unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = e.to_string();
+    assert!(text.contains("问卷!C5"), "{text}");
+    assert!(text.contains("问卷!E6"), "{text}");
+    assert_eq!(app.count("questionnaire").await, before);
+    // Only the office imports.
+    let inspector = app.token("inspector", false).await;
+    let (status, _) = upload(&app, &inspector, bytes).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
 
 fn design() -> Value {
     json!({

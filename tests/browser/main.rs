@@ -1546,3 +1546,108 @@ async fn survey_pages_the_public_link_on_a_phone_and_results_on_a_desktop() {
         c.close().await.unwrap();
     }
 }
+
+async fn rating_public_walk(c: &Client, app: &TestApp, path: &str, tag: &str, english: bool) {
+    let lang = if english { "en" } else { "zh-CN" };
+    c.goto(&app.url(&format!("/lang?to={lang}&back={path}")))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    shot(c, &format!("rating-public-{tag}")).await;
+    // No level chosen: the question is marked, nothing stored.
+    click(c, "form.questionnaire button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("fieldset.question.invalid"))
+        .await
+        .unwrap();
+    shot(c, &format!("rating-public-error-{tag}")).await;
+    click(c, "input[name='value'][value='basic']").await;
+    click(c, "form.questionnaire button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(
+        text.contains(if english {
+            "Thank you"
+        } else {
+            "感谢您的评价"
+        }),
+        "{text}"
+    );
+}
+
+async fn rating_office_walk(c: &Client, app: &TestApp, round: &str, tag: &str, english: bool) {
+    sign_in(c, app, "office", DEMO_PASSWORD).await;
+    let path = format!("/ratings/{round}");
+    if english {
+        c.goto(&app.url(&format!("/lang?to=en&back={path}")))
+            .await
+            .unwrap();
+    } else {
+        c.goto(&app.url(&path)).await.unwrap();
+    }
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    assert!(text.contains(if english {
+        "too few to rank"
+    } else {
+        "样本不足"
+    }));
+    shot(c, &format!("rating-round-{tag}")).await;
+    c.goto(&app.url("/ratings")).await.unwrap();
+    click(c, "details summary").await;
+    shot(c, &format!("rating-list-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rating_pages_the_public_page_on_a_phone_and_results_on_a_desktop() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    wenming_store::demo::load_surveys(&app.store).await.unwrap();
+    let demo = wenming_store::rating::rounds(&app.store).await.unwrap()[0].clone();
+    let permit = app.system().await;
+    let ctx = wenming_store::Ctx::system("test");
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let open = wenming_store::rating::create_round(
+        &app.store,
+        &ctx,
+        &permit,
+        &wenming_domain::rating::RoundInput {
+            name: "十二月民评官".into(),
+            scale: wenming_domain::rating::Scale::ThreeLevel,
+            opens_on: today.yesterday().unwrap(),
+            closes_on: today.tomorrow().unwrap(),
+            min_n: 30,
+            units: demo.units.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let open = wenming_store::rating::set_state(
+        &app.store,
+        &ctx,
+        &permit,
+        open.id,
+        open.version,
+        wenming_store::rating::RoundState::Open,
+    )
+    .await
+    .unwrap();
+    let path = format!("/r/{}?unit={}", open.id, open.units[0]);
+    for (tag, english) in [("phone-zh", false), ("phone-en", true)] {
+        let c = browser(&driver, true).await;
+        rating_public_walk(&c, &app, &path, tag, english).await;
+        c.close().await.unwrap();
+    }
+    assert_eq!(app.count("rating_device").await, 2);
+    for (tag, english) in [("desktop-zh", false), ("desktop-en", true)] {
+        let c = browser(&driver, false).await;
+        rating_office_walk(&c, &app, &demo.id.to_string(), tag, english).await;
+        c.close().await.unwrap();
+    }
+}

@@ -203,7 +203,9 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
         .map_err(err)?;
     }
     tx.commit().await.map_err(err)?;
-    sqlx::query("UPDATE survey_wave SET state = 'closed' WHERE id = $1")
+    // Left open: the script times its results, then closes it through the
+    // API and times them again.
+    sqlx::query("UPDATE survey_wave SET state = 'open', version = version + 1 WHERE id = $1")
         .bind(wave.id.to_string())
         .execute(store.writer())
         .await

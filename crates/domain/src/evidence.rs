@@ -135,6 +135,7 @@ impl Source {
             Source::PhotoPairs { .. } => t == Photo,
             Source::RoundReports { .. } => matches!(t, StatisticsTable | Statement),
             Source::TaskTable { .. } => t == PolicyDocument,
+            Source::SurveyResults => matches!(t, StatisticsTable | Statement),
         }
     }
 }

@@ -38,14 +38,20 @@ pub enum Source {
         #[serde(default)]
         whole_framework: bool,
     },
+    /// 统计表格 / 情况说明: the rates of the survey waves begun in the
+    /// window whose questions evidence the requirement's standard: each
+    /// region's n, rate and 95% interval, weighted and unweighted (a cell
+    /// under the wave's minimum n with its n only).
+    SurveyResults,
 }
 
 impl Source {
-    pub const KINDS: [&'static str; 4] = [
+    pub const KINDS: [&'static str; 5] = [
         "case_statistics",
         "photo_pairs",
         "round_reports",
         "task_table",
+        "survey_results",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -54,6 +60,7 @@ impl Source {
             Source::PhotoPairs { .. } => "photo_pairs",
             Source::RoundReports { .. } => "round_reports",
             Source::TaskTable { .. } => "task_table",
+            Source::SurveyResults => "survey_results",
         }
     }
     /// The category codes it names, if it names any.

@@ -13,11 +13,21 @@ use wenming_domain::validation::match_key;
 pub struct Record {
     pub row: u32,
     pub cells: HashMap<&'static str, String>,
+    /// Each column's cell of this row ("问卷!C5"), for problems.
+    pub places: HashMap<&'static str, String>,
 }
 
 impl Record {
     pub fn get(&self, key: &str) -> &str {
         self.cells.get(key).map(String::as_str).unwrap_or("")
+    }
+    /// Where a column's cell of this row is; the row alone when the sheet
+    /// has no such column.
+    pub fn place(&self, key: &str) -> String {
+        self.places
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| format!("row {}", self.row))
     }
 }
 
@@ -94,7 +104,15 @@ pub fn read(
         if cells.values().all(|v| v.is_empty()) {
             continue;
         }
-        out.push(Record { row: r + 1, cells });
+        let places = cols
+            .iter()
+            .map(|(c, k)| (*k, cell_ref(first, r, *c)))
+            .collect();
+        out.push(Record {
+            row: r + 1,
+            cells,
+            places,
+        });
     }
     if problems.is_empty() {
         Ok(out)

@@ -109,6 +109,8 @@ pub struct Inner {
     pub config: WebConfig,
     /// Public survey answers per network address.
     pub public_limiter: service::surveys::Limiter,
+    /// Closed survey waves' computed results (they can no longer change).
+    pub closed_results: service::surveys::ClosedResults,
 }
 
 #[derive(Clone)]
@@ -137,6 +139,7 @@ impl Application {
             store,
             config,
             public_limiter: Default::default(),
+            closed_results: Default::default(),
         }));
         Ok(Application {
             listener,

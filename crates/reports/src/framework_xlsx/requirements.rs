@@ -51,6 +51,7 @@ fn source_words(s: &Source) -> String {
                 vec![]
             },
         ),
+        Source::SurveyResults => with("问卷结果", vec![]),
     }
 }
 
@@ -107,6 +108,7 @@ fn parse_source(text: &str) -> Option<Source> {
             }),
             _ => None,
         },
+        "问卷结果" if args.is_empty() => Some(Source::SurveyResults),
         _ => None,
     }
 }
@@ -180,8 +182,15 @@ mod tests {
                     whole_framework: true,
                 }),
             },
+            RequirementSpec {
+                evidence_type: EvidenceType::StatisticsTable,
+                title: "群众满意度调查结果".into(),
+                needed: 1,
+                source: Some(Source::SurveyResults),
+            },
         ];
         let text = to_text(&reqs);
+        assert!(text.contains("（自动：问卷结果）"), "{text}");
         assert!(
             text.contains("实景图片：整治前后对比照片 ×2（自动：对比照片 0203、0204）"),
             "{text}"

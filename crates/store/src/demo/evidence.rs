@@ -85,6 +85,9 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
             .filter(|c| c.parent_id.is_some() && c.standard_codes.contains(&q.standard_code))
             .map(|c| c.code.clone())
             .collect();
+        let surveyed = standards
+            .get(&q.standard_id)
+            .is_some_and(|s| s.methods.contains(&Method::Survey));
         let mut title = q.title.clone();
         let source = match q.evidence_type {
             EvidenceType::StatisticsTable if !mapped.is_empty() => {
@@ -92,6 +95,9 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
             }
             EvidenceType::StatisticsTable | EvidenceType::Statement if on_site => {
                 Some(Source::RoundReports { kinds: vec![] })
+            }
+            EvidenceType::StatisticsTable | EvidenceType::Statement if surveyed => {
+                Some(Source::SurveyResults)
             }
             EvidenceType::Photo if on_site || !mapped.is_empty() => {
                 Some(Source::PhotoPairs { categories: vec![] })

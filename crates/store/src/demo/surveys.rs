@@ -315,6 +315,40 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
         )
         .await?;
     }
+    // The office asks for the results table of the standards the
+    // questionnaire evidences; wenming builds it from the waves.
+    for code in evidenced.iter().take(2) {
+        // The standard and its lead unit, who files what is built for it.
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT n.id, (SELECT su.unit_id FROM standard_unit su WHERE su.node_id = n.id \
+             AND su.role = 'lead') FROM framework_node n JOIN framework f ON f.id = n.framework_id \
+             WHERE f.status = 'active' AND n.kind = 'standard' AND n.code = $1",
+        )
+        .bind(code)
+        .fetch_optional(store.reader())
+        .await?;
+        let Some((standard, lead)) = row else {
+            continue;
+        };
+        let Ok(standard) = standard.parse() else {
+            continue;
+        };
+        crate::evidence::add_requirement(
+            store,
+            &ctx,
+            &sys(&everything),
+            standard,
+            &crate::evidence::RequirementEdit {
+                evidence_type: wenming_domain::framework::EvidenceType::StatisticsTable,
+                title: "问卷调查结果统计表".into(),
+                needed: 1,
+                unit_id: lead.and_then(|u| u.parse().ok()),
+                due_on: None,
+                source: Some(wenming_domain::evidence::Source::SurveyResults),
+            },
+        )
+        .await?;
+    }
     super::ratings::load(store, &ctx, &everything).await?;
     Ok(())
 }

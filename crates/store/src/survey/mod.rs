@@ -11,7 +11,9 @@ mod wave;
 pub use contact::{dispositions, record_contact};
 pub use response::{Channel, NewResponse, submit, submit_batch, submit_public, tally_value};
 pub use results::{AnswerRow, Tallies, answers, tallies};
-pub use wave::{NewWave, Quota, Wave, WaveState, create_wave, quotas, set_state, wave, waves};
+pub use wave::{
+    NewWave, Quota, Wave, WaveState, answered, create_wave, quotas, set_state, wave, waves,
+};
 
 use crate::org::parse_uuid;
 use crate::{Ctx, Store, StoreError, audit, now_micros, ts};

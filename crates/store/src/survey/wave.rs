@@ -130,6 +130,18 @@ pub async fn wave(store: &Store, id: Uuid) -> Result<Wave, StoreError> {
     from_row(store, &row).await
 }
 
+/// How many questionnaires the wave has stored: every one took a place in
+/// a stratum.
+pub async fn answered(store: &Store, wave_id: Uuid) -> Result<i64, StoreError> {
+    let n: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(filled), 0) AS BIGINT) FROM survey_quota WHERE wave_id = $1",
+    )
+    .bind(wave_id.to_string())
+    .fetch_one(store.reader())
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
 /// The wave's strata with their targets and how full they are.
 pub async fn quotas(store: &Store, wave_id: Uuid) -> Result<Vec<Quota>, StoreError> {
     let rows = sqlx::query(

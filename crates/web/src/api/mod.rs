@@ -123,6 +123,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             surveys::update_questionnaire
         ))
         .routes(routes!(surveys::publish))
+        .routes(routes!(surveys::export_questionnaire))
+        .routes(routes!(surveys::import_questionnaire))
         .routes(routes!(surveys::next_version))
         .routes(routes!(surveys::waves, surveys::create_wave))
         .routes(routes!(surveys::wave))

@@ -132,6 +132,37 @@ pub async fn publish(
     Ok(Json(q_dto(q)))
 }
 
+/// The questionnaire as a workbook: the title, the introduction, then one
+/// row a question with its options in columns.
+#[utoipa::path(get, path = "/questionnaires/{id}/export.xlsx", tag = "surveys", params(("id" = Uuid, Path)),
+    responses((status = 200, description = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (status = 404, body = ErrorBody)))]
+pub async fn export_questionnaire(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<axum::response::Response> {
+    auth.scope(Action::ViewSurveys)?;
+    let q = sv::questionnaire(&state.store, id).await?;
+    crate::service::surveys::questionnaire_xlsx(&q)
+}
+
+/// A new draft questionnaire from a workbook (multipart field `file`, the
+/// layout the export writes). All of it or nothing: each problem names its
+/// cell ("问卷!C5").
+#[utoipa::path(post, path = "/questionnaires/import", tag = "surveys",
+    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    responses((status = 201, body = QuestionnaireDto), (status = 422, body = ErrorBody)))]
+pub async fn import_questionnaire(
+    State(state): State<AppState>,
+    Can { auth, .. }: Can<may::ManageSurveys>,
+    crate::extract::ApiMultipart(multipart): crate::extract::ApiMultipart,
+) -> AppResult<(StatusCode, Json<QuestionnaireDto>)> {
+    // A browser's session proved itself with its x-csrf-token header.
+    let (_, file) = crate::service::site_sheet::read_upload(multipart).await?;
+    let q = crate::service::surveys::import_questionnaire(&state, &auth, file).await?;
+    Ok((StatusCode::CREATED, Json(q_dto(q))))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct NextVersionBody {
     /// The changed design; none copies the published one.

@@ -203,7 +203,15 @@ fn pages() -> Pages {
             "/surveys/questionnaires",
             post(surveys::create_questionnaire),
         )
+        .route(
+            "/surveys/questionnaires/import",
+            post(surveys::import_questionnaire),
+        )
         .route("/surveys/questionnaires/{id}", get(surveys::questionnaire))
+        .route(
+            "/surveys/questionnaires/{id}/export.xlsx",
+            get(surveys::export_questionnaire),
+        )
         .route(
             "/surveys/questionnaires/{id}/publish",
             post(surveys::publish),

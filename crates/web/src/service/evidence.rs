@@ -120,6 +120,7 @@ pub fn source_from_form(
         "photo_pairs" => Ok(Some(Source::PhotoPairs { categories })),
         "round_reports" => Ok(Some(Source::RoundReports { kinds })),
         "task_table" => Ok(Some(Source::TaskTable { whole_framework })),
+        "survey_results" => Ok(Some(Source::SurveyResults)),
         _ => Err(()),
     }
 }

@@ -67,6 +67,7 @@ async fn generate_as(
         Source::TaskTable { whole_framework } => {
             task_table(state, scope, &q, today, *whole_framework).await?
         }
+        Source::SurveyResults => survey_results(state, &q, &w, today).await?,
     };
     let generated_from = serde_json::json!({
         "source": source,
@@ -425,6 +426,75 @@ async fn task_table(
     Ok(Built { title, bytes, data })
 }
 
+/// The survey waves begun in the window whose questions evidence the
+/// requirement's standard, a sheet each: every region's rate for those
+/// questions, all respondent groups together.
+async fn survey_results(
+    state: &AppState,
+    q: &Requirement,
+    w: &Window,
+    today: Date,
+) -> AppResult<Built> {
+    use wenming_store::survey as sv;
+    let last = today.min(w.last_day());
+    let mut waves: Vec<_> = sv::waves(&state.store)
+        .await?
+        .into_iter()
+        .filter(|x| x.opens_on >= w.start && x.opens_on <= last)
+        .filter(|x| x.state != sv::WaveState::Draft)
+        .collect();
+    waves.sort_by_key(|x| (x.opens_on, x.id));
+    let mut sheets = vec![];
+    let mut data = String::new();
+    for wave in waves {
+        let r = super::surveys::results(state, wave.id).await?;
+        let codes: Vec<String> = r
+            .doc
+            .questions
+            .iter()
+            .filter(|x| x.rate.is_some() && x.standards.contains(&q.standard_code))
+            .map(|x| x.code.clone())
+            .collect();
+        if codes.is_empty() {
+            continue;
+        }
+        let keep = |x: &wenming_domain::survey::results::RateResult| {
+            x.group.is_none() && codes.contains(&x.question)
+        };
+        for x in r.results.rates.iter().filter(|x| keep(x)) {
+            let _ = writeln!(
+                data,
+                "{}\t{}\t{}\t{}\t{}",
+                wave.id, x.question, x.region_id, x.n, x.yes
+            );
+        }
+        let (header, rows) = super::surveys::rate_sheet(&r, Lang::Zh, keep);
+        sheets.push((wave.name.clone(), header, rows));
+    }
+    if sheets.is_empty() {
+        return Err(nothing());
+    }
+    let title = format!(
+        "问卷调查结果（{} {} 至 {}）",
+        q.standard_code, w.start, last
+    );
+    let names: Vec<String> = (1..=sheets.len()).map(|i| format!("第{i}次问卷")).collect();
+    let parts: Vec<wenming_reports::table_xlsx::Sheet> = sheets
+        .iter()
+        .zip(&names)
+        .map(
+            |((wave, header, rows), name)| wenming_reports::table_xlsx::Sheet {
+                name,
+                title: wave,
+                header,
+                rows,
+            },
+        )
+        .collect();
+    let bytes = wenming_reports::table_xlsx::write_sheets(&parts).map_err(xlsx_failed)?;
+    Ok(Built { title, bytes, data })
+}
+
 /// The demo city's generated materials: every requirement that names a
 /// source gets its material built and accepted, as the office would on its
 /// first day. Returns how many were built.
@@ -436,6 +506,7 @@ pub async fn load_demo(
         store: store.clone(),
         config: config.clone(),
         public_limiter: Default::default(),
+        closed_results: Default::default(),
     }));
     let Some(fw) = wenming_store::framework::active(store).await? else {
         return Ok(0);

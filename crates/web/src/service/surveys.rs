@@ -29,7 +29,7 @@ pub const DEVICE_COOKIE: &str = "wm_device";
 pub struct WaveResults {
     pub wave: Wave,
     pub doc: QuestionnaireDoc,
-    pub results: Results,
+    pub results: std::sync::Arc<Results>,
     pub names: HashMap<Uuid, (String, String)>,
     pub previous: Option<Wave>,
     /// (question, region) → change of the all-groups rate.
@@ -39,8 +39,47 @@ pub struct WaveResults {
     pub all_dispositions: Dispositions,
 }
 
-async fn compute_wave(state: &AppState, wave: &Wave) -> AppResult<(QuestionnaireDoc, Results)> {
+/// The results of closed waves, computed once: a closed wave takes no more
+/// answers, so its tallies (and so its results) are final. Each is kept
+/// with how many answers the wave had, read again every time, so that an
+/// answer whose transaction committed just after the close is never
+/// missed. Per process, a few dozen waves at most; contacts and region
+/// names, which can still change, are read afresh each time.
+#[derive(Default)]
+pub struct ClosedResults {
+    kept: Mutex<HashMap<(Uuid, i64), std::sync::Arc<Results>>>,
+}
+
+/// How many closed waves' results a process keeps.
+const CLOSED_KEPT: usize = 64;
+
+impl ClosedResults {
+    fn get(&self, wave: (Uuid, i64)) -> Option<std::sync::Arc<Results>> {
+        self.kept.lock().ok()?.get(&wave).cloned()
+    }
+    fn put(&self, wave: (Uuid, i64), r: std::sync::Arc<Results>) {
+        if let Ok(mut kept) = self.kept.lock() {
+            if kept.len() >= CLOSED_KEPT {
+                kept.clear();
+            }
+            kept.insert(wave, r);
+        }
+    }
+}
+
+async fn compute_wave(
+    state: &AppState,
+    wave: &Wave,
+) -> AppResult<(QuestionnaireDoc, std::sync::Arc<Results>)> {
     let q = sv::questionnaire(&state.store, wave.questionnaire_id).await?;
+    let key = if wave.state == sv::WaveState::Closed {
+        Some((wave.id, sv::answered(&state.store, wave.id).await?))
+    } else {
+        None
+    };
+    if let Some(r) = key.and_then(|k| state.closed_results.get(k)) {
+        return Ok((q.doc, r));
+    }
     let t = sv::tallies(&state.store, wave.id).await?;
     let r = compute(
         &q.doc,
@@ -51,6 +90,10 @@ async fn compute_wave(state: &AppState, wave: &Wave) -> AppResult<(Questionnaire
         wave.min_n.max(0) as u64,
         wave.clustered,
     );
+    let r = std::sync::Arc::new(r);
+    if let Some(k) = key {
+        state.closed_results.put(k, r.clone());
+    }
     Ok((q.doc, r))
 }
 
@@ -305,34 +348,7 @@ pub async fn export(
     let lang = auth.lang;
     let t = |k: &str| crate::i18n::t(lang, k);
     let name = |id: &Uuid| r.names.get(id).map(|n| n.0.clone()).unwrap_or_default();
-    let pct = |v: f64| Cell::Number((v * 1000.0).round() / 10.0);
-    let mut rates = vec![];
-    for x in &r.results.rates {
-        let mut row = vec![
-            Cell::Text(x.question.clone()),
-            Cell::Text(t(&format!("survey_rate.{}", x.rate.code())).to_string()),
-            Cell::Text(name(&x.region_id)),
-            Cell::Text(x.group.map_or(String::new(), |g| {
-                t(&format!("survey_group.{}", g.code())).to_string()
-            })),
-            Cell::Number(x.n as f64),
-        ];
-        if x.ranked {
-            row.extend([pct(x.estimate.p), pct(x.estimate.low), pct(x.estimate.high)]);
-            match &x.weighted {
-                Some(w) => row.extend([
-                    pct(w.estimate.p),
-                    pct(w.estimate.low),
-                    pct(w.estimate.high),
-                    Cell::Number(w.estimate.n.round()),
-                ]),
-                None => row.extend((0..4).map(|_| Cell::Text(String::new()))),
-            }
-        } else {
-            row.push(Cell::Text(t("survey.too_few").to_string()));
-        }
-        rates.push(row);
-    }
+    let (rate_header, rates) = rate_sheet(&r, lang, |_| true);
     let questions: Vec<_> = r.doc.questions.iter().collect();
     let mut answers = vec![];
     for a in wenming_store::survey::answers(&state.store, wave_id).await? {
@@ -361,20 +377,6 @@ pub async fn export(
         }
         answers.push(row);
     }
-    let rate_header: Vec<(&str, f64)> = vec![
-        (t("survey.question"), 8.0),
-        (t("survey.rate"), 14.0),
-        (t("survey.region"), 18.0),
-        (t("survey.group"), 14.0),
-        ("n", 8.0),
-        (t("survey.rate_pct"), 10.0),
-        (t("survey.low_pct"), 10.0),
-        (t("survey.high_pct"), 10.0),
-        (t("survey.weighted_pct"), 10.0),
-        (t("survey.weighted_low"), 10.0),
-        (t("survey.weighted_high"), 10.0),
-        (t("survey.effective_n"), 10.0),
-    ];
     let codes: Vec<String> = questions.iter().map(|q| q.code.clone()).collect();
     let mut answer_header: Vec<(&str, f64)> = vec![
         (t("survey.community"), 18.0),
@@ -399,8 +401,102 @@ pub async fn export(
         },
     ])
     .map_err(|_| AppError::Internal)?;
-    let file = format!("{}.xlsx", r.wave.name);
-    Ok((
+    Ok(xlsx_download(&format!("{}.xlsx", r.wave.name), bytes))
+}
+
+/// A questionnaire as the office's workbook (one row a question).
+pub fn questionnaire_xlsx(q: &sv::Questionnaire) -> AppResult<axum::response::Response> {
+    let bytes =
+        wenming_reports::questionnaire_xlsx::write(&q.doc).map_err(|_| AppError::Internal)?;
+    Ok(xlsx_download(
+        &format!("{}-v{}.xlsx", q.title, q.version_no),
+        bytes,
+    ))
+}
+
+/// A new draft questionnaire from the office's workbook: all of it or, with
+/// every problem named by its cell, nothing.
+pub async fn import_questionnaire(
+    state: &AppState,
+    auth: &crate::auth::Auth,
+    bytes: Vec<u8>,
+) -> AppResult<sv::Questionnaire> {
+    let permit = auth.permit::<wenming_domain::policy::may::ManageSurveys>()?;
+    if bytes.is_empty() {
+        return Err(FieldErrors::single("file", "required").into());
+    }
+    let doc = tokio::task::spawn_blocking(move || {
+        wenming_reports::questionnaire_xlsx::read(
+            &bytes,
+            &wenming_reports::workbook::Limits::default(),
+        )
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+    .map_err(AppError::Problems)?;
+    Ok(sv::create(&state.store, &auth.ctx(), &permit, &doc).await?)
+}
+
+/// The results sheet of a wave, the rates `keep` keeps: a row a rate,
+/// region and group; a cell under the minimum n carries its n only.
+pub fn rate_sheet(
+    r: &WaveResults,
+    lang: crate::i18n::Lang,
+    keep: impl Fn(&wenming_domain::survey::results::RateResult) -> bool,
+) -> (
+    Vec<(&'static str, f64)>,
+    Vec<Vec<wenming_reports::table_xlsx::Cell>>,
+) {
+    use wenming_reports::table_xlsx::Cell;
+    let t = |k: &str| crate::i18n::t(lang, k);
+    let name = |id: &Uuid| r.names.get(id).map(|n| n.0.clone()).unwrap_or_default();
+    let pct = |v: f64| Cell::Number((v * 1000.0).round() / 10.0);
+    let mut rates = vec![];
+    for x in r.results.rates.iter().filter(|x| keep(x)) {
+        let mut row = vec![
+            Cell::Text(x.question.clone()),
+            Cell::Text(t(&format!("survey_rate.{}", x.rate.code())).to_string()),
+            Cell::Text(name(&x.region_id)),
+            Cell::Text(x.group.map_or(String::new(), |g| {
+                t(&format!("survey_group.{}", g.code())).to_string()
+            })),
+            Cell::Number(x.n as f64),
+        ];
+        if x.ranked {
+            row.extend([pct(x.estimate.p), pct(x.estimate.low), pct(x.estimate.high)]);
+            match &x.weighted {
+                Some(w) => row.extend([
+                    pct(w.estimate.p),
+                    pct(w.estimate.low),
+                    pct(w.estimate.high),
+                    Cell::Number(w.estimate.n.round()),
+                ]),
+                None => row.extend((0..4).map(|_| Cell::Text(String::new()))),
+            }
+        } else {
+            row.push(Cell::Text(t("survey.too_few").to_string()));
+        }
+        rates.push(row);
+    }
+    let header: Vec<(&'static str, f64)> = vec![
+        (t("survey.question"), 8.0),
+        (t("survey.rate"), 14.0),
+        (t("survey.region"), 18.0),
+        (t("survey.group"), 14.0),
+        ("n", 8.0),
+        (t("survey.rate_pct"), 10.0),
+        (t("survey.low_pct"), 10.0),
+        (t("survey.high_pct"), 10.0),
+        (t("survey.weighted_pct"), 10.0),
+        (t("survey.weighted_low"), 10.0),
+        (t("survey.weighted_high"), 10.0),
+        (t("survey.effective_n"), 10.0),
+    ];
+    (header, rates)
+}
+
+fn xlsx_download(file: &str, bytes: Vec<u8>) -> axum::response::Response {
+    (
         [
             (
                 axum::http::header::CONTENT_TYPE,
@@ -410,13 +506,13 @@ pub async fn export(
                 axum::http::header::CONTENT_DISPOSITION,
                 format!(
                     "attachment; filename*=UTF-8''{}",
-                    crate::page::urlencode(&file)
+                    crate::page::urlencode(file)
                 ),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ struct RequirementPage {
     may_review: bool,
     units: Vec<Unit>,
     types: Vec<&'static str>,
-    source_kinds: [&'static str; 4],
+    source_kinds: [&'static str; 5],
     round_kinds: Vec<&'static str>,
     form: UploadForm,
     errors: FieldErrors,

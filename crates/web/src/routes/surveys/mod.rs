@@ -35,6 +35,8 @@ struct ListPage {
     can_manage: bool,
     errors: FieldErrors,
     design: String,
+    /// What was wrong with an uploaded workbook, cell by cell.
+    problems: Vec<String>,
 }
 
 async fn list_page(
@@ -43,6 +45,17 @@ async fn list_page(
     flash: Option<&str>,
     errors: FieldErrors,
     design: String,
+) -> AppResult<Response> {
+    list_page_with(state, auth, flash, errors, design, vec![]).await
+}
+
+async fn list_page_with(
+    state: &AppState,
+    auth: &Auth,
+    flash: Option<&str>,
+    errors: FieldErrors,
+    design: String,
+    problems: Vec<String>,
 ) -> AppResult<Response> {
     auth.scope(Action::ViewSurveys)?;
     let questionnaires = sv::questionnaires(&state.store).await?;
@@ -58,8 +71,14 @@ async fn list_page(
         can_manage: auth.may(Action::ManageSurveys),
         design,
         errors: errors.clone(),
+        problems,
     };
-    Ok((form_status(&errors, false), render(&page)).into_response())
+    let status = if page.problems.is_empty() {
+        form_status(&errors, false)
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, render(&page)).into_response())
 }
 
 /// Waves and questionnaires.
@@ -133,6 +152,62 @@ pub async fn questionnaire(
         can_manage: auth.may(Action::ManageSurveys),
     };
     Ok(render(&page))
+}
+
+/// The questionnaire as the office's workbook.
+pub async fn export_questionnaire(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    auth.scope(Action::ViewSurveys)?;
+    let q = sv::questionnaire(&state.store, id).await?;
+    crate::service::surveys::questionnaire_xlsx(&q)
+}
+
+/// A new draft from a workbook; its problems listed cell by cell.
+pub async fn import_questionnaire(
+    State(state): State<AppState>,
+    // Before the body: a caller who may not import hears 403, not what
+    // was wrong with the upload.
+    crate::auth::Can { auth, .. }: crate::auth::Can<may::ManageSurveys>,
+    multipart: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let (csrf, file) = crate::service::site_sheet::read_upload(multipart).await?;
+    auth.check_csrf(&csrf)?;
+    let problems = match crate::service::surveys::import_questionnaire(&state, &auth, file).await {
+        Ok(q) => {
+            return Ok(see_other(
+                &format!("/surveys/questionnaires/{}", q.id),
+                "created",
+            ));
+        }
+        Err(crate::error::AppError::Problems(p)) => p
+            .iter()
+            .map(|x| crate::describe_problem(auth.lang, x))
+            .collect(),
+        Err(crate::error::AppError::Invalid(e)) => {
+            e.0.iter()
+                .map(|f| {
+                    format!(
+                        "{}: {}",
+                        f.field,
+                        crate::i18n::field_message(auth.lang, f.code)
+                    )
+                })
+                .collect()
+        }
+        Err(e) => return Err(e),
+    };
+    list_page_with(
+        &state,
+        &auth,
+        None,
+        FieldErrors::new(),
+        String::new(),
+        problems,
+    )
+    .await
 }
 
 #[derive(serde::Deserialize, Default)]
