@@ -513,6 +513,20 @@ fn rows(i: &Ids) -> Vec<Row> {
         &format!("{w}/entry"),
         answerers,
     );
+    r(
+        Page,
+        "GET",
+        "/surveys/waves/{id}/interview",
+        &format!("{w}/interview"),
+        [200, 200, 200, 403, 403],
+    );
+    r(
+        Page,
+        "GET",
+        "/surveys/waves/{id}/posters",
+        &format!("{w}/posters"),
+        [200, 200, 403, 403, 403],
+    );
     // The public link answers anyone; a post without the phone's cookie
     // is refused whoever sends it.
     let s = format!("/s/{}/{}", i.wave, i.wave_region);
@@ -613,6 +627,13 @@ fn rows(i: &Ids) -> Vec<Row> {
         "/ratings/{id}/state",
         &format!("{rr}/state"),
         office_only,
+    );
+    r(
+        Page,
+        "GET",
+        "/ratings/{id}/posters",
+        &format!("{rr}/posters"),
+        [200, 200, 403, 403, 403],
     );
     r(
         Page,
@@ -829,6 +850,8 @@ fn rows(i: &Ids) -> Vec<Row> {
     r(Page, "GET", "/static/style.css", "", all(200));
     r(Page, "GET", "/static/app.js", "", all(200));
     r(Page, "GET", "/static/inspect.js", "", all(200));
+    r(Page, "GET", "/static/outbox.js", "", all(200));
+    r(Page, "GET", "/static/interview.js", "", all(200));
     r(Page, "GET", "/sw.js", "", all(200));
     r(Page, "GET", "/healthz", "", all(200));
     r(Page, "GET", "/readyz", "", all(200));
@@ -1340,6 +1363,8 @@ async fn every_route_answers_each_role_as_the_matrix_says(b: Backend) {
         "/lang",
         "/static/style.css",
         "/static/inspect.js",
+        "/static/outbox.js",
+        "/static/interview.js",
         "/static/app.js",
         "/sw.js",
         "/healthz",

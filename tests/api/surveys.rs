@@ -15,7 +15,82 @@ on_both!(
     the_public_link_takes_one_answer_a_phone_and_keeps_no_link_to_it,
     the_demo_waves_show_one_change_beyond_the_noise_and_others_within,
     a_questionnaire_goes_out_and_back_in_as_a_workbook_all_or_nothing,
+    what_a_phone_sends_again_under_its_id_is_stored_once,
 );
+
+async fn what_a_phone_sends_again_under_its_id_is_stored_once(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let call = bearer(&format!("http://{}", app.addr));
+    let office = app.token("office", false).await;
+    let q = published(&app, &office).await;
+    let w = open_wave(&app, &office, &q, 50, 30).await;
+    let wid = w["id"].as_str().unwrap();
+    let region = w["regions"][0].as_str().unwrap();
+    let inspector = app.token("inspector", false).await;
+    let id = uuid::Uuid::new_v4();
+    let body = |client_id: Value| {
+        json!({"region_id": region, "group": "residents", "age_band": "30-44", "sex": "female",
+               "channel": "interview", "answers": {"Q1": "1", "Q2": 5}, "client_id": client_id})
+    };
+    let tallied = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM survey_rate_tally WHERE wave_id = $1",
+        )
+        .bind(wid)
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+        n
+    };
+    // The reply was lost twice: the phone sends the same questionnaire
+    // three times; one is stored, counted once, one place of its quota.
+    for _ in 0..3 {
+        let r = call(Method::POST, &format!("/waves/{wid}/responses"), &inspector)
+            .json(&body(json!(id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    assert_eq!(app.count("survey_response").await, 1);
+    assert_eq!(tallied().await, 2);
+    let filled: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(filled) AS BIGINT) FROM survey_quota WHERE wave_id = $1",
+    )
+    .bind(wid)
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(filled, 1);
+    // A time-ordered id would say when: refused, by name.
+    let r = call(Method::POST, &format!("/waves/{wid}/responses"), &inspector)
+        .json(&body(json!(uuid::Uuid::now_v7())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["errors"][0]["field"], "client_id");
+    assert_eq!(app.count("survey_response").await, 1);
+    // A contact sent twice under one id is counted once.
+    let cid = uuid::Uuid::new_v4();
+    for _ in 0..2 {
+        let r = call(Method::POST, &format!("/waves/{wid}/contacts"), &inspector)
+            .json(&json!({"region_id": region, "disposition": "refusal", "client_id": cid}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT n FROM survey_contact WHERE wave_id = $1 AND disposition = 'refusal'",
+    )
+    .bind(wid)
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(refusals, 1);
+}
 
 async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
     let r = TestApp::client()

@@ -1490,6 +1490,12 @@ async fn survey_office_walk(c: &Client, app: &TestApp, wave: &str, tag: &str, en
     shot_at(c, "details.card", &format!("survey-entry-contact-{tag}")).await;
     c.goto(&app.url("/surveys/waves/new")).await.unwrap();
     shot(c, &format!("survey-new-wave-{tag}")).await;
+    c.goto(&app.url(&format!("/surveys/waves/{wave}/interview")))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    shot(c, &format!("survey-interview-{tag}")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1597,6 +1603,12 @@ async fn rating_office_walk(c: &Client, app: &TestApp, round: &str, tag: &str, e
         "样本不足"
     }));
     shot(c, &format!("rating-round-{tag}")).await;
+    c.goto(&app.url(&format!("/ratings/{round}/posters")))
+        .await
+        .unwrap();
+    let qr = c.find_all(Locator::Css(".poster .qr svg")).await.unwrap();
+    assert_eq!(qr.len(), 8, "a poster for each unit rated");
+    shot(c, &format!("rating-posters-{tag}")).await;
     c.goto(&app.url("/ratings")).await.unwrap();
     click(c, "details summary").await;
     shot(c, &format!("rating-list-{tag}")).await;
@@ -1650,4 +1662,162 @@ async fn rating_pages_the_public_page_on_a_phone_and_results_on_a_desktop() {
         rating_office_walk(&c, &app, &demo.id.to_string(), tag, english).await;
         c.close().await.unwrap();
     }
+}
+
+/// An open wave of the demo's questionnaire over two communities.
+async fn open_demo_wave(app: &TestApp) -> wenming_store::survey::Wave {
+    wenming_store::demo::load_surveys(&app.store).await.unwrap();
+    let waves = wenming_store::survey::waves(&app.store).await.unwrap();
+    let permit = app.system().await;
+    let ctx = wenming_store::Ctx::system("test");
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let w = wenming_store::survey::create_wave(
+        &app.store,
+        &ctx,
+        &permit,
+        &wenming_store::survey::NewWave {
+            questionnaire_id: waves[0].questionnaire_id,
+            name: "十二月入户问卷".into(),
+            opens_on: today.yesterday().unwrap(),
+            closes_on: today.tomorrow().unwrap(),
+            margin_permille: 50,
+            min_n: 30,
+            clustered: true,
+            per_community: false,
+            regions: waves[0].regions[..2].to_vec(),
+        },
+    )
+    .await
+    .unwrap();
+    wenming_store::survey::set_state(
+        &app.store,
+        &ctx,
+        &permit,
+        w.id,
+        w.version,
+        wenming_store::survey::WaveState::Open,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questionnaires_taken_offline_arrive_exactly_once_when_the_network_returns() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    let wave = open_demo_wave(&app).await;
+    let net = Network::to(app.addr).await;
+    let c = browser(&driver, true).await;
+    c.goto(&net.url("/lang?to=zh-CN&back=/login"))
+        .await
+        .unwrap();
+    fill(&c, "f-login", "inspector").await;
+    fill(&c, "f-password", DEMO_PASSWORD).await;
+    c.find(Locator::Css("button[type=submit].primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    let path = format!("/surveys/waves/{}/interview", wave.id);
+    c.goto(&net.url(&path)).await.unwrap();
+    let controlled = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             navigator.serviceWorker.ready.then(() => {
+               if (navigator.serviceWorker.controller) return done(true);
+               navigator.serviceWorker.addEventListener('controllerchange', () => done(true));
+             });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(controlled, serde_json::json!(true));
+    wait_for_queue(&c, "已全部上传").await;
+    shot(&c, "interview-phone-zh").await;
+
+    net.set(false);
+    let (answers, contacts) = (
+        app.count("survey_response").await,
+        app.count("survey_contact").await,
+    );
+    c.execute(
+        "document.querySelector('select[name=region_id]').selectedIndex = 1;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    // A required question left blank is marked on the phone, nothing queued.
+    for css in [
+        "input[name='group'][value='residents']",
+        "input[name='age_band'][value='45-59']",
+        "input[name='sex'][value='male']",
+        "input[name='q.Q1'][value='1']",
+        "input[name='q.Q2'][value='1']",
+        "input[name='q.Q3'][value='2']",
+        "input[name='q.Q4'][value='1']",
+    ] {
+        click(&c, css).await;
+    }
+    click(&c, "form.questionnaire button[type=submit]").await;
+    c.wait()
+        .for_element(Locator::Css("fieldset.question.invalid"))
+        .await
+        .unwrap();
+    click(&c, "input[name='q.Q5'][value='4']").await;
+    click(&c, "form.questionnaire button[type=submit]").await;
+    wait_for_queue(&c, "问卷 1 份，接触记录 0 条").await;
+    // Nobody home at the next door.
+    click(&c, "details.card summary").await;
+    c.execute(
+        "document.querySelector('#contact-form select[name=region_id]').selectedIndex = 1;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(
+        &c,
+        "#contact-form input[name='disposition'][value='non_contact']",
+    )
+    .await;
+    click(&c, "#contact-form button[type=submit]").await;
+    wait_for_queue(&c, "问卷 1 份，接触记录 1 条").await;
+
+    // Reloaded while still offline: the page and its queue are there.
+    c.refresh().await.unwrap();
+    wait_for_queue(&c, "问卷 1 份，接触记录 1 条").await;
+    c.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    shot(&c, "interview-offline-queue-phone-zh").await;
+    assert_eq!(
+        app.count("survey_response").await,
+        answers,
+        "nothing arrived offline"
+    );
+
+    // Back online: each arrives once, however often the page is opened.
+    net.set(true);
+    c.refresh().await.unwrap();
+    wait_for_queue(&c, "已全部上传").await;
+    assert_eq!(app.count("survey_response").await, answers + 1);
+    let non_contacts: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(n), 0) FROM survey_contact WHERE wave_id = $1 AND disposition = 'non_contact'",
+    )
+    .bind(wave.id.to_string())
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(non_contacts, 1);
+    c.refresh().await.unwrap();
+    wait_for_queue(&c, "已全部上传").await;
+    assert_eq!(
+        app.count("survey_response").await,
+        answers + 1,
+        "nothing twice"
+    );
+    assert!(app.count("survey_contact").await >= contacts);
+    shot(&c, "interview-synced-phone-zh").await;
+    c.close().await.unwrap();
 }

@@ -4,6 +4,7 @@ pub mod csv;
 pub mod framework_xlsx;
 pub mod map;
 pub mod photo_sheet;
+pub mod qr;
 pub mod questionnaire_xlsx;
 pub mod table_read;
 pub mod table_xlsx;

@@ -132,6 +132,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "unit ratings",
         sql: include_str!("../migrations/0024_unit_ratings.sql"),
     },
+    Migration {
+        version: 25,
+        name: "survey contacts sent once",
+        sql: include_str!("../migrations/0025_survey_contact_sent.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -1,12 +1,13 @@
 // The inspection page on an inspector's phone. Assigned sites and their
 // checklists are kept in IndexedDB; what the inspector records (findings and
-// their photos) waits there too, in an outbox, until the network is back.
+// their photos) waits there too, in the outbox (outbox.js), until the
+// network is back.
 // Every finding and photo carries an id made here, so sending again after a
 // lost reply or a closed tab stores nothing twice.
 'use strict';
 (() => {
   const root = document.getElementById('inspect');
-  if (!root || !window.indexedDB) return;
+  if (!root || !window.indexedDB || !window.WenmingOutbox) return;
   const T = JSON.parse(root.dataset.strings);
   const t = (k) => T[k] || k;
   const csrf = root.dataset.csrf;
@@ -22,42 +23,12 @@
 
   // ------------------------------------------------------------ storage
 
-  let dbPromise = null;
-  function db() {
-    if (!dbPromise) {
-      dbPromise = new Promise((resolve, reject) => {
-        const req = indexedDB.open('wenming-inspect', 1);
-        req.onupgradeneeded = () => {
-          const d = req.result;
-          d.createObjectStore('assignments', { keyPath: 'key' });
-          d.createObjectStore('outbox', { keyPath: 'id' });
-          d.createObjectStore('photos', { keyPath: 'id' });
-        };
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-      });
-    }
-    return dbPromise;
-  }
-
-  async function run(stores, mode, fn) {
-    const d = await db();
-    return new Promise((resolve, reject) => {
-      const tx = d.transaction(stores, mode);
-      let out;
-      Promise.resolve(fn(tx)).then((v) => { out = v; }, reject);
-      tx.oncomplete = () => resolve(out);
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error);
-    });
-  }
-
-  const req = (r) => new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
+  const kept = WenmingOutbox('wenming-inspect', 1, (d) => {
+    d.createObjectStore('assignments', { keyPath: 'key' });
+    d.createObjectStore('outbox', { keyPath: 'id' });
+    d.createObjectStore('photos', { keyPath: 'id' });
   });
-
-  const all = (store) => run([store], 'readonly', (tx) => req(tx.objectStore(store).getAll()));
+  const { run, req, all } = kept;
 
   async function mine(store) {
     return (await all(store)).filter((x) => x.user === user);
@@ -98,16 +69,10 @@
     syncButton.hidden = findings === 0 || !navigator.onLine;
   }
 
-  let syncing = false;
   async function sync() {
-    if (syncing || !navigator.onLine) return;
-    syncing = true;
     try {
-      for (const entry of await mine('outbox')) {
-        if (!(await sendEntry(entry))) break;
-      }
+      await kept.drain(await mine('outbox'), sendEntry);
     } finally {
-      syncing = false;
       await showQueue();
       await render();
     }
@@ -170,11 +135,7 @@
   // Refused by the server: kept, with the reason shown, for the inspector
   // to look at; the rest of the queue goes on.
   async function failed(entry, text) {
-    let message = text;
-    try {
-      message = JSON.parse(text).errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-    } catch (_) { /* plain text */ }
-    entry.error = message;
+    entry.error = kept.reason(text);
     await run(['outbox'], 'readwrite', (tx) => { tx.objectStore('outbox').put(entry); });
     return true;
   }
@@ -365,7 +326,7 @@
     }
     const now = new Date().toISOString();
     const entry = {
-      id: crypto.randomUUID(),
+      id: kept.id(),
       user,
       round_id: a.round.id,
       site_id: a.site.site_id,
@@ -378,12 +339,12 @@
     for (const f of read_) {
       const ids = [];
       for (const file of f.files) {
-        const id = crypto.randomUUID();
+        const id = kept.id();
         ids.push(id);
         photos.push({ id, user, blob: file, sent: false });
       }
       entry.findings.push({
-        id: crypto.randomUUID(),
+        id: kept.id(),
         standard_id: f.item.standard_id,
         recorded: f.recorded,
         note: f.note,

@@ -1,13 +1,23 @@
-// wenming's service worker: keeps the inspection page, its script and the
-// style sheet so that the page opens without a network. Everything else
-// goes to the network as usual; what the inspector records waits in
-// IndexedDB (see inspect.js), not here.
+// wenming's service worker: keeps the inspection page, the interviewer's
+// pages of survey waves, their scripts and the style sheet so that they
+// open without a network. Everything else goes to the network as usual;
+// what is recorded waits in IndexedDB (see outbox.js), not here.
 'use strict';
-const CACHE = 'wenming-inspect-1';
-const SHELL = ['/inspect', '/static/inspect.js', '/static/style.css'];
+// The interviewer's page adds itself to this cache by name (data-cache in
+// templates/surveys/entry.html): change both together.
+const CACHE = 'wenming-offline-2';
+const SHELL = ['/inspect', '/static/outbox.js', '/static/inspect.js', '/static/interview.js', '/static/app.js', '/static/style.css'];
+const INTERVIEW = /^\/surveys\/waves\/[0-9a-f-]{36}\/interview$/;
+const kept = (path) => SHELL.includes(path) || INTERVIEW.test(path);
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+  // One page the account may not open (an inspection page for a clerk)
+  // must not keep the others from being kept.
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((c) => Promise.all(SHELL.map((u) => c.add(u).catch(() => {}))))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener('activate', (event) => {
@@ -21,7 +31,7 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
-  if (req.method !== 'GET' || url.origin !== self.location.origin || !SHELL.includes(url.pathname)) {
+  if (req.method !== 'GET' || url.origin !== self.location.origin || !kept(url.pathname)) {
     return;
   }
   // Fresh when the network answers, kept copy when it does not.

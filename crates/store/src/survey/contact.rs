@@ -15,10 +15,25 @@ use wenming_domain::survey::stats::Dispositions;
 /// One contact attempt without a questionnaire.
 pub async fn record_contact(
     store: &Store,
+    permit: &Permit<may::AnswerSurveys>,
+    wave_id: Uuid,
+    region_id: Uuid,
+    d: Disposition,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    record_contact_once(store, permit, wave_id, region_id, d, None, today).await
+}
+
+/// A contact attempt from the phone's outbox under the id the phone gave
+/// it: counted once however many times it is sent. Only the id is kept
+/// (`survey_contact_sent`), not what it counted.
+pub async fn record_contact_once(
+    store: &Store,
     _permit: &Permit<may::AnswerSurveys>,
     wave_id: Uuid,
     region_id: Uuid,
     d: Disposition,
+    client_id: Option<Uuid>,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
     if d == Disposition::Complete {
@@ -32,6 +47,24 @@ pub async fn record_contact(
     if !wave.regions.contains(&region_id) {
         return Err(StoreError::invalid("region_id", "not_in_wave"));
     }
+    if client_id.is_some_and(|c| c.get_version() != Some(uuid::Version::Random)) {
+        return Err(StoreError::invalid("client_id", "invalid_choice"));
+    }
+    let mut tx = store.begin().await?;
+    if let Some(c) = client_id {
+        let sent =
+            sqlx::query("INSERT INTO survey_contact_sent (wave_id, client_id) VALUES ($1, $2)")
+                .bind(wave_id.to_string())
+                .bind(c.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from);
+        match sent {
+            // Sent before (a lost reply): already counted.
+            Err(e) if e.is_unique_violation() => return Ok(()),
+            other => other?,
+        };
+    }
     sqlx::query(
         "INSERT INTO survey_contact (wave_id, region_id, disposition, n) VALUES ($1, $2, $3, 1) \
          ON CONFLICT (wave_id, region_id, disposition) DO UPDATE SET n = survey_contact.n + 1",
@@ -39,8 +72,9 @@ pub async fn record_contact(
     .bind(wave_id.to_string())
     .bind(region_id.to_string())
     .bind(d.code())
-    .execute(store.writer())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -8,8 +8,10 @@ mod response;
 mod results;
 mod wave;
 
-pub use contact::{dispositions, record_contact};
-pub use response::{Channel, NewResponse, submit, submit_batch, submit_public, tally_value};
+pub use contact::{dispositions, record_contact, record_contact_once};
+pub use response::{
+    Channel, NewResponse, submit, submit_batch, submit_once, submit_public, tally_value,
+};
 pub use results::{AnswerRow, Tallies, answers, tallies};
 pub use wave::{
     NewWave, Quota, Wave, WaveState, answered, create_wave, quotas, set_state, wave, waves,

@@ -40,7 +40,38 @@ pub async fn submit(
     r: &NewResponse,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
-    store_one(store, r, None, today).await
+    store_with(store, r, None, Uuid::new_v4(), today).await
+}
+
+/// Stores an interviewer's questionnaire sent from the phone's outbox under
+/// the id the phone gave it (a random v4 id, which says nothing of who or
+/// when): sent again after a lost reply, it is already there and nothing
+/// is stored or counted twice.
+pub async fn submit_once(
+    store: &Store,
+    _permit: &Permit<may::AnswerSurveys>,
+    r: &NewResponse,
+    client_id: Uuid,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    if client_id.get_version() != Some(uuid::Version::Random) {
+        return Err(StoreError::invalid("client_id", "invalid_choice"));
+    }
+    let stored = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM survey_response WHERE id = $1")
+            .bind(client_id.to_string())
+            .fetch_one(store.reader())
+            .await?;
+        Ok::<bool, StoreError>(n > 0)
+    };
+    if stored().await? {
+        return Ok(());
+    }
+    match store_with(store, r, None, client_id, today).await {
+        // The same questionnaire arriving twice at once: the other won.
+        Err(e) if e.is_unique_violation() && stored().await? => Ok(()),
+        other => other,
+    }
 }
 
 /// Stores a questionnaire from the public link; `device` is the salted
@@ -54,7 +85,7 @@ pub async fn submit_public(
     device: &str,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
-    store_one(store, r, Some(device), today).await
+    store_with(store, r, Some(device), Uuid::new_v4(), today).await
 }
 
 /// Many questionnaires of one wave in one transaction (the demo, an
@@ -91,7 +122,7 @@ pub async fn submit_batch(
         q.doc
             .check(r.group, &r.answers)
             .map_err(|e| named(StoreError::Invalid(e)))?;
-        write_one(&mut tx, &q.doc, r, None, today)
+        write_one(&mut tx, &q.doc, r, None, Uuid::new_v4(), today)
             .await
             .map_err(named)?;
     }
@@ -99,10 +130,11 @@ pub async fn submit_batch(
     Ok(rs.len())
 }
 
-async fn store_one(
+async fn store_with(
     store: &Store,
     r: &NewResponse,
     device: Option<&str>,
+    id: Uuid,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
     let wave = super::wave(store, r.wave_id).await?;
@@ -117,7 +149,7 @@ async fn store_one(
         .check(r.group, &r.answers)
         .map_err(StoreError::Invalid)?;
     let mut tx = store.begin().await?;
-    write_one(&mut tx, &q.doc, r, device, today).await?;
+    write_one(&mut tx, &q.doc, r, device, id, today).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -127,6 +159,7 @@ async fn write_one(
     doc: &wenming_domain::survey::QuestionnaireDoc,
     r: &NewResponse,
     device: Option<&str>,
+    id: Uuid,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
     if let Some(hash) = device {
@@ -166,7 +199,7 @@ async fn write_one(
         "INSERT INTO survey_response (id, wave_id, region_id, respondent_group, age_band, sex, channel, \
          answered_on, answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(Uuid::new_v4().to_string())
+    .bind(id.to_string())
     .bind(r.wave_id.to_string())
     .bind(r.region_id.to_string())
     .bind(r.group.code())

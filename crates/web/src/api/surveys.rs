@@ -377,6 +377,10 @@ pub struct ResponseBody {
     /// Question code → answer: a choice code, a list of codes, a number or text.
     #[schema(value_type = Object)]
     pub answers: BTreeMap<String, serde_json::Value>,
+    /// A random (v4) id made on the phone: the same questionnaire sent
+    /// again under it is stored once.
+    #[serde(default)]
+    pub client_id: Option<Uuid>,
 }
 
 /// An interviewer's or a clerk's filled questionnaire; nothing records who
@@ -422,21 +426,20 @@ pub async fn answer(
     if !e.is_empty() {
         return Err(e.into());
     }
-    sv::submit(
-        &state.store,
-        &permit,
-        &NewResponse {
-            wave_id: id,
-            region_id: b.region_id,
-            group,
-            age_band,
-            sex,
-            channel,
-            answers,
-        },
-        crate::service::today(&state),
-    )
-    .await?;
+    let r = NewResponse {
+        wave_id: id,
+        region_id: b.region_id,
+        group,
+        age_band,
+        sex,
+        channel,
+        answers,
+    };
+    let today = crate::service::today(&state);
+    match b.client_id {
+        Some(c) => sv::submit_once(&state.store, &permit, &r, c, today).await?,
+        None => sv::submit(&state.store, &permit, &r, today).await?,
+    }
     Ok(StatusCode::CREATED)
 }
 
@@ -458,6 +461,10 @@ pub struct ContactBody {
     /// partial, refusal, non_contact, other, unknown or not_eligible (a
     /// complete is the questionnaire itself, sent to /responses)
     pub disposition: String,
+    /// A random (v4) id made on the phone: the same contact sent again
+    /// under it is counted once.
+    #[serde(default)]
+    pub client_id: Option<Uuid>,
 }
 
 /// A contact attempt that gave no questionnaire, for the response rates.
@@ -471,12 +478,13 @@ pub async fn contact(
 ) -> AppResult<StatusCode> {
     let d = wenming_domain::survey::Disposition::parse(b.disposition.trim())
         .ok_or_else(|| AppError::from(FieldErrors::single("disposition", "invalid_choice")))?;
-    sv::record_contact(
+    sv::record_contact_once(
         &state.store,
         &permit,
         id,
         b.region_id,
         d,
+        b.client_id,
         crate::service::today(&state),
     )
     .await?;

@@ -9,6 +9,7 @@ mod frameworks;
 mod home;
 mod notifications;
 mod people;
+mod posters;
 mod ratings;
 mod regions;
 mod rounds;
@@ -230,6 +231,8 @@ fn pages() -> Pages {
             get(surveys::entry).post(surveys::enter),
         )
         .route("/surveys/waves/{id}/contacts", post(surveys::contact))
+        .route("/surveys/waves/{id}/interview", get(surveys::interview))
+        .route("/surveys/waves/{id}/posters", get(surveys::posters))
         .route(
             "/s/{wave}/{region}",
             get(surveys::public_form).post(surveys::public_answer),
@@ -237,6 +240,7 @@ fn pages() -> Pages {
         .route("/ratings", get(ratings::list).post(ratings::create))
         .route("/ratings/{id}", get(ratings::round))
         .route("/ratings/{id}/state", post(ratings::set_state))
+        .route("/ratings/{id}/posters", get(ratings::posters))
         .route(
             "/ratings/{id}/entry",
             get(ratings::entry).post(ratings::enter),
@@ -251,6 +255,8 @@ fn pages() -> Pages {
         .route("/static/style.css", get(style))
         .route("/static/inspect.js", get(rounds::inspect::script))
         .route("/static/app.js", get(app_script))
+        .route("/static/outbox.js", get(outbox_script))
+        .route("/static/interview.js", get(interview_script))
         .route("/sw.js", get(rounds::inspect::service_worker))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -275,6 +281,29 @@ async fn app_script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../static/app.js"),
+    )
+}
+
+/// The phone's outbox (IndexedDB) the inspection and interviewer pages
+/// share; fetched afresh so a new version reaches phones.
+async fn outbox_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../static/outbox.js"),
+    )
+}
+
+/// The interviewer's offline page script.
+async fn interview_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        include_str!("../../static/interview.js"),
     )
 }
 

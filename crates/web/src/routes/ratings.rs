@@ -565,3 +565,28 @@ pub async fn public_rate(
     )
     .await
 }
+
+/// A poster a unit (for its service window): the round's public page for
+/// that unit as a QR code, to print.
+pub async fn posters(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    auth.permit::<may::ManageRatings>()?;
+    let round = rt::round(&state.store, id).await?;
+    let links = rt::units(&state.store, id)
+        .await?
+        .into_iter()
+        .map(|u| (u.name, format!("/r/{id}?unit={}", u.id)))
+        .collect();
+    Ok(crate::routes::posters::page(
+        PageCtx::new(&auth, &state),
+        &crate::routes::posters::base_url(&state, &headers),
+        round.name,
+        links,
+        "poster.rating_call",
+        format!("/ratings/{id}"),
+    ))
+}

@@ -54,7 +54,24 @@ struct EntryPage {
     /// The public link: no account, the community fixed by the link.
     public: Option<Uuid>,
     action: String,
+    /// The interviewer's offline page: what its script needs.
+    offline: Option<Offline>,
 }
+
+/// The interviewer's page keeps what is entered on the phone until it can
+/// be sent (static/interview.js).
+pub struct Offline {
+    user_id: String,
+    /// The script's words, as JSON.
+    strings: String,
+}
+
+/// Keys of the words the interviewer's script shows.
+const OFFLINE_STRINGS: &[(&str, &str)] = &[
+    ("all_sent", "survey.offline_all_sent"),
+    ("waiting", "survey.offline_waiting"),
+    ("refused", "survey.offline_refused"),
+];
 
 async fn entry_page(
     state: &AppState,
@@ -87,8 +104,60 @@ async fn entry_page(
         sexes: Sex::ALL,
         public,
         action,
+        offline: None,
     };
     Ok((status, render(&page)).into_response())
+}
+
+/// The interviewer's page for the street or the door: the same form, kept
+/// on the phone by the service worker, with what is entered waiting in
+/// the phone's outbox until the network is back.
+pub async fn interview(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    auth.permit::<may::AnswerSurveys>()?;
+    let wave = sv::wave(&state.store, id).await?;
+    let q = sv::questionnaire(&state.store, wave.questionnaire_id).await?;
+    let names = svc::region_names(&state).await?;
+    let mut communities: Vec<(Uuid, String)> = wave
+        .regions
+        .iter()
+        .map(|r| (*r, names.get(r).map(|n| n.0.clone()).unwrap_or_default()))
+        .collect();
+    communities.sort_by(|a, b| a.1.cmp(&b.1));
+    let strings: serde_json::Map<String, serde_json::Value> = OFFLINE_STRINGS
+        .iter()
+        .map(|(k, key)| ((*k).to_string(), crate::i18n::t(auth.lang, key).into()))
+        .collect();
+    let page = EntryPage {
+        p: PageCtx::new(&auth, &state),
+        doc: q.doc,
+        action: format!("/surveys/waves/{id}/entry"),
+        wave,
+        communities,
+        filled: Filled {
+            values: vec![("channel".into(), "interview".into())],
+            errors: FieldErrors::new(),
+        },
+        groups: Group::ALL,
+        ages: AgeBand::ALL,
+        sexes: Sex::ALL,
+        public: None,
+        offline: Some(Offline {
+            user_id: auth.user.id.to_string(),
+            strings: serde_json::Value::Object(strings).to_string(),
+        }),
+    };
+    // The offline shell: kept by the browser for this person only (it
+    // carries their CSRF token).
+    let mut r = render(&page);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(r)
 }
 
 /// The form interviewers and clerks fill for each questionnaire.

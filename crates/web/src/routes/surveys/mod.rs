@@ -5,9 +5,9 @@
 mod answers;
 mod waves;
 
-pub use answers::{contact, enter, entry, public_answer, public_form};
+pub use answers::{contact, enter, entry, interview, public_answer, public_form};
 pub(crate) use answers::{device_cookie, public_note, with_device};
-pub use waves::{create_wave, export, new_wave, set_state, wave};
+pub use waves::{create_wave, export, new_wave, posters, set_state, wave};
 
 use crate::AppState;
 use crate::auth::{Auth, CsrfForm};

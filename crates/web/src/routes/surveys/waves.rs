@@ -439,3 +439,34 @@ pub async fn set_state(
     sv::set_state(&state.store, &f.auth.ctx(), &permit, id, f.form.version, to).await?;
     Ok(see_other(&format!("/surveys/waves/{id}"), to.code()))
 }
+
+/// A poster a community: the wave's public link as a QR code, to print.
+pub async fn posters(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: axum::http::HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    auth.permit::<may::ManageSurveys>()?;
+    let wave = sv::wave(&state.store, id).await?;
+    let names = svc::region_names(&state).await?;
+    let mut links: Vec<(String, String)> = wave
+        .regions
+        .iter()
+        .map(|r| {
+            (
+                names.get(r).map(|n| n.0.clone()).unwrap_or_default(),
+                format!("/s/{id}/{r}"),
+            )
+        })
+        .collect();
+    links.sort();
+    Ok(crate::routes::posters::page(
+        PageCtx::new(&auth, &state),
+        &crate::routes::posters::base_url(&state, &headers),
+        wave.name,
+        links,
+        "poster.survey_call",
+        format!("/surveys/waves/{id}"),
+    ))
+}
