@@ -14,7 +14,7 @@ answers=${ANSWERS:-1000000}
 echo "== survey results: $answers answers over 80 communities"
 (cd "$scratch" && "$bin/wenming" demo >/dev/null)
 out=$(cd "$scratch" && "$bin/wenming-bench" surveys --answers "$answers" --communities 80)
-echo "$out" | grep -E "raw|without the web"
+echo "$out" | grep -E "raw|without the web|public intake"
 wave=$(awk '/^wave/ {print $2}' <<<"$out"); tok=$(awk '/^token/ {print $2}' <<<"$out")
 (cd "$scratch" && exec "$bin/wenming" serve --listen 127.0.0.1:18094 >server.log 2>&1) &
 echo $! >"$scratch/pid"

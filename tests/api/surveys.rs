@@ -16,7 +16,72 @@ on_both!(
     the_demo_waves_show_one_change_beyond_the_noise_and_others_within,
     a_questionnaire_goes_out_and_back_in_as_a_workbook_all_or_nothing,
     what_a_phone_sends_again_under_its_id_is_stored_once,
+    public_answers_arriving_together_share_a_commit_and_fail_alone,
 );
+
+async fn public_answers_arriving_together_share_a_commit_and_fail_alone(b: Backend) {
+    let app = TestApp::demo(b).await;
+    let office = app.token("office", false).await;
+    let q = published(&app, &office).await;
+    let w = open_wave(&app, &office, &q, 50, 30).await;
+    let wave_id: uuid::Uuid = w["id"].as_str().unwrap().parse().unwrap();
+    let region: uuid::Uuid = w["regions"][0].as_str().unwrap().parse().unwrap();
+    let permit = app.system().await;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    // Twelve phones at once, two of them a second time.
+    let mut tasks = vec![];
+    for k in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1] {
+        let (store, permit) = (app.store.clone(), permit.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = wenming_store::survey::NewResponse {
+                wave_id,
+                region_id: region,
+                group: wenming_domain::survey::Group::Residents,
+                age_band: wenming_domain::survey::AgeBand::ALL[k % 4],
+                sex: wenming_domain::survey::Sex::ALL[k % 2],
+                channel: wenming_store::survey::Channel::Public,
+                answers: [
+                    (
+                        "Q1".to_string(),
+                        wenming_domain::survey::Answer::Text("1".into()),
+                    ),
+                    ("Q2".to_string(), wenming_domain::survey::Answer::Scale(5)),
+                ]
+                .into_iter()
+                .collect(),
+            };
+            wenming_store::survey::submit_public(&store, &permit, &r, &format!("{k:064x}"), today)
+                .await
+        }));
+    }
+    let mut refused = vec![];
+    for t in tasks {
+        if let Err(e) = t.await.unwrap() {
+            refused.push(e);
+        }
+    }
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    for e in &refused {
+        match e {
+            wenming_store::StoreError::Invalid(f) => {
+                assert_eq!(f.for_field("device"), Some("already_answered"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(app.count("survey_response").await, 10);
+    assert_eq!(app.count("survey_device").await, 10);
+    let counted: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(n) AS BIGINT) FROM survey_rate_tally WHERE wave_id = $1 AND question_code = 'Q1'",
+    )
+    .bind(wave_id.to_string())
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(counted, 10);
+}
 
 async fn what_a_phone_sends_again_under_its_id_is_stored_once(b: Backend) {
     let app = TestApp::demo(b).await;

@@ -745,12 +745,7 @@ async fn round_walk(c: &Client, app: &TestApp, tag: &str, english: bool) {
         .await
         .unwrap();
     shot(c, &format!("inspect-{tag}")).await;
-    c.find(Locator::Css("#view ul.assignments li a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_settled(c, "#view ul.assignments li a").await;
     c.wait()
         .for_element(Locator::Css("form.checklist fieldset.check-item"))
         .await
@@ -885,12 +880,7 @@ async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns(
     net.set(false);
     let findings_before = app.count("finding").await;
     let cases_before = app.count("case_record").await;
-    c.find(Locator::Css("#view ul.assignments li a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_settled(&c, "#view ul.assignments li a").await;
     c.wait()
         .for_element(Locator::Css("form.checklist fieldset.check-item"))
         .await
@@ -1396,6 +1386,29 @@ async fn evidence_pages_for_a_unit_on_a_phone_and_the_office_on_a_desktop() {
         evidence_walk(&c, &app, who, tag, english).await;
         c.close().await.unwrap();
     }
+}
+
+/// Clicks what a page's script may draw again just after it loads (the
+/// inspection page redraws its list from the phone's store): a click on
+/// the element it replaced is tried again on the new one.
+async fn click_settled(c: &Client, css: &str) {
+    for _ in 0..20 {
+        let e = c
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        match e.click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(w))
+                if w.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+    panic!("{css} kept being redrawn");
 }
 
 async fn click(c: &Client, css: &str) {

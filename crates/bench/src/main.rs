@@ -342,6 +342,21 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!(
                 "without the web stack: tallies read in {read:.0} ms, results computed in {computed:.0} ms"
             );
+            // Public intake, against the raw durable insert loop of the
+            // same run.
+            let raw = wenming_bench::baseline::raw_insert_rate(
+                &store,
+                std::time::Duration::from_secs(10),
+            )
+            .await
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+            let (rate, refused) = wenming_bench::survey::intake(&store, wave, 64, 20)
+                .await
+                .map_err(Failure::Runtime)?;
+            println!(
+                "public intake, 64 phones at once: {rate:.0} answers/s ({refused} refused); raw single-row durable inserts {raw:.0}/s; ratio {:.2}",
+                rate / raw
+            );
             println!("token {}", office_token(&store).await?);
             Ok(())
         }

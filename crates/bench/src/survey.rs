@@ -18,6 +18,31 @@ fn err(e: impl std::fmt::Display) -> String {
 /// A rate tally row's key: question, community, group, age band, sex.
 type RateKey = (String, Uuid, Group, AgeBand, Sex);
 
+/// A filled questionnaire of random answers for a respondent of `group`.
+fn answers_for(
+    doc: &wenming_domain::survey::QuestionnaireDoc,
+    group: Group,
+    next: &mut impl FnMut(u64) -> u64,
+) -> BTreeMap<String, Answer> {
+    let mut a = BTreeMap::new();
+    for question in doc.for_group(group) {
+        let pick = |next: &mut dyn FnMut(u64) -> u64| {
+            question.choices[next(question.choices.len() as u64) as usize]
+                .code
+                .clone()
+        };
+        let v = match question.kind {
+            QuestionKind::Single => Answer::Text(pick(next)),
+            QuestionKind::Multiple => Answer::Choices(vec![pick(next)]),
+            QuestionKind::Scale5 => Answer::Scale(1 + next(5) as u32),
+            QuestionKind::Scale100 => Answer::Scale(next(101) as u32),
+            QuestionKind::Text => continue,
+        };
+        a.insert(question.code.clone(), v);
+    }
+    a
+}
+
 /// Makes the wave and its answers; returns the wave.
 pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uuid, String> {
     let ctx = Ctx::system("bench");
@@ -107,25 +132,13 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
             let group = Group::ALL[[0, 0, 0, 0, 0, 0, 1, 2, 3, 0][next(10) as usize]];
             let age = AgeBand::ALL[next(4) as usize];
             let sex = Sex::ALL[next(2) as usize];
-            let mut a: BTreeMap<String, Answer> = BTreeMap::new();
+            let a = answers_for(&q.doc, group, &mut next);
             for question in q.doc.for_group(group) {
-                let v = match question.kind {
-                    QuestionKind::Single => Answer::Text(
-                        question.choices[next(question.choices.len() as u64) as usize]
-                            .code
-                            .clone(),
-                    ),
-                    QuestionKind::Multiple => Answer::Choices(vec![
-                        question.choices[next(question.choices.len() as u64) as usize]
-                            .code
-                            .clone(),
-                    ]),
-                    QuestionKind::Scale5 => Answer::Scale(1 + next(5) as u32),
-                    QuestionKind::Scale100 => Answer::Scale(next(101) as u32),
-                    QuestionKind::Text => continue,
+                let Some(v) = a.get(&question.code) else {
+                    continue;
                 };
                 if question.rate.is_some()
-                    && let Some(yes) = question.counts(Some(&v))
+                    && let Some(yes) = question.counts(Some(v))
                 {
                     let e = rates
                         .entry((question.code.clone(), c, group, age, sex))
@@ -133,10 +146,9 @@ pub async fn fill(store: &Store, answers: u64, communities: usize) -> Result<Uui
                     e.0 += 1;
                     e.1 += i64::from(yes);
                 }
-                if let Some(value) = wenming_store::survey::tally_value(question.kind, &v) {
+                if let Some(value) = wenming_store::survey::tally_value(question.kind, v) {
                     *values.entry((question.code.clone(), c, value)).or_default() += 1;
                 }
-                a.insert(question.code.clone(), v);
             }
             sqlx::query(
                 "INSERT INTO survey_response (id, wave_id, region_id, respondent_group, age_band, sex, channel, \
@@ -288,4 +300,80 @@ pub async fn parts_ms(store: &Store, wave: Uuid) -> Result<(f64, f64), String> {
         out = (read, t1.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(out)
+}
+
+/// Public answers per second from `clients` phones at once for `seconds`,
+/// through the store's public intake (device mark, quota, answers, tallies
+/// in one transaction; answers arriving together share a commit), with
+/// the wave's quotas opened wide so that none closes during the run.
+/// Returns (answers per second, answers refused).
+pub async fn intake(
+    store: &Store,
+    wave: Uuid,
+    clients: usize,
+    seconds: u64,
+) -> Result<(f64, u64), String> {
+    sqlx::query("UPDATE survey_quota SET target = 1000000000 WHERE wave_id = $1")
+        .bind(wave.to_string())
+        .execute(store.writer())
+        .await
+        .map_err(err)?;
+    let w = wenming_store::survey::wave(store, wave)
+        .await
+        .map_err(err)?;
+    let q = wenming_store::survey::questionnaire(store, w.questionnaire_id)
+        .await
+        .map_err(err)?;
+    let city = wenming_store::org::whole_city(store).await.map_err(err)?;
+    let root = city.region_paths.first().cloned().unwrap_or_default();
+    let today = w.opens_on;
+    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for k in 0..clients {
+        let (store, doc, regions, root) = (
+            store.clone(),
+            q.doc.clone(),
+            w.regions.clone(),
+            root.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let permit = wenming_domain::policy::Permit::system(&root);
+            let mut x: u64 =
+                0x9E37_79B9_7F4A_7C15 ^ (k as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+            let mut next = |m: u64| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x % m
+            };
+            let (mut ok, mut refused) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                let r = wenming_store::survey::NewResponse {
+                    wave_id: wave,
+                    region_id: regions[next(regions.len() as u64) as usize],
+                    group: Group::Residents,
+                    age_band: AgeBand::ALL[next(4) as usize],
+                    sex: Sex::ALL[next(2) as usize],
+                    channel: wenming_store::survey::Channel::Public,
+                    answers: answers_for(&doc, Group::Residents, &mut next),
+                };
+                let device = format!("{:016x}{:016x}{k:08x}", next(u64::MAX), next(u64::MAX));
+                match wenming_store::survey::submit_public(&store, &permit, &r, &device, today)
+                    .await
+                {
+                    Ok(()) => ok += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+            (ok, refused)
+        }));
+    }
+    let (mut ok, mut refused) = (0u64, 0u64);
+    for t in tasks {
+        let (o, r) = t.await.map_err(err)?;
+        ok += o;
+        refused += r;
+    }
+    Ok((ok as f64 / started.elapsed().as_secs_f64(), refused))
 }

@@ -626,4 +626,98 @@ mod tests {
         cells.retain(|c| c.cell[0] != 1);
         assert!(weighted(&cells, &population, false).is_none());
     }
+
+    /// Seeded cases for the rules that have many: a small xorshift, so the
+    /// same cases every run and no dependency.
+    fn cases(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed | 1;
+        move |m| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m.max(1)
+        }
+    }
+
+    #[test]
+    fn property_every_interval_holds_its_rate_inside_zero_and_one() {
+        let mut next = cases(7);
+        for _ in 0..5_000 {
+            let n = next(600);
+            let k = next(n + 1);
+            let e = proportion(k, n);
+            assert!(
+                0.0 <= e.low && e.low <= e.p && e.p <= e.high && e.high <= 1.0,
+                "{k}/{n}: {e:?}"
+            );
+            if n > 0 && k == 0 {
+                assert_eq!(e.low, 0.0, "{k}/{n}");
+            }
+            if n > 0 && k == n {
+                assert_eq!(e.high, 1.0, "{k}/{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn property_largest_remainder_hands_out_exactly_the_total_within_one_of_the_share() {
+        let mut next = cases(11);
+        for _ in 0..2_000 {
+            let sizes: Vec<u64> = (0..1 + next(40)).map(|_| next(20_000)).collect();
+            let total = next(5_000);
+            let got = allocate(total, &sizes);
+            let sum: u64 = sizes.iter().sum();
+            if sum == 0 {
+                assert!(got.iter().all(|&g| g == 0));
+                continue;
+            }
+            assert_eq!(got.iter().sum::<u64>(), total, "{sizes:?} {total}");
+            for (g, s) in got.iter().zip(&sizes) {
+                let exact = total as f64 * *s as f64 / sum as f64;
+                assert!((*g as f64 - exact).abs() < 1.0, "{g} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn property_a_sample_in_the_population_shares_weights_to_its_own_rate() {
+        let mut next = cases(13);
+        for _ in 0..500 {
+            let cells_n = 2 + next(10) as usize;
+            let mut cells = vec![];
+            let mut population = Population { cells: vec![] };
+            for c in 0..cells_n {
+                let n = 1 + next(80);
+                cells.push(Cell {
+                    cell: vec![c],
+                    cluster: c,
+                    n,
+                    yes: next(n + 1),
+                });
+                // Population proportional to the sample: every weight 1.
+                population.cells.push((vec![c], n as f64 * 37.0));
+            }
+            let n: u64 = cells.iter().map(|c| c.n).sum();
+            let yes: u64 = cells.iter().map(|c| c.yes).sum();
+            let w = weighted(&cells, &population, false).unwrap();
+            assert!((w.estimate.p - yes as f64 / n as f64).abs() < 1e-9);
+            assert!((w.kish_n - n as f64).abs() < 1e-6, "{} vs {n}", w.kish_n);
+            assert_eq!(w.design_effect, 1.0);
+        }
+    }
+
+    #[test]
+    fn property_a_finite_population_never_needs_more_than_itself() {
+        let mut next = cases(17);
+        for _ in 0..2_000 {
+            let e = (1 + next(150)) as f64 / 1000.0;
+            let pop = 1 + next(200_000);
+            let with = sample_size(e, 0.5, Some(pop), 0.95);
+            let without = sample_size(e, 0.5, None, 0.95);
+            assert!(
+                with <= without && with <= pop,
+                "e {e} pop {pop}: {with} / {without}"
+            );
+        }
+    }
 }

@@ -77,7 +77,8 @@ pub async fn submit_once(
 /// Stores a questionnaire from the public link; `device` is the salted
 /// hash of the device's cookie, refused when it has answered this wave.
 /// The public link has no account: the caller (the web layer) holds the
-/// system's grant and has checked the request's rate.
+/// system's grant and has checked the request's rate. Answers arriving
+/// together (a community meeting scanning the poster) share a commit.
 pub async fn submit_public(
     store: &Store,
     _permit: &Permit<may::AnswerSurveys>,
@@ -85,7 +86,74 @@ pub async fn submit_public(
     device: &str,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
-    store_with(store, r, Some(device), Uuid::new_v4(), today).await
+    crate::group_commit::submit(
+        store,
+        PublicAnswer {
+            response: r.clone(),
+            device: device.to_string(),
+            today,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A public answer as the group writer takes it.
+struct PublicAnswer {
+    response: NewResponse,
+    device: String,
+    today: jiff::civil::Date,
+}
+
+impl crate::group_commit::Grouped for PublicAnswer {
+    type Ready = std::sync::Arc<wenming_domain::survey::QuestionnaireDoc>;
+    const AUDITED: bool = false;
+
+    /// Each wave of the batch and its questionnaire read once; an answer
+    /// to a closed wave or with a missing answer is refused here.
+    async fn ready(
+        store: &Store,
+        batch: &[PublicAnswer],
+    ) -> Result<Vec<Result<Self::Ready, StoreError>>, StoreError> {
+        let mut docs: std::collections::HashMap<Uuid, Self::Ready> = Default::default();
+        let mut waves = std::collections::HashMap::new();
+        let mut out = vec![];
+        for a in batch {
+            let r = &a.response;
+            if !waves.contains_key(&r.wave_id) {
+                let w = super::wave(store, r.wave_id).await?;
+                let q = super::questionnaire(store, w.questionnaire_id).await?;
+                docs.insert(r.wave_id, std::sync::Arc::new(q.doc));
+                waves.insert(r.wave_id, w);
+            }
+            let wave = &waves[&r.wave_id];
+            let doc = &docs[&r.wave_id];
+            out.push(if !wave.takes_answers(a.today) {
+                Err(StoreError::invalid("wave", "wave_closed"))
+            } else if !wave.regions.contains(&r.region_id) {
+                Err(StoreError::invalid("region_id", "not_in_wave"))
+            } else {
+                doc.check(r.group, &r.answers)
+                    .map(|()| doc.clone())
+                    .map_err(StoreError::Invalid)
+            });
+        }
+        Ok(out)
+    }
+
+    async fn write(
+        tx: &mut sqlx::AnyConnection,
+        batch: &[(&PublicAnswer, &Self::Ready)],
+        _chain: &mut crate::audit::Chain,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let mut ids = Vec::with_capacity(batch.len());
+        for (a, doc) in batch {
+            let id = Uuid::new_v4();
+            write_one(tx, doc, &a.response, Some(&a.device), id, a.today).await?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
 }
 
 /// Many questionnaires of one wave in one transaction (the demo, an
