@@ -115,19 +115,17 @@ impl crate::group_commit::Grouped for PublicAnswer {
         store: &Store,
         batch: &[PublicAnswer],
     ) -> Result<Vec<Result<Self::Ready, StoreError>>, StoreError> {
-        let mut docs: std::collections::HashMap<Uuid, Self::Ready> = Default::default();
-        let mut waves = std::collections::HashMap::new();
+        let mut waves: std::collections::HashMap<Uuid, (super::Wave, Self::Ready)> =
+            Default::default();
         let mut out = vec![];
         for a in batch {
             let r = &a.response;
-            if !waves.contains_key(&r.wave_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = waves.entry(r.wave_id) {
                 let w = super::wave(store, r.wave_id).await?;
                 let q = super::questionnaire(store, w.questionnaire_id).await?;
-                docs.insert(r.wave_id, std::sync::Arc::new(q.doc));
-                waves.insert(r.wave_id, w);
+                e.insert((w, std::sync::Arc::new(q.doc)));
             }
-            let wave = &waves[&r.wave_id];
-            let doc = &docs[&r.wave_id];
+            let (wave, doc) = &waves[&r.wave_id];
             out.push(if !wave.takes_answers(a.today) {
                 Err(StoreError::invalid("wave", "wave_closed"))
             } else if !wave.regions.contains(&r.region_id) {
