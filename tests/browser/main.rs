@@ -1515,43 +1515,16 @@ async fn survey_office_walk(c: &Client, app: &TestApp, wave: &str, tag: &str, en
 async fn survey_pages_the_public_link_on_a_phone_and_results_on_a_desktop() {
     let Some(driver) = start_driver() else { return };
     let app = TestApp::demo(Backend::Sqlite).await;
-    wenming_store::demo::load_surveys(&app.store).await.unwrap();
-    let waves = wenming_store::survey::waves(&app.store).await.unwrap();
-    let demo_wave = waves[0].id.to_string();
-    // An open wave of the demo's questionnaire over two communities.
-    let permit = app.system().await;
-    let ctx = wenming_store::Ctx::system("test");
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
-        .date();
-    let open = wenming_store::survey::create_wave(
-        &app.store,
-        &ctx,
-        &permit,
-        &wenming_store::survey::NewWave {
-            questionnaire_id: waves[0].questionnaire_id,
-            name: "十二月问卷".into(),
-            opens_on: today.yesterday().unwrap(),
-            closes_on: today.tomorrow().unwrap(),
-            margin_permille: 50,
-            min_n: 30,
-            clustered: true,
-            per_community: false,
-            regions: waves[0].regions[..2].to_vec(),
-        },
-    )
-    .await
-    .unwrap();
-    let open = wenming_store::survey::set_state(
-        &app.store,
-        &ctx,
-        &permit,
-        open.id,
-        open.version,
-        wenming_store::survey::WaveState::Open,
-    )
-    .await
-    .unwrap();
+    let open = open_demo_wave(&app).await;
+    // The demo's latest finished wave.
+    let demo_wave = wenming_store::survey::waves(&app.store)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.id != open.id)
+        .unwrap()
+        .id
+        .to_string();
     let path = format!("/s/{}/{}", open.id, open.regions[0]);
     for (tag, english) in [("phone-zh", false), ("phone-en", true)] {
         let c = browser(&driver, true).await;
