@@ -835,21 +835,13 @@ async fn wait_for_queue(c: &Client, want: &str) -> String {
     panic!("the queue never said {want:?}: {}", queue_text(c).await);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns() {
-    let Some(driver) = start_driver() else { return };
-    let app = TestApp::demo(Backend::Sqlite).await;
-    wenming_store::demo::load_catalogue(&app.store)
-        .await
-        .unwrap();
-    round_for(&app, "inspector", 3).await;
-    let net = Network::to(app.addr).await;
-    let c = browser(&driver, true).await;
+/// Signs in (in Chinese) through the network whose signal the test cuts.
+async fn sign_in_through(c: &Client, net: &Network, user: &str) {
     c.goto(&net.url("/lang?to=zh-CN&back=/login"))
         .await
         .unwrap();
-    fill(&c, "f-login", "inspector").await;
-    fill(&c, "f-password", DEMO_PASSWORD).await;
+    fill(c, "f-login", user).await;
+    fill(c, "f-password", DEMO_PASSWORD).await;
     c.find(Locator::Css("button[type=submit].primary"))
         .await
         .unwrap()
@@ -857,12 +849,11 @@ async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns(
         .await
         .unwrap();
     c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
-    c.goto(&net.url("/inspect")).await.unwrap();
-    c.wait()
-        .for_element(Locator::Css("#view ul.assignments li a"))
-        .await
-        .unwrap();
-    // The page is kept by the service worker before the signal goes.
+}
+
+/// Waits until the service worker controls the page, so that it is kept
+/// before the signal goes.
+async fn kept_by_service_worker(c: &Client) {
     let controlled = c
         .execute_async(
             "const done = arguments[arguments.length - 1];
@@ -875,6 +866,25 @@ async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns(
         .await
         .unwrap();
     assert_eq!(controlled, serde_json::json!(true));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_recorded_offline_arrive_exactly_once_when_the_network_returns() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    wenming_store::demo::load_catalogue(&app.store)
+        .await
+        .unwrap();
+    round_for(&app, "inspector", 3).await;
+    let net = Network::to(app.addr).await;
+    let c = browser(&driver, true).await;
+    sign_in_through(&c, &net, "inspector").await;
+    c.goto(&net.url("/inspect")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("#view ul.assignments li a"))
+        .await
+        .unwrap();
+    kept_by_service_worker(&c).await;
     wait_for_queue(&c, "已全部上传").await;
 
     net.set(false);
@@ -1696,32 +1706,10 @@ async fn questionnaires_taken_offline_arrive_exactly_once_when_the_network_retur
     let wave = open_demo_wave(&app).await;
     let net = Network::to(app.addr).await;
     let c = browser(&driver, true).await;
-    c.goto(&net.url("/lang?to=zh-CN&back=/login"))
-        .await
-        .unwrap();
-    fill(&c, "f-login", "inspector").await;
-    fill(&c, "f-password", DEMO_PASSWORD).await;
-    c.find(Locator::Css("button[type=submit].primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.wait().for_element(Locator::Css(".tiles")).await.unwrap();
+    sign_in_through(&c, &net, "inspector").await;
     let path = format!("/surveys/waves/{}/interview", wave.id);
     c.goto(&net.url(&path)).await.unwrap();
-    let controlled = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             navigator.serviceWorker.ready.then(() => {
-               if (navigator.serviceWorker.controller) return done(true);
-               navigator.serviceWorker.addEventListener('controllerchange', () => done(true));
-             });",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(controlled, serde_json::json!(true));
+    kept_by_service_worker(&c).await;
     wait_for_queue(&c, "已全部上传").await;
     shot(&c, "interview-phone-zh").await;
 
