@@ -81,6 +81,19 @@ async fn public_answers_arriving_together_share_a_commit_and_fail_alone(b: Backe
     .await
     .unwrap();
     assert_eq!(counted, 10);
+    // Counted once each however the batch was written: the answer tally
+    // and the quotas agree with what was stored.
+    for sql in [
+        "SELECT CAST(SUM(n) AS BIGINT) FROM survey_answer_tally WHERE wave_id = $1 AND question_code = 'Q1'",
+        "SELECT CAST(SUM(filled) AS BIGINT) FROM survey_quota WHERE wave_id = $1",
+    ] {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(wave_id.to_string())
+            .fetch_one(app.store.reader())
+            .await
+            .unwrap();
+        assert_eq!(n, 10, "{sql}");
+    }
 }
 
 async fn what_a_phone_sends_again_under_its_id_is_stored_once(b: Backend) {

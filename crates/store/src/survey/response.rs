@@ -144,13 +144,18 @@ impl crate::group_commit::Grouped for PublicAnswer {
         batch: &[(&PublicAnswer, &Self::Ready)],
         _chain: &mut crate::audit::Chain,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let mut ids = Vec::with_capacity(batch.len());
-        for (a, doc) in batch {
-            let id = Uuid::new_v4();
-            write_one(tx, doc, &a.response, Some(&a.device), id, a.today).await?;
-            ids.push(id);
-        }
-        Ok(ids)
+        let ws: Vec<Write<'_>> = batch
+            .iter()
+            .map(|(a, doc)| Write {
+                doc,
+                response: &a.response,
+                device: Some(&a.device),
+                id: Uuid::new_v4(),
+                today: a.today,
+            })
+            .collect();
+        write_all(tx, &ws).await?;
+        Ok(ws.iter().map(|w| w.id).collect())
     }
 }
 
@@ -220,6 +225,15 @@ async fn store_with(
     Ok(())
 }
 
+/// One questionnaire to be written.
+struct Write<'a> {
+    doc: &'a wenming_domain::survey::QuestionnaireDoc,
+    response: &'a NewResponse,
+    device: Option<&'a str>,
+    id: Uuid,
+    today: jiff::civil::Date,
+}
+
 async fn write_one(
     tx: &mut sqlx::AnyConnection,
     doc: &wenming_domain::survey::QuestionnaireDoc,
@@ -228,105 +242,228 @@ async fn write_one(
     id: Uuid,
     today: jiff::civil::Date,
 ) -> Result<(), StoreError> {
-    if let Some(hash) = device {
-        let put = sqlx::query("INSERT INTO survey_device (wave_id, device_hash) VALUES ($1, $2)")
-            .bind(r.wave_id.to_string())
-            .bind(hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from);
-        match put {
-            Err(e) if e.is_unique_violation() => {
-                return Err(StoreError::invalid("device", "already_answered"));
-            }
-            other => other?,
-        };
+    let one = Write {
+        doc,
+        response: r,
+        device,
+        id,
+        today,
+    };
+    write_all(tx, std::slice::from_ref(&one)).await
+}
+
+/// Writes questionnaires with a handful of statements whatever their
+/// number: the tallies' increments are summed first and each row is
+/// written once. A device that has answered, a full quota or a closed
+/// wave fails the whole; the group writer then writes each alone, so the
+/// refusal goes to the one it belongs to.
+async fn write_all(tx: &mut sqlx::AnyConnection, ws: &[Write<'_>]) -> Result<(), StoreError> {
+    let devices: Vec<[String; 2]> = ws
+        .iter()
+        .filter_map(|w| w.device.map(|d| [w.response.wave_id.to_string(), d.to_string()]))
+        .collect();
+    let put = insert_rows(
+        tx,
+        "INSERT INTO survey_device (wave_id, device_hash) VALUES ",
+        "",
+        &devices,
+    )
+    .await;
+    match put {
+        Err(e) if e.is_unique_violation() => {
+            return Err(StoreError::invalid("device", "already_answered"));
+        }
+        other => other?,
     }
     // The wave's state is read again under the write: one closed a moment
     // ago takes nothing more.
-    let took = sqlx::query(
-        "UPDATE survey_quota SET filled = filled + 1 WHERE wave_id = $1 AND region_id = $2 \
-         AND age_band = $3 AND sex = $4 AND filled < target \
-         AND EXISTS (SELECT 1 FROM survey_wave w WHERE w.id = $1 AND w.state = 'open')",
-    )
-    .bind(r.wave_id.to_string())
-    .bind(r.region_id.to_string())
-    .bind(r.age_band.code())
-    .bind(r.sex.code())
-    .execute(&mut *tx)
-    .await?;
-    if took.rows_affected() != 1 {
-        return Err(StoreError::invalid("quota", "quota_full"));
+    let mut quota: BTreeMap<(Uuid, Uuid, &str, &str), i64> = BTreeMap::new();
+    for w in ws {
+        let r = w.response;
+        *quota
+            .entry((r.wave_id, r.region_id, r.age_band.code(), r.sex.code()))
+            .or_default() += 1;
     }
-    let answers =
-        serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    // A random id, not a time-ordered one: the id says nothing of when.
-    sqlx::query(
-        "INSERT INTO survey_response (id, wave_id, region_id, respondent_group, age_band, sex, channel, \
-         answered_on, answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(id.to_string())
-    .bind(r.wave_id.to_string())
-    .bind(r.region_id.to_string())
-    .bind(r.group.code())
-    .bind(r.age_band.code())
-    .bind(r.sex.code())
-    .bind(r.channel.code())
-    .bind(today.to_string())
-    .bind(answers)
-    .execute(&mut *tx)
-    .await?;
+    for ((wave, region, age, sex), k) in quota {
+        let took = sqlx::query(
+            "UPDATE survey_quota SET filled = filled + $5 WHERE wave_id = $1 AND region_id = $2 \
+             AND age_band = $3 AND sex = $4 AND filled + $5 <= target \
+             AND EXISTS (SELECT 1 FROM survey_wave w WHERE w.id = $1 AND w.state = 'open')",
+        )
+        .bind(wave.to_string())
+        .bind(region.to_string())
+        .bind(age)
+        .bind(sex)
+        .bind(k)
+        .execute(&mut *tx)
+        .await?;
+        if took.rows_affected() != 1 {
+            return Err(StoreError::invalid("quota", "quota_full"));
+        }
+    }
+    let mut responses = Vec::with_capacity(ws.len());
     // An interviewer's or a clerk's questionnaire is a completed contact:
     // counted here, so that response rates never count the answers.
-    if r.channel != Channel::Public {
-        sqlx::query(
-            "INSERT INTO survey_contact (wave_id, region_id, disposition, n) VALUES ($1, $2, 'complete', 1) \
-             ON CONFLICT (wave_id, region_id, disposition) DO UPDATE SET n = survey_contact.n + 1",
-        )
-        .bind(r.wave_id.to_string())
-        .bind(r.region_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    }
-    for question in doc.for_group(r.group) {
-        let Some(a) = r.answers.get(&question.code) else {
-            continue;
-        };
-        if question.rate.is_some()
-            && let Some(yes) = question.counts(Some(a))
-        {
-            sqlx::query(
-                "INSERT INTO survey_rate_tally (wave_id, question_code, region_id, respondent_group, \
-                 age_band, sex, n, yes) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
-                 ON CONFLICT (wave_id, question_code, region_id, respondent_group, age_band, sex) \
-                 DO UPDATE SET n = survey_rate_tally.n + 1, yes = survey_rate_tally.yes + $7",
-            )
-            .bind(r.wave_id.to_string())
-            .bind(&question.code)
-            .bind(r.region_id.to_string())
-            .bind(r.group.code())
-            .bind(r.age_band.code())
-            .bind(r.sex.code())
-            .bind(i64::from(yes))
-            .execute(&mut *tx)
-            .await?;
+    let mut contacts: BTreeMap<(Uuid, Uuid), i64> = BTreeMap::new();
+    let mut rates: BTreeMap<[String; 6], (i64, i64)> = BTreeMap::new();
+    let mut values: BTreeMap<[String; 4], i64> = BTreeMap::new();
+    for w in ws {
+        let r = w.response;
+        let answers =
+            serde_json::to_string(&r.answers).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // A random id, not a time-ordered one: the id says nothing of when.
+        responses.push([
+            w.id.to_string(),
+            r.wave_id.to_string(),
+            r.region_id.to_string(),
+            r.group.code().to_string(),
+            r.age_band.code().to_string(),
+            r.sex.code().to_string(),
+            r.channel.code().to_string(),
+            w.today.to_string(),
+            answers,
+        ]);
+        if r.channel != Channel::Public {
+            *contacts.entry((r.wave_id, r.region_id)).or_default() += 1;
         }
-        let Some(value) = tally_value(question.kind, a) else {
-            continue;
-        };
-        sqlx::query(
-            "INSERT INTO survey_answer_tally (wave_id, question_code, region_id, value, n) \
-             VALUES ($1, $2, $3, $4, 1) ON CONFLICT (wave_id, question_code, region_id, value) \
-             DO UPDATE SET n = survey_answer_tally.n + 1",
-        )
-        .bind(r.wave_id.to_string())
-        .bind(&question.code)
-        .bind(r.region_id.to_string())
-        .bind(value)
-        .execute(&mut *tx)
-        .await?;
+        for question in w.doc.for_group(r.group) {
+            let Some(a) = r.answers.get(&question.code) else {
+                continue;
+            };
+            if question.rate.is_some()
+                && let Some(yes) = question.counts(Some(a))
+            {
+                let t = rates
+                    .entry([
+                        r.wave_id.to_string(),
+                        question.code.clone(),
+                        r.region_id.to_string(),
+                        r.group.code().to_string(),
+                        r.age_band.code().to_string(),
+                        r.sex.code().to_string(),
+                    ])
+                    .or_default();
+                t.0 += 1;
+                t.1 += i64::from(yes);
+            }
+            if let Some(value) = tally_value(question.kind, a) {
+                *values
+                    .entry([
+                        r.wave_id.to_string(),
+                        question.code.clone(),
+                        r.region_id.to_string(),
+                        value,
+                    ])
+                    .or_default() += 1;
+            }
+        }
+    }
+    insert_rows(
+        tx,
+        "INSERT INTO survey_response (id, wave_id, region_id, respondent_group, age_band, sex, \
+         channel, answered_on, answers) VALUES ",
+        "",
+        &responses,
+    )
+    .await?;
+    let contacts: Vec<([String; 3], [i64; 1])> = contacts
+        .into_iter()
+        .map(|((w, r), n)| ([w.to_string(), r.to_string(), "complete".into()], [n]))
+        .collect();
+    upsert_counts(
+        tx,
+        "INSERT INTO survey_contact (wave_id, region_id, disposition, n) VALUES ",
+        " ON CONFLICT (wave_id, region_id, disposition) DO UPDATE SET n = survey_contact.n + excluded.n",
+        &contacts,
+    )
+    .await?;
+    let rates: Vec<([String; 6], [i64; 2])> =
+        rates.into_iter().map(|(k, (n, yes))| (k, [n, yes])).collect();
+    upsert_counts(
+        tx,
+        "INSERT INTO survey_rate_tally (wave_id, question_code, region_id, respondent_group, \
+         age_band, sex, n, yes) VALUES ",
+        " ON CONFLICT (wave_id, question_code, region_id, respondent_group, age_band, sex) \
+         DO UPDATE SET n = survey_rate_tally.n + excluded.n, yes = survey_rate_tally.yes + excluded.yes",
+        &rates,
+    )
+    .await?;
+    let values: Vec<([String; 4], [i64; 1])> =
+        values.into_iter().map(|(k, n)| (k, [n])).collect();
+    upsert_counts(
+        tx,
+        "INSERT INTO survey_answer_tally (wave_id, question_code, region_id, value, n) VALUES ",
+        " ON CONFLICT (wave_id, question_code, region_id, value) \
+         DO UPDATE SET n = survey_answer_tally.n + excluded.n",
+        &values,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rows of text columns inserted by as few statements as the database's
+/// limit on bound values allows.
+async fn insert_rows<const N: usize>(
+    tx: &mut sqlx::AnyConnection,
+    head: &str,
+    tail: &str,
+    rows: &[[String; N]],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_BINDS / N) {
+        let sql = values_sql(head, tail, chunk.len(), N);
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in row {
+                q = q.bind(v);
+            }
+        }
+        q.execute(&mut *tx).await?;
     }
     Ok(())
+}
+
+/// Rows of text keys and their counts upserted likewise.
+async fn upsert_counts<const N: usize, const C: usize>(
+    tx: &mut sqlx::AnyConnection,
+    head: &str,
+    tail: &str,
+    rows: &[([String; N], [i64; C])],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_BINDS / (N + C)) {
+        let sql = values_sql(head, tail, chunk.len(), N + C);
+        let mut q = sqlx::query(&sql);
+        for (key, counts) in chunk {
+            for v in key {
+                q = q.bind(v);
+            }
+            for n in counts {
+                q = q.bind(*n);
+            }
+        }
+        q.execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// Bound values a statement may carry (SQLite's older limit is 999).
+const MAX_BINDS: usize = 900;
+
+/// `head ($1, …), (…) tail` with `width` placeholders a row.
+fn values_sql(head: &str, tail: &str, rows: usize, width: usize) -> String {
+    let mut sql = String::from(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * width + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql
 }
 
 /// The answer as the distribution counts it; text answers are not counted.
