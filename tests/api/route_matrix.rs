@@ -692,6 +692,25 @@ fn rows(i: &Ids) -> Vec<Row> {
         &format!("/rating-comments/{}/moderation", i.rating_comment),
         office_only,
     );
+    // The projected score: the office and leaders read, the office records.
+    let score_readers = [200, 200, 403, 403, 200];
+    r(Page, "GET", "/cockpit", "", score_readers);
+    r(Page, "POST", "/cockpit", "", office_only);
+    r(Page, "POST", "/cockpit/snapshots", "", office_only);
+    r(Api, "GET", "/projection", "", score_readers);
+    r(Api, "GET", "/projection/snapshots", "", score_readers);
+    r(Api, "POST", "/projection/snapshots", "", office_only);
+    r(Api, "POST", "/score-assessments", "", office_only);
+    r(Api, "GET", "/negative-events", "", score_readers);
+    r(Api, "POST", "/negative-events", "", office_only);
+    r(
+        Api,
+        "DELETE",
+        "/negative-events/{id}",
+        &format!("/negative-events/{}", i.none),
+        [404, 404, 403, 403, 403],
+    );
+    r(Api, "POST", "/year-scores", "", office_only);
     // The evidence archive: units their own, the office reviews, leaders read.
     let (viewers, submitters) = ([200, 200, 403, 200, 200], [OK, OK, 403, OK, 403]);
     r(Page, "GET", "/evidence", "", viewers);

@@ -37,6 +37,12 @@ pub const ENTITY_TYPES: &[&str] = &[
     "survey_wave",
     "rating_round",
     "rating_comment",
+    "score_assessment",
+    "score_survey_rule",
+    "negative_event",
+    "gate_result",
+    "annual_result",
+    "score_snapshot",
 ];
 
 /// Every action the log records besides a case's steps

@@ -14,6 +14,7 @@ pub mod org;
 pub mod photo;
 pub mod policy;
 pub mod rating;
+pub mod scoring;
 pub mod site;
 pub mod source;
 pub mod survey;

@@ -61,10 +61,15 @@ pub enum Action {
     ViewRatings,
     /// Run 民评官 rounds and moderate their comments.
     ManageRatings,
+    /// See the projected score, its weak links and the cockpit.
+    ViewScoring,
+    /// Record assessments, negative-list events, gate and yearly results;
+    /// take snapshots of the projection.
+    ManageScoring,
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -93,6 +98,8 @@ impl Action {
         Action::AnswerSurveys,
         Action::ViewRatings,
         Action::ManageRatings,
+        Action::ViewScoring,
+        Action::ManageScoring,
     ];
 
     /// The roles whose grants carry this action.
@@ -126,6 +133,8 @@ impl Action {
             Action::AnswerSurveys => &[Administrator, Office, Inspector],
             Action::ViewRatings => &[Administrator, Office, Inspector, Leader, UnitStaff],
             Action::ManageRatings => &[Administrator, Office],
+            Action::ViewScoring => &[Administrator, Office, Leader],
+            Action::ManageScoring => &[Administrator, Office],
         }
     }
 
@@ -147,6 +156,7 @@ impl Action {
                 | Action::ViewEvidence
                 | Action::ViewSurveys
                 | Action::ViewRatings
+                | Action::ViewScoring
         )
     }
 
@@ -165,6 +175,7 @@ impl Action {
             Action::SubmitEvidence | Action::ReviewEvidence => Action::ViewEvidence,
             Action::ManageSurveys | Action::AnswerSurveys => Action::ViewSurveys,
             Action::ManageRatings => Action::ViewRatings,
+            Action::ManageScoring => Action::ViewScoring,
             other => other,
         }
     }
@@ -305,6 +316,7 @@ pub mod may {
         ManageSurveys,
         AnswerSurveys,
         ManageRatings,
+        ManageScoring,
     );
 }
 

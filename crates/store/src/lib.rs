@@ -20,6 +20,7 @@ mod migrate;
 pub mod org;
 pub mod photo;
 pub mod rating;
+pub mod scoring;
 pub mod site;
 pub mod sql;
 pub mod survey;

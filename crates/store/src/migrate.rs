@@ -137,6 +137,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "survey contacts sent once",
         sql: include_str!("../migrations/0025_survey_contact_sent.sql"),
     },
+    Migration {
+        version: 26,
+        name: "scoring",
+        sql: include_str!("../migrations/0026_scoring.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

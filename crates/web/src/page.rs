@@ -32,8 +32,9 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 14] = [
+        let items: [(&str, &str, Option<Action>); 15] = [
             ("/", "nav.home", None),
+            ("/cockpit", "nav.cockpit", Some(Action::ViewScoring)),
             ("/cases", "nav.cases", Some(Action::ViewCases)),
             ("/tasks", "nav.tasks", Some(Action::ViewTasks)),
             ("/inspect", "nav.inspect", Some(Action::Inspect)),

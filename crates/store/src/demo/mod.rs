@@ -8,6 +8,7 @@ mod evidence;
 mod framework;
 mod ratings;
 mod rounds;
+mod scoring;
 mod sites;
 mod surveys;
 

@@ -350,5 +350,6 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
         .await?;
     }
     super::ratings::load(store, &ctx, &everything).await?;
+    super::scoring::load(store, &ctx, &everything, today).await?;
     Ok(())
 }

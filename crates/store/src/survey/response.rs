@@ -260,7 +260,10 @@ async fn write_one(
 async fn write_all(tx: &mut sqlx::AnyConnection, ws: &[Write<'_>]) -> Result<(), StoreError> {
     let devices: Vec<[String; 2]> = ws
         .iter()
-        .filter_map(|w| w.device.map(|d| [w.response.wave_id.to_string(), d.to_string()]))
+        .filter_map(|w| {
+            w.device
+                .map(|d| [w.response.wave_id.to_string(), d.to_string()])
+        })
         .collect();
     let put = insert_rows(
         tx,
@@ -377,8 +380,10 @@ async fn write_all(tx: &mut sqlx::AnyConnection, ws: &[Write<'_>]) -> Result<(),
         &contacts,
     )
     .await?;
-    let rates: Vec<([String; 6], [i64; 2])> =
-        rates.into_iter().map(|(k, (n, yes))| (k, [n, yes])).collect();
+    let rates: Vec<([String; 6], [i64; 2])> = rates
+        .into_iter()
+        .map(|(k, (n, yes))| (k, [n, yes]))
+        .collect();
     upsert_counts(
         tx,
         "INSERT INTO survey_rate_tally (wave_id, question_code, region_id, respondent_group, \
@@ -388,8 +393,7 @@ async fn write_all(tx: &mut sqlx::AnyConnection, ws: &[Write<'_>]) -> Result<(),
         &rates,
     )
     .await?;
-    let values: Vec<([String; 4], [i64; 1])> =
-        values.into_iter().map(|(k, n)| (k, [n])).collect();
+    let values: Vec<([String; 4], [i64; 1])> = values.into_iter().map(|(k, n)| (k, [n])).collect();
     upsert_counts(
         tx,
         "INSERT INTO survey_answer_tally (wave_id, question_code, region_id, value, n) VALUES ",

@@ -12,6 +12,7 @@ mod photos;
 mod ratings;
 mod regions;
 pub mod rounds;
+mod scoring;
 mod sites;
 mod surveys;
 mod tasks;
@@ -139,6 +140,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ratings::results))
         .routes(routes!(ratings::comments))
         .routes(routes!(ratings::moderate))
+        .routes(routes!(scoring::projection))
+        .routes(routes!(scoring::snapshots, scoring::take_snapshot))
+        .routes(routes!(scoring::record_assessment))
+        .routes(routes!(
+            scoring::negative_events,
+            scoring::record_negative_event
+        ))
+        .routes(routes!(scoring::delete_negative_event))
+        .routes(routes!(scoring::record_year_score))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

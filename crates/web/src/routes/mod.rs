@@ -13,6 +13,7 @@ mod posters;
 mod ratings;
 mod regions;
 mod rounds;
+mod scoring;
 
 mod session;
 mod sites;
@@ -239,6 +240,8 @@ fn pages() -> Pages {
         )
         .route("/ratings", get(ratings::list).post(ratings::create))
         .route("/ratings/{id}", get(ratings::round))
+        .route("/cockpit", get(scoring::cockpit).post(scoring::record))
+        .route("/cockpit/snapshots", post(scoring::snapshot))
         .route("/ratings/{id}/state", post(ratings::set_state))
         .route("/ratings/{id}/posters", get(ratings::posters))
         .route(

@@ -10,6 +10,7 @@ pub mod photos;
 pub mod queue;
 pub mod ratings;
 pub mod rounds;
+pub mod scoring;
 pub mod site_sheet;
 pub mod sources;
 pub mod surveys;

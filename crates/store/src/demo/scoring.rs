@@ -1,0 +1,118 @@
+//! What the demo city's office has recorded beside its measured data:
+//! assessments of the standards judged by briefing, overall observation
+//! or departmental statistics, the minors' evaluation of this year, the
+//! official scores of the two years before, and two negative-list events
+//! (one inside its twelve months, one just outside).
+
+use super::sys;
+use crate::scoring::{self as st, AssessmentInput, Statistic};
+use crate::{Ctx, Store, StoreError};
+use wenming_domain::framework::Method;
+use wenming_domain::policy::Scope;
+
+pub async fn load(
+    store: &Store,
+    ctx: &Ctx,
+    city: &Scope,
+    today: jiff::civil::Date,
+) -> Result<(), StoreError> {
+    let Some(fw) = crate::framework::active(store).await? else {
+        return Ok(());
+    };
+    let permit = sys(city);
+    let year = i32::from(today.year());
+    let shares = [0.92, 0.85, 0.78, 0.95, 0.88, 0.7, 0.9, 0.82];
+    let mut k = 0;
+    for s in st::standards(store, fw.id).await? {
+        for &method in &s.methods {
+            let (share, statistic, note) = match method {
+                Method::Briefing => (
+                    Some(shares[k % shares.len()]),
+                    None,
+                    "听取汇报：牵头单位汇报工作开展情况，测评组评定",
+                ),
+                Method::OverallObservation => (
+                    Some(shares[(k + 3) % shares.len()]),
+                    None,
+                    "整体观察：市创建办组织暗访后评定",
+                ),
+                Method::Statistics => (
+                    None,
+                    Some(Statistic {
+                        value: 11.0 + (k % 5) as f64,
+                        threshold: 13.0,
+                        higher_better: true,
+                    }),
+                    "部门统计：注册志愿者占城市常住人口比例（%），门槛 13%",
+                ),
+                _ => continue,
+            };
+            k += 1;
+            st::record_assessment(
+                store,
+                ctx,
+                &permit,
+                &AssessmentInput {
+                    standard_id: s.id,
+                    year,
+                    method,
+                    share,
+                    statistic,
+                    note: note.into(),
+                    evidence_url: None,
+                    expected_version: None,
+                },
+            )
+            .await?;
+        }
+    }
+    if let Some(gate) = fw.settings.gates.first() {
+        st::record_year_score(
+            store,
+            ctx,
+            &permit,
+            fw.id,
+            Some(&gate.name),
+            year,
+            88.5,
+            "省文明办年度测评反馈",
+        )
+        .await?;
+    }
+    for (y, score) in [(year - 2, 81.6), (year - 1, 84.2)] {
+        st::record_year_score(
+            store,
+            ctx,
+            &permit,
+            fw.id,
+            None,
+            y,
+            score,
+            "中央文明办年度测评通报",
+        )
+        .await?;
+    }
+    let months_ago = |m: i64| {
+        today
+            .checked_sub(jiff::Span::new().months(m))
+            .unwrap_or(today)
+    };
+    let events = [
+        (
+            "N2",
+            months_ago(5),
+            "某区学校食堂发生群体性食源性疾病事件，已通报整改",
+        ),
+        (
+            "N1",
+            months_ago(15),
+            "建筑工地发生较大安全生产事故（已超过追溯期）",
+        ),
+    ];
+    for (code, on, note) in events {
+        if fw.settings.negative_list.iter().any(|r| r.code == code) {
+            st::record_negative_event(store, ctx, &permit, fw.id, code, on, note, today).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! The cockpit (领导驾驶舱): the projected score with its interval and
+//! standing, the weakest standards with a "what if", where the interval's
+//! width comes from, the cycle and the snapshots; and, for the office, the
+//! forms that record what the projection cannot measure.
+
+use crate::AppState;
+use crate::auth::{Auth, CsrfForm};
+use crate::error::{AppError, AppResult};
+use crate::extract::ApiQuery;
+use crate::page::{PageCtx, form_status, render};
+use crate::routes::see_other;
+use crate::service::scoring::{self as svc, Options, Projection};
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use wenming_domain::FieldErrors;
+use wenming_domain::framework::{Method, NegativeListRule};
+use wenming_domain::policy::{Action, may};
+use wenming_store::scoring::{self as st, Snapshot, SnapshotKind};
+
+#[derive(Template)]
+#[template(path = "scoring/cockpit.html")]
+struct CockpitPage {
+    p: PageCtx,
+    pr: Projection,
+    snapshots: Vec<Snapshot>,
+    can_manage: bool,
+    rules: Vec<NegativeListRule>,
+    methods: Vec<Method>,
+    errors: FieldErrors,
+}
+
+impl CockpitPage {
+    fn num(&self, v: impl Figure) -> String {
+        let v = v.value();
+        format!("{v:.1}")
+    }
+    fn pct(&self, v: impl Figure) -> String {
+        let v = v.value();
+        format!("{:.0}%", v * 100.0)
+    }
+    fn signed(&self, v: impl Figure) -> String {
+        let v = v.value();
+        format!("{v:+.1}")
+    }
+    /// Where a score falls on the bar, in percent of the scale.
+    fn at(&self, v: impl Figure) -> String {
+        let v = v.value();
+        let most = (self.pr.estimate.basic_points + self.pr.estimate.featured_points).max(1.0);
+        format!("{:.1}", (v / most * 100.0).clamp(0.0, 100.0))
+    }
+    /// Ten weakest standards.
+    fn top(&self) -> usize {
+        self.pr.weak_links.len().min(10)
+    }
+    fn chosen(&self, code: &str) -> bool {
+        self.pr
+            .what_if
+            .as_ref()
+            .is_some_and(|w| w.full.iter().any(|c| c == code))
+    }
+}
+
+/// A number as the template hands it over (by value or by reference).
+trait Figure {
+    fn value(&self) -> f64;
+}
+
+impl Figure for f64 {
+    fn value(&self) -> f64 {
+        *self
+    }
+}
+
+impl<T: Figure> Figure for &T {
+    fn value(&self) -> f64 {
+        (**self).value()
+    }
+}
+
+async fn page(
+    state: &AppState,
+    auth: &Auth,
+    full: Vec<String>,
+    flash: Option<&str>,
+    errors: FieldErrors,
+) -> AppResult<Response> {
+    let pr = svc::projection(
+        state,
+        auth,
+        &Options {
+            full,
+            ..Options::default()
+        },
+    )
+    .await?;
+    let snapshots = svc::snapshots(state, auth).await?;
+    let fw = wenming_store::framework::get(&state.store, pr.framework.id).await?;
+    let status = form_status(&errors, false);
+    let page = CockpitPage {
+        p: PageCtx::new(auth, state).with_flash(flash),
+        pr,
+        snapshots,
+        can_manage: auth.may(Action::ManageScoring),
+        rules: fw.settings.negative_list,
+        methods: Method::ALL.to_vec(),
+        errors,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// `?full=A1&full=B2` puts those standards at full marks.
+pub async fn cockpit(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let full = q
+        .iter()
+        .filter(|(k, _)| k == "full")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let done = q.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str());
+    page(&state, &auth, full, done, FieldErrors::new()).await
+}
+
+fn field<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(f, _)| f == k)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
+/// Keeps the projection as it stands (a snapshot on demand).
+pub async fn snapshot(
+    State(state): State<AppState>,
+    f: CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let permit = f.auth.permit::<may::ManageScoring>()?;
+    svc::take_snapshot(&state, &f.auth.ctx(), &permit, SnapshotKind::OnDemand)
+        .await?
+        .ok_or(AppError::Conflict)?;
+    Ok(see_other("/cockpit", "snapshot_taken"))
+}
+
+/// Records a negative-list event, a gate's score or a year's score from
+/// the office's forms; an error shows beside its field.
+pub async fn record(
+    State(state): State<AppState>,
+    f: CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let permit = f.auth.permit::<may::ManageScoring>()?;
+    let pairs = &f.form;
+    let fw = wenming_store::framework::active(&state.store)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ctx = f.auth.ctx();
+    let today = crate::service::today(&state);
+    let number = |k: &str| field(pairs, k).parse::<f64>().ok();
+    let year = || field(pairs, "year").parse::<i32>().unwrap_or(0);
+    let outcome = match field(pairs, "what") {
+        "negative_event" => match field(pairs, "occurred_on").parse::<jiff::civil::Date>() {
+            Ok(on) => st::record_negative_event(
+                &state.store,
+                &ctx,
+                &permit,
+                fw.id,
+                field(pairs, "rule_code"),
+                on,
+                field(pairs, "note"),
+                today,
+            )
+            .await
+            .map(|_| "negative_event_recorded"),
+            Err(_) => Err(wenming_store::StoreError::invalid(
+                "occurred_on",
+                "invalid_date",
+            )),
+        },
+        "gate" | "annual" => match number("score") {
+            Some(score) => {
+                let gate = (field(pairs, "what") == "gate").then(|| field(pairs, "gate"));
+                st::record_year_score(
+                    &state.store,
+                    &ctx,
+                    &permit,
+                    fw.id,
+                    gate,
+                    year(),
+                    score,
+                    field(pairs, "note"),
+                )
+                .await
+                .map(|_| "score_recorded")
+            }
+            None => Err(wenming_store::StoreError::invalid("score", "not_a_number")),
+        },
+        "assessment" => {
+            let standard = svc_standard(&state, fw.id, field(pairs, "standard_code")).await?;
+            match (standard, Method::parse(field(pairs, "method"))) {
+                (Some(standard_id), Some(method)) => {
+                    let existing = st::assessments(&state.store, fw.id, year())
+                        .await?
+                        .into_iter()
+                        .find(|a| a.standard_id == standard_id && a.method == method);
+                    st::record_assessment(
+                        &state.store,
+                        &ctx,
+                        &permit,
+                        &st::AssessmentInput {
+                            standard_id,
+                            year: year(),
+                            method,
+                            share: number("share_percent").map(|p| p / 100.0),
+                            statistic: None,
+                            note: field(pairs, "note").into(),
+                            evidence_url: Some(field(pairs, "evidence_url"))
+                                .filter(|u| !u.is_empty())
+                                .map(String::from),
+                            expected_version: existing.map(|a| a.version),
+                        },
+                    )
+                    .await
+                    .map(|_| "assessment_recorded")
+                }
+                (None, _) => Err(wenming_store::StoreError::invalid(
+                    "standard_code",
+                    "not_found",
+                )),
+                (_, None) => Err(wenming_store::StoreError::invalid(
+                    "method",
+                    "invalid_choice",
+                )),
+            }
+        }
+        _ => Err(wenming_store::StoreError::invalid("what", "invalid_choice")),
+    };
+    match outcome {
+        Ok(done) => Ok(see_other("/cockpit", done)),
+        Err(wenming_store::StoreError::Invalid(e)) => page(&state, &f.auth, vec![], None, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn svc_standard(
+    state: &AppState,
+    framework_id: uuid::Uuid,
+    code: &str,
+) -> AppResult<Option<uuid::Uuid>> {
+    Ok(st::standards(&state.store, framework_id)
+        .await?
+        .into_iter()
+        .find(|s| s.code == code)
+        .map(|s| s.id))
+}
