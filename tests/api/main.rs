@@ -26,6 +26,7 @@ mod roles;
 mod rounds;
 mod route_matrix;
 mod scoped_writes;
+mod scoring;
 mod sites;
 mod sources;
 mod structure;

@@ -338,19 +338,25 @@ pub async fn record_assessment(
     .as_ref()
     .map(assessment_from)
     .transpose()?;
+    // A statistic's columns are bound whether or not there is one (-1 in
+    // the last saying none): PostgreSQL keeps a prepared statement's
+    // parameter types from its first use, so a NULL first and a number
+    // next would not bind.
     let st = input.statistic;
     let mut tx = store.begin().await?;
     let after = match (&existing, input.expected_version) {
         (Some(before), Some(v)) => {
             let n = sqlx::query(
-                "UPDATE score_assessment SET share = $1, stat_value = $2, stat_threshold = $3, \
-                 stat_higher_better = $4, note = $5, evidence_url = $6, recorded_by = $7, \
+                "UPDATE score_assessment SET share = $1, \
+                 stat_value = CASE WHEN $4 < 0 THEN NULL ELSE $2 END, \
+                 stat_threshold = CASE WHEN $4 < 0 THEN NULL ELSE $3 END, \
+                 stat_higher_better = CASE WHEN $4 < 0 THEN NULL ELSE $4 END, note = $5, evidence_url = $6, recorded_by = $7, \
                  version = version + 1, updated_at = $8 WHERE id = $9 AND version = $10",
             )
             .bind(share)
-            .bind(st.map(|s| s.value))
-            .bind(st.map(|s| s.threshold))
-            .bind(st.map(|s| i64::from(s.higher_better)))
+            .bind(st.map_or(0.0, |s| s.value))
+            .bind(st.map_or(0.0, |s| s.threshold))
+            .bind(st.map_or(-1, |s| i64::from(s.higher_better)))
             .bind(input.note.trim())
             .bind(input.evidence_url.as_deref())
             .bind(ctx.actor_id.map(|u| u.to_string()))
@@ -389,16 +395,18 @@ pub async fn record_assessment(
             let put = sqlx::query(
                 "INSERT INTO score_assessment (id, standard_id, year, method, share, stat_value, \
                  stat_threshold, stat_higher_better, note, evidence_url, recorded_by, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)",
+                 VALUES ($1, $2, $3, $4, $5, CASE WHEN $8 < 0 THEN NULL ELSE $6 END, \
+                 CASE WHEN $8 < 0 THEN NULL ELSE $7 END, CASE WHEN $8 < 0 THEN NULL ELSE $8 END, \
+                 $9, $10, $11, 1, $12)",
             )
             .bind(id.to_string())
             .bind(input.standard_id.to_string())
             .bind(i64::from(input.year))
             .bind(input.method.code())
             .bind(share)
-            .bind(st.map(|s| s.value))
-            .bind(st.map(|s| s.threshold))
-            .bind(st.map(|s| i64::from(s.higher_better)))
+            .bind(st.map_or(0.0, |s| s.value))
+            .bind(st.map_or(0.0, |s| s.threshold))
+            .bind(st.map_or(-1, |s| i64::from(s.higher_better)))
             .bind(input.note.trim())
             .bind(input.evidence_url.as_deref())
             .bind(ctx.actor_id.map(|u| u.to_string()))
