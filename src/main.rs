@@ -416,6 +416,7 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     let app = Application::build(store.clone(), web)
         .await
         .map_err(|e| Failure::Runtime(format!("cannot listen on {}: {e}", cfg.listen)))?;
+    app.spawn_monthly_snapshots();
     let url = cfg
         .public_url
         .clone()

@@ -219,6 +219,31 @@ async fn snapshots_keep_history_and_assessments_move_the_trend(b: Backend) {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{change}");
         assert_eq!(field_of(r).await, field, "{change}");
     }
+    // One monthly snapshot a month, whichever instance takes it.
+    let permit = app.system().await;
+    let framework: String = sqlx::query_scalar("SELECT id FROM framework WHERE status = 'active'")
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    let monthly = |n: u128| wenming_store::scoring::Snapshot {
+        id: uuid::Uuid::from_u128(n),
+        framework_id: framework.parse().unwrap(),
+        taken_on: "2026-11-03".parse().unwrap(),
+        kind: wenming_store::scoring::SnapshotKind::Monthly,
+        score: 80.0,
+        low: 75.0,
+        high: 85.0,
+        standing: "eligible".into(),
+        doc: None,
+    };
+    let ctx = wenming_store::Ctx::system("test");
+    let first = wenming_store::scoring::take_snapshot(&app.store, &ctx, &permit, &monthly(1)).await;
+    assert!(first.unwrap().is_some());
+    let again = wenming_store::scoring::take_snapshot(&app.store, &ctx, &permit, &monthly(2)).await;
+    assert!(
+        again.unwrap().is_none(),
+        "a second monthly snapshot in November"
+    );
     let unit = app.token("unit", false).await;
     let r = call(Method::POST, "/projection/snapshots", &unit)
         .send()

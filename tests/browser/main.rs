@@ -1795,3 +1795,90 @@ async fn questionnaires_taken_offline_arrive_exactly_once_when_the_network_retur
     shot(&c, "interview-synced-phone-zh").await;
     c.close().await.unwrap();
 }
+
+async fn cockpit_walk(c: &Client, app: &TestApp, tag: &str, english: bool, who: &str) {
+    sign_in(c, app, who, DEMO_PASSWORD).await;
+    if english {
+        c.goto(&app.url("/lang?to=en&back=/cockpit")).await.unwrap();
+    } else {
+        c.goto(&app.url("/cockpit")).await.unwrap();
+    }
+    c.wait()
+        .for_element(Locator::Css(".cockpit .big"))
+        .await
+        .unwrap();
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    assert!(text.contains(if english { "90% interval" } else { "90%区间" }));
+    shot(c, &format!("cockpit-{tag}")).await;
+    shot_at(c, ".cockpit .map", &format!("cockpit-map-{tag}")).await;
+    shot_at(c, "input[name=full]", &format!("cockpit-weak-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_on_a_desktop_a_wall_screen_a_phone_and_paper() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
+    for (tag, english) in [("desktop-zh", false), ("desktop-en", true)] {
+        let c = browser(&driver, false).await;
+        cockpit_walk(&c, &app, tag, english, "leader").await;
+        c.close().await.unwrap();
+    }
+    let c = browser(&driver, true).await;
+    cockpit_walk(&c, &app, "phone-zh", false, "office").await;
+    // "What if": the two weakest standards at full marks.
+    let boxes = c.find_all(Locator::Css("input[name=full]")).await.unwrap();
+    for b in boxes.iter().take(2) {
+        b.click().await.unwrap();
+    }
+    click(&c, ".cockpit form[method=get] button[type=submit]").await;
+    c.wait().for_element(Locator::Css(".notice")).await.unwrap();
+    shot_at(&c, ".notice", "cockpit-what-if-phone-zh").await;
+    c.close().await.unwrap();
+    // The wall screen: 1920×1080, no navigation, refreshing itself.
+    let c = browser(&driver, false).await;
+    sign_in(&c, &app, "leader", DEMO_PASSWORD).await;
+    c.set_window_size(1920, 1080).await.unwrap();
+    c.goto(&app.url("/cockpit?wall=1")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css(".cockpit.wall"))
+        .await
+        .unwrap();
+    let nav_shown: bool = c
+        .execute(
+            "return getComputedStyle(document.querySelector('header.top')).display !== 'none'",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(!nav_shown, "the wall screen shows no navigation");
+    let refresh = c
+        .find(Locator::Css("meta[http-equiv=refresh]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        refresh.attr("content").await.unwrap().as_deref(),
+        Some("300")
+    );
+    shot(&c, "cockpit-wall-1920x1080").await;
+    // On A4: Chromium's print, kept beside the screenshots.
+    c.goto(&app.url("/cockpit")).await.unwrap();
+    let pdf = c
+        .print(
+            fantoccini::wd::PrintConfiguration::builder()
+                .size(fantoccini::wd::PrintSize::A4)
+                .background(true)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    std::fs::write(shot_dir().join("cockpit-a4.pdf"), pdf).unwrap();
+    c.close().await.unwrap();
+}

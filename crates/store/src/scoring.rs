@@ -917,3 +917,34 @@ pub async fn root_regions(store: &Store) -> Result<Vec<Uuid>, StoreError> {
         .await?;
     ids.iter().map(|s| parse_uuid(s)).collect()
 }
+
+/// Findings of the rounds by the region of their site: (region, passed,
+/// judged).
+pub async fn region_findings(
+    store: &Store,
+    rounds: &[Uuid],
+) -> Result<Vec<(Uuid, u32, u32)>, StoreError> {
+    let mut out = vec![];
+    for chunk in rounds.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT s.region_id, \
+             CAST(SUM(CASE WHEN f.outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
+             CAST(SUM(CASE WHEN f.outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
+             FROM finding f JOIN site s ON s.id = f.site_id WHERE f.round_id IN ({}) GROUP BY s.region_id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for r in q.fetch_all(store.reader()).await? {
+            out.push((
+                parse_uuid(&r.try_get::<String, _>("region_id")?)?,
+                u32::try_from(r.try_get::<i64, _>("met")?).unwrap_or(u32::MAX),
+                u32::try_from(r.try_get::<i64, _>("made")?).unwrap_or(u32::MAX),
+            ));
+        }
+    }
+    Ok(out)
+}

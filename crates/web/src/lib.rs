@@ -129,6 +129,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     addr: SocketAddr,
+    state: AppState,
 }
 
 impl Application {
@@ -143,9 +144,16 @@ impl Application {
         }));
         Ok(Application {
             listener,
-            router: router(state),
+            router: router(state.clone()),
             addr,
+            state,
         })
+    }
+
+    /// Starts the monthly snapshot of the projection (the server's job;
+    /// tests take snapshots themselves).
+    pub fn spawn_monthly_snapshots(&self) -> tokio::task::JoinHandle<()> {
+        service::scoring::spawn_monthly(self.state.clone())
     }
 
     pub fn local_addr(&self) -> SocketAddr {

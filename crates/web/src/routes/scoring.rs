@@ -28,6 +28,10 @@ struct CockpitPage {
     rules: Vec<NegativeListRule>,
     methods: Vec<Method>,
     errors: FieldErrors,
+    /// Streets shaded by their on-site score rate, as SVG.
+    map: Option<String>,
+    /// The wall screen: no navigation or forms, refreshed every few minutes.
+    wall: bool,
 }
 
 impl CockpitPage {
@@ -78,12 +82,99 @@ impl<T: Figure> Figure for &T {
     }
 }
 
+/// Every grid cell shaded by its street's on-site score rate (the darker,
+/// the more points lost there: from 100% to 50% and below, where the
+/// rates of a campaigning city lie), each street named with its rate:
+/// shade and number, never colour alone.
+async fn street_map(state: &AppState, auth: &Auth, pr: &Projection) -> AppResult<Option<String>> {
+    use wenming_domain::org::RegionLevel;
+    use wenming_reports::map::{Area, Label, middle, svg};
+    let city = wenming_store::org::whole_city(&state.store).await?;
+    let regions = wenming_store::org::list_regions(&state.store, &city).await?;
+    let path_of: std::collections::HashMap<uuid::Uuid, &str> =
+        regions.iter().map(|r| (r.id, r.path.as_str())).collect();
+    let streets: Vec<_> = regions
+        .iter()
+        .filter(|r| r.level == RegionLevel::Street)
+        .collect();
+    let rate: Vec<Option<f64>> = streets
+        .iter()
+        .map(|st| {
+            let (met, made) = pr
+                .regions
+                .iter()
+                .filter(|(id, _, _)| path_of.get(id).is_some_and(|p| p.starts_with(&st.path)))
+                .fold((0u64, 0u64), |a, (_, m, n)| {
+                    (a.0 + u64::from(*m), a.1 + u64::from(*n))
+                });
+            (made > 0).then(|| met as f64 / made as f64)
+        })
+        .collect();
+    let cells: Vec<_> = regions
+        .iter()
+        .filter(|r| r.level == RegionLevel::Grid && r.boundary.is_some())
+        .collect();
+    if cells.is_empty() {
+        return Ok(None);
+    }
+    let street_of = |cell: &str| streets.iter().position(|s| cell.starts_with(&s.path));
+    let areas: Vec<Area> = cells
+        .iter()
+        .map(|c| Area {
+            geometry: c.boundary.as_ref().expect("filtered on boundary"),
+            label: &c.name,
+            intensity: street_of(&c.path)
+                .and_then(|i| rate[i])
+                .map_or(0.0, |r| ((1.0 - r) * 2.0).clamp(0.0, 1.0)),
+            href: None,
+        })
+        .collect();
+    let texts: Vec<(String, (f64, f64))> = streets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, st)| {
+            let inside: Vec<(f64, f64)> = cells
+                .iter()
+                .filter(|c| c.path.starts_with(&st.path))
+                .filter_map(|c| middle(c.boundary.as_ref()?))
+                .collect();
+            if inside.is_empty() {
+                return None;
+            }
+            let n = inside.len() as f64;
+            let at = (
+                inside.iter().map(|p| p.0).sum::<f64>() / n,
+                inside.iter().map(|p| p.1).sum::<f64>() / n,
+            );
+            let shown = rate[i].map_or("—".to_string(), |r| format!("{:.0}%", r * 100.0));
+            Some((format!("{} {shown}", st.name), at))
+        })
+        .collect();
+    let labels: Vec<Label> = texts
+        .iter()
+        .map(|(text, (lon, lat))| Label {
+            lon: *lon,
+            lat: *lat,
+            text,
+            class: "street",
+        })
+        .collect();
+    Ok(Some(svg(
+        &areas,
+        &[],
+        &labels,
+        800.0,
+        crate::i18n::t(auth.lang, "cockpit.map"),
+    )))
+}
+
 async fn page(
     state: &AppState,
     auth: &Auth,
     full: Vec<String>,
     flash: Option<&str>,
     errors: FieldErrors,
+    wall: bool,
 ) -> AppResult<Response> {
     let pr = svc::projection(
         state,
@@ -97,7 +188,10 @@ async fn page(
     let snapshots = svc::snapshots(state, auth).await?;
     let fw = wenming_store::framework::get(&state.store, pr.framework.id).await?;
     let status = form_status(&errors, false);
+    let map = street_map(state, auth, &pr).await?;
     let page = CockpitPage {
+        map,
+        wall,
         p: PageCtx::new(auth, state).with_flash(flash),
         pr,
         snapshots,
@@ -121,7 +215,8 @@ pub async fn cockpit(
         .map(|(_, v)| v.clone())
         .collect();
     let done = q.iter().find(|(k, _)| k == "done").map(|(_, v)| v.as_str());
-    page(&state, &auth, full, done, FieldErrors::new()).await
+    let wall = q.iter().any(|(k, v)| k == "wall" && v == "1");
+    page(&state, &auth, full, done, FieldErrors::new(), wall).await
 }
 
 fn field<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
@@ -238,7 +333,9 @@ pub async fn record(
     };
     match outcome {
         Ok(done) => Ok(see_other("/cockpit", done)),
-        Err(wenming_store::StoreError::Invalid(e)) => page(&state, &f.auth, vec![], None, e).await,
+        Err(wenming_store::StoreError::Invalid(e)) => {
+            page(&state, &f.auth, vec![], None, e, false).await
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -91,6 +91,9 @@ pub struct Projection {
     pub negatives: Vec<NegativeInput>,
     /// The snapshot the trends are measured against.
     pub previous: Option<Snapshot>,
+    /// On-site findings of the counted rounds by the region of their site:
+    /// (region, passed, judged).
+    pub regions: Vec<(Uuid, u32, u32)>,
 }
 
 /// The projection's reader must see the whole city: it is made of every
@@ -366,6 +369,7 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
         gates,
         negatives,
         previous,
+        regions: st::region_findings(store, &ids).await?,
     })
 }
 
@@ -460,4 +464,51 @@ pub async fn snapshots(state: &AppState, auth: &Auth) -> AppResult<Vec<Snapshot>
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(st::snapshots(&state.store, fw.id).await?)
+}
+
+/// Takes this month's snapshot unless one is kept already (by this
+/// instance or another: the job's lease and the one-a-month index both
+/// see to it). Returns the snapshot taken, if any.
+pub async fn monthly(state: &AppState, holder: &str) -> AppResult<Option<Snapshot>> {
+    let store = &state.store;
+    let now = jiff::Timestamp::now();
+    let lease = jiff::SignedDuration::from_hours(2);
+    if !wenming_store::jobs::try_lease(store, "score_snapshot", holder, lease, now).await? {
+        return Ok(None);
+    }
+    let Some(fw) = wenming_store::framework::active(store).await? else {
+        return Ok(None);
+    };
+    let today = super::today(state);
+    let month = |d: jiff::civil::Date| (d.year(), d.month());
+    if st::snapshots(store, fw.id)
+        .await?
+        .iter()
+        .any(|s| s.kind == SnapshotKind::Monthly && month(s.taken_on) == month(today))
+    {
+        return Ok(None);
+    }
+    let city = wenming_store::org::whole_city(store).await?;
+    let root = city.region_paths.first().cloned().unwrap_or_default();
+    let permit = Permit::<may::ManageScoring>::system(&root);
+    let ctx = wenming_store::Ctx::system("monthly snapshot");
+    take_snapshot(state, &ctx, &permit, SnapshotKind::Monthly).await
+}
+
+/// Looks hourly whether this month's snapshot is due.
+pub fn spawn_monthly(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let holder = wenming_domain::new_id().to_string();
+        let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            ticker.tick().await;
+            match monthly(&state, &holder).await {
+                Ok(Some(s)) => tracing::info!(score = s.score, "monthly projection kept"),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = ?e, "monthly projection failed; next hour retries")
+                }
+            }
+        }
+    })
 }
