@@ -21,6 +21,7 @@ mod home;
 mod org;
 mod photos;
 mod plans;
+mod rankings;
 mod ratings;
 mod roles;
 mod rounds;

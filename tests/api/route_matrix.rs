@@ -72,6 +72,10 @@ struct Ids {
     /// comments waiting for the office.
     rating_round: String,
     rating_comment: String,
+    /// The demo's published 红黑榜, its edition and the appeal against it.
+    ranking_list: String,
+    ranking_edition: String,
+    ranking_appeal: String,
     /// Nothing has this id.
     none: String,
 }
@@ -174,6 +178,9 @@ async fn ids(app: &TestApp) -> Ids {
             "SELECT id FROM rating_comment WHERE state = 'pending' ORDER BY id LIMIT 1",
         )
         .await,
+        ranking_list: one(app, "SELECT id FROM ranking_list ORDER BY id LIMIT 1").await,
+        ranking_edition: one(app, "SELECT id FROM ranking_edition ORDER BY id LIMIT 1").await,
+        ranking_appeal: one(app, "SELECT id FROM ranking_appeal ORDER BY id LIMIT 1").await,
         none: uuid::Uuid::now_v7().to_string(),
         fm_unit: app.unit_id("凤鸣区城市管理局").await.to_string(),
         city_unit,
@@ -711,6 +718,80 @@ fn rows(i: &Ids) -> Vec<Row> {
         [404, 404, 403, 403, 403],
     );
     r(Api, "POST", "/year-scores", "", office_only);
+    // Ranking lists: everyone reads what is published, the office drafts,
+    // approves and publishes, units (and the office) appeal.
+    let appealers = [OK, OK, 403, OK, 403];
+    let rl = format!("/rankings/{}", i.ranking_list);
+    let re = format!("/rankings/editions/{}", i.ranking_edition);
+    r(Page, "GET", "/rankings", "", all(200));
+    r(Page, "POST", "/rankings", "", office_only);
+    r(Page, "POST", "/rankings/weekly", "", office_only);
+    r(Page, "GET", "/rankings/{id}", &rl, all(200));
+    r(Page, "POST", "/rankings/editions/{id}", &re, office_only);
+    r(
+        Page,
+        "POST",
+        "/rankings/editions/{id}/appeals",
+        &format!("{re}/appeals"),
+        appealers,
+    );
+    r(
+        Page,
+        "GET",
+        "/rankings/editions/{id}/export.xlsx",
+        &format!("{re}/export.xlsx"),
+        all(200),
+    );
+    r(
+        Page,
+        "POST",
+        "/rankings/appeals/{id}",
+        &format!("/rankings/appeals/{}", i.ranking_appeal),
+        office_only,
+    );
+    r(
+        Page,
+        "GET",
+        "/p/rankings/{id}",
+        &format!("/p/rankings/{}", i.ranking_list),
+        all(200),
+    );
+    let al = format!("/ranking-lists/{}", i.ranking_list);
+    let ae = format!("/ranking-editions/{}", i.ranking_edition);
+    r(Api, "GET", "/ranking-lists", "", all(200));
+    r(Api, "POST", "/ranking-lists", "", office_only);
+    r(Api, "POST", "/ranking-lists/weekly-sites", "", office_only);
+    r(Api, "GET", "/ranking-lists/{id}", &al, all(200));
+    for step in ["redraft", "approve", "publish", "corrections"] {
+        let template: &'static str = match step {
+            "redraft" => "/ranking-editions/{id}/redraft",
+            "approve" => "/ranking-editions/{id}/approve",
+            "publish" => "/ranking-editions/{id}/publish",
+            _ => "/ranking-editions/{id}/corrections",
+        };
+        r(Api, "POST", template, &format!("{ae}/{step}"), office_only);
+    }
+    r(
+        Api,
+        "GET",
+        "/ranking-editions/{id}/export.xlsx",
+        &format!("{ae}/export.xlsx"),
+        all(200),
+    );
+    r(
+        Api,
+        "POST",
+        "/ranking-editions/{id}/appeals",
+        &format!("{ae}/appeals"),
+        appealers,
+    );
+    r(
+        Api,
+        "POST",
+        "/ranking-appeals/{id}/decision",
+        &format!("/ranking-appeals/{}/decision", i.ranking_appeal),
+        office_only,
+    );
     // The evidence archive: units their own, the office reviews, leaders read.
     let (viewers, submitters) = ([200, 200, 403, 200, 200], [OK, OK, 403, OK, 403]);
     r(Page, "GET", "/evidence", "", viewers);
@@ -1237,6 +1318,9 @@ fn every_route_has_a_row_in_the_role_matrix() {
         wave_region: "wr".into(),
         rating_round: "rr".into(),
         rating_comment: "rc".into(),
+        ranking_list: "rl".into(),
+        ranking_edition: "re".into(),
+        ranking_appeal: "ra".into(),
         none: "n".into(),
     };
     let listed: BTreeSet<(bool, String, String)> = rows(&dummy)
@@ -1391,6 +1475,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(b: Backend) {
         "/openapi.json",
         "/s/{wave}/{region}",
         "/r/{round}",
+        "/p/rankings/{id}",
     ];
     for row in &rows {
         if public.contains(&row.template) {

@@ -43,6 +43,9 @@ pub const ENTITY_TYPES: &[&str] = &[
     "gate_result",
     "annual_result",
     "score_snapshot",
+    "ranking_list",
+    "ranking_edition",
+    "ranking_appeal",
 ];
 
 /// Every action the log records besides a case's steps
@@ -70,6 +73,9 @@ pub const ACTIONS: &[&str] = &[
     "open",
     "approve",
     "reject",
+    "correct",
+    "appeal",
+    "uphold",
 ];
 
 /// Whether `action` on `entity_type` is one the log's readers have words for.

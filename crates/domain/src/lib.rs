@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod org;
 pub mod photo;
 pub mod policy;
+pub mod ranking;
 pub mod rating;
 pub mod scoring;
 pub mod site;

@@ -66,10 +66,17 @@ pub enum Action {
     /// Record assessments, negative-list events, gate and yearly results;
     /// take snapshots of the projection.
     ManageScoring,
+    /// See ranking lists: published ones, and drafts for the office.
+    ViewRankings,
+    /// Define, compute, approve, publish and correct ranking lists; decide
+    /// appeals.
+    ManageRankings,
+    /// Appeal one's own unit's entry on a published list.
+    AppealRankings,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 33] = [
         Action::ViewRegions,
         Action::ManageRegions,
         Action::ViewUnits,
@@ -100,6 +107,9 @@ impl Action {
         Action::ManageRatings,
         Action::ViewScoring,
         Action::ManageScoring,
+        Action::ViewRankings,
+        Action::ManageRankings,
+        Action::AppealRankings,
     ];
 
     /// The roles whose grants carry this action.
@@ -135,6 +145,9 @@ impl Action {
             Action::ManageRatings => &[Administrator, Office],
             Action::ViewScoring => &[Administrator, Office, Leader],
             Action::ManageScoring => &[Administrator, Office],
+            Action::ViewRankings => &[Administrator, Office, Inspector, Leader, UnitStaff],
+            Action::ManageRankings => &[Administrator, Office],
+            Action::AppealRankings => &[Administrator, Office, UnitStaff],
         }
     }
 
@@ -157,6 +170,7 @@ impl Action {
                 | Action::ViewSurveys
                 | Action::ViewRatings
                 | Action::ViewScoring
+                | Action::ViewRankings
         )
     }
 
@@ -176,6 +190,7 @@ impl Action {
             Action::ManageSurveys | Action::AnswerSurveys => Action::ViewSurveys,
             Action::ManageRatings => Action::ViewRatings,
             Action::ManageScoring => Action::ViewScoring,
+            Action::ManageRankings | Action::AppealRankings => Action::ViewRankings,
             other => other,
         }
     }
@@ -317,6 +332,8 @@ pub mod may {
         AnswerSurveys,
         ManageRatings,
         ManageScoring,
+        ManageRankings,
+        AppealRankings,
     );
 }
 

@@ -19,6 +19,7 @@ pub mod jobs;
 mod migrate;
 pub mod org;
 pub mod photo;
+pub mod ranking;
 pub mod rating;
 pub mod scoring;
 pub mod site;

@@ -142,6 +142,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "scoring",
         sql: include_str!("../migrations/0026_scoring.sql"),
     },
+    Migration {
+        version: 27,
+        name: "rankings",
+        sql: include_str!("../migrations/0027_rankings.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

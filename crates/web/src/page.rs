@@ -32,7 +32,7 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn new(auth: &Auth, state: &AppState) -> Self {
         let mut nav = vec![];
-        let items: [(&str, &str, Option<Action>); 15] = [
+        let items: [(&str, &str, Option<Action>); 16] = [
             ("/", "nav.home", None),
             ("/cockpit", "nav.cockpit", Some(Action::ViewScoring)),
             ("/cases", "nav.cases", Some(Action::ViewCases)),
@@ -43,6 +43,7 @@ impl PageCtx {
             ("/evidence", "nav.evidence", Some(Action::ViewEvidence)),
             ("/surveys", "nav.surveys", Some(Action::ViewSurveys)),
             ("/ratings", "nav.ratings", Some(Action::ViewRatings)),
+            ("/rankings", "nav.rankings", Some(Action::ViewRankings)),
             ("/frameworks", "nav.frameworks", Some(Action::ViewFramework)),
             ("/regions", "nav.regions", Some(Action::ViewRegions)),
             ("/units", "nav.units", Some(Action::ViewUnits)),

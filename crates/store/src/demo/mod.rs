@@ -6,6 +6,7 @@ mod cases;
 mod catalogue;
 mod evidence;
 mod framework;
+mod rankings;
 mod ratings;
 mod rounds;
 mod scoring;

@@ -9,6 +9,7 @@ mod evidence;
 mod frameworks;
 mod notifications;
 mod photos;
+mod rankings;
 mod ratings;
 mod regions;
 pub mod rounds;
@@ -149,6 +150,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(scoring::delete_negative_event))
         .routes(routes!(scoring::record_year_score))
+        .routes(routes!(rankings::lists, rankings::create))
+        .routes(routes!(rankings::weekly_sites))
+        .routes(routes!(rankings::list))
+        .routes(routes!(rankings::redraft))
+        .routes(routes!(rankings::approve))
+        .routes(routes!(rankings::publish))
+        .routes(routes!(rankings::correct))
+        .routes(routes!(rankings::export))
+        .routes(routes!(rankings::appeal))
+        .routes(routes!(rankings::decide))
         .routes(routes!(photos::upload))
         .routes(routes!(photos::get))
         .routes(routes!(photos::of_case))

@@ -10,6 +10,7 @@ mod home;
 mod notifications;
 mod people;
 mod posters;
+mod rankings;
 mod ratings;
 mod regions;
 mod rounds;
@@ -242,6 +243,13 @@ fn pages() -> Pages {
         .route("/ratings/{id}", get(ratings::round))
         .route("/cockpit", get(scoring::cockpit).post(scoring::record))
         .route("/cockpit/snapshots", post(scoring::snapshot))
+        .route("/rankings", get(rankings::index).post(rankings::create))
+        .route("/rankings/weekly", post(rankings::weekly))
+        .route("/rankings/{id}", get(rankings::show))
+        .route("/rankings/editions/{id}", post(rankings::step))
+        .route("/rankings/editions/{id}/appeals", post(rankings::appeal))
+        .route("/rankings/editions/{id}/export.xlsx", get(rankings::export))
+        .route("/rankings/appeals/{id}", post(rankings::decide))
         .route("/ratings/{id}/state", post(ratings::set_state))
         .route("/ratings/{id}/posters", get(ratings::posters))
         .route(
@@ -253,6 +261,7 @@ fn pages() -> Pages {
             "/r/{round}",
             get(ratings::public_form).post(ratings::public_rate),
         )
+        .route("/p/rankings/{id}", get(rankings::public))
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))

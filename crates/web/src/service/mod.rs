@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod package;
 pub mod photos;
 pub mod queue;
+pub mod rankings;
 pub mod ratings;
 pub mod rounds;
 pub mod scoring;

@@ -495,7 +495,7 @@ pub fn rate_sheet(
     (header, rates)
 }
 
-fn xlsx_download(file: &str, bytes: Vec<u8>) -> axum::response::Response {
+pub fn xlsx_download(file: &str, bytes: Vec<u8>) -> axum::response::Response {
     (
         [
             (
