@@ -5,6 +5,7 @@ mod helpers;
 
 mod integrity;
 
+mod anomalies;
 mod api;
 mod audit;
 mod auth;

@@ -718,6 +718,9 @@ fn rows(i: &Ids) -> Vec<Row> {
         [404, 404, 403, 403, 403],
     );
     r(Api, "POST", "/year-scores", "", office_only);
+    let office_reads_only = [200, 200, 403, 403, 403];
+    r(Page, "GET", "/cockpit/anomalies", "", office_reads_only);
+    r(Api, "GET", "/anomalies", "", office_reads_only);
     // Ranking lists: everyone reads what is published, the office drafts,
     // approves and publishes, units (and the office) appeal.
     let appealers = [OK, OK, 403, OK, 403];

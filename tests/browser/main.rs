@@ -1882,3 +1882,51 @@ async fn the_cockpit_on_a_desktop_a_wall_screen_a_phone_and_paper() {
     std::fs::write(shot_dir().join("cockpit-a4.pdf"), pdf).unwrap();
     c.close().await.unwrap();
 }
+
+async fn ranking_walk(c: &Client, app: &TestApp, tag: &str, english: bool, who: &str) {
+    sign_in(c, app, who, DEMO_PASSWORD).await;
+    let list: String = sqlx::query_scalar("SELECT id FROM ranking_list ORDER BY id LIMIT 1")
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap();
+    let path = format!("/rankings/{list}");
+    if english {
+        c.goto(&app.url(&format!("/lang?to=en&back={path}")))
+            .await
+            .unwrap();
+    } else {
+        c.goto(&app.url(&path)).await.unwrap();
+    }
+    let text = body_text(c).await;
+    assert!(!text.contains("(missing text)"), "{text}");
+    assert!(text.contains(if english { "red list" } else { "红榜" }));
+    shot(c, &format!("ranking-{who}-{tag}")).await;
+    c.goto(&app.url("/rankings")).await.unwrap();
+    shot(c, &format!("ranking-list-{who}-{tag}")).await;
+    c.goto(&app.url(&format!("/p/rankings/{list}")))
+        .await
+        .unwrap();
+    shot(c, &format!("ranking-public-{tag}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranking_pages_for_the_office_on_a_desktop_and_a_unit_on_a_phone() {
+    let Some(driver) = start_driver() else { return };
+    let app = TestApp::demo(Backend::Sqlite).await;
+    wenming_store::demo::load_surveys(&app.store).await.unwrap();
+    for (tag, english) in [("desktop-zh", false), ("desktop-en", true)] {
+        let c = browser(&driver, false).await;
+        ranking_walk(&c, &app, tag, english, "office").await;
+        c.close().await.unwrap();
+    }
+    for (tag, english) in [("phone-zh", false), ("phone-en", true)] {
+        let c = browser(&driver, true).await;
+        ranking_walk(&c, &app, tag, english, "unit").await;
+        c.close().await.unwrap();
+    }
+    let c = browser(&driver, false).await;
+    sign_in(&c, &app, "office", DEMO_PASSWORD).await;
+    c.goto(&app.url("/cockpit/anomalies")).await.unwrap();
+    shot(&c, "anomalies-desktop-zh").await;
+    c.close().await.unwrap();
+}

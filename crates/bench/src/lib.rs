@@ -9,5 +9,6 @@ pub mod evidence;
 pub mod findings;
 pub mod generate;
 pub mod load;
+pub mod projection;
 pub mod survey;
 pub mod table;

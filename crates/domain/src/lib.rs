@@ -2,6 +2,7 @@
 //! and audit record are, who may do what, and how input is checked.
 
 pub mod account;
+pub mod anomaly;
 pub mod audit;
 pub mod calendar;
 pub mod case;

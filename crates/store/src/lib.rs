@@ -3,6 +3,7 @@
 //! and the audit log written inside every changing transaction.
 
 pub mod accounts;
+pub mod anomaly;
 pub mod audit;
 pub mod case;
 mod db;

@@ -474,18 +474,29 @@ pub async fn negative_events(
         .collect()
 }
 
+/// A negative-list event as the office reports it.
+#[derive(Debug, Clone)]
+pub struct EventInput<'a> {
+    pub rule_code: &'a str,
+    pub occurred_on: jiff::civil::Date,
+    pub note: &'a str,
+}
+
 /// Records an event of one of the framework's negative-list rules.
 pub async fn record_negative_event(
     store: &Store,
     ctx: &Ctx,
     permit: &Permit<may::ManageScoring>,
     framework_id: Uuid,
-    rule_code: &str,
-    occurred_on: jiff::civil::Date,
-    note: &str,
+    input: &EventInput<'_>,
     today: jiff::civil::Date,
 ) -> Result<NegativeEvent, StoreError> {
     StoreError::unless_city_wide(permit)?;
+    let EventInput {
+        rule_code,
+        occurred_on,
+        note,
+    } = *input;
     let fw = crate::framework::get(store, framework_id).await?;
     let mut e = FieldErrors::new();
     if !fw
@@ -609,6 +620,16 @@ pub async fn annual_results(store: &Store) -> Result<Vec<YearScore>, StoreError>
         .collect()
 }
 
+/// A year's score as the office reports it: a gate's (named) or the
+/// official annual score (no gate).
+#[derive(Debug, Clone, Copy)]
+pub struct ScoreInput<'a> {
+    pub gate: Option<&'a str>,
+    pub year: i32,
+    pub score: f64,
+    pub note: &'a str,
+}
+
 /// Records a gate's score for a year, or (with no gate) the official
 /// annual score; a second record of the same year replaces the first.
 pub async fn record_year_score(
@@ -616,12 +637,15 @@ pub async fn record_year_score(
     ctx: &Ctx,
     permit: &Permit<may::ManageScoring>,
     framework_id: Uuid,
-    gate: Option<&str>,
-    year: i32,
-    score: f64,
-    note: &str,
+    input: ScoreInput<'_>,
 ) -> Result<YearScore, StoreError> {
     StoreError::unless_city_wide(permit)?;
+    let ScoreInput {
+        gate,
+        year,
+        score,
+        note,
+    } = input;
     let fw = crate::framework::get(store, framework_id).await?;
     let mut e = FieldErrors::new();
     if let Some(g) = gate

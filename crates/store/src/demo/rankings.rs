@@ -21,7 +21,7 @@ async fn user(store: &Store, name: &str, shown: &str) -> Result<Ctx, StoreError>
     })
 }
 
-pub async fn load(store: &Store, city: &Scope, today: jiff::civil::Date) -> Result<(), StoreError> {
+pub async fn load(store: &Store, city: &Scope) -> Result<(), StoreError> {
     let Some(round) = crate::rating::rounds(store).await?.into_iter().next() else {
         return Ok(());
     };

@@ -31,6 +31,10 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
         ("十月模拟测评", RoundKind::Mock, 31, 5, 24, 88, true, 100),
         ("本周督查", RoundKind::Supervision, 2, 5, 18, 85, false, 50),
     ];
+    // The rounds are drawn first, so that one site seen by several
+    // inspectors can be made to pass only for one of them: the anomaly the
+    // office's flags should find.
+    let mut drawn = vec![];
     for (k, (name, kind, ago, days, size, pass, finished, share)) in plan.into_iter().enumerate() {
         let starts_on = today - jiff::Span::new().days(ago);
         let input = RoundInput {
@@ -52,11 +56,25 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
         )
         .await?;
         let sites = inspection::round_sites(store, round.id).await?;
-        let mut dice = Dice(round.seed);
         let visited = sites.len() * share / 100;
+        drawn.push((round, sites, visited, starts_on, ago, days, pass, finished));
+    }
+    let planted = lenient_site(store, &city, &drawn).await?;
+    for (round, sites, visited, starts_on, ago, days, pass, finished) in drawn {
+        let mut dice = Dice(round.seed);
         for (i, rs) in sites.iter().enumerate().take(visited) {
             let Some(inspector) = rs.inspector_id else {
                 continue;
+            };
+            let pass = match planted {
+                Some((site, one)) if site == rs.site_id => {
+                    if one == inspector {
+                        100
+                    } else {
+                        25
+                    }
+                }
+                _ => pass,
             };
             let site = crate::site::get(store, &city, rs.site_id).await?;
             let list = inspection::checklist(store, &site).await?;
@@ -182,4 +200,45 @@ pub async fn load(store: &Store, files: &Files) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+type Drawn = (
+    inspection::Round,
+    Vec<inspection::RoundSite>,
+    usize,
+    jiff::civil::Date,
+    i64,
+    i64,
+    u64,
+    bool,
+);
+
+/// A site visited in several rounds by different inspectors, with a long
+/// enough checklist, and the first of them: (site, inspector).
+async fn lenient_site(
+    store: &Store,
+    city: &wenming_domain::policy::Scope,
+    drawn: &[Drawn],
+) -> Result<Option<(Uuid, Uuid)>, StoreError> {
+    let mut seen: std::collections::BTreeMap<Uuid, Vec<Uuid>> = Default::default();
+    for (_, sites, visited, ..) in drawn {
+        for rs in sites.iter().take(*visited) {
+            if let Some(i) = rs.inspector_id {
+                seen.entry(rs.site_id).or_default().push(i);
+            }
+        }
+    }
+    for (site, inspectors) in seen {
+        let mut distinct = inspectors.clone();
+        distinct.sort();
+        distinct.dedup();
+        if inspectors.len() < 2 || distinct.len() < 2 {
+            continue;
+        }
+        let s = crate::site::get(store, city, site).await?;
+        if inspection::checklist(store, &s).await?.len() >= 8 {
+            return Ok(Some((site, inspectors[0])));
+        }
+    }
+    Ok(None)
 }

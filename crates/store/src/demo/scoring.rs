@@ -67,30 +67,22 @@ pub async fn load(
         }
     }
     if let Some(gate) = fw.settings.gates.first() {
-        st::record_year_score(
-            store,
-            ctx,
-            &permit,
-            fw.id,
-            Some(&gate.name),
+        let input = st::ScoreInput {
+            gate: Some(&gate.name),
             year,
-            88.5,
-            "省文明办年度测评反馈",
-        )
-        .await?;
+            score: 88.5,
+            note: "省文明办年度测评反馈",
+        };
+        st::record_year_score(store, ctx, &permit, fw.id, input).await?;
     }
     for (y, score) in [(year - 2, 81.6), (year - 1, 84.2)] {
-        st::record_year_score(
-            store,
-            ctx,
-            &permit,
-            fw.id,
-            None,
-            y,
+        let input = st::ScoreInput {
+            gate: None,
+            year: y,
             score,
-            "中央文明办年度测评通报",
-        )
-        .await?;
+            note: "中央文明办年度测评通报",
+        };
+        st::record_year_score(store, ctx, &permit, fw.id, input).await?;
     }
     let months_ago = |m: i64| {
         today
@@ -111,7 +103,12 @@ pub async fn load(
     ];
     for (code, on, note) in events {
         if fw.settings.negative_list.iter().any(|r| r.code == code) {
-            st::record_negative_event(store, ctx, &permit, fw.id, code, on, note, today).await?;
+            let input = st::EventInput {
+                rule_code: code,
+                occurred_on: on,
+                note,
+            };
+            st::record_negative_event(store, ctx, &permit, fw.id, &input, today).await?;
         }
     }
     Ok(())

@@ -351,6 +351,6 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
     }
     super::ratings::load(store, &ctx, &everything).await?;
     super::scoring::load(store, &ctx, &everything, today).await?;
-    super::rankings::load(store, &everything, today).await?;
+    super::rankings::load(store, &everything).await?;
     Ok(())
 }

@@ -150,6 +150,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(scoring::delete_negative_event))
         .routes(routes!(scoring::record_year_score))
+        .routes(routes!(scoring::anomalies))
         .routes(routes!(rankings::lists, rankings::create))
         .routes(routes!(rankings::weekly_sites))
         .routes(routes!(rankings::list))

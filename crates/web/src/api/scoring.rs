@@ -306,9 +306,11 @@ pub async fn record_negative_event(
         &auth.ctx(),
         &permit,
         fw,
-        b.rule_code.trim(),
-        on,
-        &b.note,
+        &st::EventInput {
+            rule_code: b.rule_code.trim(),
+            occurred_on: on,
+            note: &b.note,
+        },
         crate::service::today(&state),
     )
     .await?;
@@ -362,10 +364,12 @@ pub async fn record_year_score(
         &auth.ctx(),
         &permit,
         fw,
-        gate,
-        b.year,
-        b.score,
-        &b.note,
+        st::ScoreInput {
+            gate,
+            year: b.year,
+            score: b.score,
+            note: &b.note,
+        },
     )
     .await?;
     Ok((
@@ -377,4 +381,15 @@ pub async fn record_year_score(
             note: y.note,
         }),
     ))
+}
+
+/// The office's anomaly flags (anti-collusion prompts) with the test
+/// behind each: prompts to look, never verdicts.
+#[utoipa::path(get, path = "/anomalies", tag = "scoring",
+    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody)))]
+pub async fn anomalies(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<Vec<svc::FlagLine>>> {
+    Ok(Json(svc::anomalies(&state, &auth).await?))
 }

@@ -243,6 +243,7 @@ fn pages() -> Pages {
         .route("/ratings/{id}", get(ratings::round))
         .route("/cockpit", get(scoring::cockpit).post(scoring::record))
         .route("/cockpit/snapshots", post(scoring::snapshot))
+        .route("/cockpit/anomalies", get(scoring::anomalies))
         .route("/rankings", get(rankings::index).post(rankings::create))
         .route("/rankings/weekly", post(rankings::weekly))
         .route("/rankings/{id}", get(rankings::show))

@@ -191,12 +191,15 @@ async fn show_page(
     let subject = v.list.spec.subject;
     let editions = v.editions.iter().map(|e| (e, lines(subject, e))).collect();
     let own_units = auth.scope(Action::ViewRankings)?.unit_ids.clone();
+    // Only a unit's own staff appeal, and only where units are ranked.
+    let can_appeal =
+        auth.may(Action::AppealRankings) && subject.ranks_units() && !own_units.is_empty();
     let page = ShowPage {
         p: PageCtx::new(auth, state).with_flash(flash),
         v: &v,
         editions,
         own_units,
-        can_appeal: auth.may(Action::AppealRankings) && subject.ranks_units(),
+        can_appeal,
         errors,
     };
     Ok((form_status(&page.errors, false), render(&page)).into_response())

@@ -261,9 +261,11 @@ pub async fn record(
                 &ctx,
                 &permit,
                 fw.id,
-                field(pairs, "rule_code"),
-                on,
-                field(pairs, "note"),
+                &st::EventInput {
+                    rule_code: field(pairs, "rule_code"),
+                    occurred_on: on,
+                    note: field(pairs, "note"),
+                },
                 today,
             )
             .await
@@ -281,10 +283,12 @@ pub async fn record(
                     &ctx,
                     &permit,
                     fw.id,
-                    gate,
-                    year(),
-                    score,
-                    field(pairs, "note"),
+                    st::ScoreInput {
+                        gate,
+                        year: year(),
+                        score,
+                        note: field(pairs, "note"),
+                    },
                 )
                 .await
                 .map(|_| "score_recorded")
@@ -350,4 +354,22 @@ async fn svc_standard(
         .into_iter()
         .find(|s| s.code == code)
         .map(|s| s.id))
+}
+
+#[derive(Template)]
+#[template(path = "scoring/anomalies.html")]
+struct AnomalyPage {
+    p: PageCtx,
+    flags: Vec<svc::FlagLine>,
+    days: i64,
+}
+
+/// The office's anomaly flags.
+pub async fn anomalies(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
+    let page = AnomalyPage {
+        flags: svc::anomalies(&state, &auth).await?,
+        p: PageCtx::new(&auth, &state),
+        days: svc::ANOMALY_DAYS,
+    };
+    Ok(render(&page))
 }

@@ -512,3 +512,67 @@ pub fn spawn_monthly(state: AppState) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+/// A flag with the names the office reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagLine {
+    pub flag: wenming_domain::anomaly::Flag,
+    pub name: String,
+    pub with_name: Option<String>,
+}
+
+/// Days back the anomaly flags look at.
+pub const ANOMALY_DAYS: i64 = 90;
+
+/// The office's anomaly flags over the last 90 days (cases: the last three
+/// months), each with the test that raised it. Prompts to look, never
+/// verdicts; for the office only.
+pub async fn anomalies(state: &AppState, auth: &Auth) -> AppResult<Vec<FlagLine>> {
+    use wenming_domain::anomaly as an;
+    let permit = auth.permit::<may::ManageScoring>()?;
+    if !permit.scope().is_everything() {
+        return Err(AppError::Forbidden);
+    }
+    let store = &state.store;
+    let today = super::today(state);
+    let since = today
+        .checked_sub(jiff::Span::new().days(ANOMALY_DAYS))
+        .unwrap_or(today);
+    let mut cases: BTreeMap<Uuid, an::UnitCases> = BTreeMap::new();
+    let mut month = today.first_of_month();
+    for _ in 0..3 {
+        let key = format!("{:04}-{:02}", month.year(), month.month());
+        let m = super::metrics::month_metrics_in(state, permit.scope(), &key, &[]).await?;
+        for (unit, row) in m.units {
+            let c = cases.entry(unit).or_insert(an::UnitCases {
+                unit,
+                closed: 0,
+                due: 0,
+                reworked: 0,
+                handled: 0,
+            });
+            c.closed += row.m.close_rate.num;
+            c.due += row.m.close_rate.den;
+            c.reworked += row.m.rework_rate.num;
+            c.handled += row.m.rework_rate.den;
+        }
+        month = month.yesterday().unwrap_or(month).first_of_month();
+    }
+    let cases: Vec<an::UnitCases> = cases.into_values().collect();
+    let mut flags = an::units(&cases);
+    flags.extend(an::inspectors(
+        &wenming_store::anomaly::inspector_strata(store, since).await?,
+    ));
+    flags.extend(an::sites(
+        &wenming_store::anomaly::site_inspectors(store, since).await?,
+    ));
+    let names = wenming_store::anomaly::names(store).await?;
+    Ok(flags
+        .into_iter()
+        .map(|flag| FlagLine {
+            name: names.get(&flag.subject).cloned().unwrap_or_default(),
+            with_name: flag.with.and_then(|w| names.get(&w).cloned()),
+            flag,
+        })
+        .collect())
+}
