@@ -210,7 +210,8 @@ async fn me_tells_the_caller_what_they_may_do(b: Backend) {
             "view_cases",
             "view_sites",
             "view_evidence",
-            "view_ratings"
+            "view_ratings",
+            "view_rankings"
         ]),
         "a read-only token may only view"
     );
@@ -277,7 +278,8 @@ async fn every_documented_query_parameter_is_accepted(b: Backend) {
                 .or_else(|| schema["type"][0].as_str())
                 .unwrap_or("string");
             let value = match (ty, schema["format"].as_str()) {
-                ("integer", _) => "10".to_string(),
+                // Within the bounds the document gives, if it gives any.
+                ("integer", _) => schema["minimum"].as_i64().unwrap_or(10).max(10).to_string(),
                 ("boolean", _) => "true".to_string(),
                 (_, Some("uuid")) => uuid::Uuid::new_v4().to_string(),
                 _ => String::new(),

@@ -29,6 +29,7 @@ pub struct ProjectionQuery {
     /// The Monte Carlo seed (the same seed, the same interval).
     seed: Option<u64>,
     /// Monte Carlo draws, 100-100,000 (default 10,000).
+    #[param(minimum = 100, maximum = 100000)]
     draws: Option<usize>,
     /// Standard codes, comma-separated, put at full marks for a "what if".
     full: Option<String>,

@@ -1,7 +1,6 @@
-//! What the projected score is made from besides the measured data (the
-//! office's assessments, negative-list events, gates' and past years'
-//! results, survey rules), the reads that gather the measured data by
-//! standard, and the snapshots of the projection.
+//! What the office records beside the measured data: assessments of a
+//! standard's method for a year, negative-list events, gates' and past
+//! years' scores, and how a standard's survey rate maps to its share.
 
 use crate::org::parse_uuid;
 use crate::{Ctx, Store, StoreError, audit, now_micros};
@@ -10,157 +9,8 @@ use sqlx::Row;
 use std::collections::HashMap;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
-use wenming_domain::framework::{Method, NodeKind, Points};
+use wenming_domain::framework::{Method, NodeKind};
 use wenming_domain::policy::{Permit, may};
-
-/// A scored standard of a framework, as the projection needs it.
-#[derive(Debug, Clone, Serialize)]
-pub struct StandardRow {
-    pub id: Uuid,
-    pub code: String,
-    pub title: String,
-    pub points: Points,
-    pub featured: bool,
-    pub methods: Vec<Method>,
-    pub lead_unit: Option<String>,
-}
-
-pub async fn standards(store: &Store, framework_id: Uuid) -> Result<Vec<StandardRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT n.id, n.code, n.title, n.points, n.methods, n.featured, \
-         (SELECT u.name FROM standard_unit su JOIN unit u ON u.id = su.unit_id \
-          WHERE su.node_id = n.id AND su.role = 'lead' ORDER BY su.position LIMIT 1) AS lead \
-         FROM framework_node n WHERE n.framework_id = $1 AND n.kind = $2",
-    )
-    .bind(framework_id.to_string())
-    .bind(NodeKind::Standard.code())
-    .fetch_all(store.reader())
-    .await?;
-    let mut out = rows
-        .iter()
-        .map(|r| {
-            let methods: Option<String> = r.try_get("methods")?;
-            Ok(StandardRow {
-                id: parse_uuid(&r.try_get::<String, _>("id")?)?,
-                code: r.try_get("code")?,
-                title: r.try_get("title")?,
-                points: Points(r.try_get::<Option<i64>, _>("points")?.unwrap_or(0)),
-                featured: r.try_get::<Option<i64>, _>("featured")?.unwrap_or(0) == 1,
-                methods: methods
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter_map(Method::parse)
-                    .collect(),
-                lead_unit: r.try_get("lead")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    out.sort_by_cached_key(|s| crate::evidence::code_key(&s.code));
-    Ok(out)
-}
-
-/// A round whose findings may count for the on-site share.
-#[derive(Debug, Clone, Serialize)]
-pub struct RoundRef {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: String,
-    pub ends_on: jiff::civil::Date,
-}
-
-/// The framework's rounds, newest first; `counting` keeps the mock and
-/// third-party ones ending on or after `since` (the projection's default).
-pub async fn rounds(
-    store: &Store,
-    framework_id: Uuid,
-    counting: Option<jiff::civil::Date>,
-) -> Result<Vec<RoundRef>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, name, kind, ends_on FROM inspection_round WHERE framework_id = $1 \
-         ORDER BY ends_on DESC, id",
-    )
-    .bind(framework_id.to_string())
-    .fetch_all(store.reader())
-    .await?;
-    let mut out = vec![];
-    for r in &rows {
-        let ends: String = r.try_get("ends_on")?;
-        let round = RoundRef {
-            id: parse_uuid(&r.try_get::<String, _>("id")?)?,
-            name: r.try_get("name")?,
-            kind: r.try_get("kind")?,
-            ends_on: ends
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("round day {ends}")))?,
-        };
-        let keep = match counting {
-            Some(since) => {
-                matches!(round.kind.as_str(), "mock" | "third_party") && round.ends_on >= since
-            }
-            None => true,
-        };
-        if keep {
-            out.push(round);
-        }
-    }
-    Ok(out)
-}
-
-/// Findings of the rounds by site and standard: (site, standard, passed,
-/// judged); not-applicable findings are not judged.
-pub async fn site_findings(
-    store: &Store,
-    rounds: &[Uuid],
-) -> Result<Vec<(Uuid, Uuid, u32, u32)>, StoreError> {
-    let mut out = vec![];
-    for chunk in rounds.chunks(200) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT site_id, standard_id, \
-             CAST(SUM(CASE WHEN outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
-             CAST(SUM(CASE WHEN outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
-             FROM finding WHERE round_id IN ({}) GROUP BY site_id, standard_id",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(store.reader()).await? {
-            out.push((
-                parse_uuid(&r.try_get::<String, _>("site_id")?)?,
-                parse_uuid(&r.try_get::<String, _>("standard_id")?)?,
-                u32::try_from(r.try_get::<i64, _>("met")?).unwrap_or(u32::MAX),
-                u32::try_from(r.try_get::<i64, _>("made")?).unwrap_or(u32::MAX),
-            ));
-        }
-    }
-    Ok(out)
-}
-
-/// Open cases a standard's failed findings opened, by standard.
-pub async fn open_cases(
-    store: &Store,
-    framework_id: Uuid,
-) -> Result<HashMap<Uuid, i64>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.standard_id, CAST(COUNT(DISTINCT c.id) AS BIGINT) AS n FROM finding f \
-         JOIN case_record c ON c.id = f.case_id JOIN framework_node n ON n.id = f.standard_id \
-         WHERE n.framework_id = $1 AND c.state NOT IN ('rejected', 'voided', 'duplicate', 'closed') \
-         GROUP BY f.standard_id",
-    )
-    .bind(framework_id.to_string())
-    .fetch_all(store.reader())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                parse_uuid(&r.try_get::<String, _>("standard_id")?)?,
-                r.try_get("n")?,
-            ))
-        })
-        .collect()
-}
 
 /// A statistic against its threshold (a per-capita figure entered yearly).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
@@ -714,13 +564,23 @@ pub async fn record_year_score(
             .await?;
         }
     }
-    let (entity, key) = match gate {
-        Some(g) => ("gate_result", format!("{framework_id}/{g}/{year}")),
-        None => ("annual_result", year.to_string()),
-    };
-    match &before {
-        Some(b) => audit::changed(&mut tx, ctx, "update", entity, &key, b, &after).await?,
-        None => audit::created(&mut tx, ctx, entity, &key, &after).await?,
+    match (gate, &before) {
+        (Some(g), Some(b)) => {
+            let key = format!("{framework_id}/{g}/{year}");
+            audit::changed(&mut tx, ctx, "update", "gate_result", &key, b, &after).await?
+        }
+        (Some(g), None) => {
+            let key = format!("{framework_id}/{g}/{year}");
+            audit::created(&mut tx, ctx, "gate_result", &key, &after).await?
+        }
+        (None, Some(b)) => {
+            let key = year.to_string();
+            audit::changed(&mut tx, ctx, "update", "annual_result", &key, b, &after).await?
+        }
+        (None, None) => {
+            let key = year.to_string();
+            audit::created(&mut tx, ctx, "annual_result", &key, &after).await?
+        }
     }
     tx.commit().await?;
     Ok(after)
@@ -804,171 +664,4 @@ pub async fn set_survey_rule(
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-wenming_domain::coded_enum! {
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-    #[serde(rename_all = "snake_case")]
-    pub enum SnapshotKind {
-        Monthly = "monthly",
-        OnDemand = "on_demand",
-    }
-}
-
-/// A stored projection; `doc` (the whole projection as JSON) is read only
-/// when one is opened.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    pub id: Uuid,
-    pub framework_id: Uuid,
-    pub taken_on: jiff::civil::Date,
-    pub kind: SnapshotKind,
-    pub score: f64,
-    pub low: f64,
-    pub high: f64,
-    pub standing: String,
-    #[serde(skip)]
-    pub doc: Option<String>,
-}
-
-/// Keeps a projection. A monthly one already taken this month (by another
-/// instance, or the job run twice) is not taken again: `None`.
-pub async fn take_snapshot(
-    store: &Store,
-    ctx: &Ctx,
-    permit: &Permit<may::ManageScoring>,
-    s: &Snapshot,
-) -> Result<Option<Snapshot>, StoreError> {
-    StoreError::unless_city_wide(permit)?;
-    let mut tx = store.begin().await?;
-    let put = sqlx::query(
-        "INSERT INTO score_snapshot (id, framework_id, taken_on, kind, score, low, high, standing, doc, taken_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(s.id.to_string())
-    .bind(s.framework_id.to_string())
-    .bind(s.taken_on.to_string())
-    .bind(s.kind.code())
-    .bind(s.score)
-    .bind(s.low)
-    .bind(s.high)
-    .bind(&s.standing)
-    .bind(s.doc.as_deref().unwrap_or("{}"))
-    .bind(ctx.actor_id.map(|u| u.to_string()))
-    .bind(now_micros())
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from);
-    match put {
-        Err(e) if e.is_unique_violation() && s.kind == SnapshotKind::Monthly => return Ok(None),
-        other => other?,
-    };
-    #[derive(Serialize)]
-    struct Taken<'a> {
-        taken_on: String,
-        kind: &'a str,
-        score: f64,
-        low: f64,
-        high: f64,
-    }
-    audit::created(
-        &mut tx,
-        ctx,
-        "score_snapshot",
-        &s.id.to_string(),
-        &Taken {
-            taken_on: s.taken_on.to_string(),
-            kind: s.kind.code(),
-            score: s.score,
-            low: s.low,
-            high: s.high,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Some(s.clone()))
-}
-
-/// The framework's snapshots, oldest first, without their documents.
-pub async fn snapshots(store: &Store, framework_id: Uuid) -> Result<Vec<Snapshot>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, framework_id, taken_on, kind, score, low, high, standing FROM score_snapshot \
-         WHERE framework_id = $1 ORDER BY taken_on, created_at",
-    )
-    .bind(framework_id.to_string())
-    .fetch_all(store.reader())
-    .await?;
-    rows.iter().map(|r| snapshot_from(r, false)).collect()
-}
-
-/// One snapshot with its document.
-pub async fn snapshot(store: &Store, id: Uuid) -> Result<Snapshot, StoreError> {
-    let r = sqlx::query("SELECT * FROM score_snapshot WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(store.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    snapshot_from(&r, true)
-}
-
-fn snapshot_from(r: &sqlx::any::AnyRow, with_doc: bool) -> Result<Snapshot, StoreError> {
-    let on: String = r.try_get("taken_on")?;
-    let kind: String = r.try_get("kind")?;
-    Ok(Snapshot {
-        id: parse_uuid(&r.try_get::<String, _>("id")?)?,
-        framework_id: parse_uuid(&r.try_get::<String, _>("framework_id")?)?,
-        taken_on: on
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("snapshot day {on}")))?,
-        kind: SnapshotKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("snapshot kind {kind}")))?,
-        score: r.try_get("score")?,
-        low: r.try_get("low")?,
-        high: r.try_get("high")?,
-        standing: r.try_get("standing")?,
-        doc: if with_doc {
-            Some(r.try_get("doc")?)
-        } else {
-            None
-        },
-    })
-}
-
-/// The city's root regions: where a survey's city-wide rates are kept.
-pub async fn root_regions(store: &Store) -> Result<Vec<Uuid>, StoreError> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM region WHERE parent_id IS NULL")
-        .fetch_all(store.reader())
-        .await?;
-    ids.iter().map(|s| parse_uuid(s)).collect()
-}
-
-/// Findings of the rounds by the region of their site: (region, passed,
-/// judged).
-pub async fn region_findings(
-    store: &Store,
-    rounds: &[Uuid],
-) -> Result<Vec<(Uuid, u32, u32)>, StoreError> {
-    let mut out = vec![];
-    for chunk in rounds.chunks(200) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT s.region_id, \
-             CAST(SUM(CASE WHEN f.outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
-             CAST(SUM(CASE WHEN f.outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
-             FROM finding f JOIN site s ON s.id = f.site_id WHERE f.round_id IN ({}) GROUP BY s.region_id",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(store.reader()).await? {
-            out.push((
-                parse_uuid(&r.try_get::<String, _>("region_id")?)?,
-                u32::try_from(r.try_get::<i64, _>("met")?).unwrap_or(u32::MAX),
-                u32::try_from(r.try_get::<i64, _>("made")?).unwrap_or(u32::MAX),
-            ));
-        }
-    }
-    Ok(out)
 }
