@@ -12,6 +12,7 @@ on_both!(
     a_list_needs_a_second_account_and_stays_frozen_once_published,
     an_upheld_appeal_drafts_a_correction_and_both_editions_stay_visible,
     the_public_page_shows_names_and_scores_and_no_one,
+    a_public_site_list_exposes_the_black_sites_problems_and_nothing_else,
 );
 
 async fn demo(b: Backend) -> TestApp {
@@ -358,6 +359,72 @@ async fn the_public_page_shows_names_and_scores_and_no_one(b: Backend) {
     .unwrap();
     assert_eq!(
         anon.get(&format!("/p/rankings/{list_id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// A public list of sites shows photos of the failures at its black-listed
+/// sites (the 曝光台), and serves no other photo.
+async fn a_public_site_list_exposes_the_black_sites_problems_and_nothing_else(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    wenming_store::demo::load_all(&app.store, &app.files)
+        .await
+        .unwrap();
+    let office = app.token("office", false).await;
+    let admin = app.token("admin", false).await;
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Shanghai").unwrap())
+        .date();
+    let from = today.checked_sub(jiff::Span::new().days(90)).unwrap();
+    let body = json!({"name": "点位红黑榜", "subject": "site_on_site", "period_from": from.to_string(),
+        "period_to": today.to_string(), "min_n": 3, "red": 3, "black": 3, "public": true});
+    let (s, made) = send(&app, Method::POST, "/ranking-lists", &office, Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let list = made["id"].as_str().unwrap().to_string();
+    let e = &made["editions"][0];
+    let (_, ok) = send(
+        &app,
+        Method::POST,
+        &format!("/ranking-editions/{}/approve", e["id"].as_str().unwrap()),
+        &admin,
+        Some(json!({"version": e["version"]})),
+    )
+    .await;
+    let (s, _) = send(
+        &app,
+        Method::POST,
+        &format!("/ranking-editions/{}/publish", e["id"].as_str().unwrap()),
+        &office,
+        Some(json!({"version": ok["version"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let anon = app.anonymous();
+    let html = anon
+        .get(&format!("/p/rankings/{list}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let prefix = format!("/p/rankings/{list}/photos/");
+    let shown: Vec<String> = html
+        .split(&prefix)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect();
+    assert!(!shown.is_empty(), "the black sites' failures are shown");
+    let r = anon.get(&format!("{prefix}{}", shown[0])).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    // A photo of a site not on the black list is not served.
+    let other: String = sqlx::query_scalar(
+        "SELECT p.id FROM photo p WHERE p.finding_id IS NULL ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(app.store.reader())
+    .await
+    .unwrap();
+    assert_eq!(
+        anon.get(&format!("{prefix}{other}")).await.status(),
         StatusCode::NOT_FOUND
     );
 }

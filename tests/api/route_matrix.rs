@@ -759,6 +759,14 @@ fn rows(i: &Ids) -> Vec<Row> {
         &format!("/p/rankings/{}", i.ranking_list),
         all(200),
     );
+    // The demo's list ranks units: it exposes no photo.
+    r(
+        Page,
+        "GET",
+        "/p/rankings/{id}/photos/{photo}",
+        &format!("/p/rankings/{}/photos/{}", i.ranking_list, i.none),
+        all(404),
+    );
     let al = format!("/ranking-lists/{}", i.ranking_list);
     let ae = format!("/ranking-editions/{}", i.ranking_edition);
     r(Api, "GET", "/ranking-lists", "", all(200));
@@ -1479,6 +1487,7 @@ async fn every_route_answers_each_role_as_the_matrix_says(b: Backend) {
         "/s/{wave}/{region}",
         "/r/{round}",
         "/p/rankings/{id}",
+        "/p/rankings/{id}/photos/{photo}",
     ];
     for row in &rows {
         if public.contains(&row.template) {

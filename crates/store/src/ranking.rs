@@ -769,3 +769,44 @@ pub async fn appeal_of(store: &Store, id: Uuid) -> Result<Appeal, StoreError> {
         .ok_or(StoreError::NotFound)?;
     appeal_from(&r)
 }
+
+/// The 曝光台 of a site list: photos of the failures found at its
+/// black-listed sites in the list's rounds, at most `per_site` a site, as
+/// (site, photo).
+pub async fn exposure(
+    store: &Store,
+    spec: &ListSpec,
+    e: &Edition,
+    per_site: i64,
+) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+    if spec.subject != wenming_domain::ranking::Subject::SiteOnSite {
+        return Ok(vec![]);
+    }
+    let rounds = rounds_in(store, spec.period_from, spec.period_to, &spec.round_kinds).await?;
+    if rounds.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks: Vec<String> = (2..rounds.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT p.id FROM photo p JOIN finding f ON f.id = p.finding_id \
+         WHERE f.site_id = $1 AND f.outcome = 'fail' AND f.round_id IN ({}) \
+         ORDER BY f.observed_at DESC, p.id LIMIT {}",
+        marks.join(", "),
+        per_site.clamp(1, 12)
+    );
+    let mut out = vec![];
+    for x in e
+        .entries
+        .iter()
+        .filter(|x| x.mark == Some(wenming_domain::ranking::Mark::Black))
+    {
+        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(x.subject_id.to_string());
+        for r in &rounds {
+            q = q.bind(r.to_string());
+        }
+        for id in q.fetch_all(store.reader()).await? {
+            out.push((x.subject_id, parse_uuid(&id)?));
+        }
+    }
+    Ok(out)
+}

@@ -263,6 +263,10 @@ fn pages() -> Pages {
             get(ratings::public_form).post(ratings::public_rate),
         )
         .route("/p/rankings/{id}", get(rankings::public))
+        .route(
+            "/p/rankings/{id}/photos/{photo}",
+            get(rankings::public_photo),
+        )
         .route("/audit", get(audit::recent))
         .route("/audit/{entity_type}/{id}", get(audit::trail))
         .route("/static/style.css", get(style))

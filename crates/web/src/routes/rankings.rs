@@ -359,6 +359,8 @@ struct PublicPage<'a> {
     edition: &'a Edition,
     lines: Vec<Line<'a>>,
     superseded: Vec<Edition>,
+    /// (site name, photo ids) of the black-listed sites: the 曝光台.
+    exposed: Vec<(String, Vec<Uuid>)>,
 }
 
 /// A published list for anyone, when the office made it public: names
@@ -374,7 +376,23 @@ pub async fn public(
         .into_iter()
         .filter(|e| e.state == EditionState::Superseded)
         .collect();
+    let mut exposed: Vec<(String, Vec<Uuid>)> = vec![];
+    for (site, photo) in
+        rk::exposure(&state.store, &list.spec, &edition, svc::EXPOSED_PER_SITE).await?
+    {
+        let name = edition
+            .entries
+            .iter()
+            .find(|x| x.subject_id == site)
+            .map(|x| x.name.clone())
+            .unwrap_or_default();
+        match exposed.last_mut() {
+            Some((n, photos)) if *n == name => photos.push(photo),
+            _ => exposed.push((name, vec![photo])),
+        }
+    }
     let page = PublicPage {
+        exposed,
         p: PageCtx::anonymous(lang, &format!("/p/rankings/{id}")),
         lines: lines(list.spec.subject, &edition),
         list: &list,
@@ -382,4 +400,13 @@ pub async fn public(
         superseded,
     };
     Ok(render(&page))
+}
+
+/// A photo of the 曝光台 of a public list.
+pub async fn public_photo(
+    State(state): State<AppState>,
+    ApiPath((list, photo)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<Response> {
+    let bytes = svc::exposed_photo(&state, list, photo).await?;
+    Ok(crate::service::photos::send(bytes, "image/jpeg").await)
 }

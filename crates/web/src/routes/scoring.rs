@@ -32,6 +32,9 @@ struct CockpitPage {
     map: Option<String>,
     /// The wall screen: no navigation or forms, refreshed every few minutes.
     wall: bool,
+    /// Cases this month and last, and the latest round (for whoever sees
+    /// cases).
+    cases: Option<crate::service::queue::LeaderSummary>,
 }
 
 impl CockpitPage {
@@ -56,6 +59,20 @@ impl CockpitPage {
     /// Ten weakest standards.
     fn top(&self) -> usize {
         self.pr.weak_links.len().min(10)
+    }
+    /// A rate as a percentage, or a dash.
+    fn rate(&self, r: &wenming_domain::metrics::Rate) -> String {
+        r.value()
+            .map_or("—".into(), |v| format!("{:.1}%", v * 100.0))
+    }
+    /// The latest round's score rate and its change from the one before.
+    fn round_line(&self) -> Option<(String, String, String)> {
+        let (r, before) = self.cases.as_ref()?.round.as_ref()?;
+        let now = r.score.rate()?;
+        let change = before
+            .and_then(|b| b.rate())
+            .map_or("—".into(), |b| format!("{:+.1} pp", (now - b) * 100.0));
+        Some((r.name.clone(), format!("{:.1}%", now * 100.0), change))
     }
     fn chosen(&self, code: &str) -> bool {
         self.pr
@@ -189,7 +206,13 @@ async fn page(
     let fw = wenming_store::framework::get(&state.store, pr.framework.id).await?;
     let status = form_status(&errors, false);
     let map = street_map(state, auth, &pr).await?;
+    let cases = if auth.may(Action::ViewCases) {
+        Some(crate::service::queue::leader(state, auth).await?)
+    } else {
+        None
+    };
     let page = CockpitPage {
+        cases,
         map,
         wall,
         p: PageCtx::new(auth, state).with_flash(flash),

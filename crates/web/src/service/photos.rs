@@ -76,7 +76,7 @@ fn mime(k: ImageKind) -> &'static str {
     }
 }
 
-async fn send(bytes: bytes::Bytes, content_type: &'static str) -> Response {
+pub(crate) async fn send(bytes: bytes::Bytes, content_type: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),

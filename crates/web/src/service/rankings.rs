@@ -226,6 +226,25 @@ pub async fn lists(state: &AppState, auth: &Auth) -> AppResult<Vec<(List, Option
     Ok(out)
 }
 
+/// Photos a public site list shows of each black-listed site.
+pub const EXPOSED_PER_SITE: i64 = 3;
+
+/// One exposed photo of a public list, for anyone: its thumbnail, which
+/// carries no camera metadata. Only a photo of a failure at a site on the
+/// black list of the published edition is served.
+pub async fn exposed_photo(state: &AppState, list: Uuid, photo: Uuid) -> AppResult<bytes::Bytes> {
+    let (l, e) = public(state, list).await?;
+    let shown = rk::exposure(&state.store, &l.spec, &e, EXPOSED_PER_SITE).await?;
+    if !shown.iter().any(|(_, p)| *p == photo) {
+        return Err(AppError::NotFound);
+    }
+    Ok(state
+        .config
+        .files
+        .get(&wenming_store::photo::thumbnail_key(photo))
+        .await?)
+}
+
 /// The published edition of a public list, for anyone.
 pub async fn public(state: &AppState, id: Uuid) -> AppResult<(List, Edition)> {
     let list = rk::list(&state.store, id).await?;

@@ -94,6 +94,19 @@ pub struct Projection {
     /// On-site findings of the counted rounds by the region of their site:
     /// (region, passed, judged).
     pub regions: Vec<(Uuid, u32, u32)>,
+    /// The city's satisfaction rate of the latest wave that asks it.
+    pub satisfaction: Option<Satisfaction>,
+    /// Material requirements met, of required, over the framework.
+    pub evidence: (u32, u32),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Satisfaction {
+    pub wave: String,
+    pub p: f64,
+    pub low: f64,
+    pub high: f64,
+    pub n: u64,
 }
 
 /// The projection's reader must see the whole city: it is made of every
@@ -168,7 +181,7 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
             m.0 += 1;
         }
     }
-    let surveys = survey_rates(state).await?;
+    let (surveys, satisfaction) = survey_rates(state).await?;
     let rules_of = st::survey_rules(store, fw.id).await?;
     let assessed: HashMap<(Uuid, Method), f64> = st::assessments(store, fw.id, today.year().into())
         .await?
@@ -370,6 +383,10 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
         negatives,
         previous,
         regions: st::region_findings(store, &ids).await?,
+        satisfaction,
+        evidence: materials
+            .values()
+            .fold((0, 0), |a, (met, req)| (a.0 + met, a.1 + req)),
     })
 }
 
@@ -393,7 +410,9 @@ async fn previous_shares(
 /// the latest wave whose questionnaire links rate questions to it; a
 /// standard with several such questions takes their mean rate and the
 /// smallest effective n.
-async fn survey_rates(state: &AppState) -> AppResult<HashMap<String, (f64, f64)>> {
+async fn survey_rates(
+    state: &AppState,
+) -> AppResult<(HashMap<String, (f64, f64)>, Option<Satisfaction>)> {
     use wenming_store::survey as sv;
     let mut waves: Vec<_> = sv::waves(&state.store)
         .await?
@@ -403,8 +422,25 @@ async fn survey_rates(state: &AppState) -> AppResult<HashMap<String, (f64, f64)>
     waves.sort_by_key(|w| std::cmp::Reverse((w.opens_on, w.id)));
     let roots = st::root_regions(&state.store).await?;
     let mut out: HashMap<String, (f64, f64)> = HashMap::new();
+    let mut satisfaction = None;
     for wave in waves {
         let r = super::surveys::results(state, wave.id).await?;
+        if satisfaction.is_none()
+            && let Some(x) = r.results.rates.iter().find(|x| {
+                x.rate == wenming_domain::survey::RateKind::Satisfaction
+                    && x.group.is_none()
+                    && roots.contains(&x.region_id)
+            })
+        {
+            let e = x.weighted.as_ref().map_or(&x.estimate, |w| &w.estimate);
+            satisfaction = Some(Satisfaction {
+                wave: wave.name.clone(),
+                p: e.p,
+                low: e.low,
+                high: e.high,
+                n: x.n,
+            });
+        }
         let mut found: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
         for q in r.doc.questions.iter().filter(|q| q.rate.is_some()) {
             let Some(x) = r.results.rates.iter().find(|x| {
@@ -428,7 +464,7 @@ async fn survey_rates(state: &AppState) -> AppResult<HashMap<String, (f64, f64)>
             out.insert(code, (rate, n));
         }
     }
-    Ok(out)
+    Ok((out, satisfaction))
 }
 
 /// Keeps the projection as it stands now.
