@@ -116,16 +116,7 @@ async fn street_map(state: &AppState, auth: &Auth, pr: &Projection) -> AppResult
         .collect();
     let rate: Vec<Option<f64>> = streets
         .iter()
-        .map(|st| {
-            let (met, made) = pr
-                .regions
-                .iter()
-                .filter(|(id, _, _)| path_of.get(id).is_some_and(|p| p.starts_with(&st.path)))
-                .fold((0u64, 0u64), |a, (_, m, n)| {
-                    (a.0 + u64::from(*m), a.1 + u64::from(*n))
-                });
-            (made > 0).then(|| met as f64 / made as f64)
-        })
+        .map(|st| pr.on_site_rate_within(|id| path_of.get(&id).copied(), &st.path))
         .collect();
     let cells: Vec<_> = regions
         .iter()

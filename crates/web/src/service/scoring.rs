@@ -100,6 +100,26 @@ pub struct Projection {
     pub evidence: (u32, u32),
 }
 
+impl Projection {
+    /// The on-site score rate of the counted rounds inside a region (its
+    /// path a prefix of the sites' regions' paths), if anything was judged
+    /// there.
+    pub fn on_site_rate_within<'a>(
+        &self,
+        path_of: impl Fn(Uuid) -> Option<&'a str>,
+        path: &str,
+    ) -> Option<f64> {
+        let (met, made) = self
+            .regions
+            .iter()
+            .filter(|(id, _, _)| path_of(*id).is_some_and(|p| p.starts_with(path)))
+            .fold((0u64, 0u64), |a, (_, m, n)| {
+                (a.0 + u64::from(*m), a.1 + u64::from(*n))
+            });
+        (made > 0).then(|| met as f64 / made as f64)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Satisfaction {
     pub wave: String,
