@@ -153,15 +153,23 @@
     return e;
   }
 
+  // Renders overlap (start-up, a sync finishing, the inspector tapping a
+  // site); only the newest may draw, or a list read before the tap would
+  // replace the checklist the tap opened.
+  let drawing = 0;
+
   async function render() {
+    const mineTurn = ++drawing;
     const hash = decodeURIComponent(location.hash.slice(1));
     const assignments = await mine('assignments');
+    const outbox = await mine('outbox');
+    if (mineTurn !== drawing) return;
     if (hash) {
       const [roundId, siteId] = hash.split('/');
       const a = assignments.find((x) => x.round.id === roundId && x.site.site_id === siteId);
       if (a) return renderChecklist(a);
     }
-    renderList(assignments, await mine('outbox'));
+    renderList(assignments, outbox);
   }
 
   // The fixes to verify are the server's; they stand below the site list
