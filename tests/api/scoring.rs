@@ -141,21 +141,29 @@ async fn snapshots_keep_history_and_assessments_move_the_trend(b: Backend) {
     let app = demo(b).await;
     let call = bearer(&format!("http://{}", app.addr));
     let office = app.token("office", false).await;
+    let list = || async {
+        call(Method::GET, "/projection/snapshots", &office)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    // The demo's history: the monthly snapshots of the months before.
+    let before = list().await.as_array().unwrap().len();
+    assert!(before >= 1);
     let r = call(Method::POST, "/projection/snapshots", &office)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let snap: Value = r.json().await.unwrap();
-    let list: Value = call(Method::GET, "/projection/snapshots", &office)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 1);
-    assert_eq!(list[0]["score"], snap["score"]);
+    let after = list().await;
+    assert_eq!(after.as_array().unwrap().len(), before + 1);
+    let newest = after.as_array().unwrap().last().unwrap();
+    assert_eq!(newest["id"], snap["id"]);
+    assert_eq!(newest["score"], snap["score"]);
     // The office lowers a briefing assessment: the snapshot does not
     // change, the projection does, and the standard's trend says by how
     // much.
@@ -228,7 +236,7 @@ async fn snapshots_keep_history_and_assessments_move_the_trend(b: Backend) {
     let monthly = |n: u128| wenming_store::scoring::Snapshot {
         id: uuid::Uuid::from_u128(n),
         framework_id: framework.parse().unwrap(),
-        taken_on: "2026-11-03".parse().unwrap(),
+        taken_on: "2020-11-03".parse().unwrap(),
         kind: wenming_store::scoring::SnapshotKind::Monthly,
         score: 80.0,
         low: 75.0,
@@ -242,7 +250,7 @@ async fn snapshots_keep_history_and_assessments_move_the_trend(b: Backend) {
     let again = wenming_store::scoring::take_snapshot(&app.store, &ctx, &permit, &monthly(2)).await;
     assert!(
         again.unwrap().is_none(),
-        "a second monthly snapshot in November"
+        "a second monthly snapshot in November 2020"
     );
     let unit = app.token("unit", false).await;
     let r = call(Method::POST, "/projection/snapshots", &unit)

@@ -1813,6 +1813,27 @@ async fn cockpit_walk(c: &Client, app: &TestApp, tag: &str, english: bool, who: 
     shot(c, &format!("cockpit-{tag}")).await;
     shot_at(c, ".cockpit .map", &format!("cockpit-map-{tag}")).await;
     shot_at(c, "input[name=full]", &format!("cockpit-weak-{tag}")).await;
+    // The months' snapshots as a chart, each point with its number.
+    // The one drawn for this screen is the one visible.
+    let mut trend = String::new();
+    for f in c
+        .find_all(Locator::Css(".cockpit figure.trend svg"))
+        .await
+        .unwrap()
+    {
+        trend += &f.text().await.unwrap();
+    }
+    assert!(trend.contains("81.4"), "{trend}");
+    shot_at(
+        c,
+        if tag.starts_with("phone") {
+            ".cockpit figure.trend.narrow"
+        } else {
+            ".cockpit figure.trend.wide"
+        },
+        &format!("cockpit-trend-{tag}"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! the demo city (`generate`, `findings`), the raw database baselines the
 //! goals are compared with (`baseline`), the load harness (`load`) and the
 //! benchmark table (`table`), and the evidence archive at size
-//! (`evidence`). Reached as the `wenming-bench` binary.
+//! (`evidence`), the projection at size (`projection`, `scoring`). Reached as the `wenming-bench` binary.
 
 pub mod baseline;
 pub mod evidence;
@@ -10,5 +10,6 @@ pub mod findings;
 pub mod generate;
 pub mod load;
 pub mod projection;
+pub mod scoring;
 pub mod survey;
 pub mod table;

@@ -110,6 +110,16 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         runs: usize,
     },
+    /// Prepare a database filled by `gen`, `evidence` and `surveys` for the
+    /// projection at size (the patrol rounds on the first of each of the
+    /// last three months become mock evaluations), print the raw GROUP BYs
+    /// over the rows the projection reads and an office API token.
+    Scoring {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Add a wave of the demo's questionnaire over many communities with
     /// many answers to a database holding the demo city, print the raw
     /// GROUP BY baseline of its results and an office API token.
@@ -333,6 +343,22 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!(
                 "projection Monte Carlo, 10,000 draws, 150 standards, 78 sites, {obs} observations: p50 {p50:.1} ms, max {max:.1} ms (n={runs})"
             );
+            Ok(())
+        }
+        Command::Scoring { target, runs } => {
+            let store = open_store(&target).await?;
+            let rounds = wenming_bench::scoring::mark_mock_rounds(&store)
+                .await
+                .map_err(Failure::Runtime)?;
+            let (p50, sizes) = wenming_bench::scoring::raw_ms(&store, runs)
+                .await
+                .map_err(Failure::Runtime)?;
+            println!(
+                "counted rounds {rounds}: {} findings; {} open cases behind findings; {} accepted submissions",
+                sizes.findings, sizes.open_cases, sizes.submissions
+            );
+            println!("raw GROUP BYs over the projection's rows: p50 {p50:.0} ms (n={runs})");
+            println!("token {}", office_token(&store).await?);
             Ok(())
         }
         Command::Surveys {

@@ -1,5 +1,6 @@
 //! Documents made from domain data: pure functions from records to bytes.
 
+pub mod chart;
 pub mod csv;
 pub mod framework_xlsx;
 pub mod map;

@@ -695,43 +695,37 @@ pub async fn rounds_in(
 
 /// Each site's passed and judged findings in the rounds.
 pub async fn site_scores(store: &Store, rounds: &[Uuid]) -> Result<Vec<SiteScore>, StoreError> {
-    let mut out = vec![];
-    for chunk in rounds.chunks(200) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT s.id, s.name, r.path, \
-             CAST(SUM(CASE WHEN f.outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
-             CAST(SUM(CASE WHEN f.outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
-             FROM finding f JOIN site s ON s.id = f.site_id JOIN region r ON r.id = s.region_id \
-             WHERE f.round_id IN ({}) GROUP BY s.id, s.name, r.path",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(store.reader()).await? {
-            out.push(SiteScore {
-                site_id: parse_uuid(&r.try_get::<String, _>("id")?)?,
+    let rows = crate::sql::rows_for_ids(
+        store,
+        "SELECT s.id, s.name, r.path, \
+         CAST(SUM(CASE WHEN f.outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
+         CAST(SUM(CASE WHEN f.outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
+         FROM finding f JOIN site s ON s.id = f.site_id JOIN region r ON r.id = s.region_id \
+         WHERE f.round_id IN ({ids}) GROUP BY s.id, s.name, r.path",
+        rounds,
+    )
+    .await?;
+    // A site judged in rounds asked for in different parts comes once a
+    // part: one entry each, added up.
+    let mut by_site: std::collections::BTreeMap<Uuid, SiteScore> = Default::default();
+    for r in &rows {
+        let site_id = parse_uuid(&r.try_get::<String, _>("id")?)?;
+        let met = r.try_get::<i64, _>("met")?.max(0) as u64;
+        let made = r.try_get::<i64, _>("made")?.max(0) as u64;
+        let e = match by_site.entry(site_id) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => v.insert(SiteScore {
+                site_id,
                 name: r.try_get("name")?,
                 region_path: r.try_get("path")?,
-                met: r.try_get::<i64, _>("met")?.max(0) as u64,
-                made: r.try_get::<i64, _>("made")?.max(0) as u64,
-            });
-        }
+                met: 0,
+                made: 0,
+            }),
+        };
+        e.met += met;
+        e.made += made;
     }
-    // A site inspected in two chunks' rounds is one site.
-    out.sort_by_key(|s| s.site_id);
-    out.dedup_by(|b, a| {
-        if a.site_id == b.site_id {
-            a.met += b.met;
-            a.made += b.made;
-            true
-        } else {
-            false
-        }
-    });
-    Ok(out)
+    Ok(by_site.into_values().collect())
 }
 
 /// A 民评官 round's units as entries: the mean score or the satisfied

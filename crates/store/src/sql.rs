@@ -95,6 +95,31 @@ pub fn marks(n: usize) -> String {
         .join(", ")
 }
 
+/// The ids an `IN (…)` list binds at most in one statement, well inside
+/// both databases' limits.
+const IDS_AT_ONCE: usize = 500;
+
+/// The rows of `sql` for every id in `ids`, where `{ids}` in `sql` stands
+/// for the list of marks: a list longer than one statement binds is asked
+/// for in parts, so a GROUP BY may return a group once per part and the
+/// caller adds them up.
+pub async fn rows_for_ids(
+    store: &crate::Store,
+    sql: &str,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<sqlx::any::AnyRow>, crate::StoreError> {
+    let mut out = vec![];
+    for chunk in ids.chunks(IDS_AT_ONCE) {
+        let sql = sql.replace("{ids}", &marks(chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        out.extend(q.fetch_all(store.reader()).await?);
+    }
+    Ok(out)
+}
+
 /// `($1, … $cols), ($cols+1, …), …`: the values of a multi-row insert.
 pub fn rows(rows: usize, cols: usize) -> String {
     (0..rows)

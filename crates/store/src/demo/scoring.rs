@@ -2,7 +2,8 @@
 //! assessments of the standards judged by briefing, overall observation
 //! or departmental statistics, the minors' evaluation of this year, the
 //! official scores of the two years before, and two negative-list events
-//! (one inside its twelve months, one just outside).
+//! (one inside its twelve months, one just outside), and the monthly
+//! snapshots of the months before.
 
 use super::sys;
 use crate::scoring::{self as st, AssessmentInput, Statistic};
@@ -101,6 +102,32 @@ pub async fn load(
             "建筑工地发生较大安全生产事故（已超过追溯期）",
         ),
     ];
+    // The monthly snapshots of the five months before, as the job would
+    // have kept them; this month's is the job's own, taken at start.
+    for (m, score, half) in [
+        (5, 77.9, 4.1),
+        (4, 78.6, 3.8),
+        (3, 80.3, 3.5),
+        (2, 79.8, 3.3),
+        (1, 81.4, 3.1),
+    ] {
+        let on = months_ago(m);
+        let first = jiff::civil::date(on.year(), on.month(), 1);
+        let snap = st::Snapshot {
+            id: uuid::Uuid::now_v7(),
+            framework_id: fw.id,
+            taken_on: first,
+            kind: st::SnapshotKind::Monthly,
+            score,
+            low: score - half,
+            high: score + half * 0.8,
+            standing: "eligible".into(),
+            // Planted history: the figures without the projection behind
+            // them, so no standard's trend is measured against it.
+            doc: Some(r#"{"demo":true}"#.into()),
+        };
+        st::take_snapshot(store, ctx, &permit, &snap).await?;
+    }
     for (code, on, note) in events {
         if fw.settings.negative_list.iter().any(|r| r.code == code) {
             let input = st::EventInput {

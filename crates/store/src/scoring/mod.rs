@@ -4,10 +4,11 @@
 //! standard, and the snapshots of the projection.
 
 use crate::org::parse_uuid;
+use crate::sql::rows_for_ids;
 use crate::{Store, StoreError};
 use serde::Serialize;
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 use wenming_domain::framework::{Method, NodeKind, Points};
 
@@ -116,30 +117,37 @@ pub async fn site_findings(
     store: &Store,
     rounds: &[Uuid],
 ) -> Result<Vec<(Uuid, Uuid, u32, u32)>, StoreError> {
-    let mut out = vec![];
-    for chunk in rounds.chunks(200) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT site_id, standard_id, \
-             CAST(SUM(CASE WHEN outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
-             CAST(SUM(CASE WHEN outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
-             FROM finding WHERE round_id IN ({}) GROUP BY site_id, standard_id",
-            marks.join(", ")
+    let rows = rows_for_ids(
+        store,
+        "SELECT site_id, standard_id, \
+         CAST(SUM(CASE WHEN outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
+         CAST(SUM(CASE WHEN outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
+         FROM finding WHERE round_id IN ({ids}) GROUP BY site_id, standard_id",
+        rounds,
+    )
+    .await?;
+    let mut sum: BTreeMap<(Uuid, Uuid), (u32, u32)> = BTreeMap::new();
+    for r in &rows {
+        let key = (
+            parse_uuid(&r.try_get::<String, _>("site_id")?)?,
+            parse_uuid(&r.try_get::<String, _>("standard_id")?)?,
         );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(store.reader()).await? {
-            out.push((
-                parse_uuid(&r.try_get::<String, _>("site_id")?)?,
-                parse_uuid(&r.try_get::<String, _>("standard_id")?)?,
-                u32::try_from(r.try_get::<i64, _>("met")?).unwrap_or(u32::MAX),
-                u32::try_from(r.try_get::<i64, _>("made")?).unwrap_or(u32::MAX),
-            ));
-        }
+        add(sum.entry(key).or_default(), r)?;
     }
-    Ok(out)
+    Ok(sum
+        .into_iter()
+        .map(|((site, standard), (met, made))| (site, standard, met, made))
+        .collect())
+}
+
+/// Adds a row's `met` and `made` to a running (passed, judged).
+fn add(to: &mut (u32, u32), r: &sqlx::any::AnyRow) -> Result<(), StoreError> {
+    let count = |c: &str| -> Result<u32, StoreError> {
+        Ok(u32::try_from(r.try_get::<i64, _>(c)?).unwrap_or(u32::MAX))
+    };
+    to.0 = to.0.saturating_add(count("met")?);
+    to.1 = to.1.saturating_add(count("made")?);
+    Ok(())
 }
 
 /// Open cases a standard's failed findings opened, by standard.
@@ -180,27 +188,22 @@ pub async fn region_findings(
     store: &Store,
     rounds: &[Uuid],
 ) -> Result<Vec<(Uuid, u32, u32)>, StoreError> {
-    let mut out = vec![];
-    for chunk in rounds.chunks(200) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT s.region_id, \
-             CAST(SUM(CASE WHEN f.outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
-             CAST(SUM(CASE WHEN f.outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
-             FROM finding f JOIN site s ON s.id = f.site_id WHERE f.round_id IN ({}) GROUP BY s.region_id",
-            marks.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        for r in q.fetch_all(store.reader()).await? {
-            out.push((
-                parse_uuid(&r.try_get::<String, _>("region_id")?)?,
-                u32::try_from(r.try_get::<i64, _>("met")?).unwrap_or(u32::MAX),
-                u32::try_from(r.try_get::<i64, _>("made")?).unwrap_or(u32::MAX),
-            ));
-        }
+    let rows = rows_for_ids(
+        store,
+        "SELECT s.region_id, \
+         CAST(SUM(CASE WHEN f.outcome = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS met, \
+         CAST(SUM(CASE WHEN f.outcome IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS made \
+         FROM finding f JOIN site s ON s.id = f.site_id WHERE f.round_id IN ({ids}) GROUP BY s.region_id",
+        rounds,
+    )
+    .await?;
+    let mut sum: BTreeMap<Uuid, (u32, u32)> = BTreeMap::new();
+    for r in &rows {
+        let region = parse_uuid(&r.try_get::<String, _>("region_id")?)?;
+        add(sum.entry(region).or_default(), r)?;
     }
-    Ok(out)
+    Ok(sum
+        .into_iter()
+        .map(|(region, (met, made))| (region, met, made))
+        .collect())
 }

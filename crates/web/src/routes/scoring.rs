@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use wenming_domain::FieldErrors;
 use wenming_domain::framework::{Method, NegativeListRule};
 use wenming_domain::policy::{Action, may};
+use wenming_reports::chart::TrendPoint;
 use wenming_store::scoring::{self as st, Snapshot, SnapshotKind};
 
 #[derive(Template)]
@@ -30,6 +31,9 @@ struct CockpitPage {
     errors: FieldErrors,
     /// Streets shaded by their on-site score rate, as SVG.
     map: Option<String>,
+    /// The snapshots' projected score and interval over time, as SVG for
+    /// a desktop and for a phone (empty before the first snapshot).
+    trend: [String; 2],
     /// The wall screen: no navigation or forms, refreshed every few minutes.
     wall: bool,
     /// Cases this month and last, and the latest round (for whoever sees
@@ -202,9 +206,28 @@ async fn page(
     } else {
         None
     };
+    let dates: Vec<String> = snapshots.iter().map(|s| s.taken_on.to_string()).collect();
+    let points: Vec<TrendPoint> = snapshots
+        .iter()
+        .zip(&dates)
+        .map(|(s, label)| TrendPoint {
+            label,
+            value: s.score,
+            low: s.low,
+            high: s.high,
+        })
+        .collect();
+    let axis = crate::i18n::t(auth.lang, "cockpit.projected");
+    // A phone gets its own drawing: the desktop's scaled down would write
+    // its numbers too small to read.
+    let trend = [
+        wenming_reports::chart::trend(&points, axis, 720, 240),
+        wenming_reports::chart::trend(&points, axis, 360, 220),
+    ];
     let page = CockpitPage {
         cases,
         map,
+        trend,
         wall,
         p: PageCtx::new(auth, state).with_flash(flash),
         pr,
