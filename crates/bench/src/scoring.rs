@@ -12,14 +12,21 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// The first day the projection counts rounds from (its default window).
+fn ninety_days_back() -> Result<String, String> {
+    let today = crate::generate::today()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    Ok(today
+        .checked_sub(jiff::Span::new().days(90))
+        .map_err(err)?
+        .to_string())
+}
+
 /// Makes the patrol rounds held on the first of a month within the last
 /// 90 days mock evaluations; returns how many rounds count.
 pub async fn mark_mock_rounds(store: &Store) -> Result<usize, String> {
-    let today = crate::generate::today();
-    let since = today
-        .checked_sub(jiff::Span::new().days(90))
-        .map_err(err)?
-        .to_string();
+    let since = ninety_days_back()?;
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT id, ends_on FROM inspection_round WHERE kind = 'patrol' AND ends_on >= $1",
     )
@@ -57,11 +64,7 @@ pub struct Sizes {
 /// (the counted rounds' findings by site and standard and by region, open
 /// cases by standard, accepted submissions by requirement), in ms.
 pub async fn raw_ms(store: &Store, runs: usize) -> Result<(f64, Sizes), String> {
-    let today = crate::generate::today();
-    let since = today
-        .checked_sub(jiff::Span::new().days(90))
-        .map_err(err)?
-        .to_string();
+    let since = ninety_days_back()?;
     let framework: String = sqlx::query_scalar("SELECT id FROM framework WHERE status = 'active'")
         .fetch_one(store.reader())
         .await

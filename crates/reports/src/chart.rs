@@ -76,7 +76,11 @@ fn draw_trend(
         let step = n.div_ceil((width as usize / 100).max(2));
         let label_of = |x: &f64| {
             let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n && (i as usize) % step == 0 {
+            if (x - i).abs() < 1e-6
+                && i >= 0.0
+                && (i as usize) < n
+                && (i as usize).is_multiple_of(step)
+            {
                 points[i as usize].label.to_string()
             } else {
                 String::new()

@@ -147,6 +147,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "rankings",
         sql: include_str!("../migrations/0027_rankings.sql"),
     },
+    Migration {
+        version: 28,
+        name: "finding case index",
+        sql: include_str!("../migrations/0028_finding_case_index.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to: its last migration.

@@ -111,6 +111,10 @@ pub struct Inner {
     pub public_limiter: service::surveys::Limiter,
     /// Closed survey waves' computed results (they can no longer change).
     pub closed_results: service::surveys::ClosedResults,
+    /// The default projection, kept for the cockpit.
+    pub projection: service::scoring::KeptProjection,
+    /// Leaders' summaries, kept a minute.
+    pub leader_summaries: service::KeptFor<service::queue::LeaderSummary>,
 }
 
 #[derive(Clone)]
@@ -141,6 +145,8 @@ impl Application {
             config,
             public_limiter: Default::default(),
             closed_results: Default::default(),
+            projection: Default::default(),
+            leader_summaries: service::KeptFor::new(service::queue::LEADER_KEPT_FOR),
         }));
         Ok(Application {
             listener,

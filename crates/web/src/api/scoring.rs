@@ -202,8 +202,8 @@ pub async fn record_assessment(
 ) -> AppResult<(StatusCode, Json<AssessmentDto>)> {
     let method = Method::parse(b.method.trim())
         .ok_or_else(|| AppError::from(FieldErrors::single("method", "invalid_choice")))?;
-    let a = st::record_assessment(
-        &state.store,
+    let a = svc::record_assessment(
+        &state,
         &auth.ctx(),
         &permit,
         &st::AssessmentInput {
@@ -302,8 +302,8 @@ pub async fn record_negative_event(
         .parse()
         .map_err(|_| AppError::from(FieldErrors::single("occurred_on", "invalid_date")))?;
     let fw = active_framework(&state).await?;
-    let e = st::record_negative_event(
-        &state.store,
+    let e = svc::record_negative_event(
+        &state,
         &auth.ctx(),
         &permit,
         fw,
@@ -312,7 +312,6 @@ pub async fn record_negative_event(
             occurred_on: on,
             note: &b.note,
         },
-        crate::service::today(&state),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(event_dto(e))))
@@ -327,7 +326,7 @@ pub async fn delete_negative_event(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<StatusCode> {
     let fw = active_framework(&state).await?;
-    st::delete_negative_event(&state.store, &auth.ctx(), &permit, fw, id).await?;
+    svc::delete_negative_event(&state, &auth.ctx(), &permit, fw, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -360,8 +359,8 @@ pub async fn record_year_score(
 ) -> AppResult<(StatusCode, Json<YearScoreDto>)> {
     let fw = active_framework(&state).await?;
     let gate = b.gate.as_deref().map(str::trim).filter(|g| !g.is_empty());
-    let y = st::record_year_score(
-        &state.store,
+    let y = svc::record_year_score(
+        &state,
         &auth.ctx(),
         &permit,
         fw,

@@ -43,7 +43,7 @@ struct HomePage {
     inspector: Option<queue::InspectorQueue>,
     /// Sites of open rounds the inspector has not inspected yet.
     sites: Vec<crate::api::rounds::AssignmentDto>,
-    leader: Option<queue::LeaderSummary>,
+    leader: Option<std::sync::Arc<queue::LeaderSummary>>,
     now: jiff::Timestamp,
 }
 

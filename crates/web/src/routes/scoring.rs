@@ -36,9 +36,10 @@ struct CockpitPage {
     trend: [String; 2],
     /// The wall screen: no navigation or forms, refreshed every few minutes.
     wall: bool,
+    tz: jiff::tz::TimeZone,
     /// Cases this month and last, and the latest round (for whoever sees
     /// cases).
-    cases: Option<crate::service::queue::LeaderSummary>,
+    cases: Option<std::sync::Arc<crate::service::queue::LeaderSummary>>,
 }
 
 impl CockpitPage {
@@ -59,6 +60,14 @@ impl CockpitPage {
         let v = v.value();
         let most = (self.pr.estimate.basic_points + self.pr.estimate.featured_points).max(1.0);
         format!("{:.1}", (v / most * 100.0).clamp(0.0, 100.0))
+    }
+    /// When the shown projection was computed, in the city's time.
+    fn computed(&self) -> String {
+        self.pr
+            .computed_at
+            .to_zoned_datetime(self.tz.clone())
+            .strftime("%H:%M")
+            .to_string()
     }
     /// Ten weakest standards.
     fn top(&self) -> usize {
@@ -229,6 +238,7 @@ async fn page(
         map,
         trend,
         wall,
+        tz: state.config.timezone.clone(),
         p: PageCtx::new(auth, state).with_flash(flash),
         pr,
         snapshots,
@@ -288,13 +298,12 @@ pub async fn record(
         .await?
         .ok_or(AppError::NotFound)?;
     let ctx = f.auth.ctx();
-    let today = crate::service::today(&state);
     let number = |k: &str| field(pairs, k).parse::<f64>().ok();
     let year = || field(pairs, "year").parse::<i32>().unwrap_or(0);
     let outcome = match field(pairs, "what") {
         "negative_event" => match field(pairs, "occurred_on").parse::<jiff::civil::Date>() {
-            Ok(on) => st::record_negative_event(
-                &state.store,
+            Ok(on) => svc::record_negative_event(
+                &state,
                 &ctx,
                 &permit,
                 fw.id,
@@ -303,7 +312,6 @@ pub async fn record(
                     occurred_on: on,
                     note: field(pairs, "note"),
                 },
-                today,
             )
             .await
             .map(|_| "negative_event_recorded"),
@@ -315,8 +323,8 @@ pub async fn record(
         "gate" | "annual" => match number("score") {
             Some(score) => {
                 let gate = (field(pairs, "what") == "gate").then(|| field(pairs, "gate"));
-                st::record_year_score(
-                    &state.store,
+                svc::record_year_score(
+                    &state,
                     &ctx,
                     &permit,
                     fw.id,
@@ -340,8 +348,8 @@ pub async fn record(
                         .await?
                         .into_iter()
                         .find(|a| a.standard_id == standard_id && a.method == method);
-                    st::record_assessment(
-                        &state.store,
+                    svc::record_assessment(
+                        &state,
                         &ctx,
                         &permit,
                         &st::AssessmentInput {

@@ -25,6 +25,55 @@ use wenming_domain::account::Role;
 use wenming_domain::case::CaseActor;
 use wenming_domain::policy::Reach;
 
+/// Figures kept for a short while by key, for pages many open to read the
+/// same city-wide numbers (the cockpit, the wall screen, the leader's
+/// home): they show data at most `ttl` old rather than count a million
+/// cases at every request. Two readers of a stale key may both compute;
+/// the later one's figures are kept.
+pub struct KeptFor<V> {
+    ttl: std::time::Duration,
+    slots: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, std::sync::Arc<V>)>,
+    >,
+}
+
+/// Keys one cache holds at most before it starts afresh.
+const KEPT_KEYS: usize = 256;
+
+impl<V> KeptFor<V> {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        KeptFor {
+            ttl,
+            slots: Default::default(),
+        }
+    }
+
+    pub async fn get_or<F, Fut>(
+        &self,
+        key: String,
+        make: F,
+    ) -> crate::error::AppResult<std::sync::Arc<V>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = crate::error::AppResult<V>>,
+    {
+        if let Ok(slots) = self.slots.lock()
+            && let Some((at, v)) = slots.get(&key)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(v.clone());
+        }
+        let v = std::sync::Arc::new(make().await?);
+        if let Ok(mut slots) = self.slots.lock() {
+            if slots.len() >= KEPT_KEYS {
+                slots.clear();
+            }
+            slots.insert(key, (std::time::Instant::now(), v.clone()));
+        }
+        Ok(v)
+    }
+}
+
 pub fn today(state: &AppState) -> Date {
     jiff::Timestamp::now()
         .to_zoned_datetime(state.config.timezone.clone())

@@ -246,7 +246,25 @@ pub async fn inspector(state: &AppState, auth: &Auth) -> AppResult<InspectorQueu
     })
 }
 
-pub async fn leader(state: &AppState, auth: &Auth) -> AppResult<LeaderSummary> {
+/// How long the leader's summary is kept: its overdue count alone reads
+/// every open case.
+pub const LEADER_KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The month's cases, the units at both ends and the latest round, as
+/// counted at most a minute ago for this reader's reach.
+pub async fn leader(state: &AppState, auth: &Auth) -> AppResult<std::sync::Arc<LeaderSummary>> {
+    let key = format!(
+        "{:?}|{}",
+        auth.scope(Action::ViewCases)?,
+        auth.may(Action::ViewRounds)
+    );
+    state
+        .leader_summaries
+        .get_or(key, || leader_now(state, auth))
+        .await
+}
+
+async fn leader_now(state: &AppState, auth: &Auth) -> AppResult<LeaderSummary> {
     let now = super::metrics::month_metrics(state, auth, "").await?;
     let prev =
         super::metrics::month_metrics(state, auth, &now.prev_first.strftime("%Y-%m").to_string())

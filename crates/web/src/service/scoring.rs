@@ -78,6 +78,8 @@ pub struct WhatIf {
 pub struct Projection {
     pub framework: FrameworkRef,
     pub as_of: jiff::civil::Date,
+    /// When it was computed: the default one is kept for a minute.
+    pub computed_at: jiff::Timestamp,
     pub rounds: Vec<RoundRef>,
     pub estimate: Estimate,
     /// Aligned with `estimate.standards`.
@@ -141,10 +143,151 @@ fn city_scope(auth: &Auth) -> AppResult<Scope> {
 
 pub async fn projection(state: &AppState, auth: &Auth, opts: &Options) -> AppResult<Projection> {
     let scope = city_scope(auth)?;
-    compute(state, &scope, opts).await
+    if opts.rounds.is_some() || opts.seed.is_some() || opts.draws.is_some() {
+        return compute(state, &scope, opts).await;
+    }
+    let kept = state.projection.get(state, &scope).await?;
+    let mut p = (*kept.projection).clone();
+    p.what_if = what_if(&p.estimate, &opts.full, &kept.rules);
+    Ok(p)
+}
+
+/// How long the default projection (the counted rounds, the seed, 10,000
+/// draws) is kept: the cockpit and the wall screen read it rather than
+/// the million rows behind it.
+pub const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The default projection as last computed, for every reader in the
+/// process. A write the projection is made of that passes through this
+/// module (an assessment, an event, a score, a snapshot) makes it stale at
+/// once; other data (cases, findings, materials, answers) shows within
+/// `KEPT_FOR`.
+#[derive(Default)]
+pub struct KeptProjection {
+    slot: tokio::sync::Mutex<Option<Kept>>,
+    generation: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Clone)]
+struct Kept {
+    at: std::time::Instant,
+    generation: u64,
+    projection: std::sync::Arc<Projection>,
+    rules: std::sync::Arc<Rules>,
+}
+
+impl KeptProjection {
+    /// The kept projection, computed again when stale; readers arriving
+    /// while it is computed wait for that one computation.
+    async fn get(&self, state: &AppState, scope: &Scope) -> AppResult<Kept> {
+        use std::sync::atomic::Ordering;
+        let mut slot = self.slot.lock().await;
+        let generation = self.generation.load(Ordering::Acquire);
+        let today = super::today(state);
+        if let Some(k) = slot.as_ref()
+            && k.generation == generation
+            && k.at.elapsed() < KEPT_FOR
+            && k.projection.as_of == today
+        {
+            return Ok(k.clone());
+        }
+        let (projection, rules) = compute_with_rules(state, scope, &Options::default()).await?;
+        let k = Kept {
+            at: std::time::Instant::now(),
+            generation,
+            projection: std::sync::Arc::new(projection),
+            rules: std::sync::Arc::new(rules),
+        };
+        *slot = Some(k.clone());
+        Ok(k)
+    }
+
+    /// Something the projection is made of changed.
+    pub fn forget(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The projected score if the named standards reached full marks.
+fn what_if(estimate: &Estimate, codes: &[String], rules: &Rules) -> Option<WhatIf> {
+    let full: Vec<usize> = codes
+        .iter()
+        .filter_map(|c| estimate.standards.iter().position(|s| &s.code == c))
+        .collect();
+    (!full.is_empty()).then(|| {
+        let a = sc::what_if(estimate, &full, rules);
+        WhatIf {
+            full: full
+                .iter()
+                .map(|&i| estimate.standards[i].code.clone())
+                .collect(),
+            gain: a.score - estimate.annual.score,
+            score: a.score,
+        }
+    })
+}
+
+/// The office's writes the projection is made of, each forgetting the
+/// kept projection; pages and the API both record through these.
+pub async fn record_assessment(
+    state: &AppState,
+    ctx: &wenming_store::Ctx,
+    permit: &Permit<may::ManageScoring>,
+    input: &st::AssessmentInput,
+) -> Result<st::Assessment, wenming_store::StoreError> {
+    let a = st::record_assessment(&state.store, ctx, permit, input).await?;
+    state.projection.forget();
+    Ok(a)
+}
+
+pub async fn record_negative_event(
+    state: &AppState,
+    ctx: &wenming_store::Ctx,
+    permit: &Permit<may::ManageScoring>,
+    framework_id: Uuid,
+    input: &st::EventInput<'_>,
+) -> Result<st::NegativeEvent, wenming_store::StoreError> {
+    let today = super::today(state);
+    let e =
+        st::record_negative_event(&state.store, ctx, permit, framework_id, input, today).await?;
+    state.projection.forget();
+    Ok(e)
+}
+
+pub async fn delete_negative_event(
+    state: &AppState,
+    ctx: &wenming_store::Ctx,
+    permit: &Permit<may::ManageScoring>,
+    framework_id: Uuid,
+    id: Uuid,
+) -> Result<(), wenming_store::StoreError> {
+    st::delete_negative_event(&state.store, ctx, permit, framework_id, id).await?;
+    state.projection.forget();
+    Ok(())
+}
+
+pub async fn record_year_score(
+    state: &AppState,
+    ctx: &wenming_store::Ctx,
+    permit: &Permit<may::ManageScoring>,
+    framework_id: Uuid,
+    input: st::ScoreInput<'_>,
+) -> Result<st::YearScore, wenming_store::StoreError> {
+    let y = st::record_year_score(&state.store, ctx, permit, framework_id, input).await?;
+    state.projection.forget();
+    Ok(y)
 }
 
 async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<Projection> {
+    Ok(compute_with_rules(state, scope, opts).await?.0)
+}
+
+async fn compute_with_rules(
+    state: &AppState,
+    scope: &Scope,
+    opts: &Options,
+) -> AppResult<(Projection, Rules)> {
     let store = &state.store;
     let today = super::today(state);
     let fw = wenming_store::framework::active(store)
@@ -157,9 +300,9 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
         .map(|(i, s)| (s.id, i))
         .collect();
     // On-site: the chosen rounds' findings, site by site.
-    let all_rounds = st::rounds(store, fw.id, None).await?;
     let rounds: Vec<RoundRef> = match &opts.rounds {
         Some(ids) => {
+            let all_rounds = st::rounds(store, fw.id, None).await?;
             for id in ids {
                 if !all_rounds.iter().any(|r| r.id == *id) {
                     return Err(wenming_domain::FieldErrors::single("rounds", "not_found").into());
@@ -344,22 +487,7 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
             }
         })
         .collect();
-    let full: Vec<usize> = opts
-        .full
-        .iter()
-        .filter_map(|c| estimate.standards.iter().position(|s| &s.code == c))
-        .collect();
-    let what_if = (!full.is_empty()).then(|| {
-        let a = sc::what_if(&estimate, &full, &rules);
-        WhatIf {
-            full: full
-                .iter()
-                .map(|&i| estimate.standards[i].code.clone())
-                .collect(),
-            gain: a.score - estimate.annual.score,
-            score: a.score,
-        }
-    });
+    let what_if = what_if(&estimate, &opts.full, &rules);
     let official: BTreeMap<i32, f64> = st::annual_results(store)
         .await?
         .into_iter()
@@ -375,13 +503,14 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
             .collect()
     };
     let cycle = sc::cycle(&cycle_weights, year, estimate.annual.score, &official);
-    Ok(Projection {
+    let p = Projection {
         framework: FrameworkRef {
             id: fw.id,
             name: fw.name.clone(),
             year: fw.year,
         },
         as_of: today,
+        computed_at: jiff::Timestamp::now(),
         rounds,
         spread: u
             .spread
@@ -407,7 +536,8 @@ async fn compute(state: &AppState, scope: &Scope, opts: &Options) -> AppResult<P
         evidence: materials
             .values()
             .fold((0, 0), |a, (met, req)| (a.0 + met, a.1 + req)),
-    })
+    };
+    Ok((p, rules))
 }
 
 /// Each standard's share as a snapshot kept it.
@@ -511,7 +641,10 @@ pub async fn take_snapshot(
         standing: p.estimate.annual.standing.code().into(),
         doc: Some(doc),
     };
-    Ok(st::take_snapshot(&state.store, ctx, permit, &s).await?)
+    let taken = st::take_snapshot(&state.store, ctx, permit, &s).await?;
+    // The trends are measured against the newest snapshot.
+    state.projection.forget();
+    Ok(taken)
 }
 
 pub async fn snapshots(state: &AppState, auth: &Auth) -> AppResult<Vec<Snapshot>> {

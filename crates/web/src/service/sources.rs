@@ -507,6 +507,8 @@ pub async fn load_demo(
         config: config.clone(),
         public_limiter: Default::default(),
         closed_results: Default::default(),
+        projection: Default::default(),
+        leader_summaries: crate::service::KeptFor::new(crate::service::queue::LEADER_KEPT_FOR),
     }));
     let Some(fw) = wenming_store::framework::active(store).await? else {
         return Ok(0);
