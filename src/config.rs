@@ -33,6 +33,10 @@ struct FileConfig {
     webhook_secret: Option<String>,
     escalate_head_after_hours: Option<u64>,
     escalate_repeat_hours: Option<u64>,
+    backup_dir: Option<String>,
+    backup_every_hours: Option<u64>,
+    backup_keep: Option<u64>,
+    http_max_connections: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +57,12 @@ pub struct Config {
     pub webhook: Option<(String, String)>,
     pub escalate_head_after_hours: u64,
     pub escalate_repeat_hours: u64,
+    /// Where the server takes its own backups (none when unset), how often
+    /// and how many it keeps.
+    pub backup_dir: Option<PathBuf>,
+    pub backup_every_hours: u64,
+    pub backup_keep: u64,
+    pub http_max_connections: u64,
 }
 
 #[derive(Debug)]
@@ -313,6 +323,35 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
         1..=720,
         24,
     )?;
+    let backup_dir = pick(
+        None,
+        "",
+        "WENMING_BACKUP_DIR",
+        file.backup_dir.as_ref(),
+        "backup_dir",
+    )
+    .map(|s| PathBuf::from(s.value));
+    let backup_every_hours = number(
+        "WENMING_BACKUP_EVERY_HOURS",
+        file.backup_every_hours,
+        "backup_every_hours",
+        1..=720,
+        24,
+    )?;
+    let backup_keep = number(
+        "WENMING_BACKUP_KEEP",
+        file.backup_keep,
+        "backup_keep",
+        1..=365,
+        7,
+    )?;
+    let http_max_connections = number(
+        "WENMING_HTTP_MAX_CONNECTIONS",
+        file.http_max_connections,
+        "http_max_connections",
+        16..=100_000,
+        4096,
+    )?;
     let webhook_url = pick(
         None,
         "",
@@ -360,6 +399,10 @@ pub fn load(config_file: Option<&Path>, o: &Overrides) -> Result<Config, ConfigE
         webhook,
         escalate_head_after_hours,
         escalate_repeat_hours,
+        backup_dir,
+        backup_every_hours,
+        backup_keep,
+        http_max_connections,
         data_dir,
         database_url,
         listen,

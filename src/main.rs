@@ -1,5 +1,6 @@
 //! `wenming`: runs a city's National Civilized City campaign.
 
+mod backup;
 mod config;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,12 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A consistent online backup (database, stored files, manifest), or
+    /// `backup verify SRC` to check one.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty database and files folder (stop the
+    /// server first).
+    Restore(backup::RestoreArgs),
     /// Account recovery for administrators with shell access.
     Admin {
         #[command(subcommand)]
@@ -183,7 +190,7 @@ fn init_logging(json: bool) {
     }
 }
 
-fn open_files(cfg: &config::Config) -> Result<wenming_store::files::Files, Failure> {
+pub(crate) fn open_files(cfg: &config::Config) -> Result<wenming_store::files::Files, Failure> {
     match &cfg.files_bucket {
         Some(bucket) => wenming_store::files::Files::s3(bucket).map_err(Failure::Config),
         None => wenming_store::files::Files::local(&cfg.data_dir.join("files"))
@@ -191,7 +198,7 @@ fn open_files(cfg: &config::Config) -> Result<wenming_store::files::Files, Failu
     }
 }
 
-async fn open_store(cfg: &config::Config) -> Result<Store, Failure> {
+pub(crate) async fn open_store(cfg: &config::Config) -> Result<Store, Failure> {
     if cfg.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(cfg.data_dir.join("files")).map_err(|e| {
             Failure::Runtime(format!(
@@ -278,6 +285,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 ))),
             }
         }
+        Command::Backup(args) => backup::backup_command(&cfg, args).await,
+        Command::Restore(args) => backup::restore_command(&cfg, args).await,
         Command::Admin {
             command: AdminCommand::ResetPassword { username },
         } => {
@@ -386,6 +395,8 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
     let web = WebConfig {
         demo_loading: demo_loading.clone(),
         material_max_bytes: cfg.material_max_mb as usize * 1024 * 1024,
+        max_http_connections: cfg.http_max_connections as usize,
+        header_timeout: std::time::Duration::from_secs(10),
         listen: cfg.listen,
         secure_cookies: cfg
             .public_url
@@ -410,6 +421,15 @@ async fn serve(cfg: config::Config, load_demo: bool) -> Result<(), Failure> {
             .webhook
             .clone()
             .map(|(url, secret)| wenming_web::jobs::WebhookTarget { url, secret }),
+        backup: cfg
+            .backup_dir
+            .clone()
+            .map(|dir| wenming_web::jobs::BackupSchedule {
+                dir,
+                every: std::time::Duration::from_secs(cfg.backup_every_hours * 3600),
+                keep: cfg.backup_keep as usize,
+                database_url: cfg.database_url.clone(),
+            }),
         ..Default::default()
     };
     wenming_web::jobs::spawn(store.clone(), web.files.clone(), jobs);
@@ -723,8 +743,12 @@ mod documented_commands {
             .get_subcommands()
             .filter(|s| s.get_name() != "help")
             .collect();
+        // A command that takes arguments of its own beside its
+        // subcommands (`backup DEST`, `backup verify SRC`) is one too.
+        if subs.is_empty() || c.get_positionals().next().is_some() {
+            out.push(path.clone());
+        }
         if subs.is_empty() {
-            out.push(path);
             return;
         }
         for s in subs {

@@ -287,3 +287,35 @@ fn frameworks_import_and_export_from_the_command_line() {
     );
     assert!(std::fs::metadata(d.join("t.xlsx")).unwrap().len() > 1000);
 }
+
+#[test]
+fn backup_verify_and_restore_from_the_command_line() {
+    let d = tempdir();
+    let admin = [("WENMING_ADMIN_PASSWORD", "cli-admin-password")];
+    assert!(wenming(&d, &["migrate"], &admin).status.success());
+    let o = wenming(&d, &["backup", "bk"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Backed up into bk"));
+    let o = wenming(&d, &["backup", "verify", "bk"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("intact"));
+    // Onto the running city's own data: refused, naming why.
+    let o = wenming(&d, &["restore", "bk"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("not empty"), "{}", stderr(&o));
+    // Into a fresh data folder: restored, counts checked.
+    let o = wenming(&d, &["restore", "bk", "--data-dir", "elsewhere"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("row counts match"));
+    let o = wenming(&d, &["audit", "verify", "--data-dir", "elsewhere"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A missing folder is a clear error, not a panic.
+    let o = wenming(&d, &["backup", "verify", "nowhere"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not a finished backup"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

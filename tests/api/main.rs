@@ -4,11 +4,13 @@
 mod helpers;
 
 mod integrity;
+mod operations;
 
 mod anomalies;
 mod api;
 mod audit;
 mod auth;
+mod backup;
 mod bulk;
 mod cases;
 mod cli;

@@ -120,6 +120,16 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Hold many half-open connections to a running wenming on this
+    /// machine and time /healthz over fresh connections meanwhile.
+    Idle {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 3000)]
+        connections: usize,
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
     /// Add a wave of the demo's questionnaire over many communities with
     /// many answers to a database holding the demo city, print the raw
     /// GROUP BY baseline of its results and an office API token.
@@ -342,6 +352,26 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let (p50, max, obs) = wenming_bench::projection::monte_carlo(runs.max(1));
             println!(
                 "projection Monte Carlo, 10,000 draws, 150 standards, 78 sites, {obs} observations: p50 {p50:.1} ms, max {max:.1} ms (n={runs})"
+            );
+            Ok(())
+        }
+        Command::Idle {
+            url,
+            connections,
+            requests,
+        } => {
+            wenming_bench::load::check_loopback(&url).map_err(Failure::Config)?;
+            let addr = url
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .parse::<std::net::SocketAddr>()
+                .map_err(|e| Failure::Config(format!("--url {url}: {e}")))?;
+            let r = wenming_bench::idle::run(addr, connections.clamp(1, 50_000), requests.max(1))
+                .await
+                .map_err(Failure::Runtime)?;
+            println!(
+                "{} connections held half-open ({} closed by the server meanwhile); /healthz over fresh connections: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} errors (n={requests})",
+                r.held, r.closed_by_server, r.p50_ms, r.p99_ms, r.max_ms, r.errors
             );
             Ok(())
         }

@@ -159,6 +159,17 @@ impl Files {
         }
     }
 
+    /// Whether nothing at all is stored (a restore writes only into an
+    /// empty store).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let mut s = self.inner.list(None);
+        match s.next().await {
+            None => Ok(true),
+            Some(Ok(_)) => Ok(false),
+            Some(Err(e)) => Err(failed(e)),
+        }
+    }
+
     /// Removing what is already gone is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.inner.delete(&Path::from(key)).await {

@@ -33,3 +33,14 @@ pub async fn try_lease(
     tx.commit().await?;
     Ok(n.rows_affected() == 1)
 }
+
+/// Gives a lease up before it expires (a long job that finished), so that
+/// another instance may take the next run at once.
+pub async fn release(store: &Store, job: &str, holder: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE job_lease SET until = 0 WHERE name = $1 AND holder = $2")
+        .bind(job)
+        .bind(holder)
+        .execute(store.writer())
+        .await?;
+    Ok(())
+}

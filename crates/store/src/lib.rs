@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod anomaly;
 pub mod audit;
+pub mod backup;
 pub mod case;
 mod db;
 pub mod demo;

@@ -33,6 +33,20 @@ pub struct JobConfig {
     pub tick: Duration,
     /// How long a staged, never-attached upload is kept.
     pub staged_for_secs: i64,
+    pub backup: Option<BackupSchedule>,
+}
+
+/// Backups the server takes on its own: one into `dir` whenever the newest
+/// there is older than `every`, keeping the newest `keep`. Several
+/// instances may share `dir` (they must, to share the files); the lease
+/// lets one take each.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: std::path::PathBuf,
+    pub every: Duration,
+    pub keep: usize,
+    /// For pg_dump, on PostgreSQL.
+    pub database_url: String,
 }
 
 impl Default for JobConfig {
@@ -42,6 +56,7 @@ impl Default for JobConfig {
             webhook: None,
             tick: Duration::from_secs(60),
             staged_for_secs: 86_400,
+            backup: None,
         }
     }
 }
@@ -108,6 +123,9 @@ pub async fn deliver_due(
 
 /// Runs the jobs until the process ends.
 pub fn spawn(store: Store, files: Files, cfg: JobConfig) -> tokio::task::JoinHandle<()> {
+    if let Some(b) = cfg.backup.clone() {
+        spawn_backups(store.clone(), files.clone(), b);
+    }
     tokio::spawn(async move {
         let holder = wenming_domain::new_id().to_string();
         let http = client();
@@ -121,6 +139,54 @@ pub fn spawn(store: Store, files: Files, cfg: JobConfig) -> tokio::task::JoinHan
             if let Err(e) = once(&store, &files, &cfg, &http, &holder, lease, now, ticks).await {
                 tracing::warn!(error = %e, "background job pass failed; next tick retries");
             }
+        }
+    })
+}
+
+/// Looks every few minutes whether a backup is due; a backup runs beside
+/// the other jobs, which do not wait for it.
+fn spawn_backups(store: Store, files: Files, b: BackupSchedule) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let holder = wenming_domain::new_id().to_string();
+        let mut ticker = tokio::time::interval(b.every.min(Duration::from_secs(600)));
+        // Longer than any backup should take: should this instance die
+        // during one, another takes it up after the lease.
+        let lease = SignedDuration::from_hours(6);
+        loop {
+            ticker.tick().await;
+            let now = Timestamp::now();
+            let due = wenming_store::backup::newest(&b.dir)
+                .is_none_or(|t| now.duration_since(t).as_secs() >= b.every.as_secs() as i64);
+            if !due {
+                continue;
+            }
+            match jobs::try_lease(&store, "backup", &holder, lease, now).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "backup lease failed; next look retries");
+                    continue;
+                }
+            }
+            match wenming_store::backup::scheduled(
+                &store,
+                &files,
+                &b.dir,
+                b.keep,
+                Some(&b.database_url),
+            )
+            .await
+            {
+                Ok(r) => tracing::info!(
+                    files = r.manifest.files.len(),
+                    copied = r.copied,
+                    seconds = r.seconds,
+                    missing = r.manifest.missing.len(),
+                    "scheduled backup taken"
+                ),
+                Err(e) => tracing::error!(error = %e, "scheduled backup failed; next look retries"),
+            }
+            let _ = jobs::release(&store, "backup", &holder).await;
         }
     })
 }

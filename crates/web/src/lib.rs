@@ -10,6 +10,7 @@ pub mod jobs;
 mod middleware;
 mod page;
 pub(crate) mod routes;
+mod serve;
 pub(crate) mod service;
 pub use routes::page_routes;
 
@@ -66,6 +67,13 @@ pub struct WebConfig {
     pub demo_loading: Option<Arc<DemoLoading>>,
     /// The largest evidence material one upload may be.
     pub material_max_bytes: usize,
+    /// Connections served at once; more wait in the backlog. Keep it below
+    /// the process's open-file limit, less what the database and the files
+    /// need.
+    pub max_http_connections: usize,
+    /// How long a client may take to send a request's headers (the first,
+    /// or the next on a kept-alive connection) before it is disconnected.
+    pub header_timeout: std::time::Duration,
 }
 
 /// How far the demo city has loaded while the server already answers: the
@@ -100,6 +108,8 @@ impl WebConfig {
             photo_rules: wenming_store::photo::PhotoRules::default(),
             demo_loading: None,
             material_max_bytes: 50 << 20,
+            max_http_connections: 4096,
+            header_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -170,14 +180,11 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // The peer's address: the public survey link counts answers by it.
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
+        let bounds = serve::Bounds {
+            max_connections: self.state.config.max_http_connections,
+            header_timeout: self.state.config.header_timeout,
+        };
+        serve::serve(self.listener, self.router, bounds, shutdown).await
     }
 }
 
