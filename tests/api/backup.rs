@@ -73,13 +73,15 @@ async fn drop_target(db: Option<String>) {
     }
 }
 
+/// A report to the server at `addr` (the load's clients outlive no app);
+/// its id once acknowledged.
 async fn report(
-    app: &TestApp,
+    addr: std::net::SocketAddr,
     token: &str,
     cats: &[wenming_store::case::Category],
     photo: Option<&str>,
 ) -> Option<String> {
-    let call = bearer(&format!("http://{}", app.addr));
+    let call = bearer(&format!("http://{addr}"));
     let r = call(Method::POST, "/cases", token)
         .json(
             &json!({"source": "inspection", "category_id": sub(cats, "0101").id,
@@ -107,7 +109,9 @@ async fn a_backup_under_write_load_restores_every_acknowledged_report_and_photo(
         assert_eq!(r.status(), StatusCode::CREATED);
         let p: serde_json::Value = r.json().await.unwrap();
         let id = p["id"].as_str().unwrap().to_string();
-        report(&app, &inspector, &cats, Some(&id)).await.unwrap();
+        report(app.addr, &inspector, &cats, Some(&id))
+            .await
+            .unwrap();
         photos.push(id);
     }
     // Four clients reporting throughout; each acknowledgement noted with
@@ -122,9 +126,8 @@ async fn a_backup_under_write_load_restores_every_acknowledged_report_and_photo(
             (stop.clone(), acked.clone(), cats.clone(), inspector.clone());
         let app_addr = app.addr;
         load.push(tokio::spawn(async move {
-            let app = AppAt(app_addr);
             while !stop.load(Ordering::Relaxed) {
-                if let Some(id) = app.report(&token, &cats).await {
+                if let Some(id) = report(app_addr, &token, &cats, None).await {
                     acked.lock().unwrap().push((id, std::time::Instant::now()));
                 }
             }
@@ -208,35 +211,13 @@ async fn a_backup_under_write_load_restores_every_acknowledged_report_and_photo(
     let _ = std::fs::remove_dir_all(&dest);
 }
 
-/// Another test's server address: the load's clients outlive no app.
-struct AppAt(std::net::SocketAddr);
-
-impl AppAt {
-    async fn report(&self, token: &str, cats: &[wenming_store::case::Category]) -> Option<String> {
-        let call = bearer(&format!("http://{}", self.0));
-        let r = call(Method::POST, "/cases", token)
-            .json(
-                &json!({"source": "inspection", "category_id": sub(cats, "0101").id,
-                "description": "路面破损", "lon": IN_LJ.0, "lat": IN_LJ.1}),
-            )
-            .send()
-            .await
-            .ok()?;
-        if r.status() != StatusCode::CREATED {
-            return None;
-        }
-        let c: serde_json::Value = r.json().await.ok()?;
-        Some(c["id"].as_str()?.to_string())
-    }
-}
-
 async fn a_restore_refuses_a_target_in_use_and_verify_names_the_bad_file(b: Backend) {
     let app = TestApp::demo(b).await;
     let cats = catalogue(&app).await;
     let inspector = app.token("inspector", false).await;
     let r = upload_photo(&app, &inspector, synthetic_jpeg(7, None, None)).await;
     let p: serde_json::Value = r.json().await.unwrap();
-    report(&app, &inspector, &cats, p["id"].as_str())
+    report(app.addr, &inspector, &cats, p["id"].as_str())
         .await
         .unwrap();
     let dest =

@@ -201,10 +201,21 @@ pub async fn open_store(url: &str) -> Store {
 /// Serves another instance on the same database (as a second server behind
 /// a load balancer would).
 pub async fn serve(store: Store, files: Files) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let config = WebConfig {
-        files,
-        ..WebConfig::local("127.0.0.1:0".parse().unwrap())
-    };
+    serve_with(
+        store,
+        WebConfig {
+            files,
+            ..WebConfig::local("127.0.0.1:0".parse().unwrap())
+        },
+    )
+    .await
+}
+
+/// Serves with a configuration of the test's own.
+pub async fn serve_with(
+    store: Store,
+    config: WebConfig,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let app = Application::build(store, config).await.unwrap();
     let addr = app.local_addr();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

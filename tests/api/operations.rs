@@ -6,7 +6,7 @@
 use crate::helpers::*;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wenming_web::{Application, WebConfig};
+use wenming_web::WebConfig;
 
 async fn bounded(
     max: usize,
@@ -14,18 +14,15 @@ async fn bounded(
 ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let (url, _dir) = fresh_database(Backend::Sqlite).await;
     let store = open_store(&url).await;
-    let config = WebConfig {
-        max_http_connections: max,
-        header_timeout,
-        ..WebConfig::local("127.0.0.1:0".parse().unwrap())
-    };
-    let app = Application::build(store, config).await.unwrap();
-    let addr = app.local_addr();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
-    (addr, tx)
+    serve_with(
+        store,
+        WebConfig {
+            max_http_connections: max,
+            header_timeout,
+            ..WebConfig::local("127.0.0.1:0".parse().unwrap())
+        },
+    )
+    .await
 }
 
 async fn half_open(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
