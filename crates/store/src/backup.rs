@@ -205,12 +205,7 @@ pub async fn backup_reusing(
                 .map_err(|e| io("the database copy", e))?;
             finish(&partial, &path)?;
             // Counts and files are those of the snapshot itself.
-            let snap = Store::connect(&crate::StoreConfig {
-                url: format!("sqlite://{}", path.display()),
-                max_connections: 1,
-                timezone: jiff::tz::TimeZone::UTC,
-            })
-            .await?;
+            let snap = open_one(&format!("sqlite://{}", path.display())).await?;
             let mut conn = snap.reader().acquire().await?;
             let tables = counts(&mut conn).await?;
             let keys = keys(&mut conn).await?;
@@ -338,6 +333,17 @@ pub async fn backup_reusing(
         copied_bytes,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// One connection's store on a database other than the server's (the
+/// snapshot, a restore's target); counting and listing need no more.
+async fn open_one(url: &str) -> Result<Store, sqlx::Error> {
+    Store::connect(&crate::StoreConfig {
+        url: url.into(),
+        max_connections: 1,
+        timezone: jiff::tz::TimeZone::UTC,
+    })
+    .await
 }
 
 /// The file of a SQLite store's main database.
@@ -590,12 +596,7 @@ pub async fn restore(
                 ))
             })?;
             if !force && std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
-                let existing = Store::connect(&crate::StoreConfig {
-                    url: target_url.into(),
-                    max_connections: 1,
-                    timezone: jiff::tz::TimeZone::UTC,
-                })
-                .await?;
+                let existing = open_one(target_url).await?;
                 let empty = database_is_empty(&existing).await?;
                 existing.close().await;
                 if !empty {
@@ -621,12 +622,7 @@ pub async fn restore(
             finish(&partial, &path)?;
         }
         _ => {
-            let target = Store::connect(&crate::StoreConfig {
-                url: target_url.into(),
-                max_connections: 1,
-                timezone: jiff::tz::TimeZone::UTC,
-            })
-            .await?;
+            let target = open_one(target_url).await?;
             let empty = database_is_empty(&target).await?;
             target.close().await;
             if !empty && !force {
@@ -656,12 +652,7 @@ pub async fn restore(
         let bytes = std::fs::read(src.join("files").join(&e.key)).map_err(|err| io(&e.key, err))?;
         files.put(&e.key, bytes.into()).await?;
     }
-    let restored = Store::connect(&crate::StoreConfig {
-        url: target_url.into(),
-        max_connections: 1,
-        timezone: jiff::tz::TimeZone::UTC,
-    })
-    .await?;
+    let restored = open_one(target_url).await?;
     let mut conn = restored.reader().acquire().await?;
     let now = counts(&mut conn).await?;
     drop(conn);
