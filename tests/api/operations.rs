@@ -91,3 +91,43 @@ async fn past_the_cap_a_connection_waits_for_a_place_instead_of_failing() {
     drop(held);
     assert!(healthz(addr).await < Duration::from_secs(2));
 }
+
+/// One address trying account after account is held back for the rest of
+/// the minute, before any password is checked; the page says how long.
+#[tokio::test]
+async fn one_address_trying_many_sign_ins_is_held_back() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let s = app.anonymous();
+    let limit = wenming_web::SIGN_INS_PER_WINDOW;
+    for i in 0..limit {
+        let r = s.try_login(&format!("nobody{i}"), "not-the-password").await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = s.try_login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("登录尝试过于频繁"),
+        "the reason is on the page"
+    );
+    // The account itself is not locked by someone else's attempts.
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM app_user WHERE locked_until IS NOT NULL"
+        )
+        .fetch_one(app.store.reader())
+        .await
+        .unwrap_or(0),
+        0
+    );
+}

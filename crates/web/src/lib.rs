@@ -22,6 +22,7 @@ use wenming_store::Store;
 
 pub use api::openapi_document;
 pub use error::AppError;
+pub use service::limits::SIGN_INS_PER_WINDOW;
 pub use service::sources::load_demo as load_demo_materials;
 
 /// A document problem in words: "测评体系!D12: 未知的测评方法（看天气）".
@@ -118,7 +119,9 @@ pub struct Inner {
     pub store: Store,
     pub config: WebConfig,
     /// Public survey answers per network address.
-    pub public_limiter: service::surveys::Limiter,
+    pub public_limiter: service::limits::Limiter,
+    /// Sign-in attempts per address.
+    pub login_limiter: service::limits::Limiter,
     /// Closed survey waves' computed results (they can no longer change).
     pub closed_results: service::surveys::ClosedResults,
     /// The default projection, kept for the cockpit.
@@ -153,7 +156,8 @@ impl Application {
         let state = AppState(Arc::new(Inner {
             store,
             config,
-            public_limiter: Default::default(),
+            public_limiter: service::limits::Limiter::public_answers(),
+            login_limiter: service::limits::Limiter::sign_ins(),
             closed_results: Default::default(),
             projection: Default::default(),
             leader_summaries: service::KeptFor::new(service::queue::LEADER_KEPT_FOR),

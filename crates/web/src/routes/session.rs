@@ -95,6 +95,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     lang: Lang,
     headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
@@ -104,32 +105,48 @@ pub async fn login(
         return Err(AppError::Csrf);
     }
     let next = safe_next(Some(&form.next));
-    let outcome = accounts::login(&state.store, &form.login, &form.password).await?;
+    // Too many attempts from one address: refused before any password is
+    // checked (or any account's lockout counted).
+    let (outcome, status) = if state.login_limiter.allow(peer.ip()) {
+        let o = accounts::login(&state.store, &form.login, &form.password).await?;
+        (Some(o), StatusCode::UNAUTHORIZED)
+    } else {
+        (None, StatusCode::TOO_MANY_REQUESTS)
+    };
     let error = match outcome {
-        LoginOutcome::Success { user_id } => {
-            let ctx = Ctx {
-                actor_id: Some(user_id),
-                actor_name: form.login.trim().to_string(),
-                request_id: auth::request_id(&headers),
-            };
-            let (token, _) = accounts::create_session(&state.store, &ctx, user_id).await?;
-            let cookie =
-                auth::set_cookie(SESSION_COOKIE, &token, None, state.config.secure_cookies);
-            let mut resp = Redirect::to(&next).into_response();
-            resp.headers_mut().append(
-                header::SET_COOKIE,
-                HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
-            );
-            return Ok(resp);
-        }
-        LoginOutcome::Invalid => i18n::t(lang, "login.invalid").to_string(),
-        LoginOutcome::Locked { until } => {
-            let shown = until
-                .to_zoned_datetime(state.config.timezone.clone())
-                .strftime("%H:%M:%S")
-                .to_string();
-            i18n::fill(i18n::t(lang, "error.locked"), &[("until", &shown)])
-        }
+        None => i18n::fill(
+            i18n::t(lang, "login.too_many"),
+            &[(
+                "seconds",
+                &state.login_limiter.retry_after(peer.ip()).to_string(),
+            )],
+        ),
+        Some(outcome) => match outcome {
+            LoginOutcome::Success { user_id } => {
+                let ctx = Ctx {
+                    actor_id: Some(user_id),
+                    actor_name: form.login.trim().to_string(),
+                    request_id: auth::request_id(&headers),
+                };
+                let (token, _) = accounts::create_session(&state.store, &ctx, user_id).await?;
+                let cookie =
+                    auth::set_cookie(SESSION_COOKIE, &token, None, state.config.secure_cookies);
+                let mut resp = Redirect::to(&next).into_response();
+                resp.headers_mut().append(
+                    header::SET_COOKIE,
+                    HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+                );
+                return Ok(resp);
+            }
+            LoginOutcome::Invalid => i18n::t(lang, "login.invalid").to_string(),
+            LoginOutcome::Locked { until } => {
+                let shown = until
+                    .to_zoned_datetime(state.config.timezone.clone())
+                    .strftime("%H:%M:%S")
+                    .to_string();
+                i18n::fill(i18n::t(lang, "error.locked"), &[("until", &shown)])
+            }
+        },
     };
     let page = LoginPage {
         p: PageCtx::anonymous(lang, "/login").with_loading(&state),
@@ -140,12 +157,14 @@ pub async fn login(
         demo: demo::is_loaded(&state.store).await?,
         demo_password: demo::DEMO_PASSWORD,
     };
-    Ok(login_page_response(
-        &state,
-        page,
-        None,
-        StatusCode::UNAUTHORIZED,
-    ))
+    let mut resp = login_page_response(&state, page, None, status);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let wait = state.login_limiter.retry_after(peer.ip()).to_string();
+        if let Ok(v) = HeaderValue::from_str(&wait) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    Ok(resp)
 }
 
 #[derive(Deserialize)]

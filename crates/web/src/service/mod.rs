@@ -4,6 +4,7 @@
 //! body), call the function here or the store's, and shape the answer.
 
 pub mod evidence;
+pub mod limits;
 pub mod metrics;
 pub mod package;
 pub mod photos;

@@ -505,7 +505,8 @@ pub async fn load_demo(
     let state = AppState(std::sync::Arc::new(crate::Inner {
         store: store.clone(),
         config: config.clone(),
-        public_limiter: Default::default(),
+        public_limiter: crate::service::limits::Limiter::public_answers(),
+        login_limiter: crate::service::limits::Limiter::sign_ins(),
         closed_results: Default::default(),
         projection: Default::default(),
         leader_summaries: crate::service::KeptFor::new(crate::service::queue::LEADER_KEPT_FOR),

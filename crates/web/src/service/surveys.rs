@@ -8,9 +8,8 @@ use axum::response::IntoResponse;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 use wenming_domain::FieldErrors;
 use wenming_domain::survey::results::{Results, compute};
@@ -309,32 +308,6 @@ pub fn device_hash(salt: &str, cookie: &str) -> String {
 pub const PUBLIC_ANSWERS_PER_WINDOW: u32 = 60;
 pub const PUBLIC_WINDOW: Duration = Duration::from_secs(600);
 
-/// Counts public answers per address in fixed windows, in memory: a
-/// restart forgets, which errs towards letting residents answer.
-#[derive(Default)]
-pub struct Limiter {
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl Limiter {
-    /// Whether one more is allowed now (and counts it).
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let Ok(mut seen) = self.seen.lock() else {
-            return true;
-        };
-        if seen.len() > 100_000 {
-            seen.retain(|_, (at, _)| now.duration_since(*at) < PUBLIC_WINDOW);
-        }
-        let e = seen.entry(ip).or_insert((now, 0));
-        if now.duration_since(e.0) >= PUBLIC_WINDOW {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        e.1 <= PUBLIC_ANSWERS_PER_WINDOW
-    }
-}
-
 /// The wave as a workbook for the office: every rate (cells under the
 /// minimum n carry their n only) and every questionnaire, anonymous.
 pub async fn export(
@@ -513,21 +486,4 @@ pub fn xlsx_download(file: &str, bytes: Vec<u8>) -> axum::response::Response {
         bytes,
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_limiter_stops_an_address_after_its_share() {
-        let l = Limiter::default();
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        for _ in 0..PUBLIC_ANSWERS_PER_WINDOW {
-            assert!(l.allow(a));
-        }
-        assert!(!l.allow(a));
-        assert!(l.allow(b));
-    }
 }
