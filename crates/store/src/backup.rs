@@ -192,7 +192,7 @@ pub async fn backup_reusing(
         .map(|m| m.files.into_iter().map(|e| (e.key.clone(), e)).collect())
         .unwrap_or_default();
     let taken_at = jiff::Timestamp::now().to_string();
-    let (database, tables, keys) = match store.backend() {
+    let (file, tables, keys) = match store.backend() {
         Backend::Sqlite => {
             let path = dest.join(SQLITE_FILE);
             let partial = partial_of(&path);
@@ -211,13 +211,7 @@ pub async fn backup_reusing(
             let keys = keys(&mut conn).await?;
             drop(conn);
             snap.close().await;
-            let (bytes, sha256) = sha256_of(&path)?;
-            let entry = Entry {
-                key: SQLITE_FILE.into(),
-                bytes,
-                sha256,
-            };
-            (entry, tables, keys)
+            (SQLITE_FILE, tables, keys)
         }
         Backend::Postgres => {
             let url = pg_url.ok_or_else(|| {
@@ -262,14 +256,14 @@ pub async fn backup_reusing(
                 )));
             }
             finish(&partial, &path)?;
-            let (bytes, sha256) = sha256_of(&path)?;
-            let entry = Entry {
-                key: PG_FILE.into(),
-                bytes,
-                sha256,
-            };
-            (entry, tables, keys)
+            (PG_FILE, tables, keys)
         }
+    };
+    let (bytes, sha256) = sha256_of(&dest.join(file))?;
+    let database = Entry {
+        key: file.into(),
+        bytes,
+        sha256,
     };
     let mut entries = vec![];
     let mut missing = vec![];
